@@ -1,0 +1,144 @@
+"""The `agentops` command: serve · token · info (more commands register themselves below)."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from agentops_tui import __version__, paths
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback
+                for info in socket.getaddrinfo(host, None)
+            )
+        except (OSError, ValueError):
+            return False
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from agentops_tui.server.app import create_app
+    from agentops_tui.server.context import ServerSettings
+    from agentops_tui.server.store import Retention
+
+    if args.no_auth and not _is_loopback(args.host):
+        print(
+            f"agentops serve: refusing to listen on {args.host} without auth; "
+            "drop --no-auth or bind 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    db = Path(args.db) if args.db else paths.default_db()
+    settings = ServerSettings(
+        db_path=db,
+        auth=not args.no_auth,
+        retention=Retention(max_events=args.retain_events, max_age_seconds=args.retain_days * 86400),
+        prices_override=paths.prices_override_file(),
+    )
+    app = create_app(settings)
+    print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from agentops_tui.server import auth
+    from agentops_tui.server.schema import connect, migrate
+
+    db = Path(args.db) if args.db else paths.default_db()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(db)
+    migrate(conn)
+    if args.token_cmd == "create":
+        token = auth.create_token(
+            conn, name=args.name or f"{args.role}-token", role=args.role, workspace=args.workspace
+        )
+        print(f"created {args.role} token for workspace {args.workspace} in {db}", file=sys.stderr)
+        print(token)
+    elif args.token_cmd == "list":
+        for row in auth.list_tokens(conn):
+            state = "revoked" if row["revoked_at"] else "active"
+            print(f"{row['id']}  {row['name']:<20} {row['role']:<8} {row['workspace']:<12} {state}")
+    elif args.token_cmd == "revoke":
+        if not auth.revoke_token(conn, args.id):
+            print(f"agentops token revoke: no active token {args.id!r}", file=sys.stderr)
+            return 1
+        print(f"revoked {args.id}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    rows = [
+        ("version", __version__),
+        ("python", sys.version.split()[0]),
+        ("config dir", str(paths.config_dir())),
+        ("config file", str(paths.config_file())),
+        ("price overrides", str(paths.prices_override_file())),
+        ("data dir", str(paths.data_dir())),
+        ("default database", str(paths.default_db())),
+    ]
+    for key, value in rows:
+        print(f"{key:<18} {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="agentops", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"agentops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the backend (REST + SSE) on its own")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--db", help="SQLite file (default: in the data dir)")
+    serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
+    serve.add_argument("--retain-events", type=int, default=2_000_000)
+    serve.add_argument("--retain-days", type=float, default=7.0)
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(handler=cmd_serve)
+
+    token = sub.add_parser("token", help="create, list or revoke API tokens")
+    token_sub = token.add_subparsers(dest="token_cmd", required=True)
+    create = token_sub.add_parser("create", help="print a new token on the last line")
+    create.add_argument("--role", choices=["viewer", "operator", "admin"], required=True)
+    create.add_argument("--name")
+    create.add_argument("--workspace", default="default")
+    create.add_argument("--db")
+    listing = token_sub.add_parser("list")
+    listing.add_argument("--db")
+    revoke = token_sub.add_parser("revoke")
+    revoke.add_argument("id")
+    revoke.add_argument("--db")
+    token.set_defaults(handler=cmd_token)
+
+    info = sub.add_parser("info", help="version, paths and configuration")
+    info.set_defaults(handler=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        handler: Handler = args.handler
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

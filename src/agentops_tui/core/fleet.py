@@ -1,0 +1,322 @@
+"""Current fleet state and the one function that moves it: `Fleet.apply(event)`.
+
+The server's writer and the console's client both keep a `Fleet` and feed it the same event
+log, so what an operator sees is, by construction, what the backend stored. Every event is
+applied in O(1) (agent status is re-derived from that agent's few active sessions).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentops_tui.models import (
+    ACTIVE_SESSION_STATUSES,
+    Agent,
+    Approval,
+    Command,
+    Session,
+)
+
+FINAL_COMMAND_STATUSES = frozenset({"acked", "failed", "expired"})
+
+
+@dataclass
+class Changes:
+    """Which entities one or more applied events touched (ids only)."""
+
+    agents: set[str] = field(default_factory=set)
+    sessions: set[str] = field(default_factory=set)
+    approvals: set[str] = field(default_factory=set)
+    commands: set[str] = field(default_factory=set)
+    messages: set[str] = field(default_factory=set)  # session ids with new messages
+    other: set[str] = field(default_factory=set)  # event types the fleet does not model
+
+    def merge(self, other: Changes) -> None:
+        self.agents |= other.agents
+        self.sessions |= other.sessions
+        self.approvals |= other.approvals
+        self.commands |= other.commands
+        self.messages |= other.messages
+        self.other |= other.other
+
+    def __bool__(self) -> bool:
+        return bool(
+            self.agents or self.sessions or self.approvals or self.commands or self.messages
+            or self.other
+        )
+
+
+class Fleet:
+    """Agents, sessions, approvals and commands of one workspace, with lookup indexes."""
+
+    def __init__(self) -> None:
+        self.agents: dict[str, Agent] = {}
+        self.sessions: dict[str, Session] = {}
+        self.approvals: dict[str, Approval] = {}
+        self.commands: dict[str, Command] = {}
+        self.last_event_id = 0
+        self.sessions_by_agent: dict[str, set[str]] = {}
+        self.sessions_by_task: dict[str, set[str]] = {}
+        self.children: dict[str, set[str]] = {}
+        self.active_by_agent: dict[str, set[str]] = {}
+        self.pending_command_by_session: dict[str, str] = {}
+
+    # ---- loading ---------------------------------------------------------------------------
+
+    def load(
+        self,
+        agents: Iterable[Agent],
+        sessions: Iterable[Session],
+        approvals: Iterable[Approval] = (),
+        commands: Iterable[Command] = (),
+        last_event_id: int = 0,
+    ) -> None:
+        """Replace the whole state (a snapshot)."""
+        self.__init__()  # type: ignore[misc]
+        for agent in agents:
+            self.agents[agent.id] = agent
+        for session in sessions:
+            self.put_session(session)
+        for approval in approvals:
+            self.approvals[approval.id] = approval
+        for command in commands:
+            self._put_command(command)
+        self.last_event_id = last_event_id
+
+    def put_session(self, session: Session) -> None:
+        """Insert or replace a session, keeping the indexes right."""
+        old = self.sessions.get(session.id)
+        if old is not None:
+            self._unindex(old)
+        self.sessions[session.id] = session
+        self.sessions_by_agent.setdefault(session.agent_id, set()).add(session.id)
+        if session.task_id:
+            self.sessions_by_task.setdefault(session.task_id, set()).add(session.id)
+        if session.parent_session_id:
+            self.children.setdefault(session.parent_session_id, set()).add(session.id)
+        if session.status in ACTIVE_SESSION_STATUSES:
+            self.active_by_agent.setdefault(session.agent_id, set()).add(session.id)
+
+    def forget_session(self, session_id: str) -> None:
+        """Drop a session from memory (it stays in the store)."""
+        session = self.sessions.pop(session_id, None)
+        if session is not None:
+            self._unindex(session)
+
+    def _unindex(self, session: Session) -> None:
+        self.sessions_by_agent.get(session.agent_id, set()).discard(session.id)
+        if session.task_id:
+            self.sessions_by_task.get(session.task_id, set()).discard(session.id)
+        if session.parent_session_id:
+            self.children.get(session.parent_session_id, set()).discard(session.id)
+        self.active_by_agent.get(session.agent_id, set()).discard(session.id)
+
+    def _put_command(self, command: Command) -> None:
+        self.commands[command.id] = command
+        if command.status in FINAL_COMMAND_STATUSES:
+            if self.pending_command_by_session.get(command.session_id) == command.id:
+                del self.pending_command_by_session[command.session_id]
+        else:
+            self.pending_command_by_session[command.session_id] = command.id
+
+    # ---- applying events -------------------------------------------------------------------
+
+    def apply(self, event_id: int, type_: str, ts: float, data: dict[str, Any]) -> Changes:
+        """Apply one logged event. Unknown types are recorded in `Changes.other`."""
+        changes = Changes()
+        if event_id > self.last_event_id:
+            self.last_event_id = event_id
+        handler = _HANDLERS.get(type_)
+        if handler is None:
+            changes.other.add(type_)
+        else:
+            handler(self, ts, data, changes)
+        return changes
+
+    def _agent(self, agent_id: str, ts: float, changes: Changes) -> Agent:
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            agent = Agent(id=agent_id, name=agent_id, created_at=ts, last_seen=ts)
+            self.agents[agent_id] = agent
+        if ts > agent.last_seen:
+            agent.last_seen = ts
+        changes.agents.add(agent_id)
+        return agent
+
+    def _touch(self, session_id: str, ts: float, changes: Changes) -> Session | None:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
+        if ts > session.last_activity:
+            session.last_activity = ts
+        changes.sessions.add(session_id)
+        agent = self.agents.get(session.agent_id)
+        if agent is not None and ts > agent.last_seen:
+            agent.last_seen = ts
+            changes.agents.add(agent.id)
+        return session
+
+    def refresh_agent_status(self, agent_id: str, changes: Changes) -> None:
+        """Derive an agent's status from its active sessions: waiting > running > paused."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return
+        statuses = {self.sessions[s].status for s in self.active_by_agent.get(agent_id, ())}
+        if "waiting" in statuses:
+            status = "waiting"
+        elif "running" in statuses:
+            status = "running"
+        elif "paused" in statuses:
+            status = "paused"
+        elif agent.status in ACTIVE_SESSION_STATUSES:
+            status = "idle"
+        else:
+            return
+        if agent.status != status:
+            agent.status = status  # type: ignore[assignment]
+            changes.agents.add(agent_id)
+
+
+def _agent_registered(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    agent = fleet._agent(data["agent_id"], ts, changes)
+    agent.name = data.get("name") or agent.name
+    agent.kind = data.get("kind") or agent.kind
+    agent.framework = data.get("framework") or agent.framework
+    if data.get("model"):
+        agent.model = data["model"]
+    if agent.status == "offline":
+        agent.status = "idle"
+    fleet.refresh_agent_status(agent.id, changes)
+
+
+def _agent_heartbeat(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    agent = fleet._agent(data["agent_id"], ts, changes)
+    status = data.get("status")
+    if status:
+        agent.status = status
+    elif agent.status == "offline":
+        agent.status = "idle"
+    fleet.refresh_agent_status(agent.id, changes)
+
+
+def _session_started(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    agent = fleet._agent(data["agent_id"], ts, changes)
+    old = fleet.sessions.get(data["session_id"])
+    if old is not None:  # a re-sent start updates what describes it, keeps what was counted
+        fleet.forget_session(old.id)
+        for name in ("parent_session_id", "task_id", "model", "title"):
+            if data.get(name) is not None:
+                setattr(old, name, data[name])
+        session = old
+    else:
+        session = Session(
+            id=data["session_id"],
+            agent_id=agent.id,
+            parent_session_id=data.get("parent_session_id"),
+            task_id=data.get("task_id"),
+            model=data.get("model") or agent.model,
+            title=data.get("title"),
+            status="running",
+            started_at=ts,
+            last_activity=ts,
+        )
+    fleet.put_session(session)
+    changes.sessions.add(session.id)
+    fleet.refresh_agent_status(agent.id, changes)
+
+
+def _session_message(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    session = fleet._touch(data["session_id"], ts, changes)
+    if session is not None:
+        session.messages = max(session.messages, int(data.get("seq") or session.messages + 1))
+        changes.messages.add(session.id)
+
+
+def _session_tool_call(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    session = fleet._touch(data["session_id"], ts, changes)
+    if session is not None:
+        tool = data["tool"]
+        session.tool_calls[tool] = session.tool_calls.get(tool, 0) + 1
+
+
+def _session_usage(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    session = fleet._touch(data["session_id"], ts, changes)
+    if session is None:
+        return
+    session.input_tokens += int(data.get("input_tokens") or 0)
+    session.output_tokens += int(data.get("output_tokens") or 0)
+    session.cache_read_tokens += int(data.get("cache_read_tokens") or 0)
+    session.cache_write_tokens += int(data.get("cache_write_tokens") or 0)
+    session.cost_usd += float(data.get("cost_usd") or 0.0)
+    if data.get("model") and not session.model:
+        session.model = data["model"]
+
+
+def _session_status(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    session = fleet._touch(data["session_id"], ts, changes)
+    if session is None or session.status not in ACTIVE_SESSION_STATUSES:
+        return
+    session.status = data["status"]
+    session.detail = data.get("detail")
+    fleet.refresh_agent_status(session.agent_id, changes)
+
+
+def _session_ended(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    session = fleet._touch(data["session_id"], ts, changes)
+    if session is None:
+        return
+    session.status = data.get("status") or "completed"
+    session.error = data.get("error")
+    session.ended_at = ts
+    session.detail = None
+    fleet.active_by_agent.get(session.agent_id, set()).discard(session.id)
+    fleet.refresh_agent_status(session.agent_id, changes)
+    agent = fleet.agents.get(session.agent_id)
+    if agent is not None and session.status == "failed" and agent.status == "idle":
+        agent.status = "error"
+        changes.agents.add(agent.id)
+
+
+def _approval_requested(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    fleet._touch(data["session_id"], ts, changes)
+    approval_id = data["approval_id"]
+    fleet.approvals[approval_id] = Approval(
+        id=approval_id,
+        session_id=data["session_id"],
+        summary=data["summary"],
+        detail=data.get("detail"),
+        requested_at=ts,
+    )
+    changes.approvals.add(approval_id)
+
+
+def _approval_decided(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    approval = Approval.model_validate(data)
+    fleet.approvals[approval.id] = approval
+    changes.approvals.add(approval.id)
+
+
+def _command(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    command = Command.model_validate(data)
+    fleet._put_command(command)
+    changes.commands.add(command.id)
+    changes.sessions.add(command.session_id)
+
+
+_Handler = Any
+_HANDLERS: dict[str, _Handler] = {
+    "agent.registered": _agent_registered,
+    "agent.heartbeat": _agent_heartbeat,
+    "session.started": _session_started,
+    "session.message": _session_message,
+    "session.tool_call": _session_tool_call,
+    "session.usage": _session_usage,
+    "session.status": _session_status,
+    "session.ended": _session_ended,
+    "approval.requested": _approval_requested,
+    "approval.decided": _approval_decided,
+    "command.created": _command,
+    "command.updated": _command,
+}

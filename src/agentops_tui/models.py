@@ -1,0 +1,280 @@
+"""Wire models shared by every part: entities, ingest events, stream events, requests.
+
+Requests accept snake_case and camelCase field names; responses are snake_case.
+Times on the wire are seconds since the Unix epoch (float); requests may also send ISO 8601.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic.alias_generators import to_camel
+
+AgentStatus = Literal["idle", "running", "waiting", "paused", "error", "offline"]
+SessionStatus = Literal["running", "waiting", "paused", "completed", "failed", "killed"]
+ReportedStatus = Literal["running", "waiting", "paused"]
+EndStatus = Literal["completed", "failed", "killed"]
+Role = Literal["system", "user", "assistant", "tool", "operator"]
+CommandAction = Literal["pause", "resume", "inject", "kill"]
+CommandStatus = Literal["pending", "delivered", "acked", "failed", "expired"]
+ApprovalStatus = Literal["pending", "approved", "rejected"]
+TokenRole = Literal["viewer", "operator", "admin"]
+
+ACTIVE_SESSION_STATUSES: frozenset[str] = frozenset({"running", "waiting", "paused"})
+ENDED_SESSION_STATUSES: frozenset[str] = frozenset({"completed", "failed", "killed"})
+
+
+def _parse_ts(value: Any) -> Any:
+    """Accept epoch seconds or an ISO 8601 string; hand pydantic a float or the bad value."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return value
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return value
+
+
+Timestamp = Annotated[float, BeforeValidator(_parse_ts)]
+Id = Annotated[str, Field(min_length=1, max_length=200)]
+Text = Annotated[str, Field(max_length=65_536)]
+Count = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class WireModel(BaseModel):
+    """Base for requests: camelCase or snake_case in, snake_case out, unknown fields ignored."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+class Entity(BaseModel):
+    """Base for response entities: plain snake_case."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+# ---- ingest events -------------------------------------------------------------------------
+
+
+class _IngestBase(WireModel):
+    ts: Timestamp | None = None
+    event_key: Annotated[str, Field(max_length=200)] | None = None
+
+
+class AgentRegistered(_IngestBase):
+    type: Literal["agent.registered"]
+    agent_id: Id
+    name: Annotated[str, Field(max_length=200)] | None = None
+    kind: Annotated[str, Field(max_length=100)] = "agent"
+    framework: Annotated[str, Field(max_length=100)] = "custom"
+    model: Annotated[str, Field(max_length=200)] | None = None
+
+
+class AgentHeartbeat(_IngestBase):
+    type: Literal["agent.heartbeat"]
+    agent_id: Id
+    status: AgentStatus | None = None
+
+
+class SessionStarted(_IngestBase):
+    type: Literal["session.started"]
+    session_id: Id
+    agent_id: Id
+    parent_session_id: Id | None = None
+    task_id: Id | None = None
+    model: Annotated[str, Field(max_length=200)] | None = None
+    title: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class SessionMessage(_IngestBase):
+    type: Literal["session.message"]
+    session_id: Id
+    role: Role = "assistant"
+    content: Text
+    seq: int | None = None  # assigned by the server
+
+
+class SessionToolCall(_IngestBase):
+    type: Literal["session.tool_call"]
+    session_id: Id
+    tool: Annotated[str, Field(min_length=1, max_length=200)]
+    status: Literal["ok", "error"] = "ok"
+    duration_ms: Annotated[float, Field(ge=0)] | None = None
+    output: Text | None = None
+
+
+class SessionUsage(_IngestBase):
+    type: Literal["session.usage"]
+    session_id: Id
+    model: Annotated[str, Field(max_length=200)] | None = None
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+    cost_usd: Annotated[float, Field(ge=0)] | None = None  # computed at ingest when absent
+
+
+class SessionStatusChanged(_IngestBase):
+    type: Literal["session.status"]
+    session_id: Id
+    status: ReportedStatus
+    detail: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class SessionEnded(_IngestBase):
+    type: Literal["session.ended"]
+    session_id: Id
+    status: EndStatus = "completed"
+    error: Text | None = None
+
+
+class ApprovalRequested(_IngestBase):
+    type: Literal["approval.requested"]
+    approval_id: Id
+    session_id: Id
+    summary: Annotated[str, Field(min_length=1, max_length=2000)]
+    detail: Text | None = None
+
+
+IngestEvent = Annotated[
+    AgentRegistered
+    | AgentHeartbeat
+    | SessionStarted
+    | SessionMessage
+    | SessionToolCall
+    | SessionUsage
+    | SessionStatusChanged
+    | SessionEnded
+    | ApprovalRequested,
+    Field(discriminator="type"),
+]
+
+INGEST_TYPES: tuple[str, ...] = (
+    "agent.registered",
+    "agent.heartbeat",
+    "session.started",
+    "session.message",
+    "session.tool_call",
+    "session.usage",
+    "session.status",
+    "session.ended",
+    "approval.requested",
+)
+
+
+class IngestBatch(WireModel):
+    events: Annotated[list[IngestEvent], Field(max_length=1000)]
+
+
+class IngestAccepted(Entity):
+    accepted: int
+    duplicates: int
+    first_event_id: int | None
+    last_event_id: int | None
+
+
+# ---- entities ------------------------------------------------------------------------------
+
+
+class Agent(Entity):
+    id: str
+    name: str
+    kind: str = "agent"
+    framework: str = "custom"
+    model: str | None = None
+    status: AgentStatus = "idle"
+    last_seen: float = 0.0
+    created_at: float = 0.0
+
+
+class Session(Entity):
+    id: str
+    agent_id: str
+    parent_session_id: str | None = None
+    task_id: str | None = None
+    model: str | None = None
+    title: str | None = None
+    status: SessionStatus = "running"
+    detail: str | None = None
+    started_at: float = 0.0
+    ended_at: float | None = None
+    last_activity: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    cost_usd: float = 0.0
+    tool_calls: dict[str, int] = Field(default_factory=dict)
+    messages: int = 0
+    error: str | None = None
+
+
+class Message(Entity):
+    session_id: str
+    seq: int
+    role: Role
+    content: str
+    ts: float
+
+
+class Approval(Entity):
+    id: str
+    session_id: str
+    summary: str
+    detail: str | None = None
+    status: ApprovalStatus = "pending"
+    requested_at: float = 0.0
+    decided_at: float | None = None
+    decided_by: str | None = None
+    note: str | None = None
+
+
+class Command(Entity):
+    id: str
+    session_id: str
+    agent_id: str
+    action: CommandAction
+    payload: dict[str, Any] = Field(default_factory=dict)
+    status: CommandStatus = "pending"
+    issued_by: str
+    issued_at: float
+    updated_at: float
+    expires_at: float
+    detail: str | None = None
+
+
+class Event(Entity):
+    """One entry of the event log, as streamed and paged."""
+
+    id: int
+    type: str
+    ts: float
+    workspace: str
+    data: dict[str, Any]
+
+
+class Snapshot(Entity):
+    last_event_id: int
+    workspace: str
+    server_time: float
+    agents: list[Agent]
+    sessions: list[Session]
+    approvals: list[Approval]
+    commands: list[Command]
+
+
+class ErrorBody(Entity):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorResponse(Entity):
+    error: ErrorBody

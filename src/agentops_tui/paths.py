@@ -1,0 +1,32 @@
+"""Where agentops keeps things. One function per path so tests can point them elsewhere."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from platformdirs import user_config_path, user_data_path
+
+APP = "agentops"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("AGENTOPS_CONFIG_DIR")
+    return Path(override) if override else user_config_path(APP, appauthor=False)
+
+
+def data_dir() -> Path:
+    override = os.environ.get("AGENTOPS_DATA_DIR")
+    return Path(override) if override else user_data_path(APP, appauthor=False)
+
+
+def config_file() -> Path:
+    return config_dir() / "config.toml"
+
+
+def prices_override_file() -> Path:
+    return config_dir() / "pricing.toml"
+
+
+def default_db() -> Path:
+    return data_dir() / "agentops.db"

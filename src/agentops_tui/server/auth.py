@@ -1,0 +1,87 @@
+"""Bearer tokens: stored as SHA-256 hashes with a role and a workspace."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+
+from agentops_tui.models import TokenRole
+
+ROLE_RANK: dict[str, int] = {"viewer": 1, "operator": 2, "admin": 3}
+TOKEN_PREFIX = "aot_"
+CACHE_SECONDS = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    role: str
+    workspace: str
+
+    def can(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+ANONYMOUS_ADMIN = Principal(name="local", role="admin", workspace="default")
+SYSTEM = "system"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    conn: sqlite3.Connection, *, name: str, role: TokenRole, workspace: str = "default"
+) -> str:
+    """Store a new token's hash and return the token (shown once, never stored)."""
+    if role not in ROLE_RANK:
+        raise ValueError(f"unknown role {role!r}; choose viewer, operator or admin")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        "INSERT INTO tokens (id, name, hash, role, workspace, created_at) VALUES (?,?,?,?,?,?)",
+        ("tok_" + secrets.token_hex(6), name, hash_token(token), role, workspace, time.time()),
+    )
+    return token
+
+
+def list_tokens(conn: sqlite3.Connection) -> list[dict[str, object]]:
+    rows = conn.execute(
+        "SELECT id, name, role, workspace, created_at, revoked_at FROM tokens ORDER BY created_at"
+    )
+    keys = ("id", "name", "role", "workspace", "created_at", "revoked_at")
+    return [dict(zip(keys, r, strict=True)) for r in rows]
+
+
+def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
+    cur = conn.execute(
+        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+        (time.time(), token_id),
+    )
+    return cur.rowcount > 0
+
+
+class TokenCache:
+    """Hash → principal, re-read from the database after a short while (revocations)."""
+
+    def __init__(self, lookup_conn: sqlite3.Connection) -> None:
+        self._conn = lookup_conn
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    def resolve(self, token: str) -> Principal | None:
+        digest = hash_token(token)
+        now = time.monotonic()
+        hit = self._cache.get(digest)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+        row = self._conn.execute(
+            "SELECT name, role, workspace FROM tokens WHERE hash = ? AND revoked_at IS NULL",
+            (digest,),
+        ).fetchone()
+        principal = None if row is None else Principal(row[0], row[1], row[2])
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (now, principal)
+        return principal

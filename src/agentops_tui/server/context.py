@@ -1,0 +1,76 @@
+"""What every route needs, hung on `app.state.ctx`, and the auth dependencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastapi import Depends, Request
+
+from agentops_tui.pricing import PriceTable
+from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache
+from agentops_tui.server.bus import Bus
+from agentops_tui.server.store import Retention, Store
+from agentops_tui.server.writer import Rejected
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    db_path: Path
+    auth: bool = True
+    retention: Retention = field(default_factory=Retention)
+    max_stream_clients: int = 256
+    stream_backlog: int = 20_000
+    heartbeat_seconds: float = 15.0
+    retry_ms: int = 2000
+    command_expiry_seconds: float = 30.0
+    synchronous: str = "FULL"
+    prices_override: Path | None = None
+
+
+@dataclass
+class ServerContext:
+    settings: ServerSettings
+    store: Store
+    bus: Bus
+    tokens: TokenCache
+    prices: PriceTable
+
+
+def get_ctx(request: Request) -> ServerContext:
+    ctx: ServerContext = request.app.state.ctx
+    return ctx
+
+
+def _principal(request: Request) -> Principal:
+    ctx = get_ctx(request)
+    header = request.headers.get("authorization", "")
+    if not ctx.settings.auth:
+        return ANONYMOUS_ADMIN
+    scheme, _, token = header.partition(" ")
+    if not header:
+        raise Rejected(401, "unauthorized", "missing Authorization: Bearer <token> header")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Rejected(401, "unauthorized", "Authorization header must be 'Bearer <token>'")
+    principal = ctx.tokens.resolve(token.strip())
+    if principal is None:
+        raise Rejected(401, "unauthorized", "token is not valid (unknown or revoked)")
+    return principal
+
+
+def require(role: str):  # type: ignore[no-untyped-def]
+    """A dependency that yields the caller if their role is at least `role`."""
+
+    def dependency(principal: Principal = Depends(_principal)) -> Principal:
+        if not principal.can(role):
+            raise Rejected(
+                403, "forbidden", f"this needs role {role} or higher; the token is {principal.role}"
+            )
+        return principal
+
+    return dependency
+
+
+viewer = require("viewer")
+operator = require("operator")
+admin = require("admin")

@@ -1,0 +1,172 @@
+"""Ingest: validate a batch, enrich it (redaction, cost, message numbers), log and apply it.
+
+A batch is all or nothing: the first invalid event rejects it, naming its index and field.
+`event_key` makes a retried event a no-op, so an agent can resend a batch it did not see
+acknowledged without double counting.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from agentops_tui.models import (
+    ApprovalRequested,
+    IngestAccepted,
+    IngestBatch,
+    SessionEnded,
+    SessionMessage,
+    SessionStarted,
+    SessionToolCall,
+    SessionUsage,
+)
+from agentops_tui.server.redact import redact, redact_optional
+from agentops_tui.server.store import Store
+from agentops_tui.server.writer import Rejected, WriteContext
+
+MAX_EVENTS = 1000
+MAX_BYTES = 1024 * 1024
+
+_batch_adapter: TypeAdapter[IngestBatch] = TypeAdapter(IngestBatch)
+
+CostFn = Callable[[SessionUsage], float]
+
+
+def format_loc(loc: tuple[Any, ...]) -> str:
+    """('events', 3, 'session.usage', 'input_tokens') -> 'events[3].input_tokens'."""
+    out = ""
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif i >= 2 and loc[0] == "events" and isinstance(loc[1], int) and i == 2 and "." in part:
+            continue  # the union tag pydantic adds, e.g. 'session.usage'
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def parse_batch(body: bytes) -> IngestBatch:
+    """Decode and validate a request body; raise `Rejected` naming what is wrong."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+        raise Rejected(422, "invalid_request", 'body must be an object {"events": [...]}')
+    if len(raw["events"]) > MAX_EVENTS:
+        raise Rejected(
+            413, "too_many_events", f"a batch holds at most {MAX_EVENTS} events",
+            {"events": len(raw["events"]), "max": MAX_EVENTS},
+        )
+    try:
+        return _batch_adapter.validate_python(raw)
+    except ValidationError as exc:
+        errors = [
+            {"field": format_loc(tuple(e["loc"])), "message": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        first = errors[0]
+        raise Rejected(
+            422, "invalid_event", f"{first['field']}: {first['message']}", errors
+        ) from None
+
+
+def enrich(batch: IngestBatch, cost: CostFn) -> None:
+    """Redact secrets and fill in costs, before anything reaches the store or the wire."""
+    for event in batch.events:
+        if isinstance(event, SessionMessage):
+            event.content = redact(event.content)
+        elif isinstance(event, SessionToolCall):
+            event.output = redact_optional(event.output)
+        elif isinstance(event, SessionEnded):
+            event.error = redact_optional(event.error)
+        elif isinstance(event, ApprovalRequested):
+            event.summary = redact(event.summary)
+            event.detail = redact_optional(event.detail)
+        elif isinstance(event, SessionStarted):
+            event.title = redact_optional(event.title)
+        elif isinstance(event, SessionUsage) and event.cost_usd is None:
+            event.cost_usd = cost(event)
+
+
+@dataclass
+class IngestJob:
+    """The writer-side half of ingest; runs inside a group commit."""
+
+    store: Store
+    workspace: str
+    batch: IngestBatch
+
+    def __call__(self, ctx: WriteContext) -> IngestAccepted:
+        events = self.batch.events
+        ws = self.workspace
+        keys = [e.event_key for e in events if e.event_key]
+        seen: set[str] = set()
+        if keys:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i : i + 500]
+                rows = ctx.conn.execute(
+                    f"SELECT event_key FROM events WHERE workspace = ? AND event_key IN"
+                    f" ({','.join('?' * len(chunk))})",
+                    [ws, *chunk],
+                )
+                seen.update(r[0] for r in rows)
+        fresh = []
+        duplicates = 0
+        for event in events:
+            if event.event_key:
+                if event.event_key in seen:
+                    duplicates += 1
+                    continue
+                seen.add(event.event_key)
+            fresh.append(event)
+        self._check_references(ctx, fresh)
+        first = last = None
+        fleet = ctx.fleet(ws)
+        for event in fresh:
+            data = event.model_dump(exclude={"ts", "event_key"})
+            if isinstance(event, SessionMessage):
+                session = fleet.sessions[event.session_id]
+                data["seq"] = session.messages + 1
+            emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
+            if isinstance(event, SessionMessage):
+                ctx.messages.append(
+                    (ws, event.session_id, data["seq"], event.role, event.content, emitted.ts)
+                )
+            first = first or emitted.id
+            last = emitted.id
+        return IngestAccepted(
+            accepted=len(fresh), duplicates=duplicates, first_event_id=first, last_event_id=last
+        )
+
+    def _check_references(self, ctx: WriteContext, events: list[Any]) -> None:
+        """Every session an event names must exist already or start earlier in the batch."""
+        started: set[str] = set()
+        approvals: set[str] = set()
+        fleet = ctx.fleet(self.workspace)
+        for index, event in enumerate(events):
+            if isinstance(event, SessionStarted):
+                started.add(event.session_id)
+                continue
+            sid = getattr(event, "session_id", None)
+            if sid is None or sid in started:
+                pass
+            elif self.store.session_in_writer(ctx, self.workspace, sid) is None:
+                raise Rejected(
+                    422, "unknown_session",
+                    f"events[{index}].session_id: unknown session {sid!r}"
+                    " (send session.started first)",
+                    [{"index": index, "field": "session_id", "message": "unknown session"}],
+                )
+            if isinstance(event, ApprovalRequested):
+                if event.approval_id in approvals or event.approval_id in fleet.approvals:
+                    raise Rejected(
+                        409, "duplicate_approval",
+                        f"events[{index}].approval_id: approval {event.approval_id!r} exists",
+                        [{"index": index, "field": "approval_id", "message": "already exists"}],
+                    )
+                approvals.add(event.approval_id)

@@ -1,0 +1,143 @@
+"""GET /api/v1/stream (SSE with replay) and GET /api/v1/events (paged log for polling).
+
+A stream subscribes to the fan-out *before* it reads the log, then replays from the cursor and
+switches to live frames, skipping ids it already sent: no event can fall between the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+
+from agentops_tui.models import Event
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.bus import encode_frame
+from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.writer import Rejected
+
+router = APIRouter(prefix="/api/v1", tags=["stream"])
+
+REPLAY_PAGE = 2000
+
+
+def _types(raw: str | None) -> frozenset[str] | None:
+    if not raw:
+        return None
+    return frozenset(t.strip() for t in raw.split(",") if t.strip()) or None
+
+
+def _cursor(last_event_id: str | None, since: int | None) -> int | None:
+    if last_event_id is not None and last_event_id.strip():
+        try:
+            value = int(last_event_id.strip())
+        except ValueError:
+            raise Rejected(
+                422, "invalid_request", f"Last-Event-ID must be an event id, not {last_event_id!r}"
+            ) from None
+        if value < 0:
+            raise Rejected(422, "invalid_request", "Last-Event-ID cannot be negative")
+        return value
+    return since
+
+
+def reset_frame(ctx: ServerContext, cursor: int, head: int) -> bytes:
+    data = {
+        "reason": "cursor is outside the retained log; take a new snapshot",
+        "cursor": cursor,
+        "oldest_available": ctx.store.pruned_through + 1,
+        "last_event_id": head,
+    }
+    return f"id: {head}\nevent: reset\ndata: {json.dumps(data)}\n\n".encode()
+
+
+@router.get("/stream", response_class=StreamingResponse)
+async def stream(
+    request: Request,
+    since: int | None = Query(None, ge=0, description="replay events after this id"),
+    types: str | None = Query(None, description="comma-separated event types"),
+    session: str | None = Query(None, description="only events of this session"),
+    last_event_id: str | None = Header(None),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> StreamingResponse:
+    """Server-Sent Events: `id:` event id, `event:` type, `data:` JSON. Resume by id."""
+    if ctx.bus.full():
+        raise Rejected(503, "too_many_streams", "the server's stream limit is reached; retry later")
+    cursor = _cursor(last_event_id, since)
+    wanted = _types(types)
+    sub = ctx.bus.subscribe(principal.workspace, wanted, session)
+    store = ctx.store
+    settings = ctx.settings
+
+    async def frames() -> AsyncIterator[bytes]:
+        try:
+            yield f"retry: {settings.retry_ms}\n: agentops stream\n\n".encode()
+            sent = store.last_event_id if cursor is None else cursor
+            head = store.last_event_id
+            if cursor is not None and (cursor < store.pruned_through or cursor > head):
+                yield reset_frame(ctx, cursor, head)
+                sent = head
+            elif cursor is not None:
+                while True:
+                    page = await asyncio.to_thread(
+                        store.events_after, principal.workspace, sent, REPLAY_PAGE,
+                        types=wanted, session=session,
+                    )
+                    if page:
+                        yield b"".join(encode_frame(e).data for e in page)
+                        sent = page[-1].id
+                    if len(page) < REPLAY_PAGE:
+                        break
+            while True:
+                if not sub.backlog:
+                    try:
+                        await asyncio.wait_for(sub.wakeup.wait(), settings.heartbeat_seconds)
+                    except TimeoutError:
+                        yield b": keepalive\n\n"
+                        continue
+                if sub.dropped:
+                    yield b": too slow; reconnect with Last-Event-ID to resume\n\n"
+                    return
+                chunk = [f.data for f in sub.take() if f.id > sent]
+                if chunk:
+                    yield b"".join(chunk)
+                    sent = max(sent, _last_id(chunk))
+        finally:
+            ctx.bus.unsubscribe(sub)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+
+
+def _last_id(chunk: list[bytes]) -> int:
+    line = chunk[-1].split(b"\n", 1)[0]  # b"id: 123"
+    return int(line[4:])
+
+
+@router.get("/events")
+async def events(
+    after: int = Query(0, ge=0),
+    limit: int = Query(500, ge=1, le=5000),
+    types: str | None = Query(None),
+    session: str | None = Query(None),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """The log after `after`, oldest first. `reset: true` means `after` was pruned: re-snapshot."""
+    store = ctx.store
+    reset = after < store.pruned_through
+    start = max(after, store.pruned_through) if reset else after
+    page: list[Event] = await asyncio.to_thread(
+        store.events_after, principal.workspace, start, limit, types=_types(types), session=session
+    )
+    return {
+        "events": [e.model_dump() for e in page],
+        "last_event_id": store.last_event_id,
+        "reset": reset,
+        "has_more": len(page) == limit,
+    }

@@ -1,0 +1,97 @@
+"""SQLite schema and connection settings.
+
+Durability choice: WAL with `synchronous=FULL`. Every commit fsyncs the WAL, so a batch the
+server acknowledged survives a SIGKILL *and* a power loss or kernel panic (as far as the disk
+honours fsync). `NORMAL` would survive a process crash but could lose the last commits on
+power loss; group commit makes one fsync cover many requests, so FULL costs little throughput
+and we do not have to explain to an operator why an acknowledged event vanished.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY,
+    workspace TEXT NOT NULL,
+    type TEXT NOT NULL,
+    ts REAL NOT NULL,
+    session_id TEXT,
+    event_key TEXT,
+    data TEXT NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (workspace, event_key)
+    WHERE event_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
+CREATE TABLE IF NOT EXISTS agents (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,
+    last_seen REAL NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sessions (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, agent_id TEXT NOT NULL,
+    parent_session_id TEXT, task_id TEXT, status TEXT NOT NULL, model TEXT,
+    started_at REAL NOT NULL, last_activity REAL NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_started ON sessions (workspace, started_at, id);
+CREATE INDEX IF NOT EXISTS sessions_active ON sessions (workspace, status);
+CREATE TABLE IF NOT EXISTS messages (
+    workspace TEXT NOT NULL, session_id TEXT NOT NULL, seq INTEGER NOT NULL,
+    role TEXT NOT NULL, content TEXT NOT NULL, ts REAL NOT NULL,
+    PRIMARY KEY (workspace, session_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS approvals (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, session_id TEXT NOT NULL,
+    status TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS commands (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, session_id TEXT NOT NULL,
+    agent_id TEXT NOT NULL, status TEXT NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tokens (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL UNIQUE, role TEXT NOT NULL,
+    workspace TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY, ts REAL NOT NULL, workspace TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, target TEXT, payload TEXT, result TEXT NOT NULL, address TEXT
+);
+CREATE INDEX IF NOT EXISTS audit_ts ON audit (workspace, ts);
+"""
+
+
+def connect(path: Path | str, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+    """Open a connection with the project's pragmas. Autocommit mode: we BEGIN explicitly."""
+    if readonly:
+        uri = f"file:{Path(path).as_posix()}?mode=ro"
+        conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute("PRAGMA cache_size = -32000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    conn.executescript(DDL)
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    if row is None:
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+    elif int(row[0]) > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"database schema {row[0]} is newer than this agentops ({SCHEMA_VERSION}); upgrade"
+        )

@@ -1,0 +1,313 @@
+"""The store: one SQLite file holding the event log and current state.
+
+Writes go through the single `Writer` (group commit). Reads of current state come from the
+in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always agree);
+reads of history (event pages, messages, old sessions) use per-thread read connections.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
+from agentops_tui.models import (
+    Agent,
+    Approval,
+    Command,
+    Event,
+    Message,
+    Session,
+    Snapshot,
+)
+from agentops_tui.server.schema import connect, migrate
+from agentops_tui.server.writer import WriteContext, Writer
+
+log = logging.getLogger("agentops.store")
+
+# Ended sessions stay in memory (and in snapshots) this long after their last activity.
+RECENT_SECONDS = 6 * 3600
+
+
+@dataclass(frozen=True)
+class Retention:
+    """How much of the event log to keep. Current state is never pruned."""
+
+    max_events: int = 2_000_000
+    max_age_seconds: float = 7 * 86400
+    every_commits: int = 500
+
+
+class Store:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        retention: Retention | None = None,
+        synchronous: str = "FULL",
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.retention = retention or Retention()
+        conn = connect(self.path, synchronous=synchronous)
+        migrate(conn)
+        self._local = threading.local()
+        row = conn.execute("SELECT max(id) FROM events").fetchone()
+        self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
+        next_id = max(int(row[0] or 0), self.pruned_through) + 1
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed)
+        self.writer.after_commit_hooks.append(self._maybe_prune)
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.writer.start()
+
+    def close(self) -> None:
+        self.writer.stop()
+        self.writer.conn.close()
+
+    def subscribe(self, listener: Callable[[list[Event]], None]) -> None:
+        """`listener` is called (in the writer thread) with each committed group's events."""
+        self._listeners.append(listener)
+
+    def _committed(self, events: list[Event]) -> None:
+        for listener in self._listeners:
+            listener(events)
+
+    async def write(self, job: Callable[[WriteContext], Any]) -> Any:
+        return await self.writer.run(job)
+
+    # ---- reading helpers ---------------------------------------------------------------
+
+    def reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+        return conn
+
+    @staticmethod
+    def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def _load_fleet(self, workspace: str) -> Fleet:
+        """Build a workspace's working set from the tables (writer thread, lock held)."""
+        conn = self.writer.conn
+        since = time.time() - RECENT_SECONDS
+        agents = [
+            Agent.model_validate_json(r[0])
+            for r in conn.execute("SELECT data FROM agents WHERE workspace = ?", (workspace,))
+        ]
+        sessions = [
+            Session.model_validate_json(r[0])
+            for r in conn.execute(
+                "SELECT data FROM sessions WHERE workspace = ? AND (status IN"
+                " ('running','waiting','paused') OR last_activity >= ?)",
+                (workspace, since),
+            )
+        ]
+        approvals = [
+            Approval.model_validate_json(r[0])
+            for r in conn.execute(
+                "SELECT data FROM approvals WHERE workspace = ? AND status = 'pending'",
+                (workspace,),
+            )
+        ]
+        commands = [
+            Command.model_validate_json(r[0])
+            for r in conn.execute(
+                "SELECT data FROM commands WHERE workspace = ? AND status IN"
+                " ('pending','delivered')",
+                (workspace,),
+            )
+        ]
+        fleet = Fleet()
+        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1)
+        return fleet
+
+    def session_in_writer(self, ctx: WriteContext, workspace: str, session_id: str) -> Session | None:
+        """A session from memory, or paged back in from the table (writer thread only)."""
+        fleet = ctx.fleet(workspace)
+        session = fleet.sessions.get(session_id)
+        if session is None:
+            row = ctx.conn.execute(
+                "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
+            ).fetchone()
+            if row is not None:
+                session = Session.model_validate_json(row[0])
+                fleet.put_session(session)
+        return session
+
+    # ---- current state -------------------------------------------------------------------
+
+    def snapshot(self, workspace: str) -> Snapshot:
+        with self.writer.lock:
+            fleet = self.writer.fleet(workspace)
+            return Snapshot(
+                last_event_id=self.writer.committed_id,
+                workspace=workspace,
+                server_time=time.time(),
+                agents=[a.model_copy() for a in fleet.agents.values()],
+                sessions=[s.model_copy(deep=True) for s in fleet.sessions.values()],
+                approvals=[a.model_copy() for a in fleet.approvals.values() if a.status == "pending"],
+                commands=[
+                    c.model_copy()
+                    for c in fleet.commands.values()
+                    if c.status not in FINAL_COMMAND_STATUSES
+                ],
+            )
+
+    def with_fleet(self, workspace: str, fn: Callable[[Fleet], Any]) -> Any:
+        """Run a read of the in-memory state under the writer lock."""
+        with self.writer.lock:
+            return fn(self.writer.fleet(workspace))
+
+    @property
+    def last_event_id(self) -> int:
+        """The newest committed event id."""
+        return self.writer.committed_id
+
+    # ---- history -------------------------------------------------------------------------
+
+    def events_after(
+        self,
+        workspace: str,
+        after: int,
+        limit: int,
+        *,
+        types: frozenset[str] | None = None,
+        session: str | None = None,
+    ) -> list[Event]:
+        sql = "SELECT id, type, ts, data FROM events WHERE id > ? AND workspace = ?"
+        params: list[Any] = [after, workspace]
+        if types:
+            sql += f" AND type IN ({','.join('?' * len(types))})"
+            params.extend(sorted(types))
+        if session:
+            sql += " AND session_id = ?"
+            params.append(session)
+        sql += " ORDER BY id LIMIT ?"
+        params.append(limit)
+        return [
+            Event(id=r[0], type=r[1], ts=r[2], workspace=workspace, data=json.loads(r[3]))
+            for r in self.reader().execute(sql, params)
+        ]
+
+    def messages(self, workspace: str, session_id: str, after: int, limit: int) -> list[Message]:
+        rows = self.reader().execute(
+            "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
+            " AND seq > ? ORDER BY seq LIMIT ?",
+            (workspace, session_id, after, limit),
+        )
+        return [
+            Message(session_id=session_id, seq=r[0], role=r[1], content=r[2], ts=r[3])
+            for r in rows
+        ]
+
+    def messages_before(
+        self, workspace: str, session_id: str, before: int, limit: int
+    ) -> list[Message]:
+        """The `limit` messages just before `before`, oldest first (for scrolling back)."""
+        rows = self.reader().execute(
+            "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
+            " AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (workspace, session_id, before, limit),
+        ).fetchall()
+        return [
+            Message(session_id=session_id, seq=r[0], role=r[1], content=r[2], ts=r[3])
+            for r in reversed(rows)
+        ]
+
+    def session(self, workspace: str, session_id: str) -> Session | None:
+        found = self.with_fleet(workspace, lambda f: f.sessions.get(session_id))
+        if found is not None:
+            return found.model_copy(deep=True)  # type: ignore[no-any-return]
+        row = self.reader().execute(
+            "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
+        ).fetchone()
+        return None if row is None else Session.model_validate_json(row[0])
+
+    def sessions_page(
+        self,
+        workspace: str,
+        *,
+        status: list[str] | None,
+        agent_id: str | None,
+        task_id: str | None,
+        parent_session_id: str | None,
+        cursor: tuple[float, str] | None,
+        limit: int,
+    ) -> list[Session]:
+        """Sessions newest first, keyset-paged by (started_at, id)."""
+        sql = "SELECT data FROM sessions WHERE workspace = ?"
+        params: list[Any] = [workspace]
+        if status:
+            sql += f" AND status IN ({','.join('?' * len(status))})"
+            params.extend(status)
+        for column, value in (
+            ("agent_id", agent_id), ("task_id", task_id), ("parent_session_id", parent_session_id)
+        ):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        if cursor is not None:
+            sql += " AND (started_at < ? OR (started_at = ? AND id < ?))"
+            params.extend([cursor[0], cursor[0], cursor[1]])
+        sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
+        params.append(limit)
+        return [Session.model_validate_json(r[0]) for r in self.reader().execute(sql, params)]
+
+    # ---- retention -------------------------------------------------------------------------
+
+    def _maybe_prune(self, writer: Writer) -> None:
+        if writer.commits % self.retention.every_commits == 0:
+            self.prune()
+
+    def prune(self) -> int:
+        """Drop log entries past the retention limits; remember how far, for `reset`."""
+        ret = self.retention
+        with self.writer.lock:
+            conn = self.writer.conn
+            cutoff_id = self.writer.next_event_id - 1 - ret.max_events
+            row = conn.execute(
+                "SELECT max(id) FROM events WHERE ts < ?", (time.time() - ret.max_age_seconds,)
+            ).fetchone()
+            cutoff = max(cutoff_id, int(row[0] or 0))
+            if cutoff <= self.pruned_through:
+                return 0
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)",
+                    (str(cutoff),),
+                )
+                conn.execute("COMMIT")
+            except sqlite3.Error:
+                conn.execute("ROLLBACK")
+                log.exception("retention pruning failed")
+                return 0
+            self.pruned_through = cutoff
+            for fleet in self.writer.fleets.values():
+                _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
+            return int(cur.rowcount)
+
+
+def _forget_old_sessions(fleet: Fleet, before: float) -> None:
+    old = [
+        s.id
+        for s in fleet.sessions.values()
+        if s.ended_at is not None and s.last_activity < before
+    ]
+    for sid in old:
+        fleet.forget_session(sid)

@@ -1,0 +1,277 @@
+"""The single writer: group commit of jobs from many requests into one SQLite transaction.
+
+A job is a function of a `WriteContext`. It must validate first (raising `Rejected`, with no
+side effects) and only then change state through `ctx.emit`, which applies the event to the
+in-memory `Fleet`, queues the log row and marks the touched rows dirty. The writer runs every
+queued job, writes dirty rows and event rows with `executemany`, commits once, and only then
+answers each job's future and hands the events to the fan-out. One fsync covers them all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from agentops_tui.core.fleet import Changes, Fleet
+from agentops_tui.models import Event
+
+log = logging.getLogger("agentops.store")
+T = TypeVar("T")
+
+MAX_JOBS_PER_COMMIT = 256
+
+
+class Rejected(Exception):
+    """A job refused its input; nothing it was given is written."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class StoreUnavailable(Exception):
+    """The write failed for a reason that is not the client's (disk full, I/O error)."""
+
+
+@dataclass
+class _Dirty:
+    agents: set[tuple[str, str]] = field(default_factory=set)
+    sessions: set[tuple[str, str]] = field(default_factory=set)
+    approvals: set[tuple[str, str]] = field(default_factory=set)
+    commands: set[tuple[str, str]] = field(default_factory=set)
+
+
+class WriteContext:
+    """What a job sees: the connection (inside the open transaction) and the fleets."""
+
+    def __init__(self, writer: Writer) -> None:
+        self._writer = writer
+        self.conn = writer.conn
+        self.now = time.time()
+        self.events: list[Event] = []
+        self._rows: list[tuple[int, str, str, float, str | None, str | None, str]] = []
+        self._dirty = _Dirty()
+        self.messages: list[tuple[str, str, int, str, str, float]] = []
+
+    def fleet(self, workspace: str) -> Fleet:
+        return self._writer.fleet(workspace)
+
+    def emit(
+        self,
+        workspace: str,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        ts: float | None = None,
+        session_id: str | None = None,
+        event_key: str | None = None,
+    ) -> Event:
+        """Append one event to the log and apply it to current state."""
+        event_id = self._writer.next_event_id
+        self._writer.next_event_id += 1
+        when = ts if ts is not None else self.now
+        fleet = self.fleet(workspace)
+        changes = fleet.apply(event_id, type_, when, data)
+        self._mark(workspace, changes)
+        event = Event(id=event_id, type=type_, ts=when, workspace=workspace, data=data)
+        self.events.append(event)
+        sid = session_id if session_id is not None else data.get("session_id")
+        self._rows.append((event_id, workspace, type_, when, sid, event_key, json.dumps(data)))
+        return event
+
+    def _mark(self, workspace: str, changes: Changes) -> None:
+        d = self._dirty
+        d.agents.update((workspace, i) for i in changes.agents)
+        d.sessions.update((workspace, i) for i in changes.sessions)
+        d.approvals.update((workspace, i) for i in changes.approvals)
+        d.commands.update((workspace, i) for i in changes.commands)
+
+    def flush(self) -> None:
+        """Write the log rows and every dirty current-state row."""
+        conn = self.conn
+        if self._rows:
+            conn.executemany(
+                "INSERT INTO events (id, workspace, type, ts, session_id, event_key, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                self._rows,
+            )
+        if self.messages:
+            conn.executemany(
+                "INSERT OR REPLACE INTO messages (workspace, session_id, seq, role, content, ts)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                self.messages,
+            )
+        fleets = self._writer.fleets
+        agents = []
+        for ws, i in self._dirty.agents:
+            a = fleets[ws].agents.get(i)
+            if a is not None:
+                agents.append((ws, a.id, a.name, a.status, a.last_seen, a.model_dump_json()))
+        if agents:
+            conn.executemany(
+                "INSERT OR REPLACE INTO agents (workspace, id, name, status, last_seen, data)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                agents,
+            )
+        sessions = []
+        for ws, i in self._dirty.sessions:
+            s = fleets[ws].sessions.get(i)
+            if s is not None:
+                sessions.append((
+                    ws, s.id, s.agent_id, s.parent_session_id, s.task_id, s.status, s.model,
+                    s.started_at, s.last_activity, s.model_dump_json(),
+                ))
+        if sessions:
+            conn.executemany(
+                "INSERT OR REPLACE INTO sessions (workspace, id, agent_id, parent_session_id,"
+                " task_id, status, model, started_at, last_activity, data)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                sessions,
+            )
+        approvals = []
+        for ws, i in self._dirty.approvals:
+            ap = fleets[ws].approvals.get(i)
+            if ap is not None:
+                approvals.append((ws, ap.id, ap.session_id, ap.status, ap.model_dump_json()))
+        if approvals:
+            conn.executemany(
+                "INSERT OR REPLACE INTO approvals (workspace, id, session_id, status, data)"
+                " VALUES (?, ?, ?, ?, ?)",
+                approvals,
+            )
+        commands = []
+        for ws, i in self._dirty.commands:
+            c = fleets[ws].commands.get(i)
+            if c is not None:
+                commands.append(
+                    (ws, c.id, c.session_id, c.agent_id, c.status, c.model_dump_json())
+                )
+        if commands:
+            conn.executemany(
+                "INSERT OR REPLACE INTO commands (workspace, id, session_id, agent_id, status,"
+                " data) VALUES (?, ?, ?, ?, ?, ?)",
+                commands,
+            )
+
+
+Job = Callable[[WriteContext], Any]
+_STOP = object()
+
+
+class Writer:
+    """Owns the write connection, the in-memory fleets and the writer thread."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        fleets: dict[str, Fleet],
+        next_event_id: int,
+        load_fleet: Callable[[str], Fleet],
+        on_commit: Callable[[list[Event]], None],
+    ) -> None:
+        self.conn = conn
+        self.fleets = fleets
+        self.next_event_id = next_event_id
+        self.committed_id = next_event_id - 1  # the newest id a reader may rely on
+        self._load_fleet = load_fleet
+        self._on_commit = on_commit
+        self.lock = threading.RLock()  # held from BEGIN to COMMIT; readers of fleets take it
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
+        self.commits = 0
+        self.after_commit_hooks: list[Callable[[Writer], None]] = []
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._queue.put(_STOP)
+        self._thread.join(timeout=10)
+
+    def fleet(self, workspace: str) -> Fleet:
+        fleet = self.fleets.get(workspace)
+        if fleet is None:
+            fleet = self._load_fleet(workspace)
+            self.fleets[workspace] = fleet
+        return fleet
+
+    def submit(self, job: Job) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._queue.put((job, future))
+        return future
+
+    async def run(self, job: Callable[[WriteContext], T]) -> T:
+        """Run `job` in the next group commit; returns once it is durable."""
+        result: T = await asyncio.wrap_future(self.submit(job))
+        return result
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                return
+            batch = [item]
+            stop_after = False
+            while len(batch) < MAX_JOBS_PER_COMMIT:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is _STOP:
+                    stop_after = True
+                    break
+                batch.append(nxt)
+            self._commit_group(batch)
+            if stop_after:
+                return
+
+    def _commit_group(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+        results: list[tuple[Future[Any], bool, Any]] = []
+        with self.lock:
+            ctx = WriteContext(self)
+            start_id = self.next_event_id
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                for job, future in batch:
+                    try:
+                        results.append((future, True, job(ctx)))
+                    except Rejected as exc:
+                        results.append((future, False, exc))
+                ctx.flush()
+                self.conn.execute("COMMIT")
+                self.committed_id = self.next_event_id - 1
+            except Exception as exc:  # disk full, I/O error, a bug: nothing of the group stays
+                log.exception("write failed; rolling back %d jobs", len(batch))
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                self.next_event_id = start_id
+                self.fleets.clear()  # reload from the database on next use
+                failure = StoreUnavailable(f"the store could not commit: {exc}")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(failure)
+                return
+            self.commits += 1
+        for future, ok, value in results:
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+        if ctx.events:
+            self._on_commit(ctx.events)
+        for hook in self.after_commit_hooks:
+            hook(self)
