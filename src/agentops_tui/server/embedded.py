@@ -1,0 +1,76 @@
+"""Run the backend inside this process on a loopback port (the console's embedded mode, tests).
+
+uvicorn runs in its own thread with its own event loop, so the console's loop never waits on
+the store and the server behaves exactly as it does standalone: real sockets, real SSE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+
+from agentops_tui.server.app import create_app
+from agentops_tui.server.auth import create_token
+from agentops_tui.server.context import ServerSettings
+from agentops_tui.server.schema import connect, migrate
+
+
+def make_token(db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default") -> str:
+    """Create a token directly in the database file (the server need not run)."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    conn: sqlite3.Connection = connect(db_path)
+    try:
+        migrate(conn)
+        return create_token(conn, name=name, role=role, workspace=workspace)  # type: ignore[arg-type]
+    finally:
+        conn.close()
+
+
+@dataclass
+class EmbeddedServer:
+    settings: ServerSettings
+    host: str = "127.0.0.1"
+    port: int = 0
+    log_level: str = "warning"
+    _server: uvicorn.Server | None = field(default=None, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 10.0) -> str:
+        app = create_app(self.settings)
+        config = uvicorn.Config(
+            app, host=self.host, port=self.port, log_level=self.log_level,
+            lifespan="on", access_log=False, timeout_graceful_shutdown=2,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, name="agentops-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"embedded server did not start on {self.host}")
+            time.sleep(0.01)
+        sockets = self._server.servers[0].sockets
+        self.port = sockets[0].getsockname()[1]
+        return self.url
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        logging.getLogger("uvicorn.error").setLevel(self.log_level.upper())
+        asyncio.run(self._server.serve())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)

@@ -1,0 +1,63 @@
+"""DESIGN.md layering: only tui/ imports textual; tui/ reaches the backend only via client/."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import agentops_tui
+
+PACKAGE = Path(agentops_tui.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def _modules(sub: str | None = None) -> list[Path]:
+    root = PACKAGE / sub if sub else PACKAGE
+    return sorted(root.rglob("*.py"))
+
+
+def test_only_tui_imports_textual() -> None:
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if "tui" not in p.relative_to(PACKAGE).parts[:1]
+        and any(n == "textual" or n.startswith("textual.") for n in _imports(p))
+    ]
+    assert offenders == []
+
+
+def test_tui_reaches_backend_only_through_client() -> None:
+    forbidden = ("agentops_tui.server", "agentops_tui.sdk", "agentops_tui.simulator")
+    offenders = [
+        f"{p.relative_to(PACKAGE)} imports {n}"
+        for p in _modules("tui")
+        for n in _imports(p)
+        if n.startswith(forbidden)
+    ]
+    assert offenders == []
+
+
+def test_backend_modules_load_without_textual() -> None:
+    code = (
+        "import sys\n"
+        "import agentops_tui.models, agentops_tui.core.fleet, agentops_tui.server.app\n"
+        "import agentops_tui.cli\n"
+        "import pkgutil, importlib\n"
+        "for sub in ('client', 'sdk', 'simulator'):\n"
+        "    pkg = importlib.import_module('agentops_tui.' + sub)\n"
+        "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
+        "        importlib.import_module(m.name)\n"
+        "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
