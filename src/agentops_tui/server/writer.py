@@ -87,6 +87,8 @@ class WriteContext:
         self._mark(workspace, changes)
         event = Event(id=event_id, type=type_, ts=when, workspace=workspace, data=data)
         self.events.append(event)
+        for observe in self._writer.observers:
+            observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
         self._rows.append((event_id, workspace, type_, when, sid, event_key, json.dumps(data)))
         return event
@@ -192,6 +194,9 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
         self.commits = 0
         self.after_commit_hooks: list[Callable[[Writer], None]] = []
+        # Called for every emitted event inside the open transaction (rollups, task links).
+        # An observer may write its own tables with ctx.conn and may emit further events.
+        self.observers: list[Callable[[WriteContext, Event], None]] = []
 
     def start(self) -> None:
         self._thread.start()
