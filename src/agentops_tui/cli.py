@@ -47,7 +47,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = ServerSettings(
         db_path=db,
         auth=not args.no_auth,
-        retention=Retention(max_events=args.retain_events, max_age_seconds=args.retain_days * 86400),
+        retention=Retention(
+            max_events=args.retain_events, max_age_seconds=args.retain_days * 86400
+        ),
         prices_override=paths.prices_override_file(),
     )
     app = create_app(settings)

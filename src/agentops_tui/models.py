@@ -278,3 +278,19 @@ class ErrorBody(Entity):
 
 class ErrorResponse(Entity):
     error: ErrorBody
+
+
+# ---- operator actions ----------------------------------------------------------------------
+
+
+class InjectRequest(WireModel):
+    message: Annotated[str, Field(min_length=1, max_length=16_384)]
+
+
+class KillswitchRequest(WireModel):
+    confirm: str
+
+
+class AckRequest(WireModel):
+    ok: bool
+    detail: Annotated[str, Field(max_length=4000)] | None = None

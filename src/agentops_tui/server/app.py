@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
@@ -14,9 +17,38 @@ from agentops_tui.server import errors
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
-from agentops_tui.server.routes import health, ingest, reads, stream
+from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
 from agentops_tui.server.schema import connect
 from agentops_tui.server.store import Store
+
+class JsonByDefault:
+    """Treat API request bodies as JSON when the client did not say (`curl -d` sends them as
+    form data); the routes accept nothing else, so this only spares users a confusing 422."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+            headers = [
+                (k, v) for k, v in scope["headers"]
+                if not (k == b"content-type" and v.startswith(b"application/x-www-form"))
+            ]
+            if not any(k == b"content-type" for k, _ in headers):
+                headers.append((b"content-type", b"application/json"))
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)
+
+
+# Background loops started with the app and cancelled at shutdown, each given the context.
+# Add a feature's loop here (command expiry, SLA sweeper, alert evaluator, ...).
+BackgroundLoop = Callable[[ServerContext], Coroutine[Any, Any, None]]
+
+
+def background_loops() -> list[BackgroundLoop]:
+    from agentops_tui.server.control import expire_commands_forever
+
+    return [expire_commands_forever]
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -35,9 +67,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
         store.start()
+        tasks = [asyncio.create_task(loop(ctx)) for loop in background_loops()]
         try:
             yield
         finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
             store.close()
 
     app = FastAPI(
@@ -48,6 +86,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     app.state.ctx = ctx
     errors.install(app)
-    for module in (health, ingest, stream, reads):
+    app.add_middleware(JsonByDefault)
+    for module in (health, ingest, stream, reads, control, audit):
         app.include_router(module.router)
     return app

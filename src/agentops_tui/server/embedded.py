@@ -22,7 +22,9 @@ from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.schema import connect, migrate
 
 
-def make_token(db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default") -> str:
+def make_token(
+    db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default"
+) -> str:
     """Create a token directly in the database file (the server need not run)."""
     db_path.parent.mkdir(parents=True, exist_ok=True)
     conn: sqlite3.Connection = connect(db_path)

@@ -50,6 +50,13 @@ def install(app: FastAPI) -> None:
             {"field": format_loc(tuple(p for p in e["loc"] if p != "body")), "message": e["msg"]}
             for e in errors
         ]
+        for d, e in zip(details, errors, strict=True):
+            if tuple(e["loc"]) == ("body",):
+                d["field"] = "body"
+                d["message"] = (
+                    "request body is required" if e.get("type") == "missing"
+                    else "request body must be a JSON object"
+                )
         first = details[0] if details else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
         return error_response(422, "invalid_request", message, details)

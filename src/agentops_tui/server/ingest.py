@@ -155,7 +155,7 @@ class IngestJob:
             sid = getattr(event, "session_id", None)
             if sid is None or sid in started:
                 pass
-            elif self.store.session_in_writer(ctx, self.workspace, sid) is None:
+            elif ctx.session(self.workspace, sid) is None:
                 raise Rejected(
                     422, "unknown_session",
                     f"events[{index}].session_id: unknown session {sid!r}"

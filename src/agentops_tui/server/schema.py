@@ -68,7 +68,9 @@ CREATE INDEX IF NOT EXISTS audit_ts ON audit (workspace, ts);
 """
 
 
-def connect(path: Path | str, *, synchronous: str = "FULL", readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path | str, *, synchronous: str = "FULL", readonly: bool = False
+) -> sqlite3.Connection:
     """Open a connection with the project's pragmas. Autocommit mode: we BEGIN explicitly."""
     if readonly:
         uri = f"file:{Path(path).as_posix()}?mode=ro"

@@ -135,19 +135,6 @@ class Store:
         fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1)
         return fleet
 
-    def session_in_writer(self, ctx: WriteContext, workspace: str, session_id: str) -> Session | None:
-        """A session from memory, or paged back in from the table (writer thread only)."""
-        fleet = ctx.fleet(workspace)
-        session = fleet.sessions.get(session_id)
-        if session is None:
-            row = ctx.conn.execute(
-                "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
-            ).fetchone()
-            if row is not None:
-                session = Session.model_validate_json(row[0])
-                fleet.put_session(session)
-        return session
-
     # ---- current state -------------------------------------------------------------------
 
     def snapshot(self, workspace: str) -> Snapshot:
@@ -159,7 +146,9 @@ class Store:
                 server_time=time.time(),
                 agents=[a.model_copy() for a in fleet.agents.values()],
                 sessions=[s.model_copy(deep=True) for s in fleet.sessions.values()],
-                approvals=[a.model_copy() for a in fleet.approvals.values() if a.status == "pending"],
+                approvals=[
+                    a.model_copy() for a in fleet.approvals.values() if a.status == "pending"
+                ],
                 commands=[
                     c.model_copy()
                     for c in fleet.commands.values()

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from agentops_tui.core.fleet import Changes, Fleet
-from agentops_tui.models import Event
+from agentops_tui.models import Event, Session
 
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")
@@ -67,6 +67,23 @@ class WriteContext:
 
     def fleet(self, workspace: str) -> Fleet:
         return self._writer.fleet(workspace)
+
+    def fleets(self) -> dict[str, Fleet]:
+        """Every workspace's state loaded so far."""
+        return self._writer.fleets
+
+    def session(self, workspace: str, session_id: str) -> Session | None:
+        """A session from memory, or paged back in from its table (ended long ago)."""
+        fleet = self.fleet(workspace)
+        session = fleet.sessions.get(session_id)
+        if session is None:
+            row = self.conn.execute(
+                "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
+            ).fetchone()
+            if row is not None:
+                session = Session.model_validate_json(row[0])
+                fleet.put_session(session)
+        return session
 
     def emit(
         self,

@@ -1,0 +1,233 @@
+"""The control plane: operator commands to agents, their acknowledgement and expiry.
+
+A command moves `pending → delivered → acked | failed | expired`. The session itself changes
+only when its agent acknowledges, so the console never claims a pause that did not happen.
+Everything here runs inside writer jobs: the command, its log events and the audit entry
+commit together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
+from agentops_tui.server import audit
+from agentops_tui.server.redact import redact
+from agentops_tui.server.writer import Rejected, WriteContext
+
+log = logging.getLogger("agentops.control")
+
+# Which session statuses each action makes sense for.
+_ALLOWED: dict[str, frozenset[str]] = {
+    "pause": frozenset({"running", "waiting"}),
+    "resume": frozenset({"paused"}),
+    "kill": ACTIVE_SESSION_STATUSES,
+    "inject": ACTIVE_SESSION_STATUSES,
+}
+
+
+def _session_for(ctx: WriteContext, workspace: str, session_id: str) -> Session:
+    session = ctx.session(workspace, session_id)
+    if session is None:
+        raise Rejected(404, "not_found", f"no session {session_id!r}")
+    return session
+
+
+def issue_command(
+    ctx: WriteContext,
+    workspace: str,
+    session_id: str,
+    action: CommandAction,
+    payload: dict[str, Any],
+    actor: audit.Actor,
+    *,
+    expiry_seconds: float = 30.0,
+) -> Command:
+    """Create a command for a session's agent (raises `Rejected` 404/409 before any write)."""
+    session = _session_for(ctx, workspace, session_id)
+    if session.status not in _ALLOWED[action]:
+        raise Rejected(
+            409, "conflict", f"cannot {action} session {session_id!r}: it is {session.status}",
+            {"session_status": session.status},
+        )
+    fleet = ctx.fleet(workspace)
+    pending_id = fleet.pending_command_by_session.get(session_id)
+    if pending_id is not None and action != "inject":
+        pending = fleet.commands[pending_id]
+        if pending.action == action:
+            raise Rejected(
+                409, "conflict",
+                f"a {action} for session {session_id!r} is already waiting for its agent",
+                {"command_id": pending_id},
+            )
+    now = ctx.now
+    command = Command(
+        id="cmd_" + secrets.token_hex(8),
+        session_id=session_id,
+        agent_id=session.agent_id,
+        action=action,
+        payload=payload,
+        issued_by=actor.name,
+        issued_at=now,
+        updated_at=now,
+        expires_at=now + expiry_seconds,
+    )
+    ctx.emit(workspace, "command.created", command.model_dump())
+    audit.record(ctx.conn, actor, f"session.{action}", session_id, payload or None, "accepted", now)
+    return command
+
+
+@dataclass
+class Outcome:
+    """A job's answer when a refusal must still be audited (so the job cannot raise)."""
+
+    value: Any = None
+    error: Rejected | None = None
+
+    def unwrap(self) -> Any:
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def audited(
+    action: str, target: str | None, payload: dict[str, Any] | None, actor: audit.Actor,
+    body: Callable[[WriteContext], Any],
+) -> Callable[[WriteContext], Outcome]:
+    """Wrap a job so that a refusal is written to the audit log and still answered."""
+
+    def job(ctx: WriteContext) -> Outcome:
+        try:
+            return Outcome(value=body(ctx))
+        except Rejected as exc:
+            audit.record(ctx.conn, actor, action, target, payload, f"rejected: {exc.message}",
+                         ctx.now)
+            return Outcome(error=exc)
+
+    return job
+
+
+def killswitch(
+    ctx: WriteContext, workspace: str, actor: audit.Actor, expiry_seconds: float
+) -> list[Command]:
+    fleet = ctx.fleet(workspace)
+    commands: list[Command] = []
+    active = [s.id for s in fleet.sessions.values() if s.status in ACTIVE_SESSION_STATUSES]
+    for session_id in sorted(active):
+        pending_id = fleet.pending_command_by_session.get(session_id)
+        if pending_id is not None and fleet.commands[pending_id].action == "kill":
+            continue
+        commands.append(
+            issue_command(ctx, workspace, session_id, "kill", {}, actor,
+                          expiry_seconds=expiry_seconds)
+        )
+    audit.record(ctx.conn, actor, "killswitch", workspace, {"sessions": len(commands)},
+                 "accepted", ctx.now)
+    return commands
+
+
+def _update(ctx: WriteContext, workspace: str, command: Command, status: str,
+            detail: str | None) -> Command:
+    updated = command.model_copy(update={"status": status, "updated_at": ctx.now, "detail": detail})
+    ctx.emit(workspace, "command.updated", updated.model_dump())
+    return updated
+
+
+def _command(ctx: WriteContext, workspace: str, command_id: str) -> Command:
+    fleet = ctx.fleet(workspace)
+    command = fleet.commands.get(command_id)
+    if command is None:
+        row = ctx.conn.execute(
+            "SELECT data FROM commands WHERE workspace = ? AND id = ?", (workspace, command_id)
+        ).fetchone()
+        if row is None:
+            raise Rejected(404, "not_found", f"no command {command_id!r}")
+        command = Command.model_validate_json(row[0])
+    return command
+
+
+def mark_delivered(ctx: WriteContext, workspace: str, command_ids: list[str]) -> None:
+    for command_id in command_ids:
+        command = ctx.fleet(workspace).commands.get(command_id)
+        if command is not None and command.status == "pending":
+            _update(ctx, workspace, command, "delivered", None)
+
+
+def acknowledge(
+    ctx: WriteContext, workspace: str, command_id: str, ok: bool, detail: str | None
+) -> Command:
+    """The agent's answer. On success the session changes as the command asked."""
+    command = _command(ctx, workspace, command_id)
+    if command.status in FINAL_COMMAND_STATUSES:
+        raise Rejected(
+            409, "conflict", f"command {command_id!r} is already {command.status}",
+            {"status": command.status},
+        )
+    if not ok:
+        return _update(ctx, workspace, command, "failed", detail or "the agent refused")
+    updated = _update(ctx, workspace, command, "acked", detail)
+    session = ctx.fleet(workspace).sessions.get(command.session_id)
+    if session is None or session.status not in ACTIVE_SESSION_STATUSES:
+        return updated
+    sid = session.id
+    if command.action == "pause":
+        ctx.emit(workspace, "session.status",
+                 {"type": "session.status", "session_id": sid, "status": "paused",
+                  "detail": f"paused by {command.issued_by}"})
+    elif command.action == "resume":
+        ctx.emit(workspace, "session.status",
+                 {"type": "session.status", "session_id": sid, "status": "running",
+                  "detail": None})
+    elif command.action == "kill":
+        ctx.emit(workspace, "session.ended",
+                 {"type": "session.ended", "session_id": sid, "status": "killed",
+                  "error": f"killed by {command.issued_by}"})
+    elif command.action == "inject":
+        message = redact(str(command.payload.get("message", "")))
+        seq = session.messages + 1
+        event = ctx.emit(workspace, "session.message",
+                         {"type": "session.message", "session_id": sid, "role": "operator",
+                          "content": message, "seq": seq})
+        ctx.messages.append((workspace, sid, seq, "operator", message, event.ts))
+    return updated
+
+
+def expire_due(ctx: WriteContext) -> int:
+    """Expire every command whose agent did not acknowledge in time."""
+    count = 0
+    for workspace, fleet in list(ctx.fleets().items()):
+        for command in list(fleet.commands.values()):
+            if command.status not in FINAL_COMMAND_STATUSES and command.expires_at <= ctx.now:
+                _update(ctx, workspace, command, "expired",
+                        "the agent did not acknowledge in time")
+                count += 1
+    return count
+
+
+def _any_due(fleets: dict[str, Any], now: float) -> bool:
+    return any(
+        c.expires_at <= now and c.status not in FINAL_COMMAND_STATUSES
+        for fleet in fleets.values()
+        for c in fleet.commands.values()
+    )
+
+
+async def expire_commands_forever(server: Any, interval: float = 0.5) -> None:
+    """Background loop: expire overdue commands (checked in memory first, cheaply)."""
+    store = server.store
+    while True:
+        await asyncio.sleep(interval)
+        with store.writer.lock:
+            overdue = _any_due(store.writer.fleets, time.time())
+        if overdue:
+            try:
+                await store.write(expire_due)
+            except Exception:  # the store logs it; try again next tick
+                log.warning("command expiry pass failed", exc_info=True)

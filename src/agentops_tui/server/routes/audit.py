@@ -1,0 +1,57 @@
+"""GET /api/v1/audit: the operator action log as JSON, JSON Lines or CSV."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from agentops_tui.models import Timestamp
+from agentops_tui.server import audit
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.writer import Rejected
+
+router = APIRouter(prefix="/api/v1", tags=["audit"])
+
+
+def _time(name: str, raw: str | None) -> float | None:
+    if raw is None:
+        return None
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(Timestamp).validate_python(raw)
+    except ValidationError:
+        raise Rejected(
+            422, "invalid_request", f"{name}: expected epoch seconds or ISO 8601, got {raw!r}"
+        ) from None
+
+
+@router.get("/audit")
+async def audit_log(
+    format: Literal["json", "jsonl", "csv"] = "json",
+    since: str | None = Query(None, description="epoch seconds or ISO 8601"),
+    until: str | None = Query(None, description="epoch seconds or ISO 8601"),
+    actor: str | None = None,
+    action: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
+    limit: int = Query(1000, ge=1, le=100_000),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> Response:
+    """Who did what to which target, with what result, when and from where. Newest first."""
+    entries = await asyncio.to_thread(
+        audit.query, ctx.store.reader(), principal.workspace,
+        since=_time("since", since), until=_time("until", until),
+        actor=actor, action=action, limit=limit,
+    )
+    if format == "jsonl":
+        return PlainTextResponse(audit.to_jsonl(entries), media_type="application/x-ndjson")
+    if format == "csv":
+        return PlainTextResponse(
+            audit.to_csv(entries), media_type="text/csv",
+            headers={"Content-Disposition": 'attachment; filename="agentops-audit.csv"'},
+        )
+    return JSONResponse({"entries": [e.model_dump() for e in entries]})

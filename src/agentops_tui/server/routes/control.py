@@ -1,0 +1,192 @@
+"""Operator actions (pause, resume, kill, inject, killswitch) and the agent's command channel."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from agentops_tui.core.fleet import Fleet
+from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
+from agentops_tui.server import control
+from agentops_tui.server.audit import Actor
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
+from agentops_tui.server.writer import Rejected, WriteContext
+
+router = APIRouter(prefix="/api/v1", tags=["control"])
+
+COMMAND_EVENTS = frozenset({"command.created", "command.updated"})
+MAX_WAIT = 60.0
+
+
+def actor_of(request: Request, principal: Principal) -> Actor:
+    address = request.client.host if request.client else None
+    return Actor(name=principal.name, workspace=principal.workspace, address=address)
+
+
+async def _act(
+    request: Request, principal: Principal, ctx: ServerContext, session_id: str,
+    action: str, payload: dict[str, Any],
+) -> JSONResponse:
+    actor = actor_of(request, principal)
+    expiry = ctx.settings.command_expiry_seconds
+
+    def body(wctx: WriteContext) -> Command:
+        return control.issue_command(
+            wctx, principal.workspace, session_id, action, payload, actor,  # type: ignore[arg-type]
+            expiry_seconds=expiry,
+        )
+
+    job = control.audited(f"session.{action}", session_id, payload or None, actor, body)
+    outcome = await ctx.store.write(job)
+    command: Command = outcome.unwrap()
+    return JSONResponse(command.model_dump(), status_code=202)
+
+
+@router.post("/sessions/{session_id}/pause", status_code=202, response_model=Command)
+async def pause(session_id: str, request: Request, principal: Principal = Depends(operator),
+                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    """Ask the session's agent to pause; the session reads `paused` once the agent acks."""
+    return await _act(request, principal, ctx, session_id, "pause", {})
+
+
+@router.post("/sessions/{session_id}/resume", status_code=202, response_model=Command)
+async def resume(session_id: str, request: Request, principal: Principal = Depends(operator),
+                 ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    return await _act(request, principal, ctx, session_id, "resume", {})
+
+
+@router.post("/sessions/{session_id}/kill", status_code=202, response_model=Command)
+async def kill(session_id: str, request: Request, principal: Principal = Depends(operator),
+               ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    return await _act(request, principal, ctx, session_id, "kill", {})
+
+
+@router.post("/sessions/{session_id}/inject", status_code=202, response_model=Command)
+async def inject(session_id: str, body: InjectRequest, request: Request,
+                 principal: Principal = Depends(operator),
+                 ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    """Send a message into the session; it appears with role `operator` once delivered."""
+    return await _act(request, principal, ctx, session_id, "inject", {"message": body.message})
+
+
+@router.post("/killswitch", status_code=202)
+async def killswitch(body: KillswitchRequest, request: Request,
+                     principal: Principal = Depends(admin),
+                     ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    """Kill every active session of the workspace. `confirm` must be exactly `KILL ALL`."""
+    actor = actor_of(request, principal)
+    if body.confirm != "KILL ALL":
+        raise Rejected(422, "invalid_request", 'confirm: must be exactly "KILL ALL"')
+    expiry = ctx.settings.command_expiry_seconds
+    commands: list[Command] = await ctx.store.write(
+        lambda wctx: control.killswitch(wctx, principal.workspace, actor, expiry)
+    )
+    return JSONResponse({"commands": [c.model_dump() for c in commands]}, status_code=202)
+
+
+@router.post("/commands/{command_id}/ack", response_model=Command)
+async def ack(command_id: str, body: AckRequest, principal: Principal = Depends(operator),
+              ctx: ServerContext = Depends(get_ctx)) -> Command:
+    """The agent's answer to a command: `ok` applies it, otherwise it is marked failed."""
+    result: Command = await ctx.store.write(
+        lambda wctx: control.acknowledge(wctx, principal.workspace, command_id, body.ok,
+                                         body.detail)
+    )
+    return result
+
+
+def _open_commands(ctx: ServerContext, workspace: str, agent_id: str,
+                   statuses: frozenset[str]) -> list[Command]:
+    def pick(fleet: Fleet) -> list[Command]:
+        if agent_id not in fleet.agents:
+            raise Rejected(404, "not_found", f"no agent {agent_id!r}")
+        return sorted(
+            (c.model_copy() for c in fleet.commands.values()
+             if c.agent_id == agent_id and c.status in statuses),
+            key=lambda c: c.issued_at,
+        )
+
+    found: list[Command] = ctx.store.with_fleet(workspace, pick)
+    return found
+
+
+async def _deliver(ctx: ServerContext, workspace: str, commands: list[Command]) -> None:
+    ids = [c.id for c in commands if c.status == "pending"]
+    if ids:
+        await ctx.store.write(lambda wctx: control.mark_delivered(wctx, workspace, ids))
+
+
+@router.get("/agents/{agent_id}/commands")
+async def agent_commands(
+    agent_id: str,
+    wait: float | None = Query(None, ge=0, le=MAX_WAIT, description="long-poll seconds"),
+    principal: Principal = Depends(operator),
+    ctx: ServerContext = Depends(get_ctx),
+) -> Any:
+    """Commands for an agent: SSE by default (`event: command`), or `?wait=N` long-poll JSON."""
+    ws = principal.workspace
+    sub = ctx.bus.subscribe(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
+    try:
+        if wait is not None:
+            pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
+            if not pending and wait > 0:
+                deadline = asyncio.get_running_loop().time() + wait
+                while not pending:
+                    remaining = deadline - asyncio.get_running_loop().time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        await asyncio.wait_for(sub.wakeup.wait(), remaining)
+                    except TimeoutError:
+                        break
+                    sub.take()
+                    pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
+            await _deliver(ctx, ws, pending)
+            return {"commands": [c.model_dump() for c in pending]}
+        initial = _open_commands(ctx, ws, agent_id, frozenset({"pending", "delivered"}))
+    except BaseException:
+        ctx.bus.unsubscribe(sub)
+        raise
+
+    async def frames() -> AsyncIterator[bytes]:
+        sent: set[str] = set()
+        try:
+            yield f"retry: {ctx.settings.retry_ms}\n\n".encode()
+            batch = initial
+            while True:
+                fresh = [c for c in batch if c.id not in sent]
+                if fresh:
+                    yield b"".join(_command_frame(c) for c in fresh)
+                    sent.update(c.id for c in fresh)
+                    await _deliver(ctx, ws, fresh)
+                try:
+                    await asyncio.wait_for(sub.wakeup.wait(), ctx.settings.heartbeat_seconds)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    batch = []
+                    continue
+                if sub.dropped:
+                    return
+                batch = []
+                for frame in sub.take():
+                    if frame.type != "command.created":
+                        continue
+                    data = json.loads(frame.data.split(b"data: ", 1)[1])
+                    if data.get("agent_id") == agent_id and data.get("status") == "pending":
+                        batch.append(Command.model_validate(data))
+        finally:
+            ctx.bus.unsubscribe(sub)
+
+    return StreamingResponse(frames(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _command_frame(command: Command) -> bytes:
+    return f"id: {command.id}\nevent: command\ndata: {command.model_dump_json()}\n\n".encode()
+
