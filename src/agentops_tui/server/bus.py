@@ -72,6 +72,7 @@ class Subscriber:
             self.dropped = True
             self.backlog.clear()
             self.bus.dropped_total += 1
+            self.bus.unsubscribe(self)  # no more work for it; its stream ends on wakeup
         if added or self.dropped:
             self.wakeup.set()
 

@@ -1,0 +1,136 @@
+"""POST /api/v1/ingest against a real server: acceptance, bad input, idempotency."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import LiveServer
+from factories import agent, ended, message, started, tool, usage
+
+
+def test_batch_is_applied_and_snapshot_agrees(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", json={"events": [
+            agent(), started(title="fix login bug"), message(), tool(), tool(name="Read"),
+            usage(inp=1200, out=300), {"type": "session.status", "session_id": "se-1",
+                                        "status": "waiting", "detail": "needs input"},
+        ]})
+        assert r.status_code == 202, r.text
+        body = r.json()
+        assert body["accepted"] == 7 and body["duplicates"] == 0
+        snap = c.get("/api/v1/snapshot").json()
+    assert snap["last_event_id"] == body["last_event_id"]
+    [session] = snap["sessions"]
+    assert session["status"] == "waiting" and session["detail"] == "needs input"
+    assert session["input_tokens"] == 1200 and session["output_tokens"] == 300
+    assert session["tool_calls"] == {"Bash": 1, "Read": 1}
+    assert session["cost_usd"] == 0.0081  # 1200 * $3/M + 300 * $15/M
+    [ag] = snap["agents"]
+    assert ag["id"] == "ag-1" and ag["status"] == "waiting" and ag["name"] == "name-ag-1"
+
+
+def test_camel_case_fields_are_accepted(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.started", "sessionId": "se-c", "agentId": "ag-c",
+             "parentSessionId": None, "taskId": "t-1"},
+            {"type": "session.usage", "sessionId": "se-c", "inputTokens": 5, "outputTokens": 7},
+        ]})
+        assert r.status_code == 202, r.text
+        s = c.get("/api/v1/sessions/se-c").json()
+    assert (s["task_id"], s["input_tokens"], s["output_tokens"]) == ("t-1", 5, 7)
+
+
+def test_retried_batch_with_event_keys_is_counted_once(live: LiveServer) -> None:
+    batch = {"events": [
+        started(event_key="k1"), usage(inp=10, out=1, event_key="k2"),
+        usage(inp=10, out=1, event_key="k2"),  # a duplicate inside the batch too
+    ]}
+    with live.client() as c:
+        first = c.post("/api/v1/ingest", json=batch).json()
+        again = c.post("/api/v1/ingest", json=batch).json()
+        s = c.get("/api/v1/sessions/se-1").json()
+    assert (first["accepted"], first["duplicates"]) == (2, 1)
+    assert (again["accepted"], again["duplicates"]) == (0, 3)
+    assert s["input_tokens"] == 10
+
+
+def _error(r: object) -> dict[str, object]:
+    body = r.json()  # type: ignore[attr-defined]
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"code", "message", "details"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_malformed_json_is_400(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", content=b'{"events": [', headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert _error(r)["code"] == "malformed_json"
+
+
+def test_one_bad_event_rejects_the_whole_batch_naming_index_and_field(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", json={"events": [
+            started(), usage(), {"type": "session.usage", "session_id": "se-1",
+                                 "input_tokens": "lots"},
+        ]})
+        assert r.status_code == 422
+        err = _error(r)
+        assert "events[2].input_tokens" in str(err["message"])
+        assert c.get("/api/v1/sessions/se-1").status_code == 404  # nothing was written
+        assert c.get("/api/v1/events?after=0").json()["events"] == []
+
+
+def test_unknown_type_and_unknown_session(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", json={"events": [{"type": "session.bogus"}]})
+        assert r.status_code == 422 and "events[0]" in str(_error(r)["message"])
+        r = c.post("/api/v1/ingest", json={"events": [started(), message(session_id="se-x")]})
+        assert r.status_code == 422
+        err = _error(r)
+        assert err["code"] == "unknown_session" and "events[1].session_id" in str(err["message"])
+        assert c.get("/api/v1/sessions/se-1").status_code == 404
+
+
+def test_oversize_bodies_are_413(live: LiveServer) -> None:
+    with live.client() as c:
+        r = c.post("/api/v1/ingest", json={"events": [started()] * 1001})
+        assert r.status_code == 413 and _error(r)["code"] == "too_many_events"
+        big = json.dumps({"events": [message(content="x" * 60_000)] * 20}).encode()
+        r = c.post("/api/v1/ingest", content=big, headers={"content-type": "application/json"})
+        assert r.status_code == 413 and _error(r)["code"] == "too_large"
+
+        def chunks():  # no Content-Length: the limit still holds while streaming
+            for _ in range(20):
+                yield b" " * 65536
+
+        r = c.post("/api/v1/ingest", content=chunks())
+        assert r.status_code == 413
+
+
+def test_wrong_shapes_are_422_not_500(live: LiveServer) -> None:
+    with live.client() as c:
+        for body in ([], {"events": "nope"}, {"events": [1, 2]}, {"evts": []}, "text"):
+            r = c.post("/api/v1/ingest", json=body)
+            assert r.status_code == 422, (body, r.text)
+            _error(r)
+
+
+def test_ended_session_and_message_paging(live: LiveServer) -> None:
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [started()] + [
+            message(content=f"m{i}") for i in range(1, 8)
+        ] + [ended(status="failed", error="boom")]}).raise_for_status()
+        page = c.get("/api/v1/sessions/se-1/messages", params={"after": 2, "limit": 3}).json()
+        assert [m["content"] for m in page["messages"]] == ["m3", "m4", "m5"]
+        back = c.get("/api/v1/sessions/se-1/messages", params={"before": 3, "limit": 5}).json()
+        assert [m["seq"] for m in back["messages"]] == [1, 2]
+        s = c.get("/api/v1/sessions/se-1").json()
+        assert (s["status"], s["error"], s["messages"]) == ("failed", "boom", 7)
+        assert c.get("/api/v1/sessions/nope/messages").status_code == 404
+        # events after the end do not reopen it
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.status", "session_id": "se-1", "status": "running"}
+        ]}).raise_for_status()
+        assert c.get("/api/v1/sessions/se-1").json()["status"] == "failed"
