@@ -34,6 +34,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
+    from agentops_tui.server.embedded import StreamClosingServer
     from agentops_tui.server.store import Retention
 
     if args.no_auth and not _is_loopback(args.host):
@@ -54,7 +55,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     app = create_app(settings)
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    config = uvicorn.Config(
+        app, host=args.host, port=args.port, log_level=args.log_level,
+        timeout_graceful_shutdown=5,
+    )
+    StreamClosingServer(config).run()
     return 0
 
 

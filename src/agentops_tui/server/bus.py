@@ -110,6 +110,20 @@ class Bus:
     def unsubscribe(self, sub: Subscriber) -> None:
         self.subscribers.discard(sub)
 
+    def close_all(self) -> None:
+        """End every stream (server shutdown): each wakes, sees `dropped`, and returns."""
+        for sub in list(self.subscribers):
+            sub.dropped = True
+            sub.wakeup.set()
+        self.subscribers.clear()
+
+    def close_all_threadsafe(self) -> None:
+        if self.loop is not None and not self.loop.is_closed():
+            try:
+                self.loop.call_soon_threadsafe(self.close_all)
+            except RuntimeError:
+                pass
+
     def publish_threadsafe(self, events: list[Event]) -> None:
         if self.loop is None or self.loop.is_closed() or not self.subscribers:
             return

@@ -12,6 +12,7 @@ import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
+from types import FrameType
 from pathlib import Path
 
 import uvicorn
@@ -35,6 +36,21 @@ def make_token(
         conn.close()
 
 
+class StreamClosingServer(uvicorn.Server):
+    """uvicorn waits for open responses before it stops; SSE streams never end by
+    themselves, so on exit we end them first (clients resume by id elsewhere)."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        close_streams(self.config.app)
+        super().handle_exit(sig, frame)
+
+
+def close_streams(app: object) -> None:
+    ctx = getattr(getattr(app, "state", None), "ctx", None)
+    if ctx is not None:
+        ctx.bus.close_all_threadsafe()
+
+
 @dataclass
 class EmbeddedServer:
     settings: ServerSettings
@@ -54,7 +70,7 @@ class EmbeddedServer:
             app, host=self.host, port=self.port, log_level=self.log_level,
             lifespan="on", access_log=False, timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
+        self._server = StreamClosingServer(config)
         self._thread = threading.Thread(target=self._serve, name="agentops-server", daemon=True)
         self._thread.start()
         deadline = time.monotonic() + timeout
@@ -73,6 +89,7 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         if self._server is not None:
+            close_streams(self._server.config.app)
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)

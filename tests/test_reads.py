@@ -1,0 +1,72 @@
+"""Reads: agents, sessions with filters and cursor paging, the subagent tree, 404s."""
+
+from __future__ import annotations
+
+from conftest import LiveServer
+from factories import agent, ended, started, usage
+
+
+def test_sessions_filters_and_cursor_paging(live: LiveServer) -> None:
+    events = [agent("a1"), agent("a2")]
+    for i in range(25):
+        events.append(started(f"s{i:02}", "a1" if i % 2 else "a2", task_id="t-9" if i < 5 else None,
+                              ts=1_700_000_000 + i))
+    events += [ended("s03", "failed", error="x"), ended("s04")]
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": events}).raise_for_status()
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params = {"limit": 10, **({"cursor": cursor} if cursor else {})}
+            page = c.get("/api/v1/sessions", params=params).json()
+            seen += [s["id"] for s in page["sessions"]]
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert seen == [f"s{i:02}" for i in reversed(range(25))]
+        a1 = c.get("/api/v1/sessions", params={"agent_id": "a1", "limit": 100}).json()
+        assert all(int(s["id"][1:]) % 2 for s in a1["sessions"]) and len(a1["sessions"]) == 12
+        ended_ = c.get("/api/v1/sessions", params={"status": "failed,completed"}).json()
+        assert {s["id"] for s in ended_["sessions"]} == {"s03", "s04"}
+        task = c.get("/api/v1/sessions", params={"task_id": "t-9"}).json()
+        assert len(task["sessions"]) == 5
+        bad = c.get("/api/v1/sessions", params={"status": "sleeping"})
+        assert bad.status_code == 422 and "sleeping" in bad.json()["error"]["message"]
+        assert c.get("/api/v1/sessions", params={"cursor": "%%%"}).status_code == 422
+        assert c.get("/api/v1/sessions", params={"limit": 0}).status_code == 422
+
+
+def test_agents_and_not_found(live: LiveServer) -> None:
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [agent("a1"), agent("a2", kind="reviewer"),
+                                                  started("s1", "a1")]}).raise_for_status()
+        assert [a["id"] for a in c.get("/api/v1/agents").json()["agents"]] == ["a1", "a2"]
+        assert [a["id"] for a in c.get("/api/v1/agents?status=running").json()["agents"]] == ["a1"]
+        assert [a["id"] for a in c.get("/api/v1/agents?kind=reviewer").json()["agents"]] == ["a2"]
+        a1 = c.get("/api/v1/agents/a1").json()
+        assert a1["active_sessions"] == ["s1"] and a1["status"] == "running"
+        for path in ("/api/v1/agents/zz", "/api/v1/sessions/zz", "/api/v1/nothing-here"):
+            r = c.get(path)
+            assert r.status_code == 404 and r.json()["error"]["code"] == "not_found", path
+
+
+def test_tree_rolls_up_cost_and_status(live: LiveServer) -> None:
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            started("root", ts=1), started("child", parent_session_id="root", ts=2),
+            started("grandchild", parent_session_id="child", ts=3),
+            started("other", ts=4),
+            usage("root", 1_000_000, 0), usage("child", 0, 1_000_000),
+            usage("grandchild", 1_000_000, 0), ended("grandchild", "failed"),
+        ]}).raise_for_status()
+        roots = c.get("/api/v1/sessions/tree").json()["roots"]
+        assert [r["session"]["id"] for r in roots] == ["other", "root"]
+        root = roots[1]
+        assert root["rollup"]["cost_usd"] == 3.0 + 15.0 + 3.0
+        assert root["rollup"] == {**root["rollup"], "sessions": 3, "active": 2, "failed": 1}
+        child = root["children"][0]
+        assert child["session"]["id"] == "child" and child["rollup"]["cost_usd"] == 18.0
+        assert child["children"][0]["session"]["status"] == "failed"
+        sub = c.get("/api/v1/sessions/tree", params={"root": "child"}).json()["roots"]
+        assert [r["session"]["id"] for r in sub] == ["child"]
+        assert c.get("/api/v1/sessions/tree", params={"root": "nope"}).status_code == 404
