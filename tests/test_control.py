@@ -52,7 +52,8 @@ def test_pause_resume_inject_kill_change_state_only_on_ack(live: LiveServer) -> 
         assert _status(c) == "running"
         assert c.post("/api/v1/sessions/se-1/resume").status_code == 409
 
-        c.post("/api/v1/sessions/se-1/inject", json={"message": "use the v2 API"}).raise_for_status()
+        r = c.post("/api/v1/sessions/se-1/inject", json={"message": "use the v2 API"})
+        r.raise_for_status()
         inj = _poll_one(c)
         assert inj["payload"] == {"message": "use the v2 API"}
         c.post(f"/api/v1/commands/{inj['id']}/ack", json={"ok": True}).raise_for_status()

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from agentops_tui.server.embedded import make_token
+
 from factories import message, started
 
 
@@ -75,7 +76,8 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
         proc.wait(timeout=10)
     assert len(acked) >= 2000
     conn = sqlite3.connect(db)
-    stored = {r[0] for r in conn.execute("SELECT event_key FROM events WHERE event_key IS NOT NULL")}
+    rows = conn.execute("SELECT event_key FROM events WHERE event_key IS NOT NULL")
+    stored = {r[0] for r in rows}
     contents = {r[0] for r in conn.execute("SELECT content FROM messages")}
     assert set(acked) <= stored
     assert set(acked) <= contents

@@ -64,7 +64,8 @@ def _error(r: object) -> dict[str, object]:
 
 def test_malformed_json_is_400(live: LiveServer) -> None:
     with live.client() as c:
-        r = c.post("/api/v1/ingest", content=b'{"events": [', headers={"content-type": "application/json"})
+        r = c.post("/api/v1/ingest", content=b'{"events": [',
+                   headers={"content-type": "application/json"})
     assert r.status_code == 400
     assert _error(r)["code"] == "malformed_json"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from conftest import LiveServer
 from factories import agent, ended, started, usage
 
@@ -70,3 +72,17 @@ def test_tree_rolls_up_cost_and_status(live: LiveServer) -> None:
         sub = c.get("/api/v1/sessions/tree", params={"root": "child"}).json()["roots"]
         assert [r["session"]["id"] for r in sub] == ["child"]
         assert c.get("/api/v1/sessions/tree", params={"root": "nope"}).status_code == 404
+
+
+def test_openapi_document_is_served_and_self_contained(live: LiveServer) -> None:
+    import httpx
+
+    spec = httpx.get(f"{live.url}/openapi.json").json()
+    assert "/api/v1/ingest" in spec["paths"] and "/api/v1/stream" in spec["paths"]
+    text = str(spec)
+    assert "#/$defs/" not in text
+    body = spec["paths"]["/api/v1/ingest"]["post"]["requestBody"]["content"]["application/json"]
+    assert "events" in str(body["schema"])
+    found = re.findall(r"#/components/schemas/[\w.-]+", text)
+    refs = {r.split("/")[-1] for r in found}
+    assert refs <= set(spec["components"]["schemas"])

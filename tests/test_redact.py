@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agentops_tui.server.redact import redact
+
 from conftest import LiveServer
 from factories import message, started, tool
 

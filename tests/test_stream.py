@@ -9,6 +9,7 @@ import httpx
 from httpx_sse import connect_sse
 
 from agentops_tui.server.store import Retention
+
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage
 from sse import SseReader

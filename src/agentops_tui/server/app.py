@@ -21,6 +21,7 @@ from agentops_tui.server.routes import audit, control, health, ingest, reads, st
 from agentops_tui.server.schema import connect
 from agentops_tui.server.store import Store
 
+
 class JsonByDefault:
     """Treat API request bodies as JSON when the client did not say (`curl -d` sends them as
     form data); the routes accept nothing else, so this only spares users a confusing 422."""
@@ -38,6 +39,28 @@ class JsonByDefault:
                 headers.append((b"content-type", b"application/json"))
             scope = {**scope, "headers": headers}
         await self.app(scope, receive, send)
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the `$defs` of hand-declared request schemas (ingest parses
+    its body itself) moved to `components/schemas` where OpenAPI tools look for them."""
+    if app.openapi_schema is None:
+        spec = FastAPI.openapi(app)
+        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+
+        def walk(node: Any) -> Any:
+            if isinstance(node, dict):
+                schemas.update({k: walk(v) for k, v in node.pop("$defs", {}).items()})
+                return {k: walk(v) for k, v in node.items()}
+            if isinstance(node, list):
+                return [walk(v) for v in node]
+            if isinstance(node, str) and node.startswith("#/$defs/"):  # $ref and mappings
+                return node.replace("#/$defs/", "#/components/schemas/", 1)
+            return node
+
+        spec["paths"] = walk(spec["paths"])
+        app.openapi_schema = spec
+    return app.openapi_schema
 
 
 # Background loops started with the app and cancelled at shutdown, each given the context.
@@ -85,6 +108,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
     app.add_middleware(JsonByDefault)
     for module in (health, ingest, stream, reads, control, audit):
