@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import time
+from pathlib import Path
 
-from conftest import LiveServer
+from conftest import LiveServer, start_server
 from factories import agent, ended, started, usage
 
 
@@ -86,3 +88,24 @@ def test_openapi_document_is_served_and_self_contained(live: LiveServer) -> None
     found = re.findall(r"#/components/schemas/[\w.-]+", text)
     refs = {r.split("/")[-1] for r in found}
     assert refs <= set(spec["components"]["schemas"])
+
+
+def test_silent_idle_agents_go_offline_and_come_back(tmp_path: Path) -> None:
+    from agentops_tui.server import presence
+
+    srv = start_server(tmp_path / "p.db", offline_after_seconds=0.2)
+    try:
+        with srv.client() as c:
+            c.post("/api/v1/ingest", json={"events": [
+                agent("quiet"), agent("busy"), started("s1", "busy")]}).raise_for_status()
+            time.sleep(0.3)
+            # run one presence pass through the writer, as the background loop does
+            count = srv.server.run_job(lambda ctx: presence.mark_offline(ctx, 0.2))
+            assert count == 1
+            statuses = {a["id"]: a["status"] for a in c.get("/api/v1/agents").json()["agents"]}
+            assert statuses == {"quiet": "offline", "busy": "running"}
+            c.post("/api/v1/ingest", json={"events": [
+                {"type": "agent.heartbeat", "agent_id": "quiet"}]}).raise_for_status()
+            assert c.get("/api/v1/agents/quiet").json()["status"] == "idle"
+    finally:
+        srv.server.stop()

@@ -201,6 +201,13 @@ def _agent_heartbeat(fleet: Fleet, ts: float, data: dict[str, Any], changes: Cha
     fleet.refresh_agent_status(agent.id, changes)
 
 
+def _agent_offline(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    agent = fleet.agents.get(data["agent_id"])
+    if agent is not None and not fleet.active_by_agent.get(agent.id):
+        agent.status = "offline"  # last_seen stays: it says when we last heard from it
+        changes.agents.add(agent.id)
+
+
 def _session_started(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     agent = fleet._agent(data["agent_id"], ts, changes)
     old = fleet.sessions.get(data["session_id"])
@@ -309,6 +316,7 @@ _Handler = Any
 _HANDLERS: dict[str, _Handler] = {
     "agent.registered": _agent_registered,
     "agent.heartbeat": _agent_heartbeat,
+    "agent.offline": _agent_offline,
     "session.started": _session_started,
     "session.message": _session_message,
     "session.tool_call": _session_tool_call,

@@ -70,8 +70,9 @@ BackgroundLoop = Callable[[ServerContext], Coroutine[Any, Any, None]]
 
 def background_loops() -> list[BackgroundLoop]:
     from agentops_tui.server.control import expire_commands_forever
+    from agentops_tui.server.presence import presence_forever
 
-    return [expire_commands_forever]
+    return [expire_commands_forever, presence_forever]
 
 
 def create_app(settings: ServerSettings) -> FastAPI:

@@ -24,6 +24,7 @@ class ServerSettings:
     heartbeat_seconds: float = 15.0
     retry_ms: int = 2000
     command_expiry_seconds: float = 30.0
+    offline_after_seconds: float = 120.0  # idle agents not heard from this long go offline
     synchronous: str = "FULL"
     prices_override: Path | None = None
 

@@ -11,16 +11,21 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from pathlib import Path
+from types import FrameType
+from typing import TypeVar
 
 import uvicorn
 
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token
-from agentops_tui.server.context import ServerSettings
+from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.schema import connect, migrate
+from agentops_tui.server.writer import WriteContext
+
+T = TypeVar("T")
 
 
 def make_token(
@@ -86,6 +91,13 @@ class EmbeddedServer:
         assert self._server is not None
         logging.getLogger("uvicorn.error").setLevel(self.log_level.upper())
         asyncio.run(self._server.serve())
+
+    def run_job(self, job: Callable[[WriteContext], T], timeout: float = 10.0) -> T:
+        """Run a writer job from another thread (maintenance passes, tests)."""
+        assert self._server is not None
+        ctx: ServerContext = self._server.config.app.state.ctx
+        result: T = ctx.store.writer.submit(job).result(timeout)
+        return result
 
     def stop(self) -> None:
         if self._server is not None:
