@@ -52,6 +52,7 @@ class Subscriber:
         self.backlog: deque[Frame] = deque()
         self.wakeup = asyncio.Event()
         self.dropped = False
+        self.shutting_down = False
 
     def wants(self, frame: Frame) -> bool:
         if frame.workspace != self.workspace:
@@ -114,6 +115,7 @@ class Bus:
         """End every stream (server shutdown): each wakes, sees `dropped`, and returns."""
         for sub in list(self.subscribers):
             sub.dropped = True
+            sub.shutting_down = True
             sub.wakeup.set()
         self.subscribers.clear()
 

@@ -101,7 +101,10 @@ async def stream(
                         yield b": keepalive\n\n"
                         continue
                 if sub.dropped:
-                    yield b": too slow; reconnect with Last-Event-ID to resume\n\n"
+                    if sub.shutting_down:
+                        yield b": server shutting down; reconnect with Last-Event-ID\n\n"
+                    else:
+                        yield b": too slow; reconnect with Last-Event-ID to resume\n\n"
                     return
                 chunk = [f.data for f in sub.take() if f.id > sent]
                 if chunk:
