@@ -21,6 +21,9 @@ CommandAction = Literal["pause", "resume", "inject", "kill"]
 CommandStatus = Literal["pending", "delivered", "acked", "failed", "expired"]
 ApprovalStatus = Literal["pending", "approved", "rejected"]
 TokenRole = Literal["viewer", "operator", "admin"]
+AlertSeverity = Literal["warning", "critical"]
+AlertStatus = Literal["open", "acked", "resolved"]
+AlertSubject = Literal["session", "agent", "task", "workspace"]
 
 ACTIVE_SESSION_STATUSES: frozenset[str] = frozenset({"running", "waiting", "paused"})
 ENDED_SESSION_STATUSES: frozenset[str] = frozenset({"completed", "failed", "killed"})
@@ -119,6 +122,7 @@ class SessionUsage(_IngestBase):
     cache_read_tokens: Count = 0
     cache_write_tokens: Count = 0
     cost_usd: Annotated[float, Field(ge=0)] | None = None  # computed at ingest when absent
+    priced: bool | None = None  # set at ingest: False when the model has no known price
 
 
 class SessionStatusChanged(_IngestBase):
@@ -250,6 +254,25 @@ class Command(Entity):
     detail: str | None = None
 
 
+class Alert(Entity):
+    """A rule that fired for one subject; `alert.*` events carry the whole alert."""
+
+    id: str
+    rule: str
+    severity: AlertSeverity
+    subject_type: AlertSubject
+    subject_id: str
+    message: str
+    value: float
+    threshold: float
+    status: AlertStatus = "open"
+    raised_at: float
+    updated_at: float
+    resolved_at: float | None = None
+    acked_by: str | None = None
+    acked_at: float | None = None
+
+
 class Event(Entity):
     """One entry of the event log, as streamed and paged."""
 
@@ -268,6 +291,7 @@ class Snapshot(Entity):
     sessions: list[Session]
     approvals: list[Approval]
     commands: list[Command]
+    alerts: list[Alert] = Field(default_factory=list)  # open and acked
 
 
 class ErrorBody(Entity):

@@ -14,6 +14,7 @@ from typing import Any
 from agentops_tui.models import (
     ACTIVE_SESSION_STATUSES,
     Agent,
+    Alert,
     Approval,
     Command,
     Session,
@@ -31,6 +32,7 @@ class Changes:
     approvals: set[str] = field(default_factory=set)
     commands: set[str] = field(default_factory=set)
     messages: set[str] = field(default_factory=set)  # session ids with new messages
+    alerts: set[str] = field(default_factory=set)
     other: set[str] = field(default_factory=set)  # event types the fleet does not model
 
     def merge(self, other: Changes) -> None:
@@ -39,12 +41,13 @@ class Changes:
         self.approvals |= other.approvals
         self.commands |= other.commands
         self.messages |= other.messages
+        self.alerts |= other.alerts
         self.other |= other.other
 
     def __bool__(self) -> bool:
         return bool(
             self.agents or self.sessions or self.approvals or self.commands or self.messages
-            or self.other
+            or self.alerts or self.other
         )
 
 
@@ -56,6 +59,7 @@ class Fleet:
         self.sessions: dict[str, Session] = {}
         self.approvals: dict[str, Approval] = {}
         self.commands: dict[str, Command] = {}
+        self.alerts: dict[str, Alert] = {}  # open and acked; a resolved alert leaves
         self.last_event_id = 0
         self.sessions_by_agent: dict[str, set[str]] = {}
         self.sessions_by_task: dict[str, set[str]] = {}
@@ -72,6 +76,7 @@ class Fleet:
         approvals: Iterable[Approval] = (),
         commands: Iterable[Command] = (),
         last_event_id: int = 0,
+        alerts: Iterable[Alert] = (),
     ) -> None:
         """Replace the whole state (a snapshot)."""
         self.__init__()  # type: ignore[misc]
@@ -83,6 +88,9 @@ class Fleet:
             self.approvals[approval.id] = approval
         for command in commands:
             self._put_command(command)
+        for alert in alerts:
+            if alert.status != "resolved":
+                self.alerts[alert.id] = alert
         self.last_event_id = last_event_id
 
     def put_session(self, session: Session) -> None:
@@ -312,6 +320,15 @@ def _command(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) ->
     changes.sessions.add(command.session_id)
 
 
+def _alert(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    alert = Alert.model_validate(data)
+    if alert.status == "resolved":
+        fleet.alerts.pop(alert.id, None)
+    else:
+        fleet.alerts[alert.id] = alert
+    changes.alerts.add(alert.id)
+
+
 _Handler = Any
 _HANDLERS: dict[str, _Handler] = {
     "agent.registered": _agent_registered,
@@ -327,4 +344,8 @@ _HANDLERS: dict[str, _Handler] = {
     "approval.decided": _approval_decided,
     "command.created": _command,
     "command.updated": _command,
+    "alert.raised": _alert,
+    "alert.updated": _alert,
+    "alert.acked": _alert,
+    "alert.resolved": _alert,
 }

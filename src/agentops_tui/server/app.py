@@ -13,11 +13,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import errors
+from agentops_tui.server import analytics, errors
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
+from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
+from agentops_tui.server.routes import costs as cost_routes
 from agentops_tui.server.schema import connect
 from agentops_tui.server.store import Store
 
@@ -69,10 +71,11 @@ BackgroundLoop = Callable[[ServerContext], Coroutine[Any, Any, None]]
 
 
 def background_loops() -> list[BackgroundLoop]:
+    from agentops_tui.server.alerts import evaluate_forever
     from agentops_tui.server.control import expire_commands_forever
     from agentops_tui.server.presence import presence_forever
 
-    return [expire_commands_forever, presence_forever]
+    return [expire_commands_forever, presence_forever, evaluate_forever]
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -86,6 +89,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         tokens=TokenCache(connect(settings.db_path, readonly=True)),
         prices=PriceTable.load(settings.prices_override),
     )
+    analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -114,4 +118,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(JsonByDefault)
     for module in (health, ingest, stream, reads, control, audit):
         app.include_router(module.router)
+    app.include_router(cost_routes.router)
+    app.include_router(alert_routes.router)
     return app

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import Depends, Request
 
 from agentops_tui.pricing import PriceTable
+from agentops_tui.server.alert_config import AlertSettings
 from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.store import Retention, Store
 from agentops_tui.server.writer import Rejected
+
+if TYPE_CHECKING:
+    from agentops_tui.server.alerts import AlertEngine
 
 
 @dataclass(frozen=True)
@@ -27,6 +32,7 @@ class ServerSettings:
     offline_after_seconds: float = 120.0  # idle agents not heard from this long go offline
     synchronous: str = "FULL"
     prices_override: Path | None = None
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
 
 @dataclass
@@ -36,6 +42,7 @@ class ServerContext:
     bus: Bus
     tokens: TokenCache
     prices: PriceTable
+    alert_engine: AlertEngine | None = None  # set by create_app
 
 
 def get_ctx(request: Request) -> ServerContext:

@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from agentops_tui.models import (
+    AgentRegistered,
     ApprovalRequested,
     IngestAccepted,
     IngestBatch,
@@ -24,6 +25,7 @@ from agentops_tui.models import (
     SessionToolCall,
     SessionUsage,
 )
+from agentops_tui.pricing import Cost
 from agentops_tui.server.redact import redact, redact_optional
 from agentops_tui.server.store import Store
 from agentops_tui.server.writer import Rejected, WriteContext
@@ -33,7 +35,10 @@ MAX_BYTES = 1024 * 1024
 
 _batch_adapter: TypeAdapter[IngestBatch] = TypeAdapter(IngestBatch)
 
-CostFn = Callable[[SessionUsage], float]
+# Returns a `Cost` (which says whether the model has a price) or a bare amount.
+CostFn = Callable[[SessionUsage], "float | Cost"]
+# Current models of sessions the batch does not start (looked up only when needed).
+SessionModelsFn = Callable[[set[str]], dict[str, "str | None"]]
 
 
 def format_loc(loc: tuple[Any, ...]) -> str:
@@ -75,8 +80,11 @@ def parse_batch(body: bytes) -> IngestBatch:
         ) from None
 
 
-def enrich(batch: IngestBatch, cost: CostFn) -> None:
+def enrich(
+    batch: IngestBatch, cost: CostFn, session_models: SessionModelsFn | None = None
+) -> None:
     """Redact secrets and fill in costs, before anything reaches the store or the wire."""
+    _fill_usage_models(batch, session_models)
     for event in batch.events:
         if isinstance(event, SessionMessage):
             event.content = redact(event.content)
@@ -89,8 +97,36 @@ def enrich(batch: IngestBatch, cost: CostFn) -> None:
             event.detail = redact_optional(event.detail)
         elif isinstance(event, SessionStarted):
             event.title = redact_optional(event.title)
-        elif isinstance(event, SessionUsage) and event.cost_usd is None:
-            event.cost_usd = cost(event)
+        elif isinstance(event, SessionUsage):
+            if event.cost_usd is not None:
+                event.priced = True  # priced by the agent
+                continue
+            result = cost(event)
+            if isinstance(result, Cost):
+                event.cost_usd, event.priced = result.usd, result.known
+            else:
+                event.cost_usd = result
+
+
+def _fill_usage_models(batch: IngestBatch, session_models: SessionModelsFn | None) -> None:
+    """A usage report without a model is priced (and rolled up) as its session's model."""
+    agent_models: dict[str, str | None] = {}
+    models: dict[str, str | None] = {}
+    missing: list[SessionUsage] = []
+    for event in batch.events:
+        if isinstance(event, AgentRegistered):
+            agent_models[event.agent_id] = event.model
+        elif isinstance(event, SessionStarted):
+            models[event.session_id] = event.model or agent_models.get(event.agent_id)
+        elif isinstance(event, SessionUsage) and not event.model and event.cost_usd is None:
+            missing.append(event)
+    if not missing:
+        return
+    unknown = {e.session_id for e in missing if e.session_id not in models}
+    if unknown and session_models is not None:
+        models.update(session_models(unknown))
+    for event in missing:
+        event.model = models.get(event.session_id)
 
 
 @dataclass

@@ -65,6 +65,45 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, target TEXT, payload TEXT, result TEXT NOT NULL, address TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (workspace, ts);
+-- costs and metrics: rollups kept by writer observers, in the same transaction as the events
+CREATE TABLE IF NOT EXISTS cost_rollup (
+    workspace TEXT NOT NULL, minute INTEGER NOT NULL, agent_id TEXT NOT NULL,
+    task_id TEXT NOT NULL, model TEXT NOT NULL, cost_e10 INTEGER NOT NULL,
+    input_tokens INTEGER NOT NULL, output_tokens INTEGER NOT NULL,
+    cache_read_tokens INTEGER NOT NULL, cache_write_tokens INTEGER NOT NULL,
+    usage_events INTEGER NOT NULL, unpriced_events INTEGER NOT NULL,
+    PRIMARY KEY (workspace, minute, agent_id, task_id, model)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cost_rollup_agent ON cost_rollup (workspace, agent_id, minute);
+CREATE INDEX IF NOT EXISTS cost_rollup_task ON cost_rollup (workspace, task_id, minute);
+CREATE TABLE IF NOT EXISTS cost_sessions (
+    workspace TEXT NOT NULL, session_id TEXT NOT NULL, model TEXT NOT NULL,
+    agent_id TEXT NOT NULL, task_id TEXT NOT NULL, last_ts REAL NOT NULL,
+    PRIMARY KEY (workspace, session_id, model)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cost_sessions_ts ON cost_sessions (workspace, last_ts);
+CREATE TABLE IF NOT EXISTS tool_rollup (
+    workspace TEXT NOT NULL, minute INTEGER NOT NULL, tool TEXT NOT NULL,
+    agent_id TEXT NOT NULL, calls INTEGER NOT NULL, errors INTEGER NOT NULL,
+    timed_calls INTEGER NOT NULL, duration_ms REAL NOT NULL,
+    PRIMARY KEY (workspace, minute, tool, agent_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS session_runs (
+    workspace TEXT NOT NULL, session_id TEXT NOT NULL, agent_id TEXT NOT NULL,
+    task_id TEXT, status TEXT NOT NULL, started_at REAL NOT NULL, ended_at REAL NOT NULL,
+    duration REAL NOT NULL,
+    PRIMARY KEY (workspace, session_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS session_runs_agent ON session_runs (workspace, agent_id, ended_at);
+CREATE INDEX IF NOT EXISTS session_runs_ended ON session_runs (workspace, ended_at);
+CREATE TABLE IF NOT EXISTS alerts (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
+    subject_type TEXT NOT NULL, subject_id TEXT NOT NULL, severity TEXT NOT NULL,
+    status TEXT NOT NULL, raised_at REAL NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS alerts_status ON alerts (workspace, status, raised_at);
+CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (workspace, raised_at);
 """
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import (
     Agent,
+    Alert,
     Approval,
     Command,
     Event,
@@ -131,8 +132,15 @@ class Store:
                 (workspace,),
             )
         ]
+        alerts = [
+            Alert.model_validate_json(r[0])
+            for r in conn.execute(
+                "SELECT data FROM alerts WHERE workspace = ? AND status IN ('open','acked')",
+                (workspace,),
+            )
+        ]
         fleet = Fleet()
-        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1)
+        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1, alerts)
         return fleet
 
     # ---- current state -------------------------------------------------------------------
@@ -154,6 +162,7 @@ class Store:
                     for c in fleet.commands.values()
                     if c.status not in FINAL_COMMAND_STATUSES
                 ],
+                alerts=[a.model_copy() for a in fleet.alerts.values()],
             )
 
     def with_fleet(self, workspace: str, fn: Callable[[Fleet], Any]) -> Any:

@@ -214,6 +214,10 @@ class Writer:
         # Called for every emitted event inside the open transaction (rollups, task links).
         # An observer may write its own tables with ctx.conn and may emit further events.
         self.observers: list[Callable[[WriteContext, Event], None]] = []
+        # Called once per group after `ctx.flush()`, still inside the transaction: observers
+        # that aggregate per group write their rows here (one executemany per group). A hook
+        # must not emit events: the group's log rows are already written.
+        self.flush_hooks: list[Callable[[WriteContext], None]] = []
 
     def start(self) -> None:
         self._thread.start()
@@ -272,6 +276,8 @@ class Writer:
                     except Rejected as exc:
                         results.append((future, False, exc))
                 ctx.flush()
+                for flush_hook in self.flush_hooks:
+                    flush_hook(ctx)
                 self.conn.execute("COMMIT")
                 self.committed_id = self.next_event_id - 1
             except Exception as exc:  # disk full, I/O error, a bug: nothing of the group stays

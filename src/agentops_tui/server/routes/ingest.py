@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import IngestBatch, SessionUsage
+from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
 from agentops_tui.server.ingest import MAX_BYTES, IngestJob, enrich, parse_batch
@@ -48,12 +50,19 @@ async def ingest(
     body = await read_limited(request)
     batch = parse_batch(body)
 
-    def cost(usage: SessionUsage) -> float:
+    def cost(usage: SessionUsage) -> Cost:
         return ctx.prices.cost(
             usage.model, usage.input_tokens, usage.output_tokens,
             usage.cache_read_tokens, usage.cache_write_tokens,
-        ).usd
+        )
 
-    enrich(batch, cost)
+    def session_models(ids: set[str]) -> dict[str, str | None]:
+        def pick(fleet: Fleet) -> dict[str, str | None]:
+            return {i: fleet.sessions[i].model for i in ids if i in fleet.sessions}
+
+        found: dict[str, str | None] = ctx.store.with_fleet(principal.workspace, pick)
+        return found
+
+    enrich(batch, cost, session_models)
     result = await ctx.store.write(IngestJob(ctx.store, principal.workspace, batch))
     return JSONResponse(result.model_dump(), status_code=202)

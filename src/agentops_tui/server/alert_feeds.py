@@ -1,0 +1,256 @@
+"""What the alert rules read besides the fleet: recent spend, spend totals, recent endings,
+expired commands and SLA breaches, kept per workspace as events are written.
+
+Everything here lives in the writer thread (an observer feeds it, the evaluator runs as a
+writer job), so it needs no locks. It is derived state: when the writer reloads a workspace
+(first use, or after a failed commit) the feeds are rebuilt from the tables, so they never
+count an event that did not commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass, field
+
+from agentops_tui.core.fleet import Fleet
+from agentops_tui.models import Event
+from agentops_tui.server.alert_config import AlertSettings
+from agentops_tui.server.rollups import to_units
+from agentops_tui.server.writer import WriteContext, Writer
+
+DAY = 86400
+TASK_FINAL = frozenset({"complete", "completed", "failed", "cancelled", "canceled"})
+
+
+class SpendWindow:
+    """Spend of the last `window` seconds as (second, units) steps with a running sum."""
+
+    __slots__ = ("steps", "units")
+
+    def __init__(self) -> None:
+        self.steps: deque[tuple[int, int]] = deque()
+        self.units = 0
+
+    def add(self, ts: float, units: int) -> None:
+        second = int(ts)
+        if self.steps and self.steps[-1][0] == second:
+            self.steps[-1] = (second, self.steps[-1][1] + units)
+        else:
+            self.steps.append((second, units))
+        self.units += units
+
+    def trim(self, since: float) -> int:
+        """Drop spend older than `since`; the units that remain."""
+        steps = self.steps
+        while steps and steps[0][0] < since:
+            self.units -= steps.popleft()[1]
+        return self.units
+
+
+@dataclass
+class SlaBreach:
+    task_id: str
+    deadline: float
+    breached_at: float
+    label: str
+
+
+@dataclass
+class Feeds:
+    """One workspace's inputs to the rules."""
+
+    fleet: Fleet
+    session_spend: dict[str, SpendWindow] = field(default_factory=dict)
+    agent_spend: dict[str, SpendWindow] = field(default_factory=dict)
+    task_total: dict[str, int] = field(default_factory=dict)  # units, lifetime
+    agent_day: dict[tuple[str, int], int] = field(default_factory=dict)  # units per UTC day
+    workspace_day: dict[int, int] = field(default_factory=dict)
+    touched_tasks: set[str] = field(default_factory=set)  # since the last evaluation
+    touched_agents: set[str] = field(default_factory=set)
+    ended: dict[str, deque[tuple[float, str]]] = field(default_factory=dict)  # agent -> ends
+    expired: dict[str, deque[float]] = field(default_factory=dict)  # agent -> expiry times
+    sla: dict[str, SlaBreach] = field(default_factory=dict)
+
+
+class AlertFeeds:
+    """The observer side of alerting."""
+
+    def __init__(self, settings: AlertSettings) -> None:
+        self.settings = settings
+        self.by_workspace: dict[str, Feeds] = {}
+
+    def install(self, writer: Writer) -> None:
+        writer.observers.append(self.observe)
+
+    # ---- lookups (writer thread) --------------------------------------------------------
+
+    def feeds(self, ctx: WriteContext, workspace: str) -> Feeds:
+        fleet = ctx.fleet(workspace)
+        feeds = self.by_workspace.get(workspace)
+        if feeds is None or feeds.fleet is not fleet:
+            feeds = self._rebuild(ctx, workspace, fleet)
+            self.by_workspace[workspace] = feeds
+        return feeds
+
+    def task_units(self, ctx: WriteContext, feeds: Feeds, workspace: str, task_id: str) -> int:
+        units = feeds.task_total.get(task_id)
+        if units is None:  # first use: what committed groups spent on it
+            row = ctx.conn.execute(
+                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ? AND task_id = ?",
+                (workspace, task_id),
+            ).fetchone()
+            units = feeds.task_total[task_id] = int(row[0] or 0)
+        return units
+
+    def agent_day_units(
+        self, ctx: WriteContext, feeds: Feeds, workspace: str, agent_id: str, day: int
+    ) -> int:
+        units = feeds.agent_day.get((agent_id, day))
+        if units is None:
+            row = ctx.conn.execute(
+                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ? AND agent_id = ?"
+                " AND minute >= ? AND minute < ?",
+                (workspace, agent_id, day * 1440, (day + 1) * 1440),
+            ).fetchone()
+            units = feeds.agent_day[(agent_id, day)] = int(row[0] or 0)
+        return units
+
+    def workspace_day_units(
+        self, ctx: WriteContext, feeds: Feeds, workspace: str, day: int
+    ) -> int:
+        units = feeds.workspace_day.get(day)
+        if units is None:
+            row = ctx.conn.execute(
+                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ?"
+                " AND minute >= ? AND minute < ?",
+                (workspace, day * 1440, (day + 1) * 1440),
+            ).fetchone()
+            units = feeds.workspace_day[day] = int(row[0] or 0)
+        return units
+
+    # ---- observing ----------------------------------------------------------------------
+
+    def observe(self, ctx: WriteContext, event: Event) -> None:
+        kind = event.type
+        if kind == "session.usage":
+            self._usage(ctx, event)
+        elif kind == "session.ended":
+            self._ended(ctx, event)
+        elif kind == "command.updated":
+            self._command(ctx, event)
+        elif kind == "sla.breached":
+            self._sla(ctx, event)
+        elif kind.startswith(("task.", "work_queue_task.", "queue_task.")):
+            self._task(ctx, event)
+
+    def _usage(self, ctx: WriteContext, event: Event) -> None:
+        ws = event.workspace
+        feeds = self.feeds(ctx, ws)
+        session = feeds.fleet.sessions.get(event.data["session_id"])
+        if session is None:
+            return
+        units = to_units(float(event.data.get("cost_usd") or 0.0))
+        if units <= 0:
+            return
+        agent_id = session.agent_id
+        day = int(event.ts // DAY)
+        feeds.session_spend.setdefault(session.id, SpendWindow()).add(event.ts, units)
+        feeds.agent_spend.setdefault(agent_id, SpendWindow()).add(event.ts, units)
+        if session.task_id:
+            self.task_units(ctx, feeds, ws, session.task_id)
+            feeds.task_total[session.task_id] += units
+            feeds.touched_tasks.add(session.task_id)
+        self.agent_day_units(ctx, feeds, ws, agent_id, day)
+        feeds.agent_day[(agent_id, day)] += units
+        self.workspace_day_units(ctx, feeds, ws, day)
+        feeds.workspace_day[day] += units
+        feeds.touched_agents.add(agent_id)
+
+    def _ended(self, ctx: WriteContext, event: Event) -> None:
+        feeds = self.feeds(ctx, event.workspace)
+        session = feeds.fleet.sessions.get(event.data["session_id"])
+        if session is not None:
+            feeds.ended.setdefault(session.agent_id, deque()).append(
+                (event.ts, session.status)
+            )
+
+    def _command(self, ctx: WriteContext, event: Event) -> None:
+        self._apply_command(self.feeds(ctx, event.workspace), event.ts, event.data)
+
+    @staticmethod
+    def _apply_command(feeds: Feeds, ts: float, data: dict[str, object]) -> None:
+        agent_id = str(data.get("agent_id") or "")
+        status = data.get("status")
+        if status == "expired":
+            feeds.expired.setdefault(agent_id, deque()).append(ts)
+        elif status in ("acked", "failed"):
+            feeds.expired.pop(agent_id, None)  # it answers again
+
+    def _sla(self, ctx: WriteContext, event: Event) -> None:
+        data = event.data
+        task_id = data.get("task_id") or data.get("id")
+        if not task_id:
+            return
+        feeds = self.feeds(ctx, event.workspace)
+        deadline = data.get("deadline")
+        label = data.get("title") or data.get("name") or str(task_id)
+        feeds.sla[str(task_id)] = SlaBreach(
+            task_id=str(task_id),
+            deadline=float(deadline) if isinstance(deadline, int | float) else event.ts,
+            breached_at=event.ts,
+            label=str(label),
+        )
+
+    def _task(self, ctx: WriteContext, event: Event) -> None:
+        data = event.data
+        task_id = data.get("task_id") or data.get("id")
+        if task_id and data.get("status") in TASK_FINAL:
+            self.feeds(ctx, event.workspace).sla.pop(str(task_id), None)
+
+    # ---- rebuilding -----------------------------------------------------------------------
+
+    def _rebuild(self, ctx: WriteContext, workspace: str, fleet: Fleet) -> Feeds:
+        """Feeds from committed data: recent spend and endings, open SLA alerts."""
+        s = self.settings
+        now = s.clock()
+        feeds = Feeds(fleet=fleet)
+        spend_horizon = max(
+            s.seconds(s.runaway_cost.session.window_minutes),
+            s.seconds(s.runaway_cost.agent.window_minutes),
+        )
+        for ts, raw in ctx.conn.execute(
+            "SELECT ts, data FROM events WHERE workspace = ? AND type = 'session.usage'"
+            " AND ts >= ? ORDER BY id",
+            (workspace, now - spend_horizon),
+        ):
+            data = json.loads(raw)
+            session = fleet.sessions.get(data.get("session_id", ""))
+            units = to_units(float(data.get("cost_usd") or 0.0))
+            if session is not None and units > 0:
+                feeds.session_spend.setdefault(session.id, SpendWindow()).add(ts, units)
+                feeds.agent_spend.setdefault(session.agent_id, SpendWindow()).add(ts, units)
+        ended_horizon = max(
+            s.seconds(s.error_rate.window_minutes), s.seconds(s.success_rate.window_minutes)
+        )
+        for agent_id, ended_at, status in ctx.conn.execute(
+            "SELECT agent_id, ended_at, status FROM session_runs WHERE workspace = ?"
+            " AND ended_at >= ? ORDER BY ended_at",
+            (workspace, now - ended_horizon),
+        ):
+            feeds.ended.setdefault(agent_id, deque()).append((ended_at, status))
+        for ts, raw in ctx.conn.execute(
+            "SELECT ts, data FROM events WHERE workspace = ? AND type = 'command.updated'"
+            " AND ts >= ? ORDER BY id",
+            (workspace, now - s.seconds(s.command_expired.window_minutes)),
+        ):
+            self._apply_command(feeds, ts, json.loads(raw))
+        for alert in fleet.alerts.values():
+            if alert.rule == "sla_breached":
+                # the alert's value is how late the task was at its last update
+                late = s.seconds(alert.value)
+                feeds.sla[alert.subject_id] = SlaBreach(
+                    task_id=alert.subject_id, deadline=alert.updated_at - late,
+                    breached_at=alert.raised_at, label=alert.subject_id,
+                )
+        return feeds

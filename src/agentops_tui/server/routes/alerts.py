@@ -1,0 +1,79 @@
+"""Alerts: list them, acknowledge one, read the thresholds in force."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from agentops_tui.models import Alert
+from agentops_tui.server import alerts, control
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
+from agentops_tui.server.routes.control import actor_of
+from agentops_tui.server.writer import Rejected, WriteContext
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"])
+
+STATUSES = ("open", "acked", "resolved")
+SUBJECTS = ("session", "agent", "task", "workspace")
+
+
+def _engine(ctx: ServerContext) -> alerts.AlertEngine:
+    if ctx.alert_engine is None:
+        raise Rejected(503, "unavailable", "alerting is not running on this server")
+    return ctx.alert_engine
+
+
+@router.get("/alerts")
+async def list_alerts(
+    status: list[str] | None = Query(None, description="open, acked, resolved; repeat or comma"),
+    rule: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, list[Alert]]:
+    """Alerts newest first; every status unless `status` says otherwise."""
+    wanted = [v.strip() for raw in status or [] for v in raw.split(",") if v.strip()]
+    bad = [s for s in wanted if s not in STATUSES]
+    if bad:
+        raise Rejected(422, "invalid_request", f"status: unknown status {bad[0]!r}",
+                       [{"field": "status", "allowed": list(STATUSES)}])
+    if subject_type is not None and subject_type not in SUBJECTS:
+        raise Rejected(422, "invalid_request", f"subject_type: unknown subject {subject_type!r}",
+                       [{"field": "subject_type", "allowed": list(SUBJECTS)}])
+    found = await asyncio.to_thread(
+        lambda: alerts.query(ctx.store.reader(), principal.workspace, wanted, rule,
+                             subject_type, subject_id, limit)
+    )
+    return {"alerts": found}
+
+
+@router.post("/alerts/{alert_id}/ack", response_model=Alert)
+async def ack_alert(
+    alert_id: str,
+    request: Request,
+    principal: Principal = Depends(operator),
+    ctx: ServerContext = Depends(get_ctx),
+) -> Alert:
+    """Acknowledge an open alert (it stays until its condition clears). Resolved → 409."""
+    engine = _engine(ctx)
+    actor = actor_of(request, principal)
+
+    def body(wctx: WriteContext) -> Alert:
+        return engine.ack(wctx, principal.workspace, alert_id, actor)
+
+    outcome = await ctx.store.write(control.audited("alert.ack", alert_id, None, actor, body))
+    acked: Alert = outcome.unwrap()
+    return acked
+
+
+@router.get("/alerts/settings")
+async def alert_settings(
+    principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
+) -> dict[str, Any]:
+    """The thresholds in force (defaults merged with the config file's `[alerts]`)."""
+    return _engine(ctx).settings.model_dump()

@@ -1,0 +1,147 @@
+"""Costs and metrics: spend per agent/task/model, timelines, fleet and agent figures, tools."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+
+from agentops_tui.core.fleet import Fleet
+from agentops_tui.models import ACTIVE_SESSION_STATUSES
+from agentops_tui.server import costs, metrics
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.writer import Rejected
+
+router = APIRouter(prefix="/api/v1", tags=["costs"])
+
+
+def _agent_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
+    def pick(fleet: Fleet) -> dict[str, str]:
+        return {a.id: a.name for a in fleet.agents.values()}
+
+    names: dict[str, str] = ctx.store.with_fleet(workspace, pick)
+    return names
+
+
+@router.get("/costs")
+async def cost_table(
+    group_by: str = Query("agent", description="agent | task | model"),
+    window: str = Query("24h", description="e.g. 15m, 24h, 7d (at most 90d)"),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """Spend and tokens per agent, task or model over the window, most expensive first."""
+    group = costs.parse_group(group_by, required=True)
+    assert group is not None
+    query = costs.CostQuery(principal.workspace, time.time(), costs.parse_window(window))
+    result = await asyncio.to_thread(lambda: costs.cost_rows(ctx.store.reader(), query, group))
+    if group == "agent":
+        names = _agent_names(ctx, principal.workspace)
+        for row in result["rows"]:
+            row["name"] = names.get(row["key"], row["key"])
+    return {**result, "window": window, "group_by": group}
+
+
+@router.get("/costs/timeline")
+async def cost_timeline(
+    bucket: str = Query("1h", description="1m | 5m | 15m | 1h | 1d"),
+    window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
+    group_by: str | None = Query(None, description="agent | task | model (optional)"),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """Spend per time bucket (every bucket of the window, empty ones as zero)."""
+    size = costs.parse_bucket(bucket)
+    group = costs.parse_group(group_by, required=False)
+    query = costs.CostQuery(principal.workspace, time.time(), costs.parse_window(window))
+    result = await asyncio.to_thread(
+        lambda: costs.timeline(ctx.store.reader(), query, size, group)
+    )
+    return {**result, "bucket": bucket, "window": window, "group_by": group}
+
+
+def _live_counts(fleet: Fleet) -> dict[str, Any]:
+    sessions_by_status: dict[str, int] = {s: 0 for s in sorted(ACTIVE_SESSION_STATUSES)}
+    for sids in fleet.active_by_agent.values():
+        for sid in sids:
+            status = fleet.sessions[sid].status
+            sessions_by_status[status] = sessions_by_status.get(status, 0) + 1
+    agents_by_status: dict[str, int] = {}
+    for agent in fleet.agents.values():
+        agents_by_status[agent.status] = agents_by_status.get(agent.status, 0) + 1
+    alerts = {"open": 0, "acked": 0, "critical": 0, "warning": 0}
+    for alert in fleet.alerts.values():
+        alerts[alert.status] += 1
+        alerts[alert.severity] += 1
+    return {
+        "active_agents": sum(1 for sids in fleet.active_by_agent.values() if sids),
+        "agents": len(fleet.agents),
+        "agents_by_status": agents_by_status,
+        "active_sessions": sum(sessions_by_status.values()),
+        "sessions_by_status": sessions_by_status,
+        "alerts": alerts,
+    }
+
+
+@router.get("/metrics/current")
+async def metrics_current(
+    principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
+) -> dict[str, Any]:
+    """The fleet right now and today (UTC): activity, outcomes, tokens, spend, alerts."""
+    live = ctx.store.with_fleet(principal.workspace, _live_counts)
+    now = time.time()
+    today = await asyncio.to_thread(
+        lambda: metrics.current(ctx.store.reader(), principal.workspace, now)
+    )
+    return {**live, **today, "server_time": now}
+
+
+@router.get("/metrics/agents/{name}")
+async def metrics_agent(
+    name: str,
+    window: str = Query("7d", description="e.g. 24h, 7d, 30d (at most 90d)"),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """One agent (by id or name): executions, success rate, duration percentiles, spend,
+    and a per-day trend over the window."""
+    seconds = costs.parse_window(window)
+
+    def find(fleet: Fleet) -> tuple[str, str, int] | None:
+        agent = fleet.agents.get(name)
+        if agent is None:
+            agent = next((a for a in fleet.agents.values() if a.name == name), None)
+        if agent is None:
+            return None
+        return agent.id, agent.name, len(fleet.active_by_agent.get(agent.id, ()))
+
+    found = ctx.store.with_fleet(principal.workspace, find)
+    if found is None:
+        raise Rejected(404, "not_found", f"no agent {name!r} (by id or name)")
+    agent_id, agent_name, active = found
+    now = time.time()
+    record = await asyncio.to_thread(
+        lambda: metrics.agent_record(ctx.store.reader(), principal.workspace, agent_id, now,
+                                     seconds)
+    )
+    return {"agent_id": agent_id, "name": agent_name, "window": window,
+            "active_sessions": active, **record}
+
+
+@router.get("/metrics/tools")
+async def metrics_tools(
+    window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
+    agent_id: str | None = Query(None, description="only this agent's calls"),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """Tool calls over the window: count, share, agents using each, errors, mean duration."""
+    seconds = costs.parse_window(window)
+    now = time.time()
+    result = await asyncio.to_thread(
+        lambda: metrics.tools(ctx.store.reader(), principal.workspace, now, seconds, agent_id)
+    )
+    return {**result, "window": window}
