@@ -32,6 +32,8 @@ def _is_loopback(host: str) -> bool:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from agentops_tui.pricing import PricingError
+    from agentops_tui.server.alert_config import AlertConfigError, load_alert_settings
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
@@ -45,15 +47,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     db = Path(args.db) if args.db else paths.default_db()
-    settings = ServerSettings(
-        db_path=db,
-        auth=not args.no_auth,
-        retention=Retention(
-            max_events=args.retain_events, max_age_seconds=args.retain_days * 86400
-        ),
-        prices_override=paths.prices_override_file(),
-    )
-    app = create_app(settings)
+    try:
+        settings = ServerSettings(
+            db_path=db,
+            auth=not args.no_auth,
+            retention=Retention(
+                max_events=args.retain_events, max_age_seconds=args.retain_days * 86400
+            ),
+            prices_override=paths.prices_override_file(),
+            alerts=load_alert_settings(paths.config_file()),
+        )
+        app = create_app(settings)
+    except (AlertConfigError, PricingError) as exc:
+        print(f"agentops serve: {exc}", file=sys.stderr)
+        return 2
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level,

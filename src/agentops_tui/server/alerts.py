@@ -66,6 +66,7 @@ class AlertEngine:
         self.feeds = AlertFeeds(settings)
         self.command_expiry_seconds = command_expiry_seconds
         self.evaluations = 0
+        self.last_evaluation: float | None = None
         self._discovered = False
 
     def install(self, writer: Writer) -> None:
@@ -82,6 +83,7 @@ class AlertEngine:
         for workspace in list(ctx.fleets()):
             changed += self._evaluate_workspace(ctx, workspace, now)
         self.evaluations += 1
+        self.last_evaluation = now
         return changed
 
     def _discover(self, ctx: WriteContext) -> None:

@@ -71,9 +71,15 @@ async def ack_alert(
     return acked
 
 
-@router.get("/alerts/settings")
-async def alert_settings(
+@router.get("/alerts/engine")
+async def alert_engine(
     principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
-    """The thresholds in force (defaults merged with the config file's `[alerts]`)."""
-    return _engine(ctx).settings.model_dump()
+    """Whether the evaluator is alive (passes so far, time of the last one) and the
+    thresholds in force (defaults merged with the config file's `[alerts]`)."""
+    engine = _engine(ctx)
+    return {
+        "evaluations": engine.evaluations,
+        "last_evaluation": engine.last_evaluation,
+        "settings": engine.settings.model_dump(),
+    }
