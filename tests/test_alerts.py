@@ -222,3 +222,30 @@ def test_disabled_rules_and_levels_stay_quiet(tmp_path: Path) -> None:
         clock.advance(3600)
         passes(c)
         assert alerts(c, status="open") == []
+
+
+def test_default_thresholds_trip_a_fast_burner_and_a_stuck_session_within_a_minute_at_10x(
+    tmp_path: Path,
+) -> None:
+    """What the demo needs: at `--speed 10` (time_scale 10) with the default thresholds, a
+    session burning claude-opus-4-1 tokens and a silent session both alert within a real
+    minute. The clock is stepped 3 s at a time; usage is stamped as it would be live."""
+    clock = Clock()
+    start = clock.t
+    with alert_server(tmp_path, clock, {"time_scale": 10}) as srv, srv.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            agent(), started("burner", ts=clock.t), started("silent", ts=clock.t),
+        ]}).raise_for_status()
+        seen: dict[str, float] = {}
+        while clock.t - start < 60 and len(seen) < 2:
+            clock.advance(3)  # 30 simulated seconds
+            c.post("/api/v1/ingest", json={"events": [
+                # 20k in + 2k out on opus 4.1 = $0.45 per report, i.e. $0.90 a simulated minute
+                usage("burner", inp=20_000, out=2_000, model="claude-opus-4-1", ts=clock.t),
+            ]}).raise_for_status()
+            passes(c, 2)
+            for a in alerts(c, status="open"):
+                seen.setdefault(a["rule"], clock.t - start)
+        assert set(seen) == {"runaway_cost", "stuck_session"}, seen
+        assert max(seen.values()) <= 60
+        assert open_alert(c, "stuck_session", "silent")["severity"] == "warning"

@@ -200,3 +200,26 @@ def test_rollups_survive_a_restart(live: LiveServer, tmp_path: Any) -> None:
     finally:
         again.server.stop()
     assert body["total_usd"] == 8.125 and _rows(body)["ag-1"]["cost_usd"] == 7.77
+
+
+def test_rollups_older_than_retention_are_pruned(live: LiveServer) -> None:
+    import sqlite3
+
+    from agentops_tui.server.rollups import Rollups
+
+    now = time.time()
+    with live.client() as c:
+        _fleet(c, now)
+        c.post("/api/v1/ingest", json={"events": [
+            usage("se-3", inp=1_000_000, out=0, model="gpt-4o", ts=now - 100 * 86400),
+        ]}).raise_for_status()
+    live.server.stop()
+    conn = sqlite3.connect(live.db, isolation_level=None)
+    try:
+        deleted = Rollups.prune(conn, ["default"], now - 92 * 86400)
+        oldest = conn.execute("SELECT min(minute) FROM cost_rollup").fetchone()[0]
+        kept = conn.execute("SELECT sum(cost_e10) FROM cost_rollup").fetchone()[0]
+    finally:
+        conn.close()
+    assert deleted == 1 and oldest * 60 >= now - 92 * 86400
+    assert kept == 8.125 * 10**10

@@ -176,6 +176,12 @@ class AlertSettings(_Config):
     # Not configurable from the file: lets tests drive time-based rules without sleeping.
     clock: Callable[[], float] = Field(default=time.time, exclude=True, repr=False)
 
+    def with_time_scale(self, scale: float) -> AlertSettings:
+        """The same thresholds for a fleet whose clock runs `scale` times faster (the
+        simulator's `--speed`)."""
+        return AlertSettings.model_validate({**self.model_dump(), "time_scale": scale,
+                                             "clock": self.clock})
+
     def seconds(self, minutes: float) -> float:
         """Real seconds of a duration given in fleet minutes."""
         return minutes * 60.0 / self.time_scale

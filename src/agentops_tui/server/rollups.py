@@ -11,12 +11,20 @@ over any window are exact and the API reports the same figures the price table g
 
 from __future__ import annotations
 
+import logging
+import sqlite3
+import time
 from dataclasses import dataclass, field
 
 from agentops_tui.models import Event
 from agentops_tui.server.writer import WriteContext, Writer
 
+log = logging.getLogger("agentops.rollups")
+
 USD_UNITS = 10_000_000_000  # 1e-10 USD
+# Kept a little longer than the longest window the API accepts (90 days).
+RETENTION_SECONDS = 92 * 86400
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 def to_units(usd: float) -> int:
@@ -52,12 +60,15 @@ class Rollups:
     """The observer and flush hook that keep `cost_rollup`, `cost_sessions`, `tool_rollup`
     and `session_runs` current."""
 
-    def __init__(self) -> None:
+    def __init__(self, retention_seconds: float = RETENTION_SECONDS) -> None:
         self._group = _Group()
+        self.retention_seconds = retention_seconds
+        self._pruned_at = 0.0
 
     def install(self, writer: Writer) -> None:
         writer.observers.append(self.observe)
         writer.flush_hooks.append(self.flush)
+        writer.after_commit_hooks.append(self.maybe_prune)
 
     def _current(self, ctx: WriteContext) -> _Group:
         # A new context means a new group; whatever a failed group left is discarded.
@@ -174,3 +185,40 @@ class Rollups:
                 group.runs,
             )
         self._group = _Group()
+
+    # ---- retention ------------------------------------------------------------------------
+
+    def maybe_prune(self, writer: Writer) -> None:
+        """At most hourly (writer thread, after a commit): drop rollups past retention."""
+        now = time.time()
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        with writer.lock:
+            self.prune(writer.conn, list(writer.fleets), now - self.retention_seconds)
+
+    @staticmethod
+    def prune(conn: sqlite3.Connection, workspaces: list[str], before: float) -> int:
+        """Delete rollup rows and resolved alerts older than `before`, workspace by workspace
+        (every delete is a range of an index that starts with the workspace)."""
+        minute = int(before // 60)
+        deleted = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for ws in workspaces:
+                for sql, arg in (
+                    ("DELETE FROM cost_rollup WHERE workspace = ? AND minute < ?", minute),
+                    ("DELETE FROM tool_rollup WHERE workspace = ? AND minute < ?", minute),
+                    ("DELETE FROM cost_sessions WHERE workspace = ? AND last_ts < ?", before),
+                    ("DELETE FROM session_runs WHERE workspace = ? AND ended_at < ?", before),
+                    ("DELETE FROM alerts WHERE workspace = ? AND raised_at < ?"
+                     " AND status = 'resolved'", before),
+                ):
+                    deleted += conn.execute(sql, (ws, arg)).rowcount
+            conn.execute("COMMIT")
+        except sqlite3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            log.exception("pruning old rollups failed")
+            return 0
+        return deleted
