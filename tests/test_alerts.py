@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from alerting import (
     Clock,
     alert_events,
@@ -249,3 +251,35 @@ def test_default_thresholds_trip_a_fast_burner_and_a_stuck_session_within_a_minu
         assert set(seen) == {"runaway_cost", "stuck_session"}, seen
         assert max(seen.values()) <= 60
         assert open_alert(c, "stuck_session", "silent")["severity"] == "warning"
+
+
+def test_a_failing_rule_leaves_its_alerts_and_everything_else_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: one rule raising must not resolve its alerts, stop the other rules
+    or fail the ingest batches that share its commit group."""
+    from agentops_tui.server import alert_rules
+    from agentops_tui.server import alerts as engine_module
+
+    clock = Clock()
+    with alert_server(tmp_path, clock) as srv, srv.client() as c:
+        c.post("/api/v1/ingest", json={"events": [agent(), started(ts=clock.t)]})
+        clock.advance(150)
+        stuck = open_alert(c, "stuck_session", "se-1")
+
+        def broken(ev: alert_rules.Evaluation) -> alert_rules.Readings:
+            raise RuntimeError("bug in a rule")
+
+        checks = tuple(
+            alert_rules.Check(ch.rule, ch.subject_type, broken, ch.action)
+            if ch.rule == "stuck_session" else ch
+            for ch in alert_rules.CHECKS
+        )
+        monkeypatch.setattr(engine_module, "CHECKS", checks)
+        r = c.post("/api/v1/ingest", json={"events": [
+            message(ts=clock.t), usage(inp=1_000_000, out=0, ts=clock.t),
+        ]})
+        assert r.status_code == 202
+        open_alert(c, "runaway_cost", "se-1")
+        passes(c)
+        assert open_alert(c, "stuck_session", "se-1")["id"] == stuck["id"]

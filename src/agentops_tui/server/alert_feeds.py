@@ -205,7 +205,8 @@ class AlertFeeds:
     def _task(self, ctx: WriteContext, event: Event) -> None:
         data = event.data
         task_id = data.get("task_id") or data.get("id")
-        if task_id and data.get("status") in TASK_FINAL:
+        status = data.get("status")
+        if task_id and isinstance(status, str) and status in TASK_FINAL:
             self.feeds(ctx, event.workspace).sla.pop(str(task_id), None)
 
     # ---- rebuilding -----------------------------------------------------------------------

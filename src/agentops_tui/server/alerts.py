@@ -108,7 +108,14 @@ class AlertEngine:
         ev = Evaluation(ctx, workspace, feeds, self.feeds, self.settings, now, open_subjects)
         changed = 0
         for check in CHECKS:
-            for subject_id, reading in check.read(ev).items():
+            try:
+                readings = check.read(ev)
+            except Exception:  # a broken rule must not take ingest down with it
+                log.exception("alert rule %s/%s failed", check.rule, check.subject_type)
+                for key in [k for k in open_alerts if k[:2] == (check.rule, check.subject_type)]:
+                    del open_alerts[key]  # unknown is not clear: leave its alerts as they are
+                continue
+            for subject_id, reading in readings.items():
                 key = (check.rule, check.subject_type, subject_id)
                 alert = open_alerts.pop(key, None)
                 action = check.action(self.settings)
