@@ -283,3 +283,28 @@ def test_a_failing_rule_leaves_its_alerts_and_everything_else_alone(
         open_alert(c, "runaway_cost", "se-1")
         passes(c)
         assert open_alert(c, "stuck_session", "se-1")["id"] == stuck["id"]
+
+
+def test_a_write_cancelled_before_it_runs_is_skipped_and_the_writer_lives_on(
+    tmp_path: Path,
+) -> None:
+    """The evaluator's pending write is cancelled at shutdown; the writer must not die
+    answering it (it skips the job) and must keep serving the others."""
+    import threading
+
+    from agentops_tui.server.store import Store
+
+    store = Store(tmp_path / "w.db")
+    store.start()
+    try:
+        gate = threading.Event()
+        ran: list[str] = []
+        blocker = store.writer.submit(lambda ctx: gate.wait(5))
+        cancelled = store.writer.submit(lambda ctx: ran.append("cancelled"))
+        assert cancelled.cancel()
+        gate.set()
+        assert blocker.result(5) is True
+        assert store.writer.submit(lambda ctx: ran.append("after") or 7).result(5) == 7
+        assert ran == ["after"]
+    finally:
+        store.close()

@@ -271,6 +271,10 @@ class Writer:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 for job, future in batch:
+                    # A caller that gave up before its job ran (cancelled at shutdown) gets
+                    # nothing written; once running, the future can no longer be cancelled.
+                    if not future.set_running_or_notify_cancel():
+                        continue
                     try:
                         results.append((future, True, job(ctx)))
                     except Rejected as exc:

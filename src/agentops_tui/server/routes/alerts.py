@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from agentops_tui.models import Alert
+from agentops_tui.reports import AlertEngineStatus, AlertList
 from agentops_tui.server import alerts, control
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
@@ -26,7 +27,7 @@ def _engine(ctx: ServerContext) -> alerts.AlertEngine:
     return ctx.alert_engine
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=AlertList)
 async def list_alerts(
     status: list[str] | None = Query(None, description="open, acked, resolved; repeat or comma"),
     rule: str | None = None,
@@ -71,7 +72,7 @@ async def ack_alert(
     return acked
 
 
-@router.get("/alerts/engine")
+@router.get("/alerts/engine", response_model=AlertEngineStatus)
 async def alert_engine(
     principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:

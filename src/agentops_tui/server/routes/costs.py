@@ -10,6 +10,13 @@ from fastapi import APIRouter, Depends, Query
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import ACTIVE_SESSION_STATUSES
+from agentops_tui.reports import (
+    AgentMetrics,
+    CostTable,
+    CostTimeline,
+    CurrentMetrics,
+    ToolMetrics,
+)
 from agentops_tui.server import costs, metrics
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
@@ -26,7 +33,7 @@ def _agent_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
     return names
 
 
-@router.get("/costs")
+@router.get("/costs", response_model=CostTable)
 async def cost_table(
     group_by: str = Query("agent", description="agent | task | model"),
     window: str = Query("24h", description="e.g. 15m, 24h, 7d (at most 90d)"),
@@ -45,7 +52,7 @@ async def cost_table(
     return {**result, "window": window, "group_by": group}
 
 
-@router.get("/costs/timeline")
+@router.get("/costs/timeline", response_model=CostTimeline)
 async def cost_timeline(
     bucket: str = Query("1h", description="1m | 5m | 15m | 1h | 1d"),
     window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
@@ -86,7 +93,7 @@ def _live_counts(fleet: Fleet) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics/current")
+@router.get("/metrics/current", response_model=CurrentMetrics)
 async def metrics_current(
     principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
@@ -99,7 +106,7 @@ async def metrics_current(
     return {**live, **today, "server_time": now}
 
 
-@router.get("/metrics/agents/{name}")
+@router.get("/metrics/agents/{name}", response_model=AgentMetrics)
 async def metrics_agent(
     name: str,
     window: str = Query("7d", description="e.g. 24h, 7d, 30d (at most 90d)"),
@@ -131,7 +138,7 @@ async def metrics_agent(
             "active_sessions": active, **record}
 
 
-@router.get("/metrics/tools")
+@router.get("/metrics/tools", response_model=ToolMetrics)
 async def metrics_tools(
     window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
     agent_id: str | None = Query(None, description="only this agent's calls"),
