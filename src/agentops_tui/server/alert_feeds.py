@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
@@ -21,6 +22,7 @@ from agentops_tui.server.writer import WriteContext, Writer
 
 DAY = 86400
 TASK_FINAL = frozenset({"complete", "completed", "failed", "cancelled", "canceled"})
+TASK_EVENT_PREFIXES = ("task.", "work_queue_task.", "queue_task.")
 
 
 class SpendWindow:
@@ -83,6 +85,18 @@ class AlertFeeds:
     def install(self, writer: Writer) -> None:
         writer.observers.append(self.observe)
 
+    def handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
+        """Event type -> handler, for a shared dispatching observer."""
+        return {
+            "session.usage": self._usage,
+            "session.ended": self._ended,
+            "command.updated": self._command,
+            "sla.breached": self._sla,
+        }
+
+    def prefix_handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
+        return {prefix: self._task for prefix in TASK_EVENT_PREFIXES}
+
     # ---- lookups (writer thread) --------------------------------------------------------
 
     def feeds(self, ctx: WriteContext, workspace: str) -> Feeds:
@@ -141,30 +155,41 @@ class AlertFeeds:
             self._command(ctx, event)
         elif kind == "sla.breached":
             self._sla(ctx, event)
-        elif kind.startswith(("task.", "work_queue_task.", "queue_task.")):
+        elif kind.startswith(TASK_EVENT_PREFIXES):
             self._task(ctx, event)
 
     def _usage(self, ctx: WriteContext, event: Event) -> None:
-        ws = event.workspace
-        feeds = self.feeds(ctx, ws)
-        session = feeds.fleet.sessions.get(event.data["session_id"])
-        if session is None:
+        # Hot path (every usage report): plain dict work, the lazy loads only on first use.
+        data = event.data
+        cost = data.get("cost_usd")
+        if not cost:
             return
-        units = to_units(float(event.data.get("cost_usd") or 0.0))
+        units = to_units(float(cost))
         if units <= 0:
             return
+        ws = event.workspace
+        feeds = self.feeds(ctx, ws)
+        session = feeds.fleet.sessions.get(data["session_id"])
+        if session is None:
+            return
         agent_id = session.agent_id
-        day = int(event.ts // DAY)
-        feeds.session_spend.setdefault(session.id, SpendWindow()).add(event.ts, units)
-        feeds.agent_spend.setdefault(agent_id, SpendWindow()).add(event.ts, units)
-        if session.task_id:
-            self.task_units(ctx, feeds, ws, session.task_id)
-            feeds.task_total[session.task_id] += units
-            feeds.touched_tasks.add(session.task_id)
-        self.agent_day_units(ctx, feeds, ws, agent_id, day)
-        feeds.agent_day[(agent_id, day)] += units
-        self.workspace_day_units(ctx, feeds, ws, day)
-        feeds.workspace_day[day] += units
+        ts = event.ts
+        window = feeds.session_spend.get(session.id)
+        if window is None:
+            window = feeds.session_spend[session.id] = SpendWindow()
+        window.add(ts, units)
+        window = feeds.agent_spend.get(agent_id)
+        if window is None:
+            window = feeds.agent_spend[agent_id] = SpendWindow()
+        window.add(ts, units)
+        task_id = session.task_id
+        if task_id:
+            feeds.task_total[task_id] = self.task_units(ctx, feeds, ws, task_id) + units
+            feeds.touched_tasks.add(task_id)
+        day = int(ts // DAY)
+        key = (agent_id, day)
+        feeds.agent_day[key] = self.agent_day_units(ctx, feeds, ws, agent_id, day) + units
+        feeds.workspace_day[day] = self.workspace_day_units(ctx, feeds, ws, day) + units
         feeds.touched_agents.add(agent_id)
 
     def _ended(self, ctx: WriteContext, event: Event) -> None:

@@ -70,6 +70,7 @@ class AlertEngine:
         self._discovered = False
 
     def install(self, writer: Writer) -> None:
+        """Register the feeds' observer (standalone; `analytics.install` shares one)."""
         self.feeds.install(writer)
 
     # ---- evaluation (a writer job) ------------------------------------------------------

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.models import Event
@@ -65,10 +66,20 @@ class Rollups:
         self.retention_seconds = retention_seconds
         self._pruned_at = 0.0
 
-    def install(self, writer: Writer) -> None:
-        writer.observers.append(self.observe)
+    def install(self, writer: Writer, *, observe: bool = True) -> None:
+        """Register the flush and pruning hooks, and the observer unless a shared
+        dispatcher calls `handlers()` instead."""
+        if observe:
+            writer.observers.append(self.observe)
         writer.flush_hooks.append(self.flush)
         writer.after_commit_hooks.append(self.maybe_prune)
+
+    def handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
+        return {
+            "session.usage": self._usage,
+            "session.tool_call": self._tool,
+            "session.ended": self._ended,
+        }
 
     def _current(self, ctx: WriteContext) -> _Group:
         # A new context means a new group; whatever a failed group left is discarded.
