@@ -1,0 +1,180 @@
+"""Pure rendering: entities → glyphs, cells and text. No Textual, no I/O; unit-tested alone.
+
+A cell is `(text, style)` where style names a status class (`status-running`, …) or `""`;
+widgets turn the class into the theme's colour, so a theme change recolours everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from agentops_tui.models import Agent, Command, Session
+
+Cell = tuple[str, str]
+
+# Glyphs stay readable in a monochrome 256-colour terminal: shape carries the meaning.
+STATUS_GLYPHS: dict[str, str] = {
+    "running": "▶",
+    "waiting": "?",
+    "paused": "‖",
+    "idle": "·",
+    "error": "✖",
+    "failed": "✖",
+    "offline": "○",
+    "completed": "✔",
+    "killed": "☠",
+}
+
+STATUS_ORDER: dict[str, int] = {  # what needs a human first
+    "waiting": 0, "error": 1, "failed": 1, "paused": 2, "running": 3, "idle": 4,
+    "offline": 5, "completed": 6, "killed": 7,
+}
+
+ACTION_LABELS = {"pause": "pause", "resume": "resume", "kill": "kill", "inject": "inject"}
+
+
+def status_style(status: str) -> str:
+    if status == "failed":
+        return "status-error"
+    if status in ("completed", "killed"):
+        return "status-ended"
+    return f"status-{status}"
+
+
+def glyph(status: str) -> Cell:
+    return STATUS_GLYPHS.get(status, "•"), status_style(status)
+
+
+def money(usd: float) -> str:
+    """Dollars with precision that suits the size: $0.0042, $0.42, $12.30, $1,234."""
+    if usd <= 0:
+        return "$0"
+    if usd < 0.01:
+        return f"${usd:.4f}"
+    if usd < 100:
+        return f"${usd:.2f}"
+    return f"${usd:,.0f}"
+
+
+def tokens(count: int) -> str:
+    if count < 1000:
+        return str(count)
+    if count < 1_000_000:
+        return f"{count / 1000:.1f}k"
+    if count < 1_000_000_000:
+        return f"{count / 1_000_000:.1f}M"
+    return f"{count / 1_000_000_000:.1f}B"
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d{seconds % 86400 // 3600:02d}h"
+
+
+def ago(ts: float, now: float) -> str:
+    if ts <= 0:
+        return "never"
+    delta = now - ts
+    if delta < 1:
+        return "now"
+    return f"{duration(delta)} ago"
+
+
+def session_tokens(s: Session) -> int:
+    return s.input_tokens + s.output_tokens + s.cache_read_tokens + s.cache_write_tokens
+
+
+def pending_label(command: Command | None) -> str:
+    """What the row says while a command waits for its agent, or after it went wrong."""
+    if command is None:
+        return ""
+    action = ACTION_LABELS.get(command.action, command.action)
+    if command.status in ("pending", "delivered"):
+        return f"⏳{action}"
+    if command.status == "failed":
+        return f"✖{action} failed"
+    if command.status == "expired":
+        return f"✖{action} expired"
+    return ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSummary:
+    """An agent with the numbers the roster shows, summed over its known sessions."""
+
+    agent: Agent
+    sessions: int
+    active: int
+    tokens: int
+    cost_usd: float
+    last_activity: float
+
+
+def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
+    return AgentSummary(
+        agent=agent,
+        sessions=len(sessions),
+        active=sum(s.status in ("running", "waiting", "paused") for s in sessions),
+        tokens=sum(session_tokens(s) for s in sessions),
+        cost_usd=sum(s.cost_usd for s in sessions),
+        last_activity=max([agent.last_seen, *(s.last_activity for s in sessions)]),
+    )
+
+
+def agent_cells(summary: AgentSummary, now: float, marked: bool = False) -> list[Cell]:
+    a = summary.agent
+    return [
+        ("●" if marked else " ", "marked"),
+        glyph(a.status),
+        (a.name, ""),
+        (a.kind, "dim"),
+        (a.model or "—", "dim"),
+        (f"{summary.active}/{summary.sessions}", ""),
+        (tokens(summary.tokens), ""),
+        (money(summary.cost_usd), ""),
+        (ago(summary.last_activity, now), "dim"),
+    ]
+
+
+def session_cells(
+    s: Session, now: float, command: Command | None = None, marked: bool = False,
+    indent: int = 0,
+) -> list[Cell]:
+    label = pending_label(command)
+    title = s.title or s.id
+    if indent:
+        title = "  " * (indent - 1) + "└ " + title
+    return [
+        ("●" if marked else " ", "marked"),
+        glyph(s.status),
+        (title, ""),
+        (label or s.status, "pending" if label else status_style(s.status)),
+        (s.model or "—", "dim"),
+        (tokens(session_tokens(s)), ""),
+        (money(s.cost_usd), ""),
+        (duration((s.ended_at or now) - s.started_at), "dim"),
+    ]
+
+
+def matches(query: str, *, name: str, status: str, model: str | None, kind: str) -> bool:
+    """Filter syntax: words match name or kind; `status:x` and `model:y` match those fields."""
+    for word in query.lower().split():
+        key, sep, value = word.partition(":")
+        if sep and key == "status":
+            if not status.startswith(value):
+                return False
+        elif sep and key == "model":
+            if value not in (model or "").lower():
+                return False
+        elif sep and key == "kind":
+            if value not in kind.lower():
+                return False
+        elif word not in name.lower() and word not in kind.lower():
+            return False
+    return True

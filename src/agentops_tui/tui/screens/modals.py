@@ -1,0 +1,114 @@
+"""Modal dialogs: confirm, inject a message, typed kill-all confirmation, help."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+KILL_ALL_PHRASE = "KILL ALL"
+
+
+class _Dialog(ModalScreen[object]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
+
+    DEFAULT_CSS = """
+    _Dialog, ConfirmScreen, InjectScreen, KillAllScreen, HelpScreen { align: center middle; }
+    .dialog {
+        width: 70; max-width: 95%; height: auto; max-height: 90%;
+        border: thick $primary; background: $panel; padding: 1 2;
+    }
+    .dialog.-danger { border: thick $error; }
+    .dialog .title { text-style: bold; margin-bottom: 1; }
+    .dialog .hint { color: $text-muted; margin-top: 1; }
+    """
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmScreen(_Dialog):
+    """Yes/no for a destructive action. `y` or enter confirms; `n` or escape cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(self, title: str, body: str, *, danger: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.body = body
+        self.danger = danger
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -danger" if self.danger else "dialog"):
+            yield Label(self.title_text, classes="title")
+            yield Static(self.body)
+            yield Label("y / enter: yes    n / esc: no", classes="hint")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class InjectScreen(_Dialog):
+    """A line of text to send into the selected session(s)."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__()
+        self.target = target
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"Send a message to {self.target}", classes="title")
+            yield Input(placeholder="e.g. stop and summarise what you have so far", id="message")
+            yield Label("enter: send    esc: cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if text:
+            self.dismiss(text)
+
+
+class KillAllScreen(_Dialog):
+    """Kill every active session: only after the operator types the phrase."""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog -danger"):
+            yield Label("Kill every active session in this workspace", classes="title")
+            yield Static(f"Type [b]{KILL_ALL_PHRASE}[/b] and press enter to confirm.")
+            yield Input(placeholder=KILL_ALL_PHRASE, id="phrase")
+            yield Label("esc: cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip() == KILL_ALL_PHRASE:
+            self.dismiss(True)
+        else:
+            self.notify(f"Type {KILL_ALL_PHRASE} exactly to confirm", severity="warning")
+
+
+class HelpScreen(_Dialog):
+    """Every key that works here, from the screen that opened it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark", "dismiss_none", "Close"),
+    ]
+
+    def __init__(self, rows: list[tuple[str, str]], read_only: bool) -> None:
+        super().__init__()
+        self.rows = rows
+        self.read_only = read_only
+
+    def compose(self) -> ComposeResult:
+        width = max((len(k) for k, _ in self.rows), default=4)
+        lines = [f"[b]{key.ljust(width)}[/b]  {text}" for key, text in self.rows]
+        with Vertical(classes="dialog"):
+            yield Label("Keys", classes="title")
+            yield Static("\n".join(lines))
+            if self.read_only:
+                yield Label("read-only: actions that change agents are off", classes="hint")
+            yield Label("esc: close", classes="hint")

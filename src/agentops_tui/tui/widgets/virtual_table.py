@@ -1,0 +1,241 @@
+"""A virtualised table: renders only the rows on screen (Line API), whatever the row count.
+
+The owner gives the row keys in display order and a function from key to cells; the table
+keeps the cursor on the same key when rows move, and asks for cells only for visible rows.
+A 10k-row roster costs what 40 visible rows cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from agentops_tui.tui.render import Cell
+
+STATUS_CLASSES = (
+    "status-running", "status-waiting", "status-paused", "status-error", "status-idle",
+    "status-offline", "status-ended",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    title: str
+    width: int  # 0 = takes the remaining width
+    align: str = "left"
+    min_screen: int = 0  # hidden when the table is narrower than this
+
+
+class VirtualTable(ScrollView, can_focus=True):
+    """Keys: ↑/↓ move, PgUp/PgDn page, Home/End jump."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k_up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "Top", show=False),
+        Binding("end", "jump(-1)", "Bottom", show=False),
+        Binding("enter", "select", "Open", show=False),
+    ]
+
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "vtable--header", "vtable--cursor", "vtable--dim", "vtable--marked",
+        "vtable--pending", *(f"vtable--{c}" for c in STATUS_CLASSES),
+    }
+
+    DEFAULT_CSS = """
+    VirtualTable {
+        background: $surface;
+        scrollbar-size-vertical: 1;
+        & > .vtable--header { text-style: bold; color: $text-muted; background: $panel; }
+        & > .vtable--cursor { background: $primary 35%; }
+        &:focus > .vtable--cursor { background: $primary 60%; text-style: bold; }
+        & > .vtable--dim { color: $text-muted; }
+        & > .vtable--marked { color: $accent; text-style: bold; }
+        & > .vtable--pending { color: $warning; text-style: bold; }
+        & > .vtable--status-running { color: $status-running; }
+        & > .vtable--status-waiting { color: $status-waiting; text-style: bold; }
+        & > .vtable--status-paused { color: $status-paused; }
+        & > .vtable--status-error { color: $status-error; text-style: bold; }
+        & > .vtable--status-idle { color: $status-idle; }
+        & > .vtable--status-offline { color: $status-offline; }
+        & > .vtable--status-ended { color: $status-ended; }
+    }
+    """
+
+    cursor: reactive[int] = reactive(0, always_update=True, init=False)
+    """Index of the highlighted row."""
+
+    class Highlighted(Message):
+        """The cursor moved to another row (or the row under it changed key)."""
+
+        def __init__(self, table: VirtualTable, key: str | None) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    class Selected(Message):
+        """Enter was pressed on a row."""
+
+        def __init__(self, table: VirtualTable, key: str) -> None:
+            super().__init__()
+            self.table = table
+            self.key = key
+
+        @property
+        def control(self) -> VirtualTable:
+            return self.table
+
+    def __init__(
+        self,
+        columns: list[Column],
+        cells: Callable[[str], list[Cell]],
+        *,
+        empty: str = "nothing to show",
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self.columns = columns
+        self._cells = cells
+        self.keys: list[str] = []
+        self._index: dict[str, int] = {}
+        self.empty = empty
+        self._last_key: str | None = None
+
+    # ---- data ------------------------------------------------------------------------------
+
+    @property
+    def current_key(self) -> str | None:
+        return self.keys[self.cursor] if 0 <= self.cursor < len(self.keys) else None
+
+    def set_rows(self, keys: list[str]) -> None:
+        """New row order; the cursor stays on the same key when it is still there."""
+        current = self.current_key
+        self.keys = keys
+        self._index = {k: i for i, k in enumerate(keys)}
+        self.virtual_size = Size(self.size.width, len(keys) + 1)
+        if current is not None and current in self._index:
+            self.set_reactive(VirtualTable.cursor, self._index[current])
+        else:
+            self.set_reactive(VirtualTable.cursor, min(self.cursor, max(0, len(keys) - 1)))
+        self._announce()
+        self.refresh()
+
+    def move_to(self, key: str) -> bool:
+        index = self._index.get(key)
+        if index is None:
+            return False
+        self.cursor = index
+        return True
+
+    def refresh_rows(self) -> None:
+        """Repaint what is visible (cells are asked for again; nothing else is rebuilt)."""
+        self.refresh()
+
+    # ---- cursor ----------------------------------------------------------------------------
+
+    def watch_cursor(self, value: int) -> None:
+        if self.keys:
+            clamped = max(0, min(value, len(self.keys) - 1))
+            if clamped != value:
+                self.set_reactive(VirtualTable.cursor, clamped)
+            self.scroll_to_region(
+                # rows sit one line below their index (the header is pinned on top)
+                Region(0, clamped, 1, 2), spacing=None, animate=False, force=True,
+            )
+        self._announce()
+        self.refresh()
+
+    def _announce(self) -> None:
+        key = self.current_key
+        if key != self._last_key:
+            self._last_key = key
+            self.post_message(self.Highlighted(self, key))
+
+    def action_cursor(self, delta: int) -> None:
+        self.cursor = self.cursor + delta
+
+    def action_page(self, direction: int) -> None:
+        self.cursor = self.cursor + direction * max(1, self.size.height - 2)
+
+    def action_jump(self, where: int) -> None:
+        self.cursor = 0 if where == 0 else len(self.keys) - 1
+
+    def action_select(self) -> None:
+        key = self.current_key
+        if key is not None:
+            self.post_message(self.Selected(self, key))
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.keys) + 1)
+
+    # ---- rendering ---------------------------------------------------------------------------
+
+    def _widths(self, width: int) -> list[int]:
+        visible = [c for c in self.columns if width >= c.min_screen]
+        fixed = sum(c.width for c in visible) + len(visible)
+        flex = [c for c in visible if c.width == 0]
+        spare = max(8, width - fixed)
+        out: list[int] = []
+        for column in self.columns:
+            if width < column.min_screen:
+                out.append(-1)
+            elif column.width == 0:
+                out.append(spare // max(1, len(flex)))
+            else:
+                out.append(column.width)
+        return out
+
+    def _style(self, name: str) -> Style:
+        if not name:
+            return Style()
+        return self.get_component_rich_style(f"vtable--{name}", partial=True)
+
+    def _line(self, cells: list[Cell], widths: list[int], base: Style, width: int) -> Strip:
+        segments: list[Segment] = []
+        used = 0
+        for (text, style), w, column in zip(cells, widths, self.columns, strict=False):
+            if w < 0:
+                continue
+            text = text if len(text) <= w else text[: max(0, w - 1)] + "…"
+            text = text.rjust(w) if column.align == "right" else text.ljust(w)
+            segments.append(Segment(text, base + self._style(style)))
+            segments.append(Segment(" ", base))
+            used += w + 1
+        if used < width:
+            segments.append(Segment(" " * (width - used), base))
+        return Strip(segments).crop(0, width)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        widths = self._widths(width)
+        base = self.rich_style
+        if y == 0:
+            header = [(c.title, "") for c in self.columns]
+            return self._line(header, widths, base + self._style("header"), width)
+        row = int(self.scroll_offset.y) + y - 1
+        if not self.keys:
+            if y == 1:
+                return Strip([Segment(f" {self.empty}".ljust(width), base + self._style("dim"))])
+            return Strip.blank(width, base)
+        if row >= len(self.keys):
+            return Strip.blank(width, base)
+        style = base + self._style("cursor") if row == self.cursor else base
+        return self._line(self._cells(self.keys[row]), widths, style, width)
