@@ -29,7 +29,8 @@ class Frame:
 
 
 def encode_frame(event: Event) -> Frame:
-    payload = json.dumps(event.data, separators=(",", ":"))
+    # `ts` rides along in the data so a client applies the event exactly as the server did
+    payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
     text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
     sid = event.data.get("session_id")
     return Frame(event.id, event.type, event.workspace, sid, text.encode())

@@ -17,7 +17,9 @@ class _Dialog(ModalScreen[object]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
 
     DEFAULT_CSS = """
-    _Dialog, ConfirmScreen, InjectScreen, KillAllScreen, HelpScreen { align: center middle; }
+    _Dialog, ConfirmScreen, InjectScreen, KillAllScreen, HelpScreen, PathScreen {
+        align: center middle;
+    }
     .dialog {
         width: 70; max-width: 95%; height: auto; max-height: 90%;
         border: thick $primary; background: $panel; padding: 1 2;
@@ -112,3 +114,22 @@ class HelpScreen(_Dialog):
             if self.read_only:
                 yield Label("read-only: actions that change agents are off", classes="hint")
             yield Label("esc: close", classes="hint")
+
+
+class PathScreen(_Dialog):
+    """Ask for a file path (pre-filled), e.g. where to export."""
+
+    def __init__(self, prompt: str, default: str) -> None:
+        super().__init__()
+        self.prompt = prompt
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(self.prompt, classes="title")
+            yield Input(value=self.default, id="path")
+            yield Label("enter: write    esc: cancel", classes="hint")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.dismiss(event.value.strip())

@@ -1,0 +1,159 @@
+"""Typed REST calls to the backend. Every failure is an `ApiError` or `BackendUnreachable`
+whose message is one readable sentence; no raw httpx exception leaves this module."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from agentops_tui.models import Alert, Command, Message, Snapshot
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
+
+
+class ApiError(Exception):
+    """The backend answered with an error."""
+
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+class BackendUnreachable(Exception):
+    """No answer: connection refused, reset, DNS, timeout."""
+
+
+def error_from(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+        err = body["error"]
+        return ApiError(response.status_code, str(err.get("code", "error")),
+                        str(err.get("message", response.reason_phrase)), err.get("details"))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        text = response.text.strip()[:200] or response.reason_phrase
+        return ApiError(response.status_code, "error", f"HTTP {response.status_code}: {text}")
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: str | None, *,
+                 timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def request(self, method: str, path: str, **kw: Any) -> httpx.Response:
+        try:
+            response = await self.http.request(method, path, **kw)
+        except httpx.TimeoutException:
+            raise BackendUnreachable(f"{self.base_url} did not answer in time") from None
+        except httpx.TransportError as exc:
+            reason = str(exc) or type(exc).__name__
+            raise BackendUnreachable(f"cannot reach {self.base_url}: {reason}") from None
+        if response.status_code >= 400:
+            raise error_from(response)
+        return response
+
+    async def _json(self, method: str, path: str, **kw: Any) -> Any:
+        response = await self.request(method, path, **kw)
+        if response.status_code == 204 or not response.content:
+            return None
+        return response.json()
+
+    # ---- state -----------------------------------------------------------------------------
+
+    async def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "/healthz")
+        return result
+
+    async def snapshot(self) -> Snapshot:
+        return Snapshot.model_validate(await self._json("GET", "/api/v1/snapshot"))
+
+    async def events(self, after: int, limit: int = 1000) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", "/api/v1/events", params={"after": after, "limit": limit})
+        return result
+
+    async def messages(self, session_id: str, *, after: int = 0, before: int | None = None,
+                       limit: int = 200) -> list[Message]:
+        params: dict[str, Any] = {"limit": limit}
+        if before is not None:
+            params["before"] = before
+        else:
+            params["after"] = after
+        body = await self._json("GET", f"/api/v1/sessions/{session_id}/messages", params=params)
+        return [Message.model_validate(m) for m in body["messages"]]
+
+    # ---- operator actions --------------------------------------------------------------------
+
+    async def _command(self, session_id: str, action: str, body: dict[str, Any] | None = None
+                       ) -> Command:
+        data = await self._json("POST", f"/api/v1/sessions/{session_id}/{action}", json=body)
+        return Command.model_validate(data)
+
+    async def pause(self, session_id: str) -> Command:
+        return await self._command(session_id, "pause")
+
+    async def resume(self, session_id: str) -> Command:
+        return await self._command(session_id, "resume")
+
+    async def kill(self, session_id: str) -> Command:
+        return await self._command(session_id, "kill")
+
+    async def inject(self, session_id: str, message: str) -> Command:
+        return await self._command(session_id, "inject", {"message": message})
+
+    async def killswitch(self) -> list[Command]:
+        body = await self._json("POST", "/api/v1/killswitch", json={"confirm": "KILL ALL"})
+        return [Command.model_validate(c) for c in body["commands"]]
+
+    async def approve(self, approval_id: str, note: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "POST", f"/api/v1/approvals/{approval_id}/approve", json={"note": note})
+        return result
+
+    async def reject(self, approval_id: str, reason: str | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "POST", f"/api/v1/approvals/{approval_id}/reject", json={"reason": reason})
+        return result
+
+    # ---- costs, alerts, audit ----------------------------------------------------------------
+
+    async def costs(self, group_by: str = "agent", window: str = "24h") -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", "/api/v1/costs", params={"group_by": group_by, "window": window})
+        return result
+
+    async def costs_timeline(self, bucket: str = "1h", window: str = "24h") -> dict[str, Any]:
+        result: dict[str, Any] = await self._json(
+            "GET", "/api/v1/costs/timeline", params={"bucket": bucket, "window": window})
+        return result
+
+    async def alerts(self, status: str | None = None) -> list[Alert]:
+        params = {"status": status} if status else {}
+        body = await self._json("GET", "/api/v1/alerts", params=params)
+        return [Alert.model_validate(a) for a in body["alerts"]]
+
+    async def ack_alert(self, alert_id: str) -> Alert:
+        return Alert.model_validate(await self._json("POST", f"/api/v1/alerts/{alert_id}/ack"))
+
+    async def alert_engine(self) -> dict[str, Any]:
+        result: dict[str, Any] = await self._json("GET", "/api/v1/alerts/engine")
+        return result
+
+    async def audit(self, **filters: str) -> list[dict[str, Any]]:
+        body = await self._json("GET", "/api/v1/audit", params={"format": "json", **filters})
+        entries: list[dict[str, Any]] = body["entries"]
+        return entries
+
+    async def audit_export(self, fmt: str, **filters: str) -> str:
+        response = await self.request("GET", "/api/v1/audit",
+                                      params={"format": fmt, "limit": 100_000, **filters})
+        return response.text

@@ -1,0 +1,241 @@
+"""The console app. `create_app` is the one factory the CLI and the tests use.
+
+The connection (snapshot + stream) runs in a worker on the app's loop and only updates
+`FleetState`; a 10 Hz tick looks at `state.version` and, when something changed, hands the
+accumulated changes to the visible screen, which repaints only the rows on screen.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+
+from agentops_tui.client.connection import Connection
+from agentops_tui.core.fleet import Changes, Fleet
+from agentops_tui.models import Command
+from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.screens.alerts import AlertsScreen
+from agentops_tui.tui.screens.audit import AuditScreen
+from agentops_tui.tui.screens.details import TaskDetails
+from agentops_tui.tui.screens.fleet import FleetScreen
+from agentops_tui.tui.screens.modals import HelpScreen
+from agentops_tui.tui.screens.tree import TreeScreen
+from agentops_tui.tui.themes import DEFAULT_THEME, default_themes_dir, load_themes
+from agentops_tui.tui.widgets.status_line import StatusLine
+
+TICK_SECONDS = 0.1
+FAILED_SHOWN_SECONDS = 30.0
+
+
+class AgentOpsApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "agentops"
+    COMMANDS: ClassVar[set[Any]] = {AgentOpsCommands}
+    COMMAND_PALETTE_BINDING = "colon"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
+    ENABLE_COMMAND_PALETTE = True
+
+    MODES: ClassVar[dict[str, Any]] = {
+        "fleet": FleetScreen, "tree": TreeScreen, "alerts": AlertsScreen, "audit": AuditScreen,
+    }
+    # number key → (mode name, label); every screen that exists has its key
+    SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
+        "1": ("fleet", "Fleet"),
+        "2": ("tree", "Tree"),
+        "6": ("alerts", "Alerts"),
+        "7": ("audit", "Audit"),
+    }
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="app-quit"),
+        Binding("question_mark", "help", "Help", id="app-help"),
+        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
+        Binding("2", "screen('tree')", "Tree", id="screen-tree"),
+        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
+        Binding("7", "screen('audit')", "Audit", id="screen-audit"),
+    ]
+
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        read_only: bool = False,
+        theme: str | None = None,
+        keymap: dict[str, str] | None = None,
+        clock: Callable[[], float] = time.time,
+        themes_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.connection = connection
+        self.read_only = read_only
+        self.clock = clock
+        self._keymap_overrides = keymap or {}
+        themes, self._theme_problems = load_themes(themes_dir or default_themes_dir())
+        for t in themes:
+            self.register_theme(t)
+        self._wanted_theme = theme if theme in self.available_themes else DEFAULT_THEME
+        self._bad_theme = theme if theme and theme not in self.available_themes else None
+        self._seen_version = -1
+        self._header_at = 0.0
+        self._failed: dict[str, tuple[Command, float]] = {}
+
+    # ---- wiring ----------------------------------------------------------------------------
+
+    @property
+    def fleet(self) -> Fleet:
+        return self.connection.state.fleet
+
+    def compose(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.theme = self._wanted_theme
+        if self._keymap_overrides:
+            self.set_keymap(self._keymap_overrides)
+        for problem in self._theme_problems:
+            self.notify(problem, title="Theme not loaded", severity="warning", timeout=8)
+        if self._bad_theme:
+            self.notify(f"No theme named {self._bad_theme!r}; using {DEFAULT_THEME}",
+                        severity="warning")
+        self.switch_mode("fleet")
+        self.connection.on_status = lambda status: self._update_header(force=True)
+        self.run_worker(self.connection.run(), name="connection", group="connection",
+                        exit_on_error=False)
+        self.set_interval(TICK_SECONDS, self._tick)
+
+    async def on_unmount(self) -> None:
+        await self.connection.close()
+
+    def _tick(self) -> None:
+        state = self.connection.state
+        if state.version != self._seen_version:
+            self._seen_version = state.version
+            changes = state.take_changes()
+            self._watch_commands(changes)
+            update = getattr(self.screen, "update_state", None)
+            if update is not None:
+                update(changes)
+            else:  # a modal is on top: keep the changes for the screen under it
+                self._hand_down(changes)
+            self._update_header(force=True)
+        else:
+            self._update_header(force=False)
+
+    def _hand_down(self, changes: Changes) -> None:
+        for screen in reversed(self.screen_stack):
+            update = getattr(screen, "update_state", None)
+            if update is not None:
+                update(changes)
+                return
+
+    def _watch_commands(self, changes: Changes) -> None:
+        now = self.clock()
+        for command_id in changes.commands:
+            command = self.fleet.commands.get(command_id)
+            if command is None or command.status not in ("failed", "expired"):
+                continue
+            if self._failed.get(command.session_id, (None, 0.0))[0] == command:
+                continue
+            self._failed[command.session_id] = (command, now)
+            reason = command.detail or command.status
+            self.notify(f"{command.action} of {command.session_id}: {reason}",
+                        title=f"Command {command.status}", severity="error", timeout=8)
+
+    def last_command(self, session_id: str) -> Command | None:
+        """The pending command of a session, or one that failed or expired a moment ago."""
+        pending = self.fleet.pending_command_by_session.get(session_id)
+        if pending is not None:
+            return self.fleet.commands.get(pending)
+        failed = self._failed.get(session_id)
+        if failed is not None and self.clock() - failed[1] < FAILED_SHOWN_SECONDS:
+            return failed[0]
+        return None
+
+    def _update_header(self, force: bool) -> None:
+        now = time.monotonic()
+        if not force and now - self._header_at < 1.0:
+            return
+        self._header_at = now
+        status = self.connection.status
+        fleet = self.fleet
+        counts: dict[str, int] = {}
+        for agent in fleet.agents.values():
+            counts[agent.status] = counts.get(agent.status, 0) + 1
+        midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
+        spend = sum(s.cost_usd for s in fleet.sessions.values() if s.last_activity >= midnight)
+        alerts = getattr(fleet, "alerts", {})
+        open_alerts = sum(1 for a in alerts.values() if getattr(a, "status", "") == "open")
+        mode = self.current_mode or "fleet"
+        for header in self.screen.query(StatusLine):
+            header.show(
+                state=status.state, retry_in=status.retry_in, backend=status.url,
+                profile=getattr(self.connection, "profile_name", ""), counts=counts,
+                spend_today=spend, open_alerts=open_alerts, read_only=self.read_only,
+                screen=mode,
+            )
+
+    # ---- navigation ------------------------------------------------------------------------
+
+    def action_screen(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for active in self.screen.active_bindings.values():
+            binding = active.binding
+            action = binding.action.split("(")[0]
+            node = active.node
+            allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
+            if not binding.description or allowed is False or binding.description in seen:
+                continue
+            seen.add(binding.description)
+            rows.append((self.get_key_display(binding), binding.description))
+        rows.append((":", "command palette"))
+        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only))
+
+    def set_theme(self, name: str) -> None:
+        self.theme = name
+
+    def run_screen_action(self, action: str, *args: object) -> None:
+        method = getattr(self.screen, f"action_{action}", None)
+        if method is None:
+            self.notify(f"Not available on this screen: {action}", severity="warning")
+            return
+        method(*args)
+
+    def show_session_in_fleet(self, session_id: str) -> None:
+        self.switch_mode("fleet")
+        screen = self.screen
+        if isinstance(screen, FleetScreen):
+            screen.select_session(session_id)
+
+    def show_agent_in_fleet(self, agent_id: str) -> None:
+        self.switch_mode("fleet")
+        screen = self.screen
+        if isinstance(screen, FleetScreen):
+            screen.select_agent(agent_id)
+
+    def show_task(self, task_id: str) -> None:
+        self.push_screen(TaskDetails(task_id))
+
+
+def create_app(
+    connection: Connection,
+    *,
+    read_only: bool = False,
+    theme: str | None = None,
+    keymap: dict[str, str] | None = None,
+    clock: Callable[[], float] = time.time,
+    themes_dir: Path | None = None,
+) -> AgentOpsApp:
+    """Build the console around a connection (not yet started; the app runs it)."""
+    return AgentOpsApp(connection, read_only=read_only, theme=theme, keymap=keymap,
+                       clock=clock, themes_dir=themes_dir)
+

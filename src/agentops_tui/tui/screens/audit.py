@@ -1,0 +1,153 @@
+"""7 Audit: who did what to which agent, with what result — filterable and exportable.
+
+The audit log is not streamed; the screen reloads it every few seconds while shown. `/` sets
+filters (`actor:olga action:session.kill` or free words), `e` writes what is shown, unfiltered
+by the local search, to a JSONL or CSV file (chosen by the extension).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Label
+
+from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core.fleet import Changes
+from agentops_tui.tui import render
+from agentops_tui.tui.screens.modals import PathScreen
+from agentops_tui.tui.widgets.status_line import StatusLine
+from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
+
+COLUMNS = [
+    Column("when", 19), Column("actor", 14), Column("action", 16), Column("target", 20),
+    Column("result", 0), Column("from", 15, min_screen=110),
+]
+RELOAD_SECONDS = 5.0
+
+
+class AuditScreen(Screen[Any]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="audit-filter"),
+        Binding("e", "export", "Export", id="audit-export"),
+        Binding("R", "reload", "Reload", id="audit-reload"),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.filters = ""
+        self._loaded_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        yield Label("Audit log", id="audit-title", classes="pane-title")
+        yield VirtualTable(COLUMNS, self._cells, id="audit",
+                           empty="no operator actions recorded yet")
+        yield Input(placeholder="actor:NAME action:session.pause since:2026-11-23 words…",
+                    id="audit-filter-box", classes="-hidden")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#audit", VirtualTable).focus()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        self.action_reload()
+
+    def update_state(self, changes: Changes | None) -> None:
+        if time.monotonic() - self._loaded_at > RELOAD_SECONDS:
+            self.action_reload()
+
+    def _cells(self, key: str) -> list[render.Cell]:
+        e = self.entries.get(key)
+        if e is None:
+            return []
+        result = str(e["result"])
+        style = "status-error" if result.startswith("rejected") else ""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
+        return [(when, "dim"), (str(e["actor"]), ""), (str(e["action"]), ""),
+                (str(e.get("target") or ""), "dim"), (result, style),
+                (str(e.get("address") or ""), "dim")]
+
+    def _params(self) -> dict[str, str]:
+        params: dict[str, str] = {}
+        for word in self.filters.split():
+            key, sep, value = word.partition(":")
+            if sep and key in ("actor", "action", "since", "until"):
+                params[key] = value
+        return params
+
+    def _words(self) -> list[str]:
+        return [w.lower() for w in self.filters.split() if ":" not in w]
+
+    def action_reload(self) -> None:
+        self._loaded_at = time.monotonic()
+        self._load()
+
+    @work(group="audit", exclusive=True)
+    async def _load(self) -> None:
+        try:
+            entries = await self.app.connection.api.audit(**self._params())  # type: ignore[attr-defined]
+        except (ApiError, BackendUnreachable) as exc:
+            self.notify(str(exc), title="Could not load the audit log", severity="error")
+            return
+        words = self._words()
+        shown = [
+            e for e in entries
+            if all(w in " ".join(str(v) for v in e.values()).lower() for w in words)
+        ]
+        self.entries = {str(e["id"]): e for e in shown}
+        self.query_one("#audit", VirtualTable).set_rows([str(e["id"]) for e in shown])
+        filt = f" — filter: {self.filters}" if self.filters else " — / filter, e export"
+        self.query_one("#audit-title", Label).update(f"Audit log — {len(shown)} entries{filt}")
+
+    def action_filter(self) -> None:
+        box = self.query_one("#audit-filter-box", Input)
+        box.remove_class("-hidden")
+        box.value = self.filters
+        box.focus()
+
+    @on(Input.Submitted, "#audit-filter-box")
+    def _filtered(self, event: Input.Submitted) -> None:
+        self.filters = event.value.strip()
+        event.input.add_class("-hidden")
+        self.query_one("#audit", VirtualTable).focus()
+        self.action_reload()
+
+    def action_clear_filter(self) -> None:
+        self.filters = ""
+        self.query_one("#audit-filter-box", Input).add_class("-hidden")
+        self.action_reload()
+
+    def action_export(self) -> None:
+        default = str(Path.cwd() / f"agentops-audit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+
+        def chosen(path: object) -> None:
+            if isinstance(path, str):
+                self._export(Path(path).expanduser())
+
+        self.app.push_screen(PathScreen("Export the audit log to (.jsonl or .csv)", default),
+                             chosen)
+
+    @work(group="audit-export", exclusive=True)
+    async def _export(self, path: Path) -> None:
+        fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
+        try:
+            text = await self.app.connection.api.audit_export(  # type: ignore[attr-defined]
+                fmt, **self._params())
+            path.write_text(text, encoding="utf-8")
+        except (ApiError, BackendUnreachable) as exc:
+            self.notify(str(exc), title="Export failed", severity="error")
+            return
+        except OSError as exc:
+            self.notify(f"{path}: {exc.strerror}", title="Export failed", severity="error")
+            return
+        lines = max(0, text.count("\n") - (1 if fmt == "csv" else 0))
+        self.notify(f"Wrote {lines} entries to {path}")

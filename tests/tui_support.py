@@ -1,0 +1,72 @@
+"""Shared pieces for console tests: a fixed fleet, a frozen clock, waiting under Pilot."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from textual.pilot import Pilot
+
+FROZEN = 1_800_000_000.0  # every timestamp in the seeded fleet is relative to this
+
+
+def frozen_clock() -> float:
+    return FROZEN
+
+
+def _ev(type_: str, ts_offset: float, **kw: Any) -> dict[str, Any]:
+    return {"type": type_, "ts": FROZEN + ts_offset, **kw}
+
+
+def seeded_events() -> list[dict[str, Any]]:
+    """A small fleet with every status, a three-level subagent tree, costs and a log."""
+    ev = [
+        _ev("agent.registered", -600, agent_id="ag-coder", name="coder-1", kind="coder",
+            model="claude-sonnet-4-5"),
+        _ev("agent.registered", -600, agent_id="ag-review", name="reviewer-1", kind="reviewer",
+            model="gpt-5"),
+        _ev("agent.registered", -600, agent_id="ag-triage", name="triager-1", kind="triager",
+            model="claude-haiku-4-5"),
+        _ev("agent.registered", -600, agent_id="ag-research", name="researcher-1",
+            kind="researcher", model="gemini-2.5-pro"),
+        _ev("session.started", -500, session_id="se-root", agent_id="ag-coder",
+            task_id="wt_login", title="fix login timeout"),
+        _ev("session.started", -400, session_id="se-child", agent_id="ag-research",
+            parent_session_id="se-root", title="research cookie flags"),
+        _ev("session.started", -300, session_id="se-grand", agent_id="ag-review",
+            parent_session_id="se-child", title="review patch"),
+        _ev("session.started", -200, session_id="se-wait", agent_id="ag-review",
+            title="approve release notes"),
+        _ev("session.usage", -190, session_id="se-root", model="claude-sonnet-4-5",
+            input_tokens=120_000, output_tokens=8_000),
+        _ev("session.usage", -180, session_id="se-child", model="gemini-2.5-pro",
+            input_tokens=40_000, output_tokens=2_000),
+        _ev("session.usage", -170, session_id="se-grand", model="gpt-5",
+            input_tokens=10_000, output_tokens=1_000),
+        _ev("session.tool_call", -160, session_id="se-root", tool="Read", duration_ms=12),
+        _ev("session.tool_call", -150, session_id="se-root", tool="Bash", duration_ms=900),
+        _ev("session.status", -140, session_id="se-wait", status="waiting",
+            detail="needs a human to confirm the wording"),
+        _ev("session.ended", -130, session_id="se-child", status="failed",
+            error="rate limited by the search API"),
+    ]
+    for i in range(1, 13):
+        ev.append(_ev("session.message", -120 + i, session_id="se-root", role="assistant",
+                      content=f"step {i}: reading auth/session.py and checking cookie flags"))
+    return ev
+
+
+def seed(client: httpx.Client) -> None:
+    r = client.post("/api/v1/ingest", json={"events": seeded_events()})
+    assert r.status_code == 202, r.text
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float = 10.0,
+                what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
