@@ -18,6 +18,7 @@ from types import FrameType
 from typing import TypeVar
 
 import uvicorn
+from fastapi import FastAPI
 
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token
@@ -64,6 +65,7 @@ class EmbeddedServer:
     log_level: str = "warning"
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
+    _app: FastAPI | None = field(default=None, init=False)
 
     @property
     def url(self) -> str:
@@ -71,6 +73,7 @@ class EmbeddedServer:
 
     def start(self, timeout: float = 10.0) -> str:
         app = create_app(self.settings)
+        self._app = app
         config = uvicorn.Config(
             app, host=self.host, port=self.port, log_level=self.log_level,
             lifespan="on", access_log=False, timeout_graceful_shutdown=2,
@@ -94,8 +97,8 @@ class EmbeddedServer:
 
     def run_job(self, job: Callable[[WriteContext], T], timeout: float = 10.0) -> T:
         """Run a writer job from another thread (maintenance passes, tests)."""
-        assert self._server is not None
-        ctx: ServerContext = self._server.config.app.state.ctx
+        assert self._app is not None
+        ctx: ServerContext = self._app.state.ctx
         result: T = ctx.store.writer.submit(job).result(timeout)
         return result
 
