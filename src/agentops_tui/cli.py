@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import socket
 import sys
 from collections.abc import Callable, Sequence
@@ -96,6 +97,52 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from agentops_tui.simulator import Simulator
+
+    url = args.url or os.environ.get("AGENTOPS_URL")
+    if not url:
+        print("agentops simulate: give --url (or set AGENTOPS_URL)", file=sys.stderr)
+        return 2
+    token = args.token or os.environ.get("AGENTOPS_TOKEN")
+    try:
+        sim = Simulator(url, token, agents=args.agents, seed=args.seed, speed=args.speed)
+    except ValueError as exc:
+        print(f"agentops simulate: {exc}", file=sys.stderr)
+        return 2
+    print(f"simulating {args.agents} agents against {url} (seed {args.seed}, speed "
+          f"{args.speed}x); ctrl+c stops", file=sys.stderr)
+    try:
+        asyncio.run(sim.run())
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from agentops_tui.launch import demo_backend, run_console
+
+    backend = demo_backend(args.agents, args.seed, args.speed)
+    return run_console(backend, read_only=args.read_only, theme=args.theme)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    from agentops_tui.launch import LaunchError, embedded_backend, remote_backend, run_console
+
+    try:
+        if args.url:
+            backend = remote_backend(args.url, args.token)
+        else:
+            db = Path(args.db) if args.db else paths.default_db()
+            backend = embedded_backend(db, "local")
+    except LaunchError as exc:
+        print(f"agentops tui: {exc}", file=sys.stderr)
+        return 2
+    return run_console(backend, read_only=args.read_only, theme=args.theme)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     rows = [
         ("version", __version__),
@@ -139,6 +186,30 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("id")
     revoke.add_argument("--db")
     token.set_defaults(handler=cmd_token)
+
+    simulate = sub.add_parser("simulate", help="run a simulated fleet against a backend")
+    simulate.add_argument("--url", help="backend URL (default: $AGENTOPS_URL)")
+    simulate.add_argument("--token", help="operator token (default: $AGENTOPS_TOKEN)")
+    simulate.add_argument("--agents", type=int, default=12)
+    simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument("--speed", type=float, default=1.0, help="simulated time multiplier")
+    simulate.set_defaults(handler=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="the console on a simulated fleet, nothing to set up")
+    demo.add_argument("--agents", type=int, default=12)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("--read-only", action="store_true", help="hide and refuse actions")
+    demo.add_argument("--theme")
+    demo.set_defaults(handler=cmd_demo)
+
+    tui = sub.add_parser("tui", help="the console on a remote or local backend")
+    tui.add_argument("--url", help="remote backend (default: an embedded one on --db)")
+    tui.add_argument("--token", help="token for --url (default: $AGENTOPS_TOKEN)")
+    tui.add_argument("--db", help="database of the embedded backend (default: data dir)")
+    tui.add_argument("--read-only", action="store_true", help="hide and refuse actions")
+    tui.add_argument("--theme")
+    tui.set_defaults(handler=cmd_tui)
 
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)

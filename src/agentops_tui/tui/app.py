@@ -25,7 +25,12 @@ from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
 from agentops_tui.tui.screens.tree import TreeScreen
-from agentops_tui.tui.themes import DEFAULT_THEME, default_themes_dir, load_themes
+from agentops_tui.tui.themes import (
+    DEFAULT_THEME,
+    default_themes_dir,
+    load_themes,
+    status_defaults,
+)
 from agentops_tui.tui.widgets.status_line import StatusLine
 
 TICK_SECONDS = 0.1
@@ -83,6 +88,10 @@ class AgentOpsApp(App[None]):
         self._seen_version = -1
         self._header_at = 0.0
         self._failed: dict[str, tuple[Command, float]] = {}
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """Status colours for themes that do not define them (Textual's own, say)."""
+        return {**super().get_theme_variable_defaults(), **status_defaults(dark=True)}
 
     # ---- wiring ----------------------------------------------------------------------------
 

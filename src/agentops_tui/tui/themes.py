@@ -66,11 +66,11 @@ class ThemeFile(BaseModel):
 
     def to_theme(self) -> Theme:
         data = self.model_dump()
-        variables = {**_status_defaults(self.dark), **data.pop("variables")}
+        variables = {**status_defaults(self.dark), **data.pop("variables")}
         return Theme(variables=variables, **data)
 
 
-def _status_defaults(dark: bool) -> dict[str, str]:
+def status_defaults(dark: bool) -> dict[str, str]:
     if dark:
         return {
             "status-running": "#5fd75f", "status-waiting": "#ffd75f",

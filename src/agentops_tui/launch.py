@@ -1,0 +1,88 @@
+"""Wiring for the console commands: the one place that puts an embedded server, the simulator
+and the TUI in one process (`agentops demo`, `agentops tui`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentops_tui import paths
+
+
+class LaunchError(Exception):
+    """Something the user can fix; the message says what."""
+
+
+@dataclass
+class Backend:
+    url: str
+    token: str | None
+    profile: str
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for cleanup in reversed(self.cleanups):
+            try:
+                cleanup()
+            except Exception as exc:  # shutting down: say it, do not mask the exit
+                print(f"agentops: cleanup failed: {exc}", file=sys.stderr)
+
+
+def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
+                     token_name: str = "console") -> Backend:
+    """Start the backend in this process on a loopback port with its own admin token."""
+    from agentops_tui.server.alert_config import AlertSettings, load_alert_settings
+    from agentops_tui.server.context import ServerSettings
+    from agentops_tui.server.embedded import EmbeddedServer, make_token
+
+    alerts = load_alert_settings(paths.config_file()) if paths.config_file().exists() \
+        else AlertSettings()
+    token = make_token(db, "admin", token_name)
+    settings = ServerSettings(db_path=db, prices_override=paths.prices_override_file(),
+                              alerts=alerts.with_time_scale(time_scale))
+    server = EmbeddedServer(settings)
+    url = server.start()
+    backend = Backend(url, token, profile)
+    backend.cleanups.append(server.stop)
+    return backend
+
+
+def demo_backend(agents: int, seed: int, speed: float) -> Backend:
+    """A throwaway database, the backend, and a simulated fleet feeding it."""
+    from agentops_tui.simulator import Simulator
+
+    folder = Path(tempfile.mkdtemp(prefix="agentops-demo-"))
+    backend = embedded_backend(folder / "demo.db", "demo", time_scale=speed,
+                               token_name="demo-console")
+    backend.cleanups.insert(0, lambda: shutil.rmtree(folder, ignore_errors=True))
+    simulator = Simulator(backend.url, backend.token, agents=agents, seed=seed, speed=speed)
+    simulator.start_in_thread()
+    backend.cleanups.append(simulator.stop)
+    return backend
+
+
+def remote_backend(url: str, token: str | None) -> Backend:
+    token = token or os.environ.get("AGENTOPS_TOKEN")
+    if not url.startswith(("http://", "https://")):
+        raise LaunchError(f"--url must start with http:// or https://, not {url!r}")
+    return Backend(url.rstrip("/"), token, "")
+
+
+def run_console(backend: Backend, *, read_only: bool, theme: str | None) -> int:
+    """Run the TUI on `backend` until the operator quits; always clean up."""
+    from agentops_tui.client.connection import Connection
+    from agentops_tui.tui.app import create_app
+
+    try:
+        connection = Connection(backend.url, backend.token, profile_name=backend.profile)
+        app = create_app(connection, read_only=read_only, theme=theme,
+                         themes_dir=None)
+        app.run()
+    finally:
+        backend.close()
+    return 0 if app.return_code in (None, 0) else int(app.return_code or 1)
