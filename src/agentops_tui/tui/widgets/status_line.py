@@ -52,7 +52,7 @@ class StatusLine(Static):
         _, state_style = STATE_LABELS.get(state, ("", ""))
         text.append(connection_label(state, retry_in),
                     style=f"bold {colours.get(state_style, '')}".strip())
-        text.append(f"  {backend}", style="dim")
+        text.append(f"  {backend.split('://', 1)[-1]}", style="dim")
         if profile:
             text.append(f" ({profile})", style="dim")
         if read_only:

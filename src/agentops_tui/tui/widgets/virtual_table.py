@@ -131,10 +131,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self.keys = keys
         self._index = {k: i for i, k in enumerate(keys)}
         self.virtual_size = Size(self.size.width, len(keys) + 1)
+        before = self.cursor
         if current is not None and current in self._index:
             self.set_reactive(VirtualTable.cursor, self._index[current])
         else:
             self.set_reactive(VirtualTable.cursor, min(self.cursor, max(0, len(keys) - 1)))
+        if self.cursor != before:  # the row moved: keep it in view
+            self._scroll_to_cursor()
         self._announce()
         self.refresh()
 
@@ -156,12 +159,14 @@ class VirtualTable(ScrollView, can_focus=True):
             clamped = max(0, min(value, len(self.keys) - 1))
             if clamped != value:
                 self.set_reactive(VirtualTable.cursor, clamped)
-            self.scroll_to_region(
-                # rows sit one line below their index (the header is pinned on top)
-                Region(0, clamped, 1, 2), spacing=None, animate=False, force=True,
-            )
+            self._scroll_to_cursor()
         self._announce()
         self.refresh()
+
+    def _scroll_to_cursor(self) -> None:
+        # rows sit one line below their index (the header is pinned on top)
+        self.scroll_to_region(Region(0, self.cursor, 1, 2), spacing=None, animate=False,
+                              force=True)
 
     def _announce(self) -> None:
         key = self.current_key
