@@ -1,4 +1,4 @@
-"""The `agentops` command: serve · token · info (more commands register themselves below)."""
+"""The `agentops` command: demo · tui · serve · simulate · token · info."""
 
 from __future__ import annotations
 
@@ -152,6 +152,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("price overrides", str(paths.prices_override_file())),
         ("data dir", str(paths.data_dir())),
         ("default database", str(paths.default_db())),
+        ("console log", str(paths.data_dir() / "agentops.log")),
+        ("user themes", str(paths.config_dir() / "themes")),
     ]
     for key, value in rows:
         print(f"{key:<18} {value}")

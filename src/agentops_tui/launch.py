@@ -3,6 +3,7 @@ and the TUI in one process (`agentops demo`, `agentops tui`)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -33,6 +34,23 @@ class Backend:
                 print(f"agentops: cleanup failed: {exc}", file=sys.stderr)
 
 
+def log_file() -> Path:
+    return paths.data_dir() / "agentops.log"
+
+
+def log_to_file() -> None:
+    """Send this process's logs (server, SDK, simulator) to a file, not the terminal."""
+    path = log_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+
+
 def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
                      token_name: str = "console") -> Backend:
     """Start the backend in this process on a loopback port with its own admin token."""
@@ -45,7 +63,8 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
     token = make_token(db, "admin", token_name)
     settings = ServerSettings(db_path=db, prices_override=paths.prices_override_file(),
                               alerts=alerts.with_time_scale(time_scale))
-    server = EmbeddedServer(settings)
+    log_to_file()
+    server = EmbeddedServer(settings, own_logging=False)
     url = server.start()
     backend = Backend(url, token, profile)
     backend.cleanups.append(server.stop)

@@ -18,6 +18,7 @@ from types import FrameType
 from typing import TypeVar
 
 import uvicorn
+from uvicorn.config import LOGGING_CONFIG
 from fastapi import FastAPI
 
 from agentops_tui.server.app import create_app
@@ -63,6 +64,9 @@ class EmbeddedServer:
     host: str = "127.0.0.1"
     port: int = 0
     log_level: str = "warning"
+    # False: leave logging to the host process (the console sends it to a file, because
+    # anything written to the terminal would tear through the full-screen UI)
+    own_logging: bool = True
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _app: FastAPI | None = field(default=None, init=False)
@@ -77,6 +81,7 @@ class EmbeddedServer:
         config = uvicorn.Config(
             app, host=self.host, port=self.port, log_level=self.log_level,
             lifespan="on", access_log=False, timeout_graceful_shutdown=2,
+            log_config=LOGGING_CONFIG if self.own_logging else None,
         )
         self._server = StreamClosingServer(config)
         self._thread = threading.Thread(target=self._serve, name="agentops-server", daemon=True)

@@ -145,6 +145,8 @@ async def agent_commands(
                         await asyncio.wait_for(sub.wakeup.wait(), remaining)
                     except TimeoutError:
                         break
+                    if sub.dropped:  # shutting down (or too far behind): answer now
+                        break
                     sub.take()
                     pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
             await _deliver(ctx, ws, pending)
