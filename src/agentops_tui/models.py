@@ -318,3 +318,11 @@ class KillswitchRequest(WireModel):
 class AckRequest(WireModel):
     ok: bool
     detail: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class ApproveRequest(WireModel):
+    note: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class RejectRequest(WireModel):
+    reason: Annotated[str, Field(max_length=4000)] | None = None

@@ -13,11 +13,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import analytics, errors
+from agentops_tui.server import analytics, approvals, errors
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.routes import alerts as alert_routes
+from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
 from agentops_tui.server.routes import costs as cost_routes
 from agentops_tui.server.schema import connect
@@ -90,6 +91,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         prices=PriceTable.load(settings.prices_override),
     )
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
+    store.writer.observers.append(approvals.mark_waiting)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -120,4 +122,5 @@ def create_app(settings: ServerSettings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(cost_routes.router)
     app.include_router(alert_routes.router)
+    app.include_router(approval_routes.router)
     return app

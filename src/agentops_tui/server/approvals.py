@@ -1,0 +1,61 @@
+"""Approvals: an agent asks (`approval.requested` at ingest), an operator decides.
+
+A decision is one writer job: the `approval.decided` event (the whole Approval), the audit
+entry, and the session's way back from `waiting` commit together. While an approval is
+pending, its session reads `waiting` — that is what puts it in front of an operator.
+"""
+
+from __future__ import annotations
+
+from agentops_tui.models import Approval, Event
+from agentops_tui.server import audit
+from agentops_tui.server.writer import Rejected, WriteContext
+
+WAITING_PREFIX = "approval: "
+
+
+def find(ctx: WriteContext, workspace: str, approval_id: str) -> Approval:
+    approval = ctx.fleet(workspace).approvals.get(approval_id)
+    if approval is None:
+        row = ctx.conn.execute(
+            "SELECT data FROM approvals WHERE workspace = ? AND id = ?", (workspace, approval_id)
+        ).fetchone()
+        if row is None:
+            raise Rejected(404, "not_found", f"no approval {approval_id!r}")
+        approval = Approval.model_validate_json(row[0])
+    return approval
+
+
+def decide(ctx: WriteContext, workspace: str, approval_id: str, approve: bool,
+           note: str | None, actor: audit.Actor) -> Approval:
+    approval = find(ctx, workspace, approval_id)
+    if approval.status != "pending":
+        raise Rejected(409, "conflict",
+                       f"approval {approval_id!r} was already {approval.status}"
+                       f" by {approval.decided_by}", {"status": approval.status})
+    decided = approval.model_copy(update={
+        "status": "approved" if approve else "rejected",
+        "decided_at": ctx.now, "decided_by": actor.name, "note": note,
+    })
+    ctx.emit(workspace, "approval.decided", decided.model_dump())
+    action = "approval.approve" if approve else "approval.reject"
+    audit.record(ctx.conn, actor, action, approval_id,
+                 {"session_id": approval.session_id, "note": note}, "accepted", ctx.now)
+    session = ctx.fleet(workspace).sessions.get(approval.session_id)
+    if session is not None and session.status == "waiting" and (
+            session.detail or "").startswith(WAITING_PREFIX):
+        ctx.emit(workspace, "session.status", {
+            "type": "session.status", "session_id": session.id, "status": "running",
+            "detail": f"approval {decided.status} by {actor.name}"})
+    return decided
+
+
+def mark_waiting(ctx: WriteContext, event: Event) -> None:
+    """Observer: a running session that asks for approval now waits for a human."""
+    if event.type != "approval.requested":
+        return
+    session = ctx.fleet(event.workspace).sessions.get(event.data["session_id"])
+    if session is not None and session.status == "running":
+        ctx.emit(event.workspace, "session.status", {
+            "type": "session.status", "session_id": session.id, "status": "waiting",
+            "detail": WAITING_PREFIX + str(event.data.get("summary", ""))})

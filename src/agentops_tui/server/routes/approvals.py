@@ -1,0 +1,121 @@
+"""Approvals: list, wait for a decision (agents long-poll here), approve, reject."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from agentops_tui.models import Approval, ApproveRequest, RejectRequest
+from agentops_tui.server import approvals
+from agentops_tui.server.auth import Principal
+from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
+from agentops_tui.server.control import audited
+from agentops_tui.server.routes.control import actor_of
+from agentops_tui.server.writer import Rejected
+
+router = APIRouter(prefix="/api/v1", tags=["approvals"])
+
+STATUSES = ("pending", "approved", "rejected")
+
+
+def _read(ctx: ServerContext, workspace: str, approval_id: str) -> Approval | None:
+    found = ctx.store.with_fleet(workspace, lambda f: f.approvals.get(approval_id))
+    if found is not None:
+        return found.model_copy()  # type: ignore[no-any-return]
+    row = ctx.store.reader().execute(
+        "SELECT data FROM approvals WHERE workspace = ? AND id = ?", (workspace, approval_id)
+    ).fetchone()
+    return None if row is None else Approval.model_validate_json(row[0])
+
+
+@router.get("/approvals")
+async def list_approvals(
+    status: str | None = Query(None, description="pending, approved or rejected"),
+    limit: int = Query(200, ge=1, le=5000),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> dict[str, Any]:
+    """Approvals, newest first."""
+    if status is not None and status not in STATUSES:
+        raise Rejected(422, "invalid_request", f"status: must be one of {', '.join(STATUSES)}")
+    sql = "SELECT data FROM approvals WHERE workspace = ?"
+    params: list[Any] = [principal.workspace]
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+
+    def query() -> list[Approval]:
+        rows = ctx.store.reader().execute(sql, params).fetchall()
+        found = [Approval.model_validate_json(r[0]) for r in rows]
+        found.sort(key=lambda a: a.requested_at, reverse=True)
+        return found[:limit]
+
+    return {"approvals": [a.model_dump() for a in await asyncio.to_thread(query)]}
+
+
+@router.get("/approvals/{approval_id}", response_model=Approval)
+async def get_approval(
+    approval_id: str,
+    wait: float | None = Query(None, ge=0, le=60, description="wait up to N s for a decision"),
+    principal: Principal = Depends(viewer),
+    ctx: ServerContext = Depends(get_ctx),
+) -> Approval:
+    ws = principal.workspace
+    sub = ctx.bus.subscribe(ws, frozenset({"approval.decided"})) if wait else None
+    try:
+        approval = _read(ctx, ws, approval_id)
+        if approval is None:
+            raise Rejected(404, "not_found", f"no approval {approval_id!r}")
+        if sub is None or approval.status != "pending":
+            return approval
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (wait or 0)
+        while approval.status == "pending":
+            left = deadline - loop.time()
+            if left <= 0 or sub.dropped:
+                break
+            try:
+                await asyncio.wait_for(sub.wakeup.wait(), left)
+            except TimeoutError:
+                break
+            for frame in sub.take():
+                data = json.loads(frame.data.split(b"data: ", 1)[1])
+                if data.get("id") == approval_id:
+                    data.pop("ts", None)
+                    approval = Approval.model_validate(data)
+        return approval
+    finally:
+        if sub is not None:
+            ctx.bus.unsubscribe(sub)
+
+
+async def _decide(request: Request, principal: Principal, ctx: ServerContext,
+                  approval_id: str, approve: bool, note: str | None) -> Approval:
+    actor = actor_of(request, principal)
+    action = "approval.approve" if approve else "approval.reject"
+    job = audited(action, approval_id, {"note": note} if note else None, actor,
+                  lambda wctx: approvals.decide(wctx, principal.workspace, approval_id,
+                                                approve, note, actor))
+    outcome = await ctx.store.write(job)
+    decided: Approval = outcome.unwrap()
+    return decided
+
+
+@router.post("/approvals/{approval_id}/approve", response_model=Approval)
+async def approve(approval_id: str, request: Request, body: ApproveRequest | None = None,
+                  principal: Principal = Depends(operator),
+                  ctx: ServerContext = Depends(get_ctx)) -> Approval:
+    """Approve; the waiting agent gets the decision. A decided approval → 409."""
+    return await _decide(request, principal, ctx, approval_id, True,
+                         body.note if body else None)
+
+
+@router.post("/approvals/{approval_id}/reject", response_model=Approval)
+async def reject(approval_id: str, request: Request, body: RejectRequest | None = None,
+                 principal: Principal = Depends(operator),
+                 ctx: ServerContext = Depends(get_ctx)) -> Approval:
+    return await _decide(request, principal, ctx, approval_id, False,
+                         body.reason if body else None)
