@@ -18,8 +18,8 @@ from types import FrameType
 from typing import TypeVar
 
 import uvicorn
-from uvicorn.config import LOGGING_CONFIG
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
 
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token
