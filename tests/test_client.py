@@ -1,0 +1,149 @@
+"""The console's client against real servers: it stays identical to the backend's state
+through bursts, a server that dies and comes back, a stream cap, retention resets and bad
+tokens."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from agentops_tui.client.connection import Connection
+from agentops_tui.client.stream import ConnectionStatus
+from agentops_tui.server.context import ServerSettings
+from agentops_tui.server.embedded import EmbeddedServer
+from agentops_tui.server.store import Retention
+
+from conftest import LiveServer, start_server
+from factories import agent, message, started, usage
+
+
+async def _until(condition: object, timeout: float = 15.0, what: str = "condition") -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():  # type: ignore[operator]
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def _same_as_server(conn: Connection, live: LiveServer) -> None:
+    with live.client() as c:
+        snap = c.get("/api/v1/snapshot").json()
+    fleet = conn.state.fleet
+    assert fleet.last_event_id == snap["last_event_id"]
+    assert {a["id"]: a for a in snap["agents"]} == {
+        k: a.model_dump() for k, a in fleet.agents.items()}
+    assert {s["id"]: s for s in snap["sessions"]} == {
+        k: s.model_dump() for k, s in fleet.sessions.items()}
+
+
+async def _ingest(live: LiveServer, *events: dict[str, object]) -> None:
+    def post() -> None:
+        with live.client() as c:
+            r = c.post("/api/v1/ingest", json={"events": list(events)})
+            assert r.status_code == 202, r.text
+
+    await asyncio.to_thread(post)
+
+
+async def test_state_matches_the_server_after_a_burst(live: LiveServer) -> None:
+    await _ingest(live, agent("a1"), started("s1", "a1"))
+    conn = Connection(live.url, live.token)
+    task = asyncio.create_task(conn.run())
+    try:
+        await _until(lambda: conn.status.state == "live", what="live")
+        for i in range(20):
+            await _ingest(live, *[message("s1", f"m{i}-{j}") for j in range(20)],
+                          usage("s1", 100, 10), started(f"s{i + 2}", f"a{i % 3}"))
+        with live.client() as c:
+            head = c.get("/api/v1/snapshot").json()["last_event_id"]
+        await _until(lambda: conn.state.last_event_id == head, what="caught up")
+        _same_as_server(conn, live)
+        assert conn.state.snapshots == 1
+    finally:
+        await conn.close()
+        task.cancel()
+
+
+async def test_reconnect_after_the_server_dies_misses_nothing(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "r.db")
+    port = srv.server.port
+    statuses: list[str] = []
+    conn = Connection(srv.url, srv.token)
+    conn.on_status = lambda s: statuses.append(s.state)
+    task = asyncio.create_task(conn.run())
+    try:
+        await _ingest(srv, agent("a1"), started("s1", "a1"))
+        await _until(lambda: "s1" in conn.state.fleet.sessions, what="first events")
+        srv.server.stop()  # mid-stream
+        await _until(lambda: conn.status.state in ("reconnecting", "polling", "offline"),
+                     what="noticed the drop")
+        restarted = EmbeddedServer(ServerSettings(db_path=srv.db), port=port)
+        restarted.start()
+        srv.server = restarted
+        await _ingest(srv, *[message("s1", f"after {i}") for i in range(30)])
+        await _until(lambda: conn.state.fleet.sessions["s1"].messages == 30, timeout=30,
+                     what="the events written while away")
+        await _until(lambda: conn.status.state == "live", timeout=30, what="live again")
+        _same_as_server(conn, srv)
+        assert statuses[0] == "live" and "reconnecting" in statuses and statuses[-1] == "live"
+        assert conn.state.snapshots == 1  # resumed by id, no re-snapshot needed
+    finally:
+        await conn.close()
+        task.cancel()
+        srv.server.stop()
+
+
+async def test_polling_when_streams_are_refused(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "p.db", max_stream_clients=0)
+    conn = Connection(srv.url, srv.token)
+    task = asyncio.create_task(conn.run())
+    try:
+        await _ingest(srv, agent("a1"), started("s1", "a1"))
+        await _until(lambda: conn.status.state == "polling", timeout=30, what="polling")
+        await _ingest(srv, message("s1", "by polling"))
+        await _until(lambda: conn.state.fleet.sessions.get("s1") is not None
+                     and conn.state.fleet.sessions["s1"].messages == 1, what="polled events")
+        _same_as_server(conn, srv)
+    finally:
+        await conn.close()
+        task.cancel()
+        srv.server.stop()
+
+
+async def test_reset_takes_a_new_snapshot(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "x.db", retention=Retention(max_events=5, every_commits=1))
+    conn = Connection(srv.url, srv.token)
+    try:
+        await _ingest(srv, agent("a1"), started("s1", "a1"))
+        conn.state.load(await conn.api.snapshot())
+        for i in range(15):
+            await _ingest(srv, message("s1", f"m{i}"))
+        task = asyncio.create_task(conn.run())  # its cursor is now older than the log
+        await _until(lambda: conn.state.snapshots >= 2, what="a re-snapshot")
+        await _until(lambda: conn.status.state == "live", what="live")
+        _same_as_server(conn, srv)
+        task.cancel()
+    finally:
+        await conn.close()
+        srv.server.stop()
+
+
+async def test_bad_token_is_offline_not_a_retry_loop(live: LiveServer) -> None:
+    seen: list[ConnectionStatus] = []
+    conn = Connection(live.url, "aot_wrong")
+    conn.on_status = seen.append
+    await asyncio.wait_for(conn.run(), 10)  # returns: nothing to retry
+    assert conn.status.state == "offline"
+    assert "token rejected" in str(conn.status.detail) and live.url in str(conn.status.detail)
+    await conn.close()
+
+
+async def test_unreachable_backend_is_named(tmp_path: Path) -> None:
+    conn = Connection("http://127.0.0.1:9", "t")
+    task = asyncio.create_task(conn.run())
+    try:
+        await _until(lambda: conn.status.state in ("reconnecting", "offline"), what="status")
+        assert "127.0.0.1:9" in str(conn.status.detail)
+    finally:
+        await conn.close()
+        task.cancel()
