@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from agentops_tui import __version__, paths
+from agentops_tui import __version__, config, paths
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -121,26 +121,85 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_config(command: str) -> config.Config | None:
+    try:
+        return config.load()
+    except config.ConfigError as exc:
+        print(f"agentops {command}: {exc}", file=sys.stderr)
+        return None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from agentops_tui.launch import demo_backend, run_console
 
+    settings = _load_config("demo")
+    if settings is None:
+        return 2
     backend = demo_backend(args.agents, args.seed, args.speed)
-    return run_console(backend, read_only=args.read_only, theme=args.theme)
+    return run_console(backend, settings, read_only=args.read_only, theme=args.theme)
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
     from agentops_tui.launch import LaunchError, embedded_backend, remote_backend, run_console
 
+    settings = _load_config("tui")
+    if settings is None:
+        return 2
     try:
+        profile_name = args.profile or (None if args.url else settings.default_profile)
         if args.url:
             backend = remote_backend(args.url, args.token)
+        elif profile_name:
+            profile = settings.profiles.get(profile_name)
+            if profile is None:
+                known = ", ".join(sorted(settings.profiles)) or "none yet"
+                raise LaunchError(f"no profile {profile_name!r} (profiles: {known}); add one "
+                                  "with agentops config add-profile")
+            backend = remote_backend(profile.url, args.token or profile.resolve_token())
+            backend.profile = profile_name
         else:
             db = Path(args.db) if args.db else paths.default_db()
             backend = embedded_backend(db, "local")
     except LaunchError as exc:
         print(f"agentops tui: {exc}", file=sys.stderr)
         return 2
-    return run_console(backend, read_only=args.read_only, theme=args.theme)
+    return run_console(backend, settings, read_only=args.read_only, theme=args.theme)
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import tomli_w
+
+    path = paths.config_file()
+    if args.config_cmd == "path":
+        print(path)
+        return 0
+    settings = _load_config("config")
+    if settings is None:
+        return 2
+    try:
+        if args.config_cmd == "show":
+            shown = settings.model_dump(exclude_none=True)
+            for profile in shown.get("profiles", {}).values():
+                if profile.get("token"):
+                    profile["token"] = profile["token"][:8] + "…"
+            print(f"# {path}")
+            print(tomli_w.dumps(shown), end="")
+            return 0
+        if args.config_cmd == "set":
+            settings = config.set_value(settings, args.key, args.value)
+        elif args.config_cmd == "add-profile":
+            profile = config.Profile(url=args.url, token=args.token, token_env=args.token_env)
+            settings.profiles[args.name] = profile
+            if settings.default_profile is None:
+                settings.default_profile = args.name
+        elif args.config_cmd == "use":
+            settings = config.set_value(settings, "default_profile", args.name)
+        config.save(settings, path)
+    except (config.ConfigError, ValueError) as exc:
+        print(f"agentops config: {exc}", file=sys.stderr)
+        return 2
+    print(f"saved {path}")
+    return 0
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -211,7 +270,25 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--db", help="database of the embedded backend (default: data dir)")
     tui.add_argument("--read-only", action="store_true", help="hide and refuse actions")
     tui.add_argument("--theme")
+    tui.add_argument("--profile", help="a profile from the config file")
     tui.set_defaults(handler=cmd_tui)
+
+    conf = sub.add_parser("config", help="show or change the console's settings")
+    conf_sub = conf.add_subparsers(dest="config_cmd", required=True)
+    conf_sub.add_parser("show", help="print the settings")
+    conf_sub.add_parser("path", help="print where they live")
+    setter = conf_sub.add_parser("set", help="theme, default_profile, read_only, keymap.<id>")
+    setter.add_argument("key")
+    setter.add_argument("value")
+    add = conf_sub.add_parser("add-profile", help="remember a backend")
+    add.add_argument("name")
+    add.add_argument("--url", required=True)
+    add_token = add.add_mutually_exclusive_group()
+    add_token.add_argument("--token")
+    add_token.add_argument("--token-env", help="read the token from this variable")
+    use = conf_sub.add_parser("use", help="make a profile the default")
+    use.add_argument("name")
+    conf.set_defaults(handler=cmd_config)
 
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)

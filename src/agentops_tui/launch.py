@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agentops_tui import paths
+from agentops_tui import config, paths
 
 
 class LaunchError(Exception):
@@ -92,15 +92,23 @@ def remote_backend(url: str, token: str | None) -> Backend:
     return Backend(url.rstrip("/"), token, "")
 
 
-def run_console(backend: Backend, *, read_only: bool, theme: str | None) -> int:
+def run_console(backend: Backend, settings: config.Config, *, read_only: bool,
+                theme: str | None) -> int:
     """Run the TUI on `backend` until the operator quits; always clean up."""
     from agentops_tui.client.connection import Connection
     from agentops_tui.tui.app import create_app
 
+    def remember_theme(name: str) -> None:
+        try:
+            config.save(settings.model_copy(update={"theme": name}))
+        except (OSError, config.ConfigError) as exc:
+            print(f"agentops: could not save the theme: {exc}", file=sys.stderr)
+
     try:
         connection = Connection(backend.url, backend.token, profile_name=backend.profile)
-        app = create_app(connection, read_only=read_only, theme=theme,
-                         themes_dir=None)
+        app = create_app(connection, read_only=read_only or settings.read_only,
+                         theme=theme or settings.theme, keymap=settings.keymap,
+                         on_theme_change=remember_theme)
         app.run()
     finally:
         backend.close()

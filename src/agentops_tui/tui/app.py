@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 
+from agentops_tui import paths
 from agentops_tui.client.connection import Connection
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Command
@@ -74,13 +75,17 @@ class AgentOpsApp(App[None]):
         keymap: dict[str, str] | None = None,
         clock: Callable[[], float] = time.time,
         themes_dir: Path | None = None,
+        on_theme_change: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
+        self._on_theme_change = on_theme_change
         self.connection = connection
         self.read_only = read_only
         self.clock = clock
         self._keymap_overrides = keymap or {}
-        themes, self._theme_problems = load_themes(themes_dir or default_themes_dir())
+        folders = [themes_dir] if themes_dir else [default_themes_dir(),
+                                                   paths.config_dir() / "themes"]
+        themes, self._theme_problems = load_themes(*folders)
         for t in themes:
             self.register_theme(t)
         self._wanted_theme = theme if theme in self.available_themes else DEFAULT_THEME
@@ -210,7 +215,10 @@ class AgentOpsApp(App[None]):
         self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only))
 
     def set_theme(self, name: str) -> None:
+        """Switch theme from the palette, and remember it for next time."""
         self.theme = name
+        if self._on_theme_change is not None:
+            self._on_theme_change(name)
 
     def run_screen_action(self, action: str, *args: object) -> None:
         method = getattr(self.screen, f"action_{action}", None)
@@ -243,8 +251,9 @@ def create_app(
     keymap: dict[str, str] | None = None,
     clock: Callable[[], float] = time.time,
     themes_dir: Path | None = None,
+    on_theme_change: Callable[[str], None] | None = None,
 ) -> AgentOpsApp:
     """Build the console around a connection (not yet started; the app runs it)."""
     return AgentOpsApp(connection, read_only=read_only, theme=theme, keymap=keymap,
-                       clock=clock, themes_dir=themes_dir)
+                       clock=clock, themes_dir=themes_dir, on_theme_change=on_theme_change)
 

@@ -132,11 +132,13 @@ def load_theme_file(path: Path) -> Theme:
         raise ThemeError(f"{path}: {key}: {err['msg']}") from None
 
 
-def load_themes(folder: Path | None) -> tuple[list[Theme], list[str]]:
-    """Built-ins plus the folder's themes; bad files are reported, not fatal."""
+def load_themes(*folders: Path | None) -> tuple[list[Theme], list[str]]:
+    """Built-ins plus the folders' themes; bad files are reported, not fatal."""
     themes = [t.to_theme() for t in BUILTIN]
     problems: list[str] = []
-    if folder is not None and folder.is_dir():
+    for folder in folders:
+        if folder is None or not folder.is_dir():
+            continue
         for path in sorted(folder.glob("*.toml")):
             try:
                 themes.append(load_theme_file(path))
