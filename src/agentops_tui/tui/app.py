@@ -25,6 +25,7 @@ from agentops_tui.tui.screens.audit import AuditScreen
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
+from agentops_tui.tui.screens.review import ReviewScreen
 from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.themes import (
     DEFAULT_THEME,
@@ -47,12 +48,14 @@ class AgentOpsApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     MODES: ClassVar[dict[str, Any]] = {
-        "fleet": FleetScreen, "tree": TreeScreen, "alerts": AlertsScreen, "audit": AuditScreen,
+        "fleet": FleetScreen, "tree": TreeScreen, "review": ReviewScreen,
+        "alerts": AlertsScreen, "audit": AuditScreen,
     }
     # number key → (mode name, label); every screen that exists has its key
     SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
         "1": ("fleet", "Fleet"),
         "2": ("tree", "Tree"),
+        "5": ("review", "Review"),
         "6": ("alerts", "Alerts"),
         "7": ("audit", "Audit"),
     }
@@ -62,6 +65,7 @@ class AgentOpsApp(App[None]):
         Binding("question_mark", "help", "Help", id="app-help"),
         Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
         Binding("2", "screen('tree')", "Tree", id="screen-tree"),
+        Binding("5", "screen('review')", "Review", id="screen-review"),
         Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
         Binding("7", "screen('audit')", "Audit", id="screen-audit"),
     ]
@@ -93,6 +97,7 @@ class AgentOpsApp(App[None]):
         self._seen_version = -1
         self._header_at = 0.0
         self._failed: dict[str, tuple[Command, float]] = {}
+        self._announced: set[str] = set()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Status colours for themes that do not define them (Textual's own, say)."""
@@ -131,6 +136,7 @@ class AgentOpsApp(App[None]):
             self._seen_version = state.version
             changes = state.take_changes()
             self._watch_commands(changes)
+            self._announce_new_work(changes)
             update = getattr(self.screen, "update_state", None)
             if update is not None:
                 update(changes)
@@ -159,6 +165,22 @@ class AgentOpsApp(App[None]):
             reason = command.detail or command.status
             self.notify(f"{command.action} of {command.session_id}: {reason}",
                         title=f"Command {command.status}", severity="error", timeout=8)
+
+    def _announce_new_work(self, changes: Changes) -> None:
+        """Outside Review, say when work for a human arrives (Review shows a badge)."""
+        if self.current_mode == "review":
+            return
+        fresh = [a for a in changes.approvals
+                 if a not in self._announced and (ap := self.fleet.approvals.get(a)) is not None
+                 and ap.status == "pending"]
+        self._announced.update(fresh)
+        if fresh and self._seen_version > 1:
+            self.notify(f"New approvals added ({len(fresh)}) — 5 to review",
+                        title="Needs you", timeout=6)
+        breached = changes.other & {"sla.breached"}
+        if breached:
+            self.notify("SLA breached on a task — 5 to review", title="Deadline missed",
+                        severity="warning", timeout=6)
 
     def last_command(self, session_id: str) -> Command | None:
         """The pending command of a session, or one that failed or expired a moment ago."""

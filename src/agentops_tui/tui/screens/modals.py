@@ -60,19 +60,21 @@ class ConfirmScreen(_Dialog):
 class InjectScreen(_Dialog):
     """A line of text to send into the selected session(s)."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, *, title: str | None = None,
+                 allow_empty: bool = False) -> None:
         super().__init__()
-        self.target = target
+        self.title_text = title or f"Send a message to {target}"
+        self.allow_empty = allow_empty
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Send a message to {self.target}", classes="title")
+            yield Label(self.title_text, classes="title", markup=False)
             yield Input(placeholder="e.g. stop and summarise what you have so far", id="message")
             yield Label("enter: send    esc: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
-        if text:
+        if text or self.allow_empty:
             self.dismiss(text)
 
 

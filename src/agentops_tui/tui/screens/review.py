@@ -1,0 +1,239 @@
+"""5 Review: keyboard triage of everything that needs a human, one item at a time.
+
+`a` approve (or acknowledge an alert), `x` reject (a reason may be typed), `i` reply to the
+session, `s` skip, `u` undo. A decision is held for a few seconds before it is sent, so `u`
+really undoes it. New items raise a "+N new" badge and never replace the item being read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import ClassVar
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.widgets import Footer, Label, Static
+
+from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core.fleet import Changes
+from agentops_tui.tui import render
+from agentops_tui.tui.interventions import Interventions
+from agentops_tui.tui.review_items import Item, ReviewQueue, current_items
+from agentops_tui.tui.screens.modals import InjectScreen
+from agentops_tui.tui.widgets.log_tail import LogTail
+from agentops_tui.tui.widgets.status_line import StatusLine
+
+UNDO_SECONDS = 4.0
+
+
+@dataclass
+class Decision:
+    item: Item
+    verb: str  # approve | reject | ack
+    note: str | None
+    due: float
+
+
+class ReviewScreen(Interventions):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "approve", "Approve/ack", id="review-approve"),
+        Binding("x", "reject", "Reject", id="review-reject"),
+        Binding("i", "reply", "Reply", id="review-reply"),
+        Binding("s", "skip", "Skip", id="review-skip"),
+        Binding("u", "undo", "Undo", id="review-undo"),
+    ]
+    DANGEROUS = frozenset({"approve", "reject", "reply", "undo"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue = ReviewQueue()
+        self.items: dict[str, Item] = {}
+        self.held: list[Decision] = []
+        self._shown: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield StatusLine()
+        yield Label("Review", id="review-title", classes="pane-title")
+        with Vertical(id="review-body"):
+            yield Static("", id="review-item")
+            yield Label("Session log", classes="pane-title")
+            yield LogTail(id="review-log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.set_interval(0.5, self._send_due)
+        self.update_state(None)
+
+    def on_screen_resume(self) -> None:
+        self.update_state(None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.DANGEROUS and self.agentops.read_only:
+            return False
+        return super().check_action(action, parameters)
+
+    def target_sessions(self) -> list[str]:
+        item = self.items.get(self.queue.current or "")
+        return [item.session_id] if item and item.session_id else []
+
+    # ---- state -----------------------------------------------------------------------------
+
+    def update_state(self, changes: Changes | None) -> None:
+        self.items = current_items(self.agentops.fleet)
+        held = {d.item.key for d in self.held}
+        live = {k: v for k, v in self.items.items() if k not in held}
+        if self.queue.current in held:
+            self.queue.advance(live)
+        self.queue.sync(live)
+        self.items.update({d.item.key: d.item for d in self.held})
+        self._show(live)
+
+    def _show(self, live: dict[str, Item]) -> None:
+        left = len(self.queue.pending(live))
+        badge = f"  [b reverse] +{self.queue.new_since_current} new [/]" \
+            if self.queue.new_since_current else ""
+        undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
+            if self.held else ""
+        self.query_one("#review-title", Label).update(
+            f"Review — {left} to do{badge}{undo}")
+        key = self.queue.current
+        item = self.items.get(key or "")
+        body = self.query_one("#review-item", Static)
+        if item is None:
+            body.update("Nothing needs you right now. New approvals, waiting sessions, alerts "
+                        "and missed deadlines will appear here.")
+            self.query_one(LogTail).show(None, "no session")
+            self._shown = None
+            return
+        body.update(self._explain(item))
+        if self._shown != key:
+            self._shown = key
+            log = self.query_one(LogTail)
+            log.show(item.session_id, "this item has no session")
+            if item.session_id:
+                self._load_log(item.session_id)
+
+    def _explain(self, item: Item) -> str:
+        fleet = self.agentops.fleet
+        now = self.agentops.clock()
+        lines = [f"[b]{item.kind.upper()}[/b]  {escape(item.title)}"]
+        if item.kind == "approval":
+            approval = fleet.approvals.get(item.id)
+            if approval is not None:
+                if approval.detail:
+                    lines.append(escape(approval.detail))
+                lines.append(f"asked {render.ago(approval.requested_at, now)}")
+        elif item.kind == "alert":
+            alert = fleet.alerts.get(item.id)
+            if alert is not None:
+                lines.append(f"{alert.severity} · {alert.rule.replace('_', ' ')} · "
+                             f"{alert.subject_type} {escape(alert.subject_id)}")
+        session = fleet.sessions.get(item.session_id or "")
+        if session is not None:
+            agent = fleet.agents.get(session.agent_id)
+            lines.append(
+                f"session {escape(session.title or session.id)} · agent "
+                f"{escape(agent.name if agent else session.agent_id)} · {session.status} · "
+                f"{render.money(session.cost_usd)} · "
+                f"{render.tokens(render.session_tokens(session))} tokens"
+                + (f" · task {escape(session.task_id)}" if session.task_id else ""))
+        keys = {"approval": "a approve · x reject · i reply · s skip",
+                "waiting": "i reply · s skip", "alert": "a acknowledge · s skip"}
+        lines.append(f"[dim]{keys.get(item.kind, 's skip')} · u undo[/dim]")
+        return "\n".join(lines)
+
+    @work(group="review-log", exclusive=True)
+    async def _load_log(self, session_id: str) -> None:
+        try:
+            page = await self.agentops.connection.api.messages(session_id, before=10**12,
+                                                               limit=50)
+        except (ApiError, BackendUnreachable):
+            return
+        log = self.query_one(LogTail)
+        if log.session_id == session_id:
+            log.append(page)
+
+    # ---- decisions -------------------------------------------------------------------------
+
+    def _decide(self, verb: str, note: str | None = None) -> None:
+        item = self.items.get(self.queue.current or "")
+        if item is None:
+            return
+        if verb in ("approve", "reject") and item.kind != "approval":
+            if verb == "approve" and item.kind == "alert":
+                verb = "ack"
+            else:
+                self.notify(f"Nothing to {verb} here: {item.kind}", severity="warning")
+                return
+        self.held.append(Decision(item, verb, note, time.monotonic() + UNDO_SECONDS))
+        live = {k: v for k, v in self.items.items() if k not in {d.item.key for d in self.held}}
+        self.queue.handle(item.key, live)
+        self._show(live)
+
+    def action_approve(self) -> None:
+        self._decide("approve")
+
+    def action_reject(self) -> None:
+        item = self.items.get(self.queue.current or "")
+        if item is None or item.kind != "approval":
+            self.notify("Only approvals can be rejected", severity="warning")
+            return
+
+        def done(reason: object) -> None:
+            if isinstance(reason, str):
+                self._decide("reject", reason or None)
+
+        self.app.push_screen(InjectScreen(item.title, allow_empty=True,
+                                          title=f"Reject {item.title!r} — reason (optional)"),
+                             done)
+
+    def action_reply(self) -> None:
+        self.action_inject()
+
+    def action_skip(self) -> None:
+        live = {k: v for k, v in self.items.items() if k not in {d.item.key for d in self.held}}
+        self.queue.skip(live)
+        self._show(live)
+
+    def action_undo(self) -> None:
+        if not self.held:
+            self.notify("Nothing to undo (decisions are sent after a few seconds)")
+            return
+        decision = self.held.pop()
+        self.queue.restore(decision.item.key)
+        self.update_state(None)
+        self.notify(f"Undone: {decision.verb} {decision.item.title}")
+
+    def _send_due(self) -> None:
+        now = time.monotonic()
+        due = [d for d in self.held if d.due <= now]
+        if due:
+            self.held = [d for d in self.held if d.due > now]
+            self._send_decisions(due)
+
+    def flush_decisions(self) -> None:
+        """Send every held decision now (leaving the screen or quitting)."""
+        if self.held:
+            due, self.held = self.held, []
+            self._send_decisions(due)
+
+    def on_screen_suspend(self) -> None:
+        self.flush_decisions()
+
+    @work(group="review-send")
+    async def _send_decisions(self, decisions: list[Decision]) -> None:
+        api = self.agentops.connection.api
+        for d in decisions:
+            try:
+                if d.verb == "approve":
+                    await api.approve(d.item.id, d.note)
+                elif d.verb == "reject":
+                    await api.reject(d.item.id, d.note)
+                elif d.verb == "ack":
+                    await api.ack_alert(d.item.id)
+            except (ApiError, BackendUnreachable) as exc:
+                self.notify(str(exc), title=f"{d.verb} failed", severity="error")
