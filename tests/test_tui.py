@@ -10,6 +10,7 @@ import httpx
 from textual.pilot import Pilot
 
 from agentops_tui.client.connection import Connection
+from agentops_tui.tui import render
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
@@ -229,3 +230,19 @@ async def test_alerts_and_audit_screens(live: LiveServer) -> None:
         await pilot.press("6")
         alerts = _table(app, "#alerts")
         assert alerts.keys == [] or all(k in app.fleet.alerts for k in alerts.keys)
+
+
+async def test_costs_screen_shows_real_figures(live: LiveServer) -> None:
+    async with console(live) as (app, pilot):
+        await pilot.press("4")
+        body = app.screen.query_one("#costs-agents")
+        await until(pilot, lambda: "coder-1" in str(body.render()), what="cost rows")
+        with live.client() as c:
+            rows = c.get("/api/v1/costs", params={"group_by": "agent", "window": "24h"}).json()
+        coder = next(r for r in rows["rows"] if r["name"] == "coder-1")
+        assert render.money(coder["cost_usd"]) in str(body.render())
+        budgets = str(app.screen.query_one("#costs-budgets").render())
+        assert "workspace today" in budgets
+        await pilot.press("w")
+        title = app.screen.query_one("#costs-title")
+        await until(pilot, lambda: "last 7d" in str(title.render()), what="window change")

@@ -22,6 +22,7 @@ from agentops_tui.models import Command
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.screens.alerts import AlertsScreen
 from agentops_tui.tui.screens.audit import AuditScreen
+from agentops_tui.tui.screens.costs import CostsScreen
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
@@ -48,13 +49,14 @@ class AgentOpsApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     MODES: ClassVar[dict[str, Any]] = {
-        "fleet": FleetScreen, "tree": TreeScreen, "review": ReviewScreen,
+        "fleet": FleetScreen, "tree": TreeScreen, "costs": CostsScreen, "review": ReviewScreen,
         "alerts": AlertsScreen, "audit": AuditScreen,
     }
     # number key → (mode name, label); every screen that exists has its key
     SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
         "1": ("fleet", "Fleet"),
         "2": ("tree", "Tree"),
+        "4": ("costs", "Costs"),
         "5": ("review", "Review"),
         "6": ("alerts", "Alerts"),
         "7": ("audit", "Audit"),
@@ -65,6 +67,7 @@ class AgentOpsApp(App[None]):
         Binding("question_mark", "help", "Help", id="app-help"),
         Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
         Binding("2", "screen('tree')", "Tree", id="screen-tree"),
+        Binding("4", "screen('costs')", "Costs", id="screen-costs"),
         Binding("5", "screen('review')", "Review", id="screen-review"),
         Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
         Binding("7", "screen('audit')", "Audit", id="screen-audit"),
