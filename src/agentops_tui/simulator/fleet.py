@@ -103,9 +103,9 @@ class SimAgent:
                 if role == "failer" and step == 3:
                     session.end("failed", rng.choice(ERRORS))
                     return "failed"
-                if role == "waiter" and step == 2 or role == "generic" and rng.random() < 0.04:
+                if role == "waiter" and step == 2 or role == "generic" and rng.random() < 0.015:
                     await self._wait_for_input(session, rng)
-                if role == "approver" and step == 1 or role == "generic" and rng.random() < 0.03:
+                if role == "approver" and step == 1 or role == "generic" and rng.random() < 0.01:
                     await self._ask(session, rng)
                 spawn = (role == "deep" and step == 1 and depth < 2) or (
                     role == "generic" and depth < 2 and rng.random() < 0.12)

@@ -43,7 +43,7 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str) -> s
             f"{escape(str(name))[:22]:<22} {render.money(row['cost_usd']):>9} "
             f"{share_bar(row['cost_usd'], total)} "
             f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} "
-            f"{row['sessions']:>4}s"
+            f"{row['sessions']:>4} sess"
         )
     if len(rows) > TOP:
         rest = sum(r["cost_usd"] for r in rows[TOP:])
