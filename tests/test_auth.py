@@ -83,3 +83,19 @@ def test_serve_refuses_public_bind_without_auth(tmp_path: Path) -> None:
     out = _cli("serve", "--no-auth", "--host", "0.0.0.0", "--db", str(tmp_path / "x.db"))
     assert out.returncode == 2
     assert "refusing" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_token_changes_are_audited(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "a.db"
+    assert _cli("token", "create", "--role", "operator", "--db", str(db),
+                "--name", "bot").returncode == 0
+    token_id = _cli("token", "list", "--db", str(db)).stdout.split()[0]
+    assert _cli("token", "revoke", token_id, "--db", str(db)).returncode == 0
+    assert _cli("token", "revoke", token_id, "--db", str(db)).returncode == 1
+    rows = sqlite3.connect(db).execute(
+        "SELECT action, target, actor FROM audit ORDER BY id").fetchall()
+    assert [(a, t) for a, t, _ in rows] == [("token.create", token_id),
+                                            ("token.revoke", token_id)]
+    assert rows[0][2].startswith("cli:")

@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ),
             prices_override=paths.prices_override_file(),
             alerts=load_alert_settings(paths.config_file()),
+            command_expiry_seconds=args.command_expiry,
         )
         app = create_app(settings)
     except (AlertConfigError, PricingError) as exc:
@@ -231,6 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
     serve.add_argument("--retain-events", type=int, default=2_000_000)
     serve.add_argument("--retain-days", type=float, default=7.0)
+    serve.add_argument("--command-expiry", type=float, default=30.0,
+                       help="seconds an agent has to acknowledge a command")
     serve.add_argument("--log-level", default="info")
     serve.set_defaults(handler=cmd_serve)
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import hashlib
+import json
 import secrets
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agentops_tui.models import TokenRole
@@ -40,11 +44,37 @@ def create_token(
     if role not in ROLE_RANK:
         raise ValueError(f"unknown role {role!r}; choose viewer, operator or admin")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    conn.execute(
-        "INSERT INTO tokens (id, name, hash, role, workspace, created_at) VALUES (?,?,?,?,?,?)",
-        ("tok_" + secrets.token_hex(6), name, hash_token(token), role, workspace, time.time()),
-    )
+    token_id = "tok_" + secrets.token_hex(6)
+    now = time.time()
+    with _transaction(conn):
+        conn.execute(
+            "INSERT INTO tokens (id, name, hash, role, workspace, created_at)"
+            " VALUES (?,?,?,?,?,?)",
+            (token_id, name, hash_token(token), role, workspace, now),
+        )
+        _audit(conn, workspace, "token.create", token_id, {"name": name, "role": role}, now)
     return token
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _audit(conn: sqlite3.Connection, workspace: str, action: str, target: str,
+           payload: dict[str, object], ts: float) -> None:
+    """Token changes are made from the command line, by whoever runs it on this host."""
+    conn.execute(
+        "INSERT INTO audit (ts, workspace, actor, action, target, payload, result, address)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'accepted', 'local')",
+        (ts, workspace, f"cli:{getpass.getuser()}", action, target, json.dumps(payload)),
+    )
 
 
 def list_tokens(conn: sqlite3.Connection) -> list[dict[str, object]]:
@@ -56,11 +86,16 @@ def list_tokens(conn: sqlite3.Connection) -> list[dict[str, object]]:
 
 
 def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
-    cur = conn.execute(
-        "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
-        (time.time(), token_id),
-    )
-    return cur.rowcount > 0
+    now = time.time()
+    with _transaction(conn):
+        row = conn.execute(
+            "SELECT workspace, name FROM tokens WHERE id = ? AND revoked_at IS NULL", (token_id,)
+        ).fetchone()
+        if row is None:
+            return False
+        conn.execute("UPDATE tokens SET revoked_at = ? WHERE id = ?", (now, token_id))
+        _audit(conn, row[0], "token.revoke", token_id, {"name": row[1]}, now)
+    return True
 
 
 class TokenCache:
