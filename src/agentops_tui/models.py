@@ -24,9 +24,12 @@ TokenRole = Literal["viewer", "operator", "admin"]
 AlertSeverity = Literal["warning", "critical"]
 AlertStatus = Literal["open", "acked", "resolved"]
 AlertSubject = Literal["session", "agent", "task", "workspace"]
+TaskStatus = Literal["inbox", "assigned", "running", "complete", "failed"]
 
 ACTIVE_SESSION_STATUSES: frozenset[str] = frozenset({"running", "waiting", "paused"})
 ENDED_SESSION_STATUSES: frozenset[str] = frozenset({"completed", "failed", "killed"})
+OPEN_TASK_STATUSES: frozenset[str] = frozenset({"inbox", "assigned", "running"})
+FINAL_TASK_STATUSES: frozenset[str] = frozenset({"complete", "failed"})
 
 
 def _parse_ts(value: Any) -> Any:
@@ -273,6 +276,65 @@ class Alert(Entity):
     acked_at: float | None = None
 
 
+class WorkQueue(Entity):
+    id: str
+    name: str
+    team_id: str | None = None
+    description: str | None = None
+    created_at: float = 0.0
+    created_by: str | None = None
+
+
+class Task(Entity):
+    """A unit of business work in a queue; sessions that name it in `task_id` work on it."""
+
+    id: str
+    queue_id: str
+    name: str
+    priority: int = 3  # 1..5, 5 is the most urgent
+    payload: Any = None
+    deadline: float | None = None
+    status: TaskStatus = "inbox"
+    assignee: str | None = None  # agent id
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    assigned_at: float | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: Any = None
+    error: str | None = None
+    sla_breached: bool = False
+    breached_at: float | None = None
+
+
+class TaskSession(Entity):
+    """One session that worked on a task, as listed with the task."""
+
+    id: str
+    agent_id: str
+    parent_session_id: str | None = None
+    title: str | None = None
+    status: SessionStatus
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    started_at: float = 0.0
+    ended_at: float | None = None
+
+
+class TaskView(Task):
+    """A task with what its sessions (subagents included) did and cost."""
+
+    queue_name: str | None = None
+    sessions: list[TaskSession] = Field(default_factory=list)
+    session_count: int = 0
+    active_sessions: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    elapsed_seconds: float | None = None
+
+
 class Event(Entity):
     """One entry of the event log, as streamed and paged."""
 
@@ -292,6 +354,8 @@ class Snapshot(Entity):
     approvals: list[Approval]
     commands: list[Command]
     alerts: list[Alert] = Field(default_factory=list)  # open and acked
+    queues: list[WorkQueue] = Field(default_factory=list)
+    tasks: list[Task] = Field(default_factory=list)  # open, and finished in the last hours
 
 
 class ErrorBody(Entity):
@@ -326,3 +390,33 @@ class ApproveRequest(WireModel):
 
 class RejectRequest(WireModel):
     reason: Annotated[str, Field(max_length=4000)] | None = None
+
+
+# ---- work queues ---------------------------------------------------------------------------
+
+Priority = Annotated[int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)")]
+
+
+class CreateQueueRequest(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    team_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=4000)] | None = None
+
+
+class CreateTaskRequest(WireModel):
+    name: Annotated[str, Field(min_length=1, max_length=1000)]
+    priority: Priority = 3
+    payload: Any = None
+    deadline: Timestamp | None = None
+
+
+class TakeTaskRequest(WireModel):
+    agent_id: Id
+
+
+class CompleteTaskRequest(WireModel):
+    result: Any = None
+
+
+class FailTaskRequest(WireModel):
+    error: Annotated[str, Field(max_length=16_384)] | None = None

@@ -18,6 +18,8 @@ from agentops_tui.models import (
     Approval,
     Command,
     Session,
+    Task,
+    WorkQueue,
 )
 
 FINAL_COMMAND_STATUSES = frozenset({"acked", "failed", "expired"})
@@ -33,6 +35,8 @@ class Changes:
     commands: set[str] = field(default_factory=set)
     messages: set[str] = field(default_factory=set)  # session ids with new messages
     alerts: set[str] = field(default_factory=set)
+    tasks: set[str] = field(default_factory=set)
+    queues: set[str] = field(default_factory=set)
     other: set[str] = field(default_factory=set)  # event types the fleet does not model
 
     def merge(self, other: Changes) -> None:
@@ -42,12 +46,14 @@ class Changes:
         self.commands |= other.commands
         self.messages |= other.messages
         self.alerts |= other.alerts
+        self.tasks |= other.tasks
+        self.queues |= other.queues
         self.other |= other.other
 
     def __bool__(self) -> bool:
         return bool(
             self.agents or self.sessions or self.approvals or self.commands or self.messages
-            or self.alerts or self.other
+            or self.alerts or self.tasks or self.queues or self.other
         )
 
 
@@ -60,6 +66,8 @@ class Fleet:
         self.approvals: dict[str, Approval] = {}
         self.commands: dict[str, Command] = {}
         self.alerts: dict[str, Alert] = {}  # open and acked; a resolved alert leaves
+        self.queues: dict[str, WorkQueue] = {}
+        self.tasks: dict[str, Task] = {}  # open, and finished recently
         self.last_event_id = 0
         self.sessions_by_agent: dict[str, set[str]] = {}
         self.sessions_by_task: dict[str, set[str]] = {}
@@ -77,6 +85,8 @@ class Fleet:
         commands: Iterable[Command] = (),
         last_event_id: int = 0,
         alerts: Iterable[Alert] = (),
+        queues: Iterable[WorkQueue] = (),
+        tasks: Iterable[Task] = (),
     ) -> None:
         """Replace the whole state (a snapshot)."""
         self.__init__()  # type: ignore[misc]
@@ -91,6 +101,8 @@ class Fleet:
         for alert in alerts:
             if alert.status != "resolved":
                 self.alerts[alert.id] = alert
+        self.queues = {q.id: q for q in queues}
+        self.tasks = {t.id: t for t in tasks}
         self.last_event_id = last_event_id
 
     def put_session(self, session: Session) -> None:
@@ -329,6 +341,23 @@ def _alert(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> N
     changes.alerts.add(alert.id)
 
 
+def _queue_created(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    queue = WorkQueue.model_validate(data)
+    fleet.queues[queue.id] = queue
+    changes.queues.add(queue.id)
+
+
+def _queue_deleted(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    fleet.queues.pop(data["id"], None)
+    changes.queues.add(data["id"])
+
+
+def _task(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    task = Task.model_validate(data)
+    fleet.tasks[task.id] = task
+    changes.tasks.add(task.id)
+
+
 _Handler = Any
 _HANDLERS: dict[str, _Handler] = {
     "agent.registered": _agent_registered,
@@ -348,4 +377,8 @@ _HANDLERS: dict[str, _Handler] = {
     "alert.updated": _alert,
     "alert.acked": _alert,
     "alert.resolved": _alert,
+    "queue.created": _queue_created,
+    "queue.deleted": _queue_deleted,
+    "task.created": _task,
+    "task.updated": _task,
 }

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import analytics, approvals, errors
+from agentops_tui.server import analytics, approvals, errors, queues
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
@@ -21,6 +21,8 @@ from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
 from agentops_tui.server.routes import costs as cost_routes
+from agentops_tui.server.routes import queues as queue_routes
+from agentops_tui.server.routes import tasks as task_routes
 from agentops_tui.server.schema import connect
 from agentops_tui.server.store import Store
 
@@ -76,7 +78,7 @@ def background_loops() -> list[BackgroundLoop]:
     from agentops_tui.server.control import expire_commands_forever
     from agentops_tui.server.presence import presence_forever
 
-    return [expire_commands_forever, presence_forever, evaluate_forever]
+    return [expire_commands_forever, presence_forever, evaluate_forever, queues.sla_forever]
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -92,6 +94,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
+    store.writer.observers.append(queues.link_session)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -123,4 +126,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(cost_routes.router)
     app.include_router(alert_routes.router)
     app.include_router(approval_routes.router)
+    app.include_router(queue_routes.router)
+    app.include_router(task_routes.router)
     return app

@@ -168,6 +168,13 @@ class IngestJob:
             if isinstance(event, SessionMessage):
                 session = fleet.sessions[event.session_id]
                 data["seq"] = session.messages + 1
+            elif isinstance(event, SessionStarted) and event.parent_session_id and not (
+                    event.task_id):
+                # a subagent works on its parent's task; say so in the log, where costs
+                # per task and the task's session list will look for it
+                parent = ctx.session(ws, event.parent_session_id)
+                if parent is not None and parent.task_id:
+                    data["task_id"] = parent.task_id
             emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
             if isinstance(event, SessionMessage):
                 ctx.messages.append(

@@ -104,6 +104,26 @@ CREATE TABLE IF NOT EXISTS alerts (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (workspace, status, raised_at);
 CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (workspace, raised_at);
+-- work queues: task rows are written by the job that changes them (not at flush), so a
+-- dequeue later in the same group commit already sees the task as taken
+CREATE TABLE IF NOT EXISTS work_queues (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, team_id TEXT,
+    created_at REAL NOT NULL, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tasks (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, queue_id TEXT NOT NULL, status TEXT NOT NULL,
+    priority INTEGER NOT NULL, deadline REAL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    assignee TEXT, breached INTEGER NOT NULL DEFAULT 0, data TEXT NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS tasks_pick ON tasks (workspace, queue_id, status, priority);
+CREATE INDEX IF NOT EXISTS tasks_updated ON tasks (workspace, updated_at);
+CREATE INDEX IF NOT EXISTS tasks_due ON tasks (status, deadline) WHERE breached = 0;
+CREATE INDEX IF NOT EXISTS sessions_task ON sessions (workspace, task_id)
+    WHERE task_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_parent ON sessions (workspace, parent_session_id)
+    WHERE parent_session_id IS NOT NULL;
 """
 
 

@@ -27,6 +27,8 @@ from agentops_tui.models import (
     Message,
     Session,
     Snapshot,
+    Task,
+    WorkQueue,
 )
 from agentops_tui.server.schema import connect, migrate
 from agentops_tui.server.writer import WriteContext, Writer
@@ -139,8 +141,21 @@ class Store:
                 (workspace,),
             )
         ]
+        queues = [
+            WorkQueue.model_validate_json(r[0])
+            for r in conn.execute("SELECT data FROM work_queues WHERE workspace = ?", (workspace,))
+        ]
+        tasks = [
+            Task.model_validate_json(r[0])
+            for r in conn.execute(
+                "SELECT data FROM tasks WHERE workspace = ? AND (status IN"
+                " ('inbox','assigned','running') OR updated_at >= ?)",
+                (workspace, since),
+            )
+        ]
         fleet = Fleet()
-        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1, alerts)
+        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1, alerts,
+                   queues, tasks)
         return fleet
 
     # ---- current state -------------------------------------------------------------------
@@ -163,6 +178,8 @@ class Store:
                     if c.status not in FINAL_COMMAND_STATUSES
                 ],
                 alerts=[a.model_copy() for a in fleet.alerts.values()],
+                queues=[q.model_copy() for q in fleet.queues.values()],
+                tasks=[t.model_copy() for t in fleet.tasks.values()],
             )
 
     def with_fleet(self, workspace: str, fn: Callable[[Fleet], Any]) -> Any:
@@ -309,3 +326,5 @@ def _forget_old_sessions(fleet: Fleet, before: float) -> None:
     ]
     for sid in old:
         fleet.forget_session(sid)
+    for task in [t for t in fleet.tasks.values() if t.finished_at and t.updated_at < before]:
+        del fleet.tasks[task.id]
