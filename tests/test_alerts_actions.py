@@ -192,7 +192,8 @@ def test_sla_breach_escalates_and_resolves_when_the_task_finishes(tmp_path: Path
 
         def finish(ctx: object) -> None:
             ctx.emit("default", "task.updated",  # type: ignore[attr-defined]
-                     {"task_id": "task-9", "status": "complete"})
+                     {"id": "task-9", "queue_id": "q-1", "name": "nightly report",
+                      "status": "complete"})
 
         srv.server.run_job(finish)
         resolved(c, alert["id"])

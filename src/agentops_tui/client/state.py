@@ -27,11 +27,13 @@ class FleetState:
     def load(self, snapshot: Snapshot) -> None:
         """Replace everything with a snapshot (first connect, or after a reset)."""
         self.fleet.load(snapshot.agents, snapshot.sessions, snapshot.approvals,
-                        snapshot.commands, snapshot.last_event_id, alerts=snapshot.alerts)
+                        snapshot.commands, snapshot.last_event_id, alerts=snapshot.alerts,
+                        queues=snapshot.queues, tasks=snapshot.tasks)
         self.snapshots += 1
         everything = Changes(agents=set(self.fleet.agents), sessions=set(self.fleet.sessions),
                              approvals=set(self.fleet.approvals),
-                             commands=set(self.fleet.commands))
+                             commands=set(self.fleet.commands), alerts=set(self.fleet.alerts),
+                             tasks=set(self.fleet.tasks), queues=set(self.fleet.queues))
         self.pending.merge(everything)
         self.version += 1
 

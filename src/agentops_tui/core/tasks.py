@@ -67,13 +67,30 @@ def descendants(
     return list(seen)
 
 
+def tree_order(sessions: Iterable[Session]) -> list[Session]:
+    """Parents before their children (depth first), siblings oldest first."""
+    by_id = {s.id: s for s in sessions}
+    kids: dict[str | None, list[Session]] = {}
+    for s in by_id.values():
+        parent = s.parent_session_id if s.parent_session_id in by_id else None
+        kids.setdefault(parent, []).append(s)
+    ordered: list[Session] = []
+    stack = sorted(kids.get(None, []), key=lambda s: (s.started_at, s.id), reverse=True)
+    while stack:
+        session = stack.pop()
+        ordered.append(session)
+        stack.extend(sorted(kids.get(session.id, []), key=lambda s: (s.started_at, s.id),
+                            reverse=True))
+    return ordered
+
+
 def task_sessions(fleet: Fleet, task_id: str) -> list[Session]:
     """The in-memory sessions working on `task_id`, subagents included."""
     ids = descendants(
         sorted(fleet.sessions_by_task.get(task_id, ())),
         lambda level: [c for s in level for c in sorted(fleet.children.get(s, ()))],
     )
-    return [fleet.sessions[i] for i in ids if i in fleet.sessions]
+    return tree_order(fleet.sessions[i] for i in ids if i in fleet.sessions)
 
 
 def task_of_session(fleet: Fleet, session_id: str) -> str | None:

@@ -13,8 +13,9 @@ inject and kill at `checkpoint()`; wait for an operator's approval.
 from agentops_tui.sdk.client import AsyncAgentClient, IngestRejected
 from agentops_tui.sdk.session import ApprovalResult, AsyncSession, SessionKilled
 from agentops_tui.sdk.sync import AgentClient, Session
+from agentops_tui.sdk.tasks import TaskRefused
 
 __all__ = [
     "AgentClient", "ApprovalResult", "AsyncAgentClient", "AsyncSession", "IngestRejected",
-    "Session", "SessionKilled",
+    "Session", "SessionKilled", "TaskRefused",
 ]

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from agentops_tui.sdk import tasks
 from agentops_tui.sdk.session import AsyncSession
 
 log = logging.getLogger("agentops.sdk")
@@ -137,6 +138,21 @@ class AsyncAgentClient:
                    "parent_session_id": parent_id, "task_id": task_id,
                    "model": model or self.model, "title": title})
         return session
+
+    # ---- work queues -----------------------------------------------------------------------
+
+    async def take_task(self, queue_id: str, *, steal: bool = True) -> dict[str, Any] | None:
+        """Dequeue this agent's next task (or steal one from the team); None when none wait.
+
+        Start its session with `session(task_id=task["id"])` and the task reads `running`.
+        """
+        return await tasks.take(self.http, queue_id, self.agent_id, steal)
+
+    async def complete_task(self, task_id: str, result: Any = None) -> dict[str, Any]:
+        return await tasks.finish(self.http, task_id, True, result)
+
+    async def fail_task(self, task_id: str, error: str) -> dict[str, Any]:
+        return await tasks.finish(self.http, task_id, False, error)
 
     async def _flusher(self) -> None:
         while True:

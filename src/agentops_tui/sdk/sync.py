@@ -103,6 +103,15 @@ class AgentClient:
     def flush(self) -> None:
         self._loop.run(self.inner.flush())
 
+    def take_task(self, queue_id: str, *, steal: bool = True) -> dict[str, Any] | None:
+        return self._loop.run(self.inner.take_task(queue_id, steal=steal))
+
+    def complete_task(self, task_id: str, result: Any = None) -> dict[str, Any]:
+        return self._loop.run(self.inner.complete_task(task_id, result))
+
+    def fail_task(self, task_id: str, error: str) -> dict[str, Any]:
+        return self._loop.run(self.inner.fail_task(task_id, error))
+
     def close(self) -> None:
         try:
             self._loop.run(self.inner.close(), timeout=60)

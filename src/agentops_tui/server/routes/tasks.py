@@ -45,7 +45,7 @@ def _sessions(conn: sqlite3.Connection, workspace: str, task_id: str) -> list[Se
         return load(rows)
 
     ids = task_math.descendants(sorted(roots), children_of)
-    return sorted((found[i] for i in ids), key=lambda s: (s.started_at, s.id))
+    return task_math.tree_order(found[i] for i in ids)
 
 
 def view(conn: sqlite3.Connection, workspace: str, task: Task, queue_names: dict[str, str],
