@@ -66,6 +66,14 @@ def test_default_scenario_shows_every_behaviour_within_30_simulated_seconds(
     stuck = [e for e in events if e["data"].get("session_id", "").startswith(
         "sim-researcher-2-")]
     assert stuck and all(e["type"] != "session.ended" for e in stuck)
+    # the board moves by itself: team queues, tasks taken and worked on, a missed deadline
+    assert {q["name"] for q in snap["queues"]} == {"bug-triage", "code-review", "research"}
+    assert {"task.created", "task.updated", "sla.breached"} <= types
+    statuses = {t["status"] for t in snap["tasks"]}
+    assert "running" in statuses and statuses & {"inbox", "assigned"}
+    worked = [s for s in snap["sessions"] if s["task_id"] and not s["parent_session_id"]]
+    assert worked and all(s["title"].startswith(snap_task["name"]) for s in worked
+                          for snap_task in snap["tasks"] if snap_task["id"] == s["task_id"])
 
 
 def _contents(url: str, token: str) -> dict[str, list[str]]:
@@ -135,3 +143,18 @@ def test_simulated_agents_obey_pause_inject_and_kill(live: LiveServer) -> None:
             _wait(lambda: running_session() not in (None, sid), timeout=15, what="new work")
     finally:
         sim.stop()
+
+
+def test_simulator_never_feeds_queues_it_did_not_make(live: LiveServer) -> None:
+    with live.client() as c:
+        real = c.post("/api/v1/work-queues", json={"name": "prod-incidents"}).json()
+    sim = Simulator(live.url, live.token, agents=2, seed=1, speed=20.0)
+    sim.start_in_thread()
+    try:
+        time.sleep(1.5)
+    finally:
+        sim.stop()
+    with live.client() as c:
+        queues = c.get("/api/v1/work-queues").json()["queues"]
+        assert [q["id"] for q in queues] == [real["id"]]
+        assert c.get(f"/api/v1/work-queues/{real['id']}/tasks").json() == {"tasks": []}

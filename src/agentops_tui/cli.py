@@ -109,7 +109,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         return 2
     token = args.token or os.environ.get("AGENTOPS_TOKEN")
     try:
-        sim = Simulator(url, token, agents=args.agents, seed=args.seed, speed=args.speed)
+        sim = Simulator(url, token, agents=args.agents, seed=args.seed, speed=args.speed,
+                        tasks=not args.no_tasks)
     except ValueError as exc:
         print(f"agentops simulate: {exc}", file=sys.stderr)
         return 2
@@ -257,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--agents", type=int, default=12)
     simulate.add_argument("--seed", type=int, default=7)
     simulate.add_argument("--speed", type=float, default=1.0, help="simulated time multiplier")
+    simulate.add_argument("--no-tasks", action="store_true",
+                          help="make no work queues; agents invent their own work")
     simulate.set_defaults(handler=cmd_simulate)
 
     demo = sub.add_parser("demo", help="the console on a simulated fleet, nothing to set up")

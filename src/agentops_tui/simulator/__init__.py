@@ -1,6 +1,6 @@
 """A seeded, realistic fleet of simulated agents that use the SDK over real HTTP.
 
-    sim = Simulator(url, token, agents=12, seed=7, speed=1.0)
+    sim = Simulator(url, token, agents=12, seed=7, speed=1.0)  # tasks=False: no queues
     await sim.run()          # until sim.stop() or cancelled
     sim.start_in_thread()    # or: its own loop in a daemon thread (the demo)
     sim.stop()
@@ -16,11 +16,12 @@ import httpx
 
 from agentops_tui.simulator.fleet import Clock, SimAgent, run_agents
 from agentops_tui.simulator.queues import QueueWork
+from agentops_tui.simulator.workload import Workload
 
 
 class Simulator:
     def __init__(self, url: str, token: str | None, *, agents: int = 12, seed: int = 7,
-                 speed: float = 1.0) -> None:
+                 speed: float = 1.0, tasks: bool = True) -> None:
         if agents < 1:
             raise ValueError("agents must be at least 1")
         if speed <= 0:
@@ -30,6 +31,7 @@ class Simulator:
         self.agent_count = agents
         self.seed = seed
         self.speed = speed
+        self.feed_tasks = tasks  # create team queues (when there are none) and feed them
         self.agents: list[SimAgent] = []
         self._stop: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -42,10 +44,19 @@ class Simulator:
         async with httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10) as http:
             queues = QueueWork(http)
             clock = Clock(self.speed)
+            workload = Workload(http, self.seed, clock)
+            feeding = None
+            if self.feed_tasks and await workload.setup():
+                feeding = asyncio.create_task(workload.run(self._stop), name="sim-workload")
             run_id = secrets.token_hex(3)
             self.agents = [SimAgent(i, self.seed, self.url, self.token, clock, queues, run_id)
                            for i in range(self.agent_count)]
-            await run_agents(self.agents, self._stop)
+            try:
+                await run_agents(self.agents, self._stop)
+            finally:
+                if feeding is not None:
+                    feeding.cancel()
+                    await asyncio.gather(feeding, return_exceptions=True)
 
     def start_in_thread(self) -> None:
         self._thread = threading.Thread(target=lambda: asyncio.run(self.run()),
