@@ -21,6 +21,8 @@ from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
 from agentops_tui.server.routes import costs as cost_routes
+from agentops_tui.server.routes import hooks as hook_routes
+from agentops_tui.server.routes import otlp as otlp_routes
 from agentops_tui.server.routes import queues as queue_routes
 from agentops_tui.server.routes import tasks as task_routes
 from agentops_tui.server.schema import connect
@@ -128,4 +130,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.include_router(approval_routes.router)
     app.include_router(queue_routes.router)
     app.include_router(task_routes.router)
+    app.include_router(otlp_routes.router)
+    app.include_router(hook_routes.router)
     return app

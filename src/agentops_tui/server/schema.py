@@ -124,6 +124,23 @@ CREATE INDEX IF NOT EXISTS sessions_task ON sessions (workspace, task_id)
     WHERE task_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessions_parent ON sessions (workspace, parent_session_id)
     WHERE parent_session_id IS NOT NULL;
+-- OTLP: every span seen and the session it belongs to (`owner`; NULL while its parent chain
+-- is incomplete, then `pending` holds its events), so split exports build one tree
+CREATE TABLE IF NOT EXISTS otlp_spans (
+    workspace TEXT NOT NULL, trace_id TEXT NOT NULL, span_id TEXT NOT NULL,
+    parent_id TEXT NOT NULL, kind TEXT NOT NULL, agent_id TEXT, session_id TEXT, owner TEXT,
+    service TEXT NOT NULL, pending TEXT, end_ts REAL NOT NULL, seen_at REAL NOT NULL,
+    PRIMARY KEY (workspace, trace_id, span_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS otlp_spans_pending ON otlp_spans (workspace, end_ts)
+    WHERE owner IS NULL;
+CREATE INDEX IF NOT EXISTS otlp_spans_seen ON otlp_spans (seen_at);
+-- Claude Code hooks: tool calls announced by PreToolUse, awaiting their PostToolUse
+CREATE TABLE IF NOT EXISTS claude_tool_starts (
+    workspace TEXT NOT NULL, session_id TEXT NOT NULL, tool_key TEXT NOT NULL,
+    tool TEXT NOT NULL, started_at REAL NOT NULL,
+    PRIMARY KEY (workspace, session_id, tool_key)
+) WITHOUT ROWID;
 """
 
 

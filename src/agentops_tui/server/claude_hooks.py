@@ -1,0 +1,288 @@
+"""Claude Code hooks → ingest events.
+
+Claude Code runs a hook command with one JSON object on stdin (`session_id`, `cwd`,
+`transcript_path`, `hook_event_name` and per-event fields). The hook script in
+`examples/claude-code/` forwards that object unchanged, adding an `agentops` object with
+what only the machine knows: the host name, the project directory, a timestamp, and the
+token usage and last reply read from the transcript.
+
+Mapping (one agent per host and project directory; one session per Claude Code session):
+
+- SessionStart: the agent and the session; waiting for a prompt.
+- UserPromptSubmit: the prompt as a user message; running. The first prompt titles it.
+- PreToolUse / PostToolUse / PostToolUseFailure: one tool call, timed from Pre to Post
+  (paired by `tool_use_id`), ok or error.
+- Notification: waiting, with the message (Claude needs a permission or an answer).
+- Stop: the turn is over; waiting for the next prompt (the session does not end).
+- SubagentStart / SubagentStop: a child session of the subagent, completed at its stop.
+- SessionEnd: the session completed. A later SessionStart of the same Claude Code session
+  (resume) opens a new run, `cc-<id>-2`, so the ended one stays as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+from agentops_tui.models import (
+    ENDED_SESSION_STATUSES,
+    IngestAccepted,
+    IngestBatch,
+    IngestEvent,
+    Session,
+)
+from agentops_tui.server.ingest import CostFn, IngestJob, enrich
+from agentops_tui.server.store import Store
+from agentops_tui.server.writer import WriteContext
+
+MAX_OUTPUT = 2_000
+_REOPENERS = {"SessionStart", "UserPromptSubmit", "PreToolUse"}
+_events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
+Count = Annotated[int, Field(ge=0, le=10**12)]
+
+
+class _Lenient(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class TranscriptUsage(_Lenient):
+    """One model response's usage, read from the transcript by the hook script."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    model: Annotated[str, Field(max_length=200)] | None = None
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+
+
+class Extras(_Lenient):
+    host: Annotated[str, Field(max_length=200)] | None = None
+    project_dir: Annotated[str, Field(max_length=4000)] | None = None
+    ts: float | None = None
+    usage: Annotated[list[TranscriptUsage], Field(max_length=2000)] = []
+    reply: Annotated[str, Field(max_length=65_536)] | None = None
+
+
+class HookPayload(_Lenient):
+    session_id: Annotated[str, Field(min_length=1, max_length=180)]
+    hook_event_name: Annotated[str, Field(min_length=1, max_length=100)]
+    cwd: Annotated[str, Field(max_length=4000)] | None = None
+    transcript_path: str | None = None
+    model: Any = None  # a string, or {"id", "display_name"} in some versions
+    source: str | None = None
+    reason: str | None = None
+    prompt: Annotated[str, Field(max_length=65_536)] | None = None
+    message: Annotated[str, Field(max_length=4000)] | None = None
+    tool_name: Annotated[str, Field(max_length=200)] | None = None
+    tool_use_id: Annotated[str, Field(max_length=200)] | None = None
+    tool_input: Any = None
+    tool_response: Any = None
+    error: Any = None
+    agent_id: Annotated[str, Field(max_length=100)] | None = None
+    agent_type: Annotated[str, Field(max_length=200)] | None = None
+    last_assistant_message: Annotated[str, Field(max_length=65_536)] | None = None
+    agentops: Extras = Field(default_factory=Extras)
+
+
+@dataclass(frozen=True)
+class HookResult:
+    session_id: str
+    accepted: IngestAccepted
+
+
+@dataclass
+class HookJob:
+    store: Store
+    workspace: str
+    hook: HookPayload
+    cost: CostFn
+
+    def __call__(self, ctx: WriteContext) -> HookResult:
+        h, ws = self.hook, self.workspace
+        name = h.hook_event_name
+        ts = h.agentops.ts if h.agentops.ts and abs(h.agentops.ts - ctx.now) < 86400 else ctx.now
+        sid, main = self._run(ctx, f"cc-{h.session_id}", name in _REOPENERS)
+        out: list[dict[str, Any]] = []
+        agent_id = main.agent_id if main is not None else self._agent(out, ts)
+        if main is None:
+            out.append({"type": "session.started", "session_id": sid, "agent_id": agent_id,
+                        "model": _model(h.model), "title": _project(h)[1] or None, "ts": ts})
+        target = sid
+        if h.agent_id:  # inside a subagent, or its start and stop
+            target = f"{sid}-sub-{h.agent_id}"
+            if ctx.session(ws, target) is None:
+                title = f"subagent {h.agent_type}" if h.agent_type else "subagent"
+                out.append({"type": "session.started", "session_id": target,
+                            "agent_id": agent_id, "parent_session_id": sid, "title": title,
+                            "ts": ts})
+        elif name == "SubagentStop":  # older versions do not say which subagent stopped
+            target = f"{sid}-sub-{int(ts * 1000)}"
+            out.append({"type": "session.started", "session_id": target, "agent_id": agent_id,
+                        "parent_session_id": sid, "title": "subagent", "ts": ts})
+        status = (ctx.session(ws, target) or main or Session(id="", agent_id="")).status
+        starts: list[tuple[str, str, float]] = []
+        ended: list[str] = []
+
+        def running() -> None:
+            if status != "running":
+                out.append({"type": "session.status", "session_id": target,
+                            "status": "running", "ts": ts})
+
+        def waiting(detail: str) -> None:
+            out.append({"type": "session.status", "session_id": target, "status": "waiting",
+                        "detail": detail[:4000], "ts": ts})
+
+        if name == "SessionStart":
+            waiting("ready; waiting for a prompt")
+        elif name == "UserPromptSubmit":
+            if h.prompt:
+                out.append({"type": "session.message", "session_id": target, "role": "user",
+                            "content": h.prompt, "ts": ts})
+                if main is None or main.title in (None, _project(h)[1]):
+                    first_line = h.prompt.strip().splitlines()[0] if h.prompt.strip() else ""
+                    out.append({"type": "session.started", "session_id": sid,
+                                "agent_id": agent_id, "title": first_line[:120] or None})
+            running()
+        elif name == "PreToolUse":
+            running()
+            starts.append((_tool_key(h), h.tool_name or "tool", ts))
+        elif name in ("PostToolUse", "PostToolUseFailure"):
+            running()
+            out.append(self._tool_call(ctx, ts, target, failed=name == "PostToolUseFailure"))
+            ended.append(_tool_key(h))
+        elif name == "Notification":
+            waiting(h.message or "needs your input")
+        elif name == "Stop":
+            waiting("finished its turn; waiting for the next prompt")
+        elif name == "SubagentStop" or name == "SessionEnd":
+            stale = ctx.conn.execute(
+                "SELECT tool_key FROM claude_tool_starts WHERE workspace = ? AND session_id = ?",
+                (ws, target),
+            )
+            ended += [r[0] for r in stale]
+        for usage in h.agentops.usage:
+            out.append({"type": "session.usage", "session_id": target, "model": usage.model,
+                        "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+                        "cache_read_tokens": usage.cache_read_tokens,
+                        "cache_write_tokens": usage.cache_write_tokens, "ts": ts,
+                        "event_key": f"cc:{h.session_id}:{usage.id}"})
+        reply = h.agentops.reply or h.last_assistant_message
+        if reply and name in ("Stop", "SubagentStop", "SessionEnd"):
+            digest = hashlib.sha1(reply.encode()).hexdigest()[:16]
+            out.append({"type": "session.message", "session_id": target, "role": "assistant",
+                        "content": reply, "ts": ts,
+                        "event_key": f"cc:{h.session_id}:reply:{digest}"})
+        if name in ("SubagentStop", "SessionEnd"):
+            out.append({"type": "session.ended", "session_id": target, "status": "completed",
+                        "ts": ts})
+        events = _events_adapter.validate_python(out)
+        batch = IngestBatch.model_construct(events=events)
+
+        def session_models(ids: set[str]) -> dict[str, str | None]:
+            found = {i: ctx.session(ws, i) for i in ids}
+            return {i: s.model for i, s in found.items() if s is not None}
+
+        enrich(batch, self.cost, session_models)
+        accepted = IngestJob(self.store, ws, batch)(ctx)
+        if starts:
+            ctx.conn.executemany(
+                "INSERT OR REPLACE INTO claude_tool_starts (workspace, session_id, tool_key,"
+                " tool, started_at) VALUES (?, ?, ?, ?, ?)",
+                [(ws, target, *s) for s in starts],
+            )
+        if ended:
+            ctx.conn.executemany(
+                "DELETE FROM claude_tool_starts WHERE workspace = ? AND session_id = ?"
+                " AND tool_key = ?",
+                [(ws, target, k) for k in ended],
+            )
+        return HookResult(session_id=target, accepted=accepted)
+
+    def _run(self, ctx: WriteContext, base: str, reopen: bool) -> tuple[str, Session | None]:
+        """The console session of this Claude Code session: the newest run, or a new run
+        when the newest has ended and this hook means work goes on."""
+        sid, n = base, 1
+        while n < 1000:
+            session = ctx.session(self.workspace, sid)
+            if session is None:
+                return sid, None
+            if session.status not in ENDED_SESSION_STATUSES:
+                return sid, session
+            n += 1
+            nxt = f"{base}-{n}"
+            if ctx.session(self.workspace, nxt) is None:
+                return (nxt, None) if reopen else (sid, session)
+            sid = nxt
+        return sid, ctx.session(self.workspace, sid)
+
+    def _agent(self, out: list[dict[str, Any]], ts: float) -> str:
+        path, project = _project(self.hook)
+        host = self.hook.agentops.host or ""
+        agent_id = "claude-code-" + hashlib.sha1(f"{host}\0{path}".encode()).hexdigest()[:12]
+        name = f"claude-code {project or '?'}" + (f"@{host}" if host else "")
+        out.append({"type": "agent.registered", "agent_id": agent_id, "name": name[:200],
+                    "kind": "coder", "framework": "claude-code",
+                    "model": _model(self.hook.model), "ts": ts})
+        return agent_id
+
+    def _tool_call(
+        self, ctx: WriteContext, ts: float, session_id: str, failed: bool
+    ) -> dict[str, Any]:
+        h = self.hook
+        row = ctx.conn.execute(
+            "SELECT started_at FROM claude_tool_starts WHERE workspace = ? AND session_id = ?"
+            " AND tool_key = ?",
+            (self.workspace, session_id, _tool_key(h)),
+        ).fetchone()
+        duration = max(0.0, (ts - row[0]) * 1000) if row is not None else None
+        error = failed or _looks_failed(h.tool_response)
+        shown = h.error if failed else h.tool_response
+        output = shown if isinstance(shown, str) else _summary(shown)
+        return {"type": "session.tool_call", "session_id": session_id,
+                "tool": h.tool_name or "tool", "status": "error" if error else "ok",
+                "duration_ms": duration, "output": output[:MAX_OUTPUT] if output else None,
+                "ts": ts,
+                "event_key": f"cc:{h.session_id}:tool:{h.tool_use_id}" if h.tool_use_id else None}
+
+
+def _project(h: HookPayload) -> tuple[str, str]:
+    path = (h.agentops.project_dir or h.cwd or "").rstrip("/\\")
+    return path, posixpath.basename(path.replace("\\", "/"))
+
+
+def _model(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("id") or value.get("display_name")
+    return str(value)[:200] if value else None
+
+
+def _tool_key(h: HookPayload) -> str:
+    if h.tool_use_id:
+        return h.tool_use_id
+    raw = json.dumps(h.tool_input, sort_keys=True, default=str)
+    return f"{h.tool_name}:{hashlib.sha1(raw.encode()).hexdigest()[:16]}"
+
+
+def _looks_failed(response: Any) -> bool:
+    if not isinstance(response, dict):
+        return False
+    return bool(
+        response.get("is_error") or response.get("isError") or response.get("interrupted")
+        or response.get("success") is False or response.get("error")
+    )
+
+
+def _summary(response: Any) -> str | None:
+    if response is None:
+        return None
+    if isinstance(response, dict):
+        for name in ("stdout", "output", "result", "content"):
+            if isinstance(response.get(name), str) and response[name]:
+                return str(response[name])
+    return json.dumps(response, default=str)[:MAX_OUTPUT]
