@@ -99,3 +99,43 @@ async def test_undo_within_seconds(live: LiveServer) -> None:
         await pilot.pause(0.5)
         with live.client() as c:
             assert len(c.get("/api/v1/approvals?status=pending").json()["approvals"]) == 2
+
+
+def test_task_items_failed_and_late_without_duplicating_their_alert() -> None:
+    fleet = Fleet()
+    base = {"queue_id": "wq_1", "priority": 3, "created_at": 1.0, "updated_at": 1.0}
+    fleet.apply(1, "task.created", 1.0, {**base, "id": "wt_a", "name": "broken",
+                                         "status": "failed", "error": "no repro"})
+    fleet.apply(2, "task.updated", 2.0, {**base, "id": "wt_b", "name": "late", "deadline": 1.5,
+                                         "sla_breached": True, "status": "running"})
+    fleet.apply(3, "task.updated", 3.0, {**base, "id": "wt_c", "name": "late and done",
+                                         "sla_breached": True, "status": "complete"})
+    items = current_items(fleet)
+    assert sorted(items) == ["failed:wt_a", "sla:wt_b"]
+    fleet.apply(4, "alert.raised", 4.0, {
+        "id": "al-1", "rule": "sla_breached", "severity": "warning", "subject_type": "task",
+        "subject_id": "wt_b", "message": "task late", "value": 1.0, "threshold": 0.0,
+        "raised_at": 4.0, "updated_at": 4.0})
+    assert sorted(current_items(fleet)) == ["alert:al-1", "failed:wt_a"]
+
+
+async def test_a_dismisses_a_failed_task_and_shows_its_context(live: LiveServer) -> None:
+    with live.client() as c:
+        q = c.post("/api/v1/work-queues", json={"name": "triage"}).json()["id"]
+        t = c.post(f"/api/v1/work-queues/{q}/tasks", json={"name": "flaky test", "priority": 5}
+                   ).json()["id"]
+        c.post(f"/api/v1/work-queue-tasks/{t}/fail", json={"error": "cannot reproduce"})
+    app = create_app(Connection(live.url, live.token), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: t in app.fleet.tasks, what="task")
+        await pilot.press("5")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: screen.queue.current == f"failed:{t}")
+        text = screen._explain(screen.items[f"failed:{t}"])
+        assert "P5" in text and "queue triage" in text and "cannot reproduce" in text
+        assert "a dismiss" in text
+        await pilot.press("a")
+        await until(pilot, lambda: screen.queue.current is None)
+        with live.client() as c:
+            assert c.get(f"/api/v1/tasks/{t}").json()["status"] == "failed"

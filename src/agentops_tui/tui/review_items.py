@@ -8,7 +8,6 @@ kind, so the item an operator is reading never moves under them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from agentops_tui.core.fleet import Fleet
 
@@ -36,18 +35,20 @@ def current_items(fleet: Fleet) -> dict[str, Item]:
         if s.status == "waiting" and not (s.detail or "").startswith(WAITING_FOR_APPROVAL):
             items[f"waiting:{s.id}"] = Item(f"waiting:{s.id}", "waiting", s.id,
                                             s.detail or "waiting for input", s.id)
-    for alert in getattr(fleet, "alerts", {}).values():
+    alerted_tasks = set()
+    for alert in fleet.alerts.values():
         if alert.status == "open":
             sid = alert.subject_id if alert.subject_type == "session" else None
             items[f"alert:{alert.id}"] = Item(f"alert:{alert.id}", "alert", alert.id,
                                               alert.message, sid)
-    tasks: dict[str, Any] = getattr(fleet, "tasks", {})
-    for task in tasks.values():
-        status = getattr(task, "status", "")
-        if status == "failed":
+            if alert.subject_type == "task":
+                alerted_tasks.add(alert.subject_id)
+    for task in fleet.tasks.values():
+        if task.status == "failed":
             items[f"failed:{task.id}"] = Item(f"failed:{task.id}", "failed", task.id,
                                               f"task failed: {task.name}", None)
-        elif getattr(task, "sla_breached", False) and status != "complete":
+        elif task.sla_breached and task.status != "complete" and task.id not in alerted_tasks:
+            # an open SLA alert already puts this task in front of the operator
             items[f"sla:{task.id}"] = Item(f"sla:{task.id}", "sla", task.id,
                                            f"past its deadline: {task.name}", None)
     return items

@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Label, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
@@ -132,6 +133,27 @@ class ReviewScreen(Interventions):
             if alert is not None:
                 lines.append(f"{alert.severity} · {alert.rule.replace('_', ' ')} · "
                              f"{alert.subject_type} {escape(alert.subject_id)}")
+        task_id = item.id if item.kind in ("failed", "sla") else None
+        alert = fleet.alerts.get(item.id) if item.kind == "alert" else None
+        if alert is not None and alert.subject_type == "task":
+            task_id = alert.subject_id
+        task = fleet.tasks.get(task_id or "")
+        if task is not None:
+            totals = task_math.rollup(task, task_math.task_sessions(fleet, task.id), now)
+            queue = fleet.queues.get(task.queue_id)
+            who = fleet.agents.get(task.assignee or "")
+            lines.append(
+                f"task {escape(task.name)} · P{task.priority} · {task.status}"
+                f" · queue {escape(queue.name if queue else task.queue_id)}"
+                f" · {escape(who.name if who else task.assignee or 'unassigned')}"
+                f" · {totals.sessions} sessions · {render.money(totals.cost_usd)}")
+            if task.deadline is not None:
+                left = task.deadline - now
+                lines.append(f"due in {render.duration(left)}" if left > 0 else
+                             f"deadline passed {render.duration(-left)} ago"
+                             + (" — SLA breached" if task.sla_breached else ""))
+            if task.error:
+                lines.append(f"[b]error[/b] {escape(task.error)}")
         session = fleet.sessions.get(item.session_id or "")
         if session is not None:
             agent = fleet.agents.get(session.agent_id)
@@ -142,7 +164,8 @@ class ReviewScreen(Interventions):
                 f"{render.tokens(render.session_tokens(session))} tokens"
                 + (f" · task {escape(session.task_id)}" if session.task_id else ""))
         keys = {"approval": "a approve · x reject · i reply · s skip",
-                "waiting": "i reply · s skip", "alert": "a acknowledge · s skip"}
+                "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
+                "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
         lines.append(f"[dim]{keys.get(item.kind, 's skip')} · u undo[/dim]")
         return "\n".join(lines)
 
@@ -166,6 +189,8 @@ class ReviewScreen(Interventions):
         if verb in ("approve", "reject") and item.kind != "approval":
             if verb == "approve" and item.kind == "alert":
                 verb = "ack"
+            elif verb == "approve" and item.kind in ("failed", "sla"):
+                verb = "dismiss"  # seen; the task itself stays as it is
             else:
                 self.notify(f"Nothing to {verb} here: {item.kind}", severity="warning")
                 return
