@@ -154,6 +154,8 @@ def test_bad_payloads_name_the_problem(live: LiveServer, client: httpx.Client) -
         "message"]
     r = client.post(HOOK, json=[1])
     assert r.status_code == 422
+    r = client.post(HOOK, json=payload("SubagentStop", agent_id="x" * 65))
+    assert r.status_code == 422 and "agent_id" in r.json()["error"]["message"]
     with live.client(live.token_for("viewer")) as viewer:
         assert viewer.post(HOOK, json=payload("Stop")).status_code == 403
     assert client.get("/api/v1/sessions").json()["sessions"] == []

@@ -368,3 +368,16 @@ def test_size_limits_and_media_types(live: LiveServer, client: httpx.Client) -> 
         assert anon.post("/v1/traces", json={}).status_code == 401
     with live.client(live.token_for("viewer")) as viewer:
         assert viewer.post("/v1/traces", json={}).status_code == 403
+
+
+def test_odd_json_is_400_and_big_exports_link_up(client: httpx.Client) -> None:
+    r = client.post("/v1/traces", content=b"[" * 100_000,
+                    headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert post(client, {"resourceSpans": "nope"}).status_code == 400
+    root = "a000000000000001"
+    assert post(client, export(span(root, "invoke_agent writer", **AGENT))).json() == {}
+    chats = [chat(f"c{i:015x}", root, inp=10, out=1) for i in range(1, 701)]
+    assert post(client, export(*chats)).json() == {}
+    [s] = client.get("/api/v1/sessions").json()["sessions"]
+    assert (s["input_tokens"], s["output_tokens"]) == (7000, 700)

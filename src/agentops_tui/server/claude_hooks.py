@@ -27,7 +27,7 @@ import posixpath
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agentops_tui.models import (
     ENDED_SESSION_STATUSES,
@@ -38,7 +38,7 @@ from agentops_tui.models import (
 )
 from agentops_tui.server.ingest import CostFn, IngestJob, enrich
 from agentops_tui.server.store import Store
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.writer import Rejected, WriteContext
 
 MAX_OUTPUT = 2_000
 _REOPENERS = {"SessionStart", "UserPromptSubmit", "PreToolUse"}
@@ -53,7 +53,7 @@ class _Lenient(BaseModel):
 class TranscriptUsage(_Lenient):
     """One model response's usage, read from the transcript by the hook script."""
 
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    id: Annotated[str, Field(min_length=1, max_length=70)]
     model: Annotated[str, Field(max_length=200)] | None = None
     input_tokens: Count = 0
     output_tokens: Count = 0
@@ -70,7 +70,7 @@ class Extras(_Lenient):
 
 
 class HookPayload(_Lenient):
-    session_id: Annotated[str, Field(min_length=1, max_length=180)]
+    session_id: Annotated[str, Field(min_length=1, max_length=120)]
     hook_event_name: Annotated[str, Field(min_length=1, max_length=100)]
     cwd: Annotated[str, Field(max_length=4000)] | None = None
     transcript_path: str | None = None
@@ -80,11 +80,11 @@ class HookPayload(_Lenient):
     prompt: Annotated[str, Field(max_length=65_536)] | None = None
     message: Annotated[str, Field(max_length=4000)] | None = None
     tool_name: Annotated[str, Field(max_length=200)] | None = None
-    tool_use_id: Annotated[str, Field(max_length=200)] | None = None
+    tool_use_id: Annotated[str, Field(max_length=64)] | None = None
     tool_input: Any = None
     tool_response: Any = None
     error: Any = None
-    agent_id: Annotated[str, Field(max_length=100)] | None = None
+    agent_id: Annotated[str, Field(max_length=64)] | None = None
     agent_type: Annotated[str, Field(max_length=200)] | None = None
     last_assistant_message: Annotated[str, Field(max_length=65_536)] | None = None
     agentops: Extras = Field(default_factory=Extras)
@@ -181,7 +181,12 @@ class HookJob:
         if name in ("SubagentStop", "SessionEnd"):
             out.append({"type": "session.ended", "session_id": target, "status": "completed",
                         "ts": ts})
-        events = _events_adapter.validate_python(out)
+        try:
+            events = _events_adapter.validate_python(out)
+        except ValidationError as exc:  # nothing is written yet: refuse only this hook
+            errors = exc.errors(include_url=False, include_input=False)
+            raise Rejected(422, "invalid_hook", f"hook cannot be mapped: {errors[0]['msg']}",
+                           [{"message": e["msg"]} for e in errors]) from None
         batch = IngestBatch.model_construct(events=events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:

@@ -102,14 +102,14 @@ def decode(body: bytes, kind: str) -> ExportTraceServiceRequest:
         return request
     try:
         raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise Rejected(400, "bad_request", 'body must be an object {"resourceSpans": [...]}')
     hex_ids_to_base64(raw)
     try:
         json_format.ParseDict(raw, request, ignore_unknown_fields=True)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
         raise Rejected(400, "bad_request", f"body is not an OTLP trace export: {exc}") from None
     return request
 

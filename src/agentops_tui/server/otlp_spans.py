@@ -27,13 +27,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from agentops_tui.models import IngestAccepted, IngestBatch, IngestEvent
 from agentops_tui.server.ingest import CostFn, IngestJob, enrich
 from agentops_tui.server.otlp_mapping import AGENT, SpanDraft
 from agentops_tui.server.store import Store
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.writer import Rejected, WriteContext
 
 GRACE_SECONDS = 3600.0
 KEEP_SECONDS = 7 * 86400.0  # resolved spans are forgotten after this long
@@ -94,8 +94,10 @@ class OtlpJob:
         for row in list(rows.values()):
             if row.owner is None:
                 _resolve(row, rows, cutoff)
-        # validated before the writer ran (see `routes/otlp.py`), so this does not fail
-        events = _events_adapter.validate_python(self._events(ctx, rows))
+        try:  # validated before the writer ran (see `routes/otlp.py`); a guard, no more
+            events = _events_adapter.validate_python(self._events(ctx, rows))
+        except ValidationError as exc:  # nothing is written yet: refuse only this export
+            raise Rejected(422, "unmappable_spans", f"spans could not be mapped: {exc}") from None
         batch = IngestBatch.model_construct(events=events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:
@@ -125,19 +127,24 @@ class OtlpJob:
         ).fetchall()
         for raw in expired:
             wanted.setdefault(raw[0], set())
+        found: list[Any] = []
         for trace, ids in wanted.items():
-            listed = sorted(ids)[:900]
-            marks = ",".join("?" * len(listed))
-            found = ctx.conn.execute(
+            found += ctx.conn.execute(
                 f"SELECT {_COLUMNS} FROM otlp_spans WHERE workspace = ? AND trace_id = ?"
-                f" AND (owner IS NULL OR span_id IN ({marks or 'NULL'}))",
-                (ws, trace, *listed),
+                " AND owner IS NULL", (ws, trace),
+            ).fetchall()
+            listed = sorted(ids)
+            for i in range(0, len(listed), 500):
+                chunk = listed[i : i + 500]
+                found += ctx.conn.execute(
+                    f"SELECT {_COLUMNS} FROM otlp_spans WHERE workspace = ? AND trace_id = ?"
+                    f" AND span_id IN ({','.join('?' * len(chunk))})", (ws, trace, *chunk),
+                ).fetchall()
+        for raw in found:
+            rows[(raw[0], raw[1])] = _Row(
+                raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
+                json.loads(raw[8]) if raw[8] else None, raw[9], raw[10],
             )
-            for raw in found:
-                rows[(raw[0], raw[1])] = _Row(
-                    raw[0], raw[1], raw[2], raw[3], raw[4], raw[5], raw[6], raw[7],
-                    json.loads(raw[8]) if raw[8] else None, raw[9], raw[10],
-                )
         return rows
 
     def _save(self, ctx: WriteContext, rows: list[_Row]) -> None:
