@@ -237,3 +237,20 @@ def test_the_seed_curl_sequence_verbatim(live: LiveServer) -> None:
     code, err = curl(f"/work-queue-tasks/{task['id']}/fail",
                      '{ "error": "Unable to reproduce on staging" }')
     assert code == 409 and err["error"]["code"] == "conflict"
+
+
+def test_queues_are_scoped_to_their_workspace(live: LiveServer) -> None:
+    other = live.token_for("operator", workspace="other")
+    with live.client() as c, live.client(other) as o:
+        q = _queue(c)
+        t = _task(c, q, "ours")
+        assert o.get("/api/v1/work-queues").json() == {"queues": []}
+        assert o.get(f"/api/v1/work-queues/{q}").status_code == 404
+        assert o.post(f"/api/v1/work-queues/{q}/dequeue", json={"agentId": "a"}
+                      ).status_code == 404
+        assert o.post(f"/api/v1/work-queue-tasks/{t['id']}/complete").status_code == 404
+        assert o.get(f"/api/v1/tasks/{t['id']}").status_code == 404
+        theirs = _queue(o, "theirs", "engineering")
+        assert o.post(f"/api/v1/work-queues/{theirs}/steal", json={"agentId": "a"}
+                      ).status_code == 204  # the same team name elsewhere is another team
+        assert c.get(f"/api/v1/tasks/{t['id']}").json()["status"] == "inbox"
