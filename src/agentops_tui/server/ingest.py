@@ -70,14 +70,17 @@ def parse_batch(body: bytes) -> IngestBatch:
     try:
         return _batch_adapter.validate_python(raw)
     except ValidationError as exc:
-        errors = [
-            {"field": format_loc(tuple(e["loc"])), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        first = errors[0]
-        raise Rejected(
-            422, "invalid_event", f"{first['field']}: {first['message']}", errors
-        ) from None
+        raise rejection(exc, "invalid_event") from None
+
+
+def rejection(exc: ValidationError, code: str) -> Rejected:
+    """A 422 naming the first bad field, with every problem in `details`."""
+    errors = [
+        {"field": format_loc(tuple(e["loc"])), "message": e["msg"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+    first = errors[0]
+    return Rejected(422, code, f"{first['field']}: {first['message']}", errors)
 
 
 def enrich(

@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.claude_hooks import HookJob, HookPayload, HookResult
 from agentops_tui.server.context import ServerContext, get_ctx, operator
-from agentops_tui.server.ingest import format_loc
+from agentops_tui.server.ingest import rejection
 from agentops_tui.server.routes.ingest import read_limited
 from agentops_tui.server.routes.otlp import ctx_cost
 from agentops_tui.server.writer import Rejected
@@ -30,14 +30,7 @@ def parse_hook(body: bytes) -> HookPayload:
     try:
         return HookPayload.model_validate(raw)
     except ValidationError as exc:
-        errors = [
-            {"field": format_loc(tuple(e["loc"])), "message": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        first = errors[0]
-        raise Rejected(
-            422, "invalid_hook", f"{first['field']}: {first['message']}", errors
-        ) from None
+        raise rejection(exc, "invalid_hook") from None
 
 
 @router.post(
