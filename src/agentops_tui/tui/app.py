@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.screen import ModalScreen
 
 from agentops_tui import paths
 from agentops_tui.client.connection import Connection
@@ -27,6 +28,7 @@ from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
 from agentops_tui.tui.screens.review import ReviewScreen
+from agentops_tui.tui.screens.tasks import TasksScreen
 from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.themes import (
     DEFAULT_THEME,
@@ -49,13 +51,14 @@ class AgentOpsApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
 
     MODES: ClassVar[dict[str, Any]] = {
-        "fleet": FleetScreen, "tree": TreeScreen, "costs": CostsScreen, "review": ReviewScreen,
-        "alerts": AlertsScreen, "audit": AuditScreen,
+        "fleet": FleetScreen, "tree": TreeScreen, "tasks": TasksScreen, "costs": CostsScreen,
+        "review": ReviewScreen, "alerts": AlertsScreen, "audit": AuditScreen,
     }
     # number key → (mode name, label); every screen that exists has its key
     SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
         "1": ("fleet", "Fleet"),
         "2": ("tree", "Tree"),
+        "3": ("tasks", "Tasks"),
         "4": ("costs", "Costs"),
         "5": ("review", "Review"),
         "6": ("alerts", "Alerts"),
@@ -67,6 +70,7 @@ class AgentOpsApp(App[None]):
         Binding("question_mark", "help", "Help", id="app-help"),
         Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
         Binding("2", "screen('tree')", "Tree", id="screen-tree"),
+        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks"),
         Binding("4", "screen('costs')", "Costs", id="screen-costs"),
         Binding("5", "screen('review')", "Review", id="screen-review"),
         Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
@@ -264,8 +268,27 @@ class AgentOpsApp(App[None]):
         if isinstance(screen, FleetScreen):
             screen.select_agent(agent_id)
 
+    def show_session_in_tree(self, session_id: str) -> None:
+        self._close_modals()
+        self.switch_mode("tree")
+        screen = self.screen
+        if isinstance(screen, TreeScreen):
+            screen.select_session(session_id)
+
     def show_task(self, task_id: str) -> None:
-        self.push_screen(TaskDetails(task_id))
+        """The task's card on the board; a task no longer on it opens its sessions instead."""
+        if task_id not in self.fleet.tasks:
+            self.push_screen(TaskDetails(task_id))
+            return
+        self._close_modals()
+        self.switch_mode("tasks")
+        screen = self.screen
+        if isinstance(screen, TasksScreen):
+            screen.select_task(task_id)
+
+    def _close_modals(self) -> None:
+        while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
 
 
 def create_app(

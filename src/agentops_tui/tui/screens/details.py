@@ -6,16 +6,27 @@ import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.markup import escape
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from agentops_tui.tui import render
+from agentops_tui.core.tasks import rollup, task_of_session, task_sessions
+from agentops_tui.models import Session, Task
+from agentops_tui.tui import board, render
+from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
     from agentops_tui.tui.app import AgentOpsApp
+
+
+SESSION_COLUMNS = [
+    Column("", 1), Column("", 1), Column("session", 0), Column("status", 14),
+    Column("model", 16, min_screen=90), Column("tokens", 7, "right"),
+    Column("cost", 8, "right"), Column("time", 8, "right", min_screen=60),
+]
 
 
 def _when(ts: float | None) -> str:
@@ -26,6 +37,7 @@ class SessionDetails(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "close", "Close"),
         Binding("P", "parent", "Parent", id="details-parent"),
+        Binding("t", "task", "Task", id="details-task"),
     ]
 
     DEFAULT_CSS = """
@@ -78,10 +90,19 @@ class SessionDetails(ModalScreen[None]):
             width = max(len(k) for k, _ in rows)
             yield Static("\n".join(f"[b]{k.ljust(width)}[/b]  {escape(v)}" for k, v in rows),
                          markup=True)
-            yield Label("esc: close    P: parent session", classes="title")
+            yield Label("esc: close    P: parent session    t: task", classes="title")
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+    def action_task(self) -> None:
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        task_id = task_of_session(app.fleet, self.session_id)
+        if task_id is None:
+            self.notify("This session has no task", severity="warning")
+            return
+        self.dismiss(None)
+        app.show_task(task_id)
 
     def action_parent(self) -> None:
         app: AgentOpsApp = self.app  # type: ignore[assignment]
@@ -94,56 +115,106 @@ class SessionDetails(ModalScreen[None]):
 
 
 class TaskDetails(ModalScreen[None]):
-    """A task and the sessions it spawned (subagents included), with their cost."""
+    """A task and the sessions it spawned (subagents included), with their cost.
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,enter", "close", "Close")]
+    Enter on a session shows it in the Tree screen; `l` shows its log in the Fleet screen.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q", "close", "Close"),
+        Binding("l", "log", "Log", id="task-session-log"),
+    ]
 
     DEFAULT_CSS = """
     TaskDetails { align: center middle; }
-    TaskDetails > VerticalScroll {
-        width: 90; max-width: 96%; height: auto; max-height: 90%;
+    TaskDetails > Vertical {
+        width: 100; max-width: 96%; height: auto; max-height: 90%;
         border: thick $primary; background: $panel; padding: 0 2;
     }
-    TaskDetails .title { text-style: bold; margin: 1 0; }
+    TaskDetails .title { text-style: bold; margin: 1 0 0 0; }
+    TaskDetails #task-facts { margin-bottom: 1; }
+    TaskDetails VirtualTable { height: auto; max-height: 16; }
+    TaskDetails .hint { color: $text-muted; margin: 1 0; }
     """
 
     def __init__(self, task_id: str) -> None:
         super().__init__()
         self.task_id = task_id
+        self._depth: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         app: AgentOpsApp = self.app  # type: ignore[assignment]
         fleet = app.fleet
-        direct = sorted(fleet.sessions_by_task.get(self.task_id, ()))
-        ids: list[str] = []
-        stack = list(reversed(direct))
-        while stack:  # the task's sessions and everything they spawned
-            sid = stack.pop()
-            if sid in ids or sid not in fleet.sessions:
-                continue
-            ids.append(sid)
-            stack.extend(sorted(fleet.children.get(sid, ())))
-        sessions = [fleet.sessions[s] for s in ids]
+        sessions = task_sessions(fleet, self.task_id)
+        for s in sessions:  # parents come first (tree order)
+            parent = s.parent_session_id
+            self._depth[s.id] = self._depth[parent] + 1 if parent in self._depth else 0
         now = app.clock()
-        task = getattr(fleet, "tasks", {}).get(self.task_id)
-        with VerticalScroll():
-            name = getattr(task, "name", None) or self.task_id
+        task = fleet.tasks.get(self.task_id)
+        with Vertical():
+            name = task.name if task is not None else self.task_id
             yield Label(f"Task {name}", classes="title", markup=False)
-            if task is not None:
-                yield Static(escape(f"status {task.status}  priority {task.priority}"))
-            total = sum(s.cost_usd for s in sessions)
-            tokens = sum(render.session_tokens(s) for s in sessions)
-            started = min((s.started_at for s in sessions), default=now)
-            yield Static(escape(
-                f"{len(sessions)} sessions  {render.money(total)}  {render.tokens(tokens)} tokens"
-                f"  elapsed {render.duration(now - started) if sessions else '—'}"))
-            lines = [
-                f"{render.STATUS_GLYPHS.get(s.status, '•')} {s.title or s.id}  {s.status}"
-                f"  {render.money(s.cost_usd)}"
-                for s in sessions
-            ]
-            yield Static(escape("\n".join(lines) or "no sessions in view for this task"))
-            yield Label("esc: close", classes="title")
+            yield Static(escape(self._facts(sessions, now)), id="task-facts")
+            yield VirtualTable(
+                SESSION_COLUMNS,
+                self._cells,
+                id="task-sessions", empty="no sessions in view for this task")
+            yield Label("enter: show in tree    l: log    esc: close", classes="hint")
+
+    def _cells(self, sid: str) -> list[render.Cell]:
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        session = app.fleet.sessions.get(sid)
+        if session is None:
+            return []
+        return render.session_cells(session, app.clock(), app.last_command(sid),
+                                    indent=self._depth.get(sid, 0))
+
+    def _facts(self, sessions: list[Session], now: float) -> str:
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        fleet = app.fleet
+        task = fleet.tasks.get(self.task_id)
+        lines: list[str] = []
+        if task is not None:
+            queue = fleet.queues.get(task.queue_id)
+            agent = fleet.agents.get(task.assignee or "")
+            text, _ = board.due(task, now)
+            lines.append(
+                f"{task.status}  P{task.priority}  {text}  queue "
+                f"{queue.name if queue else task.queue_id}  assignee "
+                f"{agent.name if agent else task.assignee or '—'}")
+            if task.error:
+                lines.append(f"error: {task.error}")
+            totals = rollup(task, sessions, now)
+            elapsed = ("—" if totals.elapsed_seconds is None
+                       else render.duration(totals.elapsed_seconds))
+        else:
+            totals = rollup(Task(id=self.task_id, queue_id="", name=self.task_id), sessions, now)
+            started = min((s.started_at for s in sessions), default=None)
+            elapsed = render.duration(now - started) if started is not None else "—"
+        lines.append(
+            f"{totals.sessions} sessions ({totals.active_sessions} active)  "
+            f"{render.money(totals.cost_usd)}  "
+            f"{render.tokens(totals.input_tokens + totals.output_tokens)} tokens  "
+            f"elapsed {elapsed}")
+        return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        table = self.query_one(VirtualTable)
+        table.set_rows(list(self._depth))
+        table.focus()
+
+    @on(VirtualTable.Selected)
+    def _selected(self, event: VirtualTable.Selected) -> None:
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        self.dismiss(None)
+        app.show_session_in_tree(event.key)
+
+    def action_log(self) -> None:
+        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        key = self.query_one(VirtualTable).current_key
+        if key is not None:
+            self.dismiss(None)
+            app.show_session_in_fleet(key)
 
     def action_close(self) -> None:
         self.dismiss(None)

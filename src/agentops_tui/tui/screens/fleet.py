@@ -12,6 +12,7 @@ from textual.widgets import Footer, Input, Label
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
+from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
@@ -40,6 +41,7 @@ class FleetScreen(Interventions):
         Binding("slash", "filter", "Filter", id="fleet-filter"),
         Binding("s", "sort(1)", "Sort", id="fleet-sort"),
         Binding("S", "sort(-1)", "Reverse", id="fleet-sort-reverse", show=False),
+        Binding("t", "task", "Task", id="fleet-task"),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
@@ -297,6 +299,13 @@ class FleetScreen(Interventions):
             self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self._rebuild_roster()
         self._update_titles()
+
+    def action_task(self) -> None:
+        task_id = task_of_session(self.agentops.fleet, self.session_id or "")
+        if task_id is None:
+            self.notify("This session has no task", severity="warning")
+            return
+        self.agentops.show_task(task_id)
 
     def action_details(self) -> None:
         if self.session_id:

@@ -11,6 +11,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Label
 
 from agentops_tui.core.fleet import Changes
+from agentops_tui.core.tasks import task_of_session
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
@@ -46,6 +47,7 @@ class TreeScreen(Interventions):
         self.nodes: dict[str, TreeNode] = {}
         self._built_at = 0.0
         self._dirty = True
+        self._wanted: str | None = None  # a session to highlight once the tree is built
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -57,6 +59,8 @@ class TreeScreen(Interventions):
     def on_mount(self) -> None:
         self.query_one("#tree", VirtualTable).focus()
         self.update_state(None)
+        if self._wanted is not None:
+            self._select(self._wanted)
 
     def on_screen_resume(self) -> None:
         self._dirty = True
@@ -151,11 +155,39 @@ class TreeScreen(Interventions):
         self.query_one("#tree", VirtualTable).move_to(session.parent_session_id)
 
     def action_task(self) -> None:
-        session = self.agentops.fleet.sessions.get(self.current or "")
-        if session is None or not session.task_id:
+        task_id = task_of_session(self.agentops.fleet, self.current or "")
+        if task_id is None:
             self.notify("This session has no task", severity="warning")
             return
-        self.agentops.show_task(session.task_id)
+        self.agentops.show_task(task_id)
+
+    def select_session(self, session_id: str) -> None:
+        """Jump here from another screen: unfold the session's ancestors and highlight it."""
+        if self.is_mounted:
+            self._select(session_id)
+        else:
+            self._wanted = session_id  # on_mount takes it from there
+
+    def _select(self, session_id: str) -> None:
+        self._wanted = None
+        fleet = self.agentops.fleet
+        session = fleet.sessions.get(session_id)
+        if session is None:
+            return
+        parent = session.parent_session_id
+        for _ in range(64):
+            if not parent:
+                break
+            self.collapsed.discard(parent)
+            up = fleet.sessions.get(parent)
+            parent = up.parent_session_id if up else None
+        self._rebuild()
+        table = self.query_one("#tree", VirtualTable)
+        if not table.move_to(session_id) and self.active_only:
+            self.active_only = False
+            self._rebuild()
+            table.move_to(session_id)
+        table.focus()
 
     def action_toggle_active(self) -> None:
         self.active_only = not self.active_only
