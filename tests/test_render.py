@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from agentops_tui.models import Agent, Command, Session
-from agentops_tui.tui import render
+from agentops_tui.models import Agent, Command, Session, Task
+from agentops_tui.tui import board, render
 
 
 def test_money_tokens_duration() -> None:
@@ -59,3 +59,75 @@ def test_filter_syntax() -> None:
     assert not render.matches("model:gpt", **kw)
     assert render.matches("kind:cod 7", **kw)
     assert not render.matches("reviewer", **kw)
+
+
+def _task(id_: str, status: str = "inbox", **kw: object) -> Task:
+    base: dict[str, object] = {"id": id_, "queue_id": "q1", "name": f"task {id_}",
+                               "status": status, "created_at": 10.0}
+    return Task.model_validate({**base, **kw})
+
+
+def _texts(lines: list[board.Line]) -> list[str]:
+    return ["".join(text for text, _ in line) for line in lines]
+
+
+def test_board_columns_sort_open_by_pick_order_and_finished_newest_first() -> None:
+    tasks = [
+        _task("old3", priority=3, created_at=1), _task("new3", priority=3, created_at=5),
+        _task("urgent", priority=5, created_at=9), _task("due", priority=3, deadline=50),
+        _task("run", "running", assignee="a"),
+        *(_task(f"done{i}", "complete", finished_at=float(i)) for i in range(5)),
+        _task("bad", "failed", finished_at=3.0, error="boom"),
+    ]
+    cols = {c.status: c for c in board.columns(tasks, finished_shown=3)}
+    assert [c.title for c in board.columns([])] == [
+        "Inbox", "Assigned", "Running", "Complete", "Failed"]
+    assert cols["inbox"].task_ids == ("urgent", "due", "old3", "new3")
+    assert cols["running"].task_ids == ("run",) and cols["assigned"].task_ids == ()
+    assert cols["complete"].task_ids == ("done4", "done3", "done2")
+    assert (cols["complete"].total, cols["complete"].hidden) == (5, 2)
+    assert cols["failed"].task_ids == ("bad",) and cols["failed"].hidden == 0
+
+
+def test_board_deadlines_and_sla_marks() -> None:
+    now = 10_000.0
+    assert board.span(45) == "45s" and board.span(720) == "12m"
+    assert board.span(7200) == "2h" and board.span(3 * 86400) == "3d"
+    assert board.span(10**9) == "99d+" and board.span(-5) == "0s"
+    assert board.due(_task("a"), now) == ("no deadline", "dim")
+    assert board.due(_task("a", deadline=now + 3600), now) == ("due 1h", "dim")
+    assert board.due(_task("a", deadline=now + 720), now) == ("due 12m", "soon")
+    assert board.due(_task("a", deadline=now - 180), now) == ("late 3m", "soon")
+    breached = _task("a", "running", deadline=now - 180, sla_breached=True)
+    assert board.due(breached, now) == ("⚠ late 3m", "late")
+    assert board.due(_task("a", "complete", deadline=now - 9, sla_breached=True), now) == (
+        "⚠ SLA missed", "late")
+    assert board.due(_task("a", "complete"), now) == ("✔ done", "done")
+    assert board.due(_task("a", "failed"), now) == ("✖ failed", "late")
+    assert [board.priority(_task("a", priority=p))[1] for p in (1, 5)] == ["p1", "p5"]
+
+
+def test_board_card_lines_and_fit() -> None:
+    inbox = board.CardFacts(_task("a", priority=4, deadline=1720), queue="triage")
+    assert _texts(board.card(inbox, now=1000)) == ["P4 task a", "due 12m", "#triage"]
+    running = board.CardFacts(_task("b", "running", assignee="ag-1"), assignee="coder-1",
+                              sessions=3, active_sessions=1, cost_usd=1.234)
+    lines = board.card(running, now=0)
+    assert _texts(lines) == ["P3 task b", "no deadline  @coder-1", "▶ 1/3  $1.23"]
+    assert lines[2][0] == ("▶", "active")
+    failed = board.CardFacts(_task("c", "failed", error="rate limited\ntrace"),
+                             sessions=1, cost_usd=0.004)
+    assert _texts(board.card(failed, now=0))[2] == "· 0/1  $0.0040  rate limited"
+    line = board.card(running, now=0)[1]
+    assert _texts([board.fit(line, 15)]) == ["no deadline  @…"]
+    assert _texts([board.fit(line, 100)]) == ["no deadline  @coder-1"]
+    assert _texts([board.fit([("修正ログイン", "")], 7)]) == ["修正ロ…"]
+
+
+def test_board_filter() -> None:
+    facts = board.CardFacts(_task("a", priority=4, name="Fix login"), assignee="coder-1",
+                            queue="bug-triage")
+    assert board.matches("", facts) and board.matches("login coder", facts)
+    assert board.matches("queue:bug p:4", facts) and board.matches("triage", facts)
+    assert not board.matches("p:5", facts) and not board.matches("queue:research", facts)
+    assert not board.matches("reviewer", facts) and not board.matches("p:x", facts)

@@ -23,6 +23,9 @@ from agentops_tui.tui.board import CARD_LINES, ColumnView, Line, fit
 
 CardLines = Callable[[str, int], list[Line]]
 GAP_MIN_HEIGHT = 24  # with fewer rows than this, cards sit without a blank line between
+NARROW_COLUMN = 20  # columns narrower than this share the width unequally:
+FOCUS_WIDTH = 30  # the highlighted column gets this much,
+MIN_WIDTH = 8  # the others what is left (never less than this)
 
 
 class Kanban(Widget, can_focus=True):
@@ -129,13 +132,16 @@ class Kanban(Widget, can_focus=True):
             key = keep[i]
             if key is not None and key in column.task_ids:
                 self.rows[i] = column.task_ids.index(key)
-        if current is not None:
-            for i, column in enumerate(columns):
-                if current in column.task_ids:
-                    self.column = i
-                    self.rows[i] = column.task_ids.index(current)
-                    break
         self.column = min(self.column, max(0, len(columns) - 1))
+        if current is not None:
+            found = [i for i, column in enumerate(columns) if current in column.task_ids]
+            if found:
+                self.column = found[0]
+                self.rows[found[0]] = columns[found[0]].task_ids.index(current)
+            elif columns and not columns[self.column].task_ids:  # its column emptied
+                filled = [i for i, column in enumerate(columns) if column.task_ids]
+                if filled:
+                    self.column = min(filled, key=lambda i: abs(i - self.column))
         for i in range(len(columns)):
             self._clamp(i)
         self.refresh_cards()
@@ -169,10 +175,15 @@ class Kanban(Widget, can_focus=True):
                    // self.card_height)
 
     def _widths(self) -> list[int]:
+        """Equal columns; on a narrow screen the highlighted one gets room to be read."""
         n = max(1, len(self.columns))
         usable = max(n, self.size.width - (n - 1))  # a rule between columns
-        base = usable // n
-        return [base + (1 if i < usable % n else 0) for i in range(n)]
+        if n == 1 or usable // n >= NARROW_COLUMN:
+            return [usable // n + (1 if i < usable % n else 0) for i in range(n)]
+        focus = max(usable // n, min(FOCUS_WIDTH, usable - (n - 1) * MIN_WIDTH))
+        rest = usable - focus
+        others = [rest // (n - 1) + (1 if i < rest % (n - 1) else 0) for i in range(n - 1)]
+        return [*others[: self.column], focus, *others[self.column:]]
 
     def _clamp(self, i: int) -> None:
         count = len(self.columns[i].task_ids)
