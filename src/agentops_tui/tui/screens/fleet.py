@@ -41,7 +41,7 @@ class FleetScreen(Interventions):
         Binding("slash", "filter", "Filter", id="fleet-filter"),
         Binding("s", "sort(1)", "Sort", id="fleet-sort"),
         Binding("S", "sort(-1)", "Reverse", id="fleet-sort-reverse", show=False),
-        Binding("t", "task", "Task", id="fleet-task"),
+        Binding("t", "task", "Task", id="fleet-task", show=False),
         Binding("tab", "app.focus_next", "Next pane", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
     ]
