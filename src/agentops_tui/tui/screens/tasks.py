@@ -47,8 +47,7 @@ class TasksScreen(Screen[Any]):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield Label("Tasks", id="tasks-title", classes="pane-title")
-        yield Kanban(self._card, id="board",
-                     empty="no tasks")
+        yield Kanban(self._card, id="board", empty="no tasks")
         yield Input(placeholder="filter: words (name, agent, queue), queue:triage, p:4",
                     id="filter", classes="-hidden")
         yield Footer()
@@ -127,6 +126,11 @@ class TasksScreen(Screen[Any]):
         open_tasks = [t for t in fleet.tasks.values()
                       if t.status in ("inbox", "assigned", "running")]
         late = sum(t.sla_breached for t in open_tasks)
+        if not fleet.queues and not fleet.tasks:
+            self.query_one("#tasks-title", Label).update(
+                "Tasks — no work queues yet: tasks appear here as agents' queues fill"
+                " (POST /api/v1/work-queues, or the SDK)")
+            return
         parts = [f"Tasks — {len(open_tasks)} open"]
         if late:
             parts.append(f"⚠ {late} past SLA")
@@ -145,7 +149,7 @@ class TasksScreen(Screen[Any]):
         if not self.is_mounted:
             return  # on_mount builds the board and takes it from there
         if self.query_text:
-            self._set_filter("")
+            self.action_clear_filter()
         self._rebuild()
         self.query_one(Kanban).focus()
 
