@@ -1,4 +1,4 @@
-"""The `agentops` command: demo · tui · serve · simulate · token · info."""
+"""The `agentops` command: demo · tui · serve · simulate · token · info · bench."""
 
 from __future__ import annotations
 
@@ -204,6 +204,12 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from agentops_tui.bench.runner import NAMES, run_suite
+
+    return run_suite(args.only or list(NAMES), quick=args.quick, json_path=args.json)
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     rows = [
         ("version", __version__),
@@ -298,6 +304,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)
+
+    bench = sub.add_parser("bench", help="the performance suite against its budgets")
+    bench.add_argument("--quick", action="store_true", help="shorter runs (under 3 minutes)")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    bench.add_argument("--only", action="append", metavar="NAME",
+                       choices=["ingest", "latency", "fanout", "tui", "control", "startup",
+                                "output", "otlp"],
+                       help="run only this benchmark (repeatable)")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
