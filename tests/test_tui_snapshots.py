@@ -167,3 +167,19 @@ class TestTasks:
             await pilot.pause(0.3)
 
         assert snap_compare(_app(fixed_server), terminal_size=size, run_before=show_board)
+
+
+class TestReview:
+    @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+    def test_review(self, snap_compare: Any, fixed_server: LiveServer,
+                    size: tuple[int, int]) -> None:
+        async def show_review(pilot: Pilot[Any]) -> None:
+            await _ready(pilot)
+            await pilot.press("5")
+            app: AgentOpsApp = pilot.app  # type: ignore[assignment]
+            await until(pilot, lambda: getattr(app.screen, "queue", None) is not None
+                        and app.screen.queue.current == "waiting:se-wait",  # type: ignore[attr-defined]
+                        what="the waiting session in review")
+            await pilot.pause(0.5)
+
+        assert snap_compare(_app(fixed_server), terminal_size=size, run_before=show_review)
