@@ -20,6 +20,7 @@ from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.widgets.kanban import Kanban
+from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer
@@ -65,6 +66,13 @@ async def _ready(pilot: Pilot[Any]) -> None:
     sessions.move_to("se-root")
     log = app.screen.query_one("#log")
     await until(pilot, lambda: len(log.messages) == 12)  # type: ignore[attr-defined]
+    await pilot.pause(0.3)
+
+
+async def _header_drawn(pilot: Pilot[Any]) -> None:
+    """A screen shown by a key draws its header on the next tick; a busy machine can be late."""
+    status = pilot.app.screen.query_one(StatusLine)
+    await until(pilot, lambda: "Live" in str(status.render()), what="the header")
     await pilot.pause(0.3)
 
 
@@ -164,7 +172,7 @@ class TestTasks:
             await until(pilot, lambda: [c.total for c in kanban.columns] == [3, 1, 2, 2, 1],
                         what="every card")
             await pilot.press("right", "right", "down")
-            await pilot.pause(0.3)
+            await _header_drawn(pilot)
 
         assert snap_compare(_app(fixed_server), terminal_size=size, run_before=show_board)
 
@@ -180,6 +188,6 @@ class TestReview:
             await until(pilot, lambda: getattr(app.screen, "queue", None) is not None
                         and app.screen.queue.current == "waiting:se-wait",  # type: ignore[attr-defined]
                         what="the waiting session in review")
-            await pilot.pause(0.5)
+            await _header_drawn(pilot)
 
         assert snap_compare(_app(fixed_server), terminal_size=size, run_before=show_review)
