@@ -34,14 +34,7 @@ MAX_OUTPUT_KB_S = 30.0
 DEMO_AGENTS = ("coder-1", "researcher-2", "reviewer-3", "reviewer-4", "triager-5", "coder-6")
 _ANSI = re.compile(rb"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[()=>78]")
 
-BASELINE_APP = """
-from textual.app import App
-from textual.widgets import Label
-class Hello(App):
-    def compose(self):
-        yield Label("baseline-ready")
-Hello().run()
-"""
+BASELINE_APP = "agentops_tui.tui.baseline"  # a one-label app, run with -m
 
 
 class Terminal:
@@ -140,7 +133,7 @@ def startup(quick: bool) -> list[Result]:
     with tempfile.TemporaryDirectory(prefix="agentops-bench-term-") as tmp:
         folder = Path(tmp)
         for _ in range(runs):
-            base.append(_first_paint([sys.executable, "-c", BASELINE_APP], ["baseline-ready"],
+            base.append(_first_paint([sys.executable, "-m", BASELINE_APP], ["baseline-ready"],
                                      folder))
             demo.append(_first_paint([sys.executable, "-m", "agentops_tui.cli", "demo"],
                                      DEMO_AGENTS, folder))
