@@ -72,8 +72,7 @@ class StreamRunner:
         while not self._stop.is_set():
             try:
                 if need_snapshot:
-                    self.state.load(await self.api.snapshot())
-                    self._on_change()
+                    await self._resnapshot()
                     need_snapshot = False
                 await self._stream()
                 self.failures = 0  # the server ended the stream politely: resume at once
@@ -137,6 +136,10 @@ class StreamRunner:
             ts = float(data.pop("ts", 0.0) or time.time())
             self._apply([(int(sse.id), sse.event, ts, data)])
 
+    async def _resnapshot(self) -> None:
+        self.state.load(await self.api.snapshot())
+        self._on_change()
+
     def _apply(self, batch: list[tuple[int, str, float, dict[str, Any]]]) -> None:
         if self.state.apply(batch):
             self._on_change()
@@ -147,8 +150,7 @@ class StreamRunner:
         while not self._stop.is_set():
             try:
                 if need_snapshot:
-                    self.state.load(await self.api.snapshot())
-                    self._on_change()
+                    await self._resnapshot()
                     need_snapshot = False
                 page = await self.api.events(self.state.last_event_id, 1000)
                 if page.get("reset"):

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.alert_feeds import DAY, AlertFeeds, Feeds
+from agentops_tui.server.alert_config import AlertSettings, RunawayCost
+from agentops_tui.server.alert_feeds import DAY, AlertFeeds, Feeds, SpendWindow
 from agentops_tui.server.rollups import USD_UNITS
 from agentops_tui.server.writer import WriteContext
 
@@ -64,42 +64,33 @@ def _agent_label(fleet: Fleet, agent_id: str) -> str:
     )
 
 
-def runaway_session(ev: Evaluation) -> Readings:
-    cfg = ev.settings.runaway_cost.session
+def _runaway(ev: Evaluation, cfg: RunawayCost, spend: dict[str, SpendWindow],
+             label: Callable[[str], str]) -> Readings:
+    """Spend in the rule's window per subject; windows left empty are dropped."""
     since = ev.now - ev.settings.seconds(cfg.window_minutes)
     out: Readings = {}
-    spend = ev.feeds.session_spend
-    for sid in list(spend):
-        units = spend[sid].trim(since)
-        if not spend[sid].steps:
-            del spend[sid]
+    for subject in list(spend):
+        units = spend[subject].trim(since)
+        if not spend[subject].steps:
+            del spend[subject]
         severity, threshold = cfg.severity(_usd(units))
         if severity and threshold is not None:
-            out[sid] = Reading(
+            out[subject] = Reading(
                 severity, _usd(units), threshold,
-                f"session {sid} spent ${_usd(units):.2f} in the last"
+                f"{label(subject)} spent ${_usd(units):.2f} in the last"
                 f" {_span(cfg.window_minutes)}", "usd",
             )
     return out
+
+
+def runaway_session(ev: Evaluation) -> Readings:
+    return _runaway(ev, ev.settings.runaway_cost.session, ev.feeds.session_spend,
+                    lambda sid: f"session {sid}")
 
 
 def runaway_agent(ev: Evaluation) -> Readings:
-    cfg = ev.settings.runaway_cost.agent
-    since = ev.now - ev.settings.seconds(cfg.window_minutes)
-    out: Readings = {}
-    spend = ev.feeds.agent_spend
-    for aid in list(spend):
-        units = spend[aid].trim(since)
-        if not spend[aid].steps:
-            del spend[aid]
-        severity, threshold = cfg.severity(_usd(units))
-        if severity and threshold is not None:
-            out[aid] = Reading(
-                severity, _usd(units), threshold,
-                f"{_agent_label(ev.fleet, aid)} spent ${_usd(units):.2f} in the last"
-                f" {_span(cfg.window_minutes)}", "usd",
-            )
-    return out
+    return _runaway(ev, ev.settings.runaway_cost.agent, ev.feeds.agent_spend,
+                    lambda aid: _agent_label(ev.fleet, aid))
 
 
 def task_budget(ev: Evaluation) -> Readings:
