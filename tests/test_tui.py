@@ -246,3 +246,22 @@ async def test_costs_screen_shows_real_figures(live: LiveServer) -> None:
         await pilot.press("w")
         title = app.screen.query_one("#costs-title")
         await until(pilot, lambda: "last 7d" in str(title.render()), what="window change")
+
+
+async def test_tree_names_a_sessions_task(live: LiveServer) -> None:
+    with live.client() as c:
+        queue = c.post("/api/v1/work-queues", json={"name": "triage"}).json()["id"]
+        task = c.post(f"/api/v1/work-queues/{queue}/tasks",
+                      json={"name": "rotate the signing keys"}).json()["id"]
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.started", "session_id": "se-keys", "agent_id": "ag-coder",
+             "task_id": task, "title": "keys"}]}).raise_for_status()
+    async with console(live) as (app, pilot):
+        await pilot.press("2")
+        tree = _table(app, "#tree")
+        await until(pilot, lambda: "se-keys" in tree.keys, what="the task's session")
+        tree.move_to("se-keys")
+        await pilot.pause()
+        row = tree.render_line(tree.cursor + 1 - int(tree.scroll_offset.y)).text
+        assert "rotate the …" in row  # the task's name, cut to the column, not its id
+        assert task not in row

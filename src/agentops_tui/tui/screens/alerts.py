@@ -12,13 +12,14 @@ from typing import ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Label
+from textual.widgets import Footer
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import Alert
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
@@ -43,7 +44,7 @@ class AlertsScreen(Interventions):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Alerts", id="alerts-title", classes="pane-title")
+        yield PaneTitle("Alerts", id="alerts-title")
         yield VirtualTable(COLUMNS, self._cells, id="alerts",
                            empty="no open alerts — rules are quiet")
         yield Footer()
@@ -100,7 +101,7 @@ class AlertsScreen(Interventions):
         self.query_one("#alerts", VirtualTable).set_rows([a.id for a in alerts])
         open_ = sum(a.status == "open" for a in alerts)
         history = " + resolved (h hides)" if self.show_resolved else " — h shows resolved"
-        self.query_one("#alerts-title", Label).update(
+        self.query_one("#alerts-title", PaneTitle).show(
             f"Alerts — {open_} open, {len(alerts) - open_} other{history}"
             f" — a ack, enter go to subject")
 

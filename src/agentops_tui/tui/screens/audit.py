@@ -15,12 +15,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
 from agentops_tui.tui.screens.modals import PathScreen
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
@@ -47,7 +48,7 @@ class AuditScreen(Screen[Any]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Audit log", id="audit-title", classes="pane-title")
+        yield PaneTitle("Audit log", id="audit-title")
         yield VirtualTable(COLUMNS, self._cells, id="audit",
                            empty="no operator actions recorded yet")
         yield Input(placeholder="actor:NAME action:session.pause since:2026-11-23 words…",
@@ -106,7 +107,7 @@ class AuditScreen(Screen[Any]):
         self.entries = {str(e["id"]): e for e in shown}
         self.query_one("#audit", VirtualTable).set_rows([str(e["id"]) for e in shown])
         filt = f" — filter: {self.filters}" if self.filters else " — / filter, e export"
-        self.query_one("#audit-title", Label).update(f"Audit log — {len(shown)} entries{filt}")
+        self.query_one("#audit-title", PaneTitle).show(f"Audit log — {len(shown)} entries{filt}")
 
     def action_filter(self) -> None:
         box = self.query_one("#audit-filter-box", Input)

@@ -16,11 +16,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Label, Sparkline, Static
+from textual.widgets import Footer, Sparkline, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
 WINDOWS = (("1h", "1m"), ("24h", "1h"), ("7d", "1d"))  # window, timeline bucket
@@ -86,7 +87,7 @@ class CostsScreen(Screen[Any]):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Costs", id="costs-title", classes="pane-title")
+        yield PaneTitle("Costs", id="costs-title")
         yield Sparkline([], id="costs-trend")
         with Horizontal(id="costs-body"):
             with Vertical():
@@ -127,7 +128,7 @@ class CostsScreen(Screen[Any]):
             today = await api.costs("agent", "24h")
             engine = await api.alert_engine()
         except (ApiError, BackendUnreachable) as exc:
-            self.query_one("#costs-title", Label).update(f"Costs — unavailable: {exc}")
+            self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
             return
         total = by_agent["total_usd"]
         spend = [b["cost_usd"] for b in timeline["buckets"]]
@@ -135,7 +136,7 @@ class CostsScreen(Screen[Any]):
         self.query_one("#costs-trend", Sparkline).data = spend or [0.0]
         unpriced = [m for m in by_model.get("unpriced_models", []) if m]
         note = f" — unpriced models counted as $0: {', '.join(unpriced)}" if unpriced else ""
-        self.query_one("#costs-title", Label).update(
+        self.query_one("#costs-title", PaneTitle).show(
             f"Costs — last {window}: {render.money(total)} (trend per {bucket}, peak "
             f"{render.money(peak)}) — w window{note}")
         self.query_one("#costs-agents", Static).update(

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 SESSION_COLUMNS = [
     Column("", 1), Column("", 1), Column("session", 0), Column("status", 14),
-    Column("model", 16, min_screen=90), Column("tokens", 7, "right"),
-    Column("cost", 8, "right"), Column("time", 8, "right", min_screen=60),
+    Column("model", 16, min_screen=90), Column("tokens", 7, "right", slow=True),
+    Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]
 
 

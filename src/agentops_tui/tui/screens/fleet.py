@@ -8,7 +8,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
@@ -18,6 +18,7 @@ from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
 from agentops_tui.tui.widgets.log_tail import LogTail
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
@@ -26,13 +27,13 @@ SORTS = ("status", "name", "cost", "activity")
 AGENT_COLUMNS = [
     Column("", 1), Column("", 1), Column("agent", 0), Column("kind", 10, min_screen=60),
     Column("model", 18, min_screen=90), Column("sess", 5, "right"),
-    Column("tokens", 7, "right"), Column("cost", 8, "right"),
-    Column("last seen", 12, "right", min_screen=70),
+    Column("tokens", 7, "right", slow=True), Column("cost", 8, "right", slow=True),
+    Column("last seen", 12, "right", min_screen=70, slow=True),
 ]
 SESSION_COLUMNS = [
     Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
-    Column("model", 18, min_screen=100), Column("tokens", 7, "right"),
-    Column("cost", 8, "right"), Column("time", 8, "right", min_screen=60),
+    Column("model", 18, min_screen=100), Column("tokens", 7, "right", slow=True),
+    Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]
 
 
@@ -61,10 +62,10 @@ class FleetScreen(Interventions):
         yield StatusLine()
         with Horizontal(id="fleet-body"):
             with Vertical(id="fleet-left"):
-                yield Label("Agents", id="roster-title", classes="pane-title")
+                yield PaneTitle("Agents", id="roster-title")
                 yield VirtualTable(AGENT_COLUMNS, self._agent_cells, id="roster",
                                    empty="no agents yet — they appear as soon as they report")
-                yield Label("Sessions", id="sessions-title", classes="pane-title")
+                yield PaneTitle("Sessions", id="sessions-title")
                 yield VirtualTable(
                     SESSION_COLUMNS,
                     lambda sid: render.session_cells(
@@ -74,7 +75,7 @@ class FleetScreen(Interventions):
                     id="sessions", empty="no sessions for this agent",
                 )
             with Vertical(id="fleet-right"):
-                yield Label("Log", id="log-title", classes="pane-title")
+                yield PaneTitle("Log", id="log-title")
                 yield LogTail(id="log")
         yield Input(placeholder="filter: words, status:waiting, model:opus, kind:coder",
                     id="filter", classes="-hidden")
@@ -161,14 +162,14 @@ class FleetScreen(Interventions):
         total = len(fleet.agents)
         filt = f" — filter: {self.query_text}" if self.query_text else ""
         sort = f" — by {self.sort}{' ↑' if self.reverse else ''}"
-        self.query_one("#roster-title", Label).update(f"Agents {shown}/{total}{sort}{filt}")
+        self.query_one("#roster-title", PaneTitle).show(f"Agents {shown}/{total}{sort}{filt}")
         agent = fleet.agents.get(self.agent_id or "")
-        self.query_one("#sessions-title", Label).update(
+        self.query_one("#sessions-title", PaneTitle).show(
             f"Sessions of {agent.name}" if agent else "Sessions")
         session = fleet.sessions.get(self.session_id or "")
         log = self.query_one(LogTail)
         follow = "following" if log.follow else "paused — f to follow"
-        self.query_one("#log-title", Label).update(
+        self.query_one("#log-title", PaneTitle).show(
             f"Log {session.title or session.id} ({follow})" if session else "Log")
 
     def refresh_rows(self) -> None:

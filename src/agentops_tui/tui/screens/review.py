@@ -26,6 +26,7 @@ from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.review_items import Item, ReviewQueue, current_items
 from agentops_tui.tui.screens.modals import InjectScreen
 from agentops_tui.tui.widgets.log_tail import LogTail
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
 UNDO_SECONDS = 4.0
@@ -58,7 +59,7 @@ class ReviewScreen(Interventions):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Review", id="review-title", classes="pane-title")
+        yield PaneTitle("Review", id="review-title")
         with Vertical(id="review-body"):
             yield Static("", id="review-item")
             yield Label("Session log", classes="pane-title")
@@ -99,7 +100,7 @@ class ReviewScreen(Interventions):
             if self.queue.new_since_current else ""
         undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
             if self.held else ""
-        self.query_one("#review-title", Label).update(
+        self.query_one("#review-title", PaneTitle).show(
             f"Review — {left} to do{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")

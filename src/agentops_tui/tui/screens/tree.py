@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Label
+from textual.widgets import Footer
 
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import task_of_session
@@ -16,13 +16,14 @@ from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 TREE_COLUMNS = [
     Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
-    Column("agent", 14, min_screen=90), Column("subtree", 9, "right"),
-    Column("cost", 9, "right"), Column("tokens", 7, "right", min_screen=70),
+    Column("agent", 14, min_screen=90), Column("subtree", 9, "right", slow=True),
+    Column("cost", 9, "right", slow=True), Column("tokens", 7, "right", min_screen=70, slow=True),
     Column("task", 12, min_screen=110),
 ]
 
@@ -51,7 +52,7 @@ class TreeScreen(Interventions):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Subagent tree", id="tree-title", classes="pane-title")
+        yield PaneTitle("Subagent tree", id="tree-title")
         yield VirtualTable(TREE_COLUMNS, self._cells, id="tree",
                            empty="no sessions yet — sessions and their subagents appear here")
         yield Footer()
@@ -77,6 +78,7 @@ class TreeScreen(Interventions):
         fold = "▸ " if sid in self.collapsed and node.children else ""
         title = "  " * node.depth + fold + (session.title or sid)
         subtree = f"{node.active}/{node.sessions}" if node.sessions > 1 else ""
+        task = app.fleet.tasks.get(session.task_id) if session.task_id else None
         return [
             ("●" if sid in self.marked else " ", "marked"),
             render.glyph(session.status),
@@ -87,7 +89,7 @@ class TreeScreen(Interventions):
             (subtree, "dim"),
             (render.money(node.cost_usd), ""),
             (render.tokens(node.tokens), ""),
-            (session.task_id or "", "dim"),
+            (task.name if task else session.task_id or "", "dim"),  # the id until known
         ]
 
     def update_state(self, changes: Changes | None) -> None:
@@ -114,7 +116,7 @@ class TreeScreen(Interventions):
         self._dirty = False
         active = sum(n.active for n in forest)
         scope = "active trees" if self.active_only else "all trees"
-        self.query_one("#tree-title", Label).update(
+        self.query_one("#tree-title", PaneTitle).show(
             f"Subagent tree — {len(forest)} {scope}, {active} active sessions"
             f" — ←/→ fold, P parent, t task, a active only")
 

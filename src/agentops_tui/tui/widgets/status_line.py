@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from rich.text import Text
 from textual.widgets import Static
 
@@ -29,6 +31,10 @@ class StatusLine(Static):
     StatusLine { height: 1; background: $panel; color: $foreground; padding: 0 1; }
     """
 
+    _shown: Text | None = None
+    _facts: tuple[object, ...] = ()
+    _drawn_at = 0.0
+
     def show(
         self,
         *,
@@ -42,6 +48,14 @@ class StatusLine(Static):
         read_only: bool,
         screen: str,
     ) -> None:
+        # State, counts and alerts show at once; the spend figure alone moves once a second.
+        facts = (state, retry_in, backend, profile, sorted(counts.items()), open_alerts,
+                 read_only, screen)
+        now = time.monotonic()
+        if facts == self._facts and now - self._drawn_at < 1.0:
+            return
+        self._facts = facts
+        self._drawn_at = now
         colours = {
             name: self.app.theme_variables.get(name, "") for name in (
                 "status-running", "status-waiting", "status-paused", "status-error",
@@ -68,4 +82,6 @@ class StatusLine(Static):
             text.append(f"│ ⚠ {open_alerts} alert{'s' if open_alerts != 1 else ''} ",
                         style=f"bold {colours['warning']}")
         text.append(f"│ {screen}", style="dim")
-        self.update(text)
+        if text != self._shown:  # unchanged headers cost nothing on the wire
+            self._shown = text
+            self.update(text, layout=False)  # one line, full width: no layout pass

@@ -3,10 +3,16 @@
 The owner gives the row keys in display order and a function from key to cells; the table
 keeps the cursor on the same key when rows move, and asks for cells only for visible rows.
 A 10k-row roster costs what 40 visible rows cost.
+
+Over a slow SSH link the bytes written matter as much as the CPU: the table remembers the
+cells it last drew for each visible row and, on a live update, repaints only the span of
+cells that changed. Columns marked `slow` (counters, costs, clocks) repaint at most once a
+second; a change in any other column (status, mark, name) shows on the next frame.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
@@ -22,6 +28,8 @@ from textual.strip import Strip
 
 from agentops_tui.tui.render import Cell
 
+SLOW_REPAINT_SECONDS = 1.0
+
 STATUS_CLASSES = (
     "status-running", "status-waiting", "status-paused", "status-error", "status-idle",
     "status-offline", "status-ended",
@@ -34,6 +42,7 @@ class Column:
     width: int  # 0 = takes the remaining width
     align: str = "left"
     min_screen: int = 0  # hidden when the table is narrower than this
+    slow: bool = False  # changes repaint at most every SLOW_REPAINT_SECONDS
 
 
 class VirtualTable(ScrollView, can_focus=True):
@@ -57,6 +66,7 @@ class VirtualTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     VirtualTable {
         background: $surface;
+        overflow-x: hidden;
         scrollbar-size-vertical: 1;
         & > .vtable--header { text-style: bold; color: $text-muted; background: $panel; }
         & > .vtable--cursor { background: $primary 35%; }
@@ -118,6 +128,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._index: dict[str, int] = {}
         self.empty = empty
         self._last_key: str | None = None
+        self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
+        self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
 
     # ---- data ------------------------------------------------------------------------------
 
@@ -128,6 +140,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def set_rows(self, keys: list[str]) -> None:
         """New row order; the cursor stays on the same key when it is still there."""
         current = self.current_key
+        shown_before = self._visible_keys()
         self.keys = keys
         self._index = {k: i for i, k in enumerate(keys)}
         self.virtual_size = Size(self.size.width, len(keys) + 1)
@@ -139,7 +152,10 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.cursor != before:  # the row moved: keep it in view
             self._scroll_to_cursor()
         self._announce()
-        self.refresh()
+        if self.cursor == before and self._visible_keys() == shown_before:
+            self.refresh_rows()
+        else:
+            self._repaint_all()
 
     def move_to(self, key: str) -> bool:
         index = self._index.get(key)
@@ -149,8 +165,58 @@ class VirtualTable(ScrollView, can_focus=True):
         return True
 
     def refresh_rows(self) -> None:
-        """Repaint what is visible (cells are asked for again; nothing else is rebuilt)."""
+        """Repaint the cells of visible rows that changed since they were drawn."""
+        now = time.monotonic()
+        visible = self._visible_keys()
+        widths = self._widths(self.size.width)
+        for line, key in enumerate(visible, start=1):
+            drawn = self._shown.get(key)
+            if drawn is None:
+                continue  # not drawn yet: render_line fetches it when it is
+            cells = self._cells(key)
+            if len(cells) != len(drawn):
+                changed = list(range(max(len(cells), len(drawn))))
+            else:
+                changed = [i for i, (a, b) in enumerate(zip(drawn, cells, strict=True))
+                           if a != b]
+            if not changed:
+                continue
+            slow_only = all(i < len(self.columns) and self.columns[i].slow for i in changed)
+            if slow_only and now - self._slow_at.get(key, 0.0) < SLOW_REPAINT_SECONDS:
+                continue
+            self._shown[key] = cells
+            self._slow_at[key] = now
+            span = self._span(changed, widths)
+            if span is not None:
+                self.refresh(Region(span[0], line, span[1] - span[0], 1))
+        if len(self._shown) > 2 * len(visible) + 16:  # forget rows scrolled away long ago
+            keep = set(visible)
+            self._shown = {k: v for k, v in self._shown.items() if k in keep}
+            self._slow_at = {k: v for k, v in self._slow_at.items() if k in keep}
+
+    def _repaint_all(self) -> None:
+        self._shown.clear()
         self.refresh()
+
+    def _visible_keys(self) -> list[str]:
+        top = int(self.scroll_offset.y)
+        return self.keys[top:top + max(0, self.size.height - 1)]
+
+    def _span(self, columns: list[int], widths: list[int]) -> tuple[int, int] | None:
+        """The x range covering the given columns, or None when all of them are hidden."""
+        x = 0
+        start: int | None = None
+        end = 0
+        for i, w in enumerate(widths):
+            if w < 0:
+                continue
+            if i in columns:
+                start = x if start is None else start
+                end = x + w
+            x += w + 1
+        if any(i >= len(widths) for i in columns):  # a row longer than the columns
+            start, end = (0 if start is None else start), max(end, self.size.width)
+        return None if start is None else (start, end)
 
     # ---- cursor ----------------------------------------------------------------------------
 
@@ -161,7 +227,7 @@ class VirtualTable(ScrollView, can_focus=True):
                 self.set_reactive(VirtualTable.cursor, clamped)
             self._scroll_to_cursor()
         self._announce()
-        self.refresh()
+        self._repaint_all()
 
     def _scroll_to_cursor(self) -> None:
         # rows sit one line below their index (the header is pinned on top)
@@ -243,4 +309,9 @@ class VirtualTable(ScrollView, can_focus=True):
         if row >= len(self.keys):
             return Strip.blank(width, base)
         style = base + self._style("cursor") if row == self.cursor else base
-        return self._line(self._cells(self.keys[row]), widths, style, width)
+        key = self.keys[row]
+        cells = self._shown.get(key)
+        if cells is None:
+            cells = self._shown[key] = self._cells(key)
+            self._slow_at[key] = time.monotonic()
+        return self._line(cells, widths, style, width)

@@ -1,0 +1,131 @@
+"""The virtual table repaints only what changed, and counters at most once a second.
+
+A small Textual app holds one table over an in-memory dict of rows; the tests change the
+rows, ask the table to refresh, and look at which lines it drew and what they show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from textual.app import App, ComposeResult
+
+from agentops_tui.tui.render import Cell
+from agentops_tui.tui.themes import status_defaults
+from agentops_tui.tui.widgets import virtual_table
+from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
+
+COLUMNS = [Column("name", 0), Column("status", 10), Column("cost", 8, "right", slow=True)]
+
+
+class TableApp(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, list[Cell]] = {
+            f"r{i}": [(f"row {i}", ""), ("running", ""), (f"${i}.00", "")] for i in range(30)
+        }
+        self.drawn: list[int] = []
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return {**super().get_theme_variable_defaults(), **status_defaults(dark=True)}
+
+    def compose(self) -> ComposeResult:
+        yield VirtualTable(COLUMNS, lambda key: list(self.rows[key]), id="table")
+
+    def on_mount(self) -> None:
+        table = self.query_one(VirtualTable)
+        table.set_rows(list(self.rows))
+        original = table.render_line
+
+        def counting(y: int) -> Any:
+            self.drawn.append(y)
+            return original(y)
+
+        table.render_line = counting  # type: ignore[method-assign]
+
+
+def line(table: VirtualTable, y: int) -> str:
+    return table.render_line(y).text
+
+
+async def test_a_status_change_repaints_only_its_row() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        app.drawn.clear()
+        app.rows["r3"][1] = ("paused", "")
+        table.set_rows(list(app.rows))  # the owner's tick: same order, one row changed
+        await pilot.pause()
+        assert set(app.drawn) == {4}  # header is line 0, r3 is line 4
+        assert "paused" in line(table, 4)
+
+
+async def test_same_rows_same_cells_draw_nothing() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        app.drawn.clear()
+        table.set_rows(list(app.rows))
+        table.refresh_rows()
+        await pilot.pause()
+        assert app.drawn == []
+
+
+async def test_a_cost_change_waits_for_the_slow_interval(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 0.3)
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause(0.35)
+        app.rows["r0"][2] = ("$9.99", "")
+        table.refresh_rows()
+        await pilot.pause()
+        assert "$9.99" in line(table, 1)  # the row's counters had not moved for 0.3 s
+        app.rows["r0"][2] = ("$10.50", "")
+        table.refresh_rows()
+        await pilot.pause()
+        assert "$9.99" in line(table, 1)  # too soon: still the figure drawn last
+        await pilot.pause(0.35)
+        table.refresh_rows()
+        await pilot.pause()
+        assert "$10.50" in line(table, 1)
+
+
+async def test_a_fast_change_brings_the_slow_cells_along(monkeypatch: pytest.MonkeyPatch
+                                                         ) -> None:
+    monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 60.0)
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        app.rows["r1"] = [("row 1", ""), ("waiting", ""), ("$7.00", "")]
+        table.refresh_rows()
+        await pilot.pause()
+        assert "waiting" in line(table, 2) and "$7.00" in line(table, 2)
+
+
+async def test_reordered_rows_repaint_with_fresh_cells(monkeypatch: pytest.MonkeyPatch
+                                                       ) -> None:
+    monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 60.0)
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        table = app.query_one(VirtualTable)
+        await pilot.pause()
+        app.rows["r2"][2] = ("$8.00", "")
+        table.set_rows(["r2", *[k for k in app.rows if k != "r2"]])
+        await pilot.pause()
+        assert "row 2" in line(table, 1) and "$8.00" in line(table, 1)
+        assert table.current_key == "r0"  # the cursor stayed on its row
+
+
+async def test_no_horizontal_scrollbar_steals_a_line() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        table = app.query_one(VirtualTable)
+        assert table.show_vertical_scrollbar
+        assert not table.show_horizontal_scrollbar
