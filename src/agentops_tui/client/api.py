@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from agentops_tui.models import Alert, Command, Message, Snapshot
+from agentops_tui.tls import client_tls
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
 
@@ -44,7 +45,8 @@ class ApiClient:
         self.base_url = base_url.rstrip("/")
         self.token = token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout)
+        self.http = httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=timeout,
+                                      verify=client_tls())
 
     async def close(self) -> None:
         await self.http.aclose()

@@ -19,6 +19,7 @@ import httpx
 
 from agentops_tui.sdk import tasks
 from agentops_tui.sdk.session import AsyncSession
+from agentops_tui.tls import client_tls
 
 log = logging.getLogger("agentops.sdk")
 
@@ -49,7 +50,7 @@ class AsyncAgentClient:
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers,
-                                      timeout=httpx.Timeout(30.0, connect=5.0))
+                                      timeout=httpx.Timeout(30.0, connect=5.0), verify=client_tls())
         self.agent_id = agent_id
         self.name = name or agent_id
         self.kind = kind

@@ -17,6 +17,7 @@ import httpx
 from agentops_tui.simulator.fleet import Clock, SimAgent, run_agents
 from agentops_tui.simulator.queues import QueueWork
 from agentops_tui.simulator.workload import Workload
+from agentops_tui.tls import client_tls
 
 
 class Simulator:
@@ -41,16 +42,20 @@ class Simulator:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        async with httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10) as http:
+        async with httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10,
+                                     verify=client_tls()) as http:
             queues = QueueWork(http)
             clock = Clock(self.speed)
             workload = Workload(http, self.seed, clock)
-            feeding = None
-            if self.feed_tasks and await workload.setup():
-                feeding = asyncio.create_task(workload.run(self._stop), name="sim-workload")
             run_id = secrets.token_hex(3)
             self.agents = [SimAgent(i, self.seed, self.url, self.token, clock, queues, run_id)
                            for i in range(self.agent_count)]
+            # agents first: a console that has just started shows the fleet at once, and the
+            # queues (a dozen round trips) fill in while the agents take their first breath
+            await asyncio.gather(*(agent.register() for agent in self.agents))
+            feeding = None
+            if self.feed_tasks and await workload.setup():
+                feeding = asyncio.create_task(workload.run(self._stop), name="sim-workload")
             try:
                 await run_agents(self.agents, self._stop)
             finally:

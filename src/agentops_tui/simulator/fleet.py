@@ -69,8 +69,12 @@ class SimAgent:
         return template.format(file=rng.choice(FILES), topic=rng.choice(TOPICS),
                                n=rng.randint(4000, 9999), m=rng.randint(1000, 3999))
 
-    async def run(self) -> None:
+    async def register(self) -> None:
+        """Report for duty now (the console shows the fleet before any work starts)."""
         await self.client.start()
+        await self.client.flush()
+
+    async def run(self) -> None:
         await self.clock.sleep(self.rng.uniform(0.0, 1.0))
         while True:
             self.sessions_started += 1
