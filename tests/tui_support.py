@@ -16,6 +16,16 @@ def frozen_clock() -> float:
     return FROZEN
 
 
+class PinnedClock:
+    """A server's notion of now that only the test moves (`ServerSettings.clock`)."""
+
+    def __init__(self, t: float = FROZEN) -> None:
+        self.t = t
+
+    def __call__(self) -> float:
+        return self.t
+
+
 def _ev(type_: str, ts_offset: float, **kw: Any) -> dict[str, Any]:
     return {"type": type_, "ts": FROZEN + ts_offset, **kw}
 

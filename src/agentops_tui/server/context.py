@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,6 +35,13 @@ class ServerSettings:
     synchronous: str = "FULL"
     prices_override: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # The server's "now" for cost windows and metrics, and for the alert rules unless
+    # `alerts` brings a clock of its own. Tests pin it so figures stay put.
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.alerts.clock is time.time and self.clock is not time.time:
+            object.__setattr__(self, "alerts", self.alerts.model_copy(update={"clock": self.clock}))
 
 
 @dataclass

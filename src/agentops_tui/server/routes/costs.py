@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -43,7 +42,8 @@ async def cost_table(
     """Spend and tokens per agent, task or model over the window, most expensive first."""
     group = costs.parse_group(group_by, required=True)
     assert group is not None
-    query = costs.CostQuery(principal.workspace, time.time(), costs.parse_window(window))
+    query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
+                            costs.parse_window(window))
     result = await asyncio.to_thread(lambda: costs.cost_rows(ctx.store.reader(), query, group))
     if group == "agent":
         names = _agent_names(ctx, principal.workspace)
@@ -63,7 +63,8 @@ async def cost_timeline(
     """Spend per time bucket (every bucket of the window, empty ones as zero)."""
     size = costs.parse_bucket(bucket)
     group = costs.parse_group(group_by, required=False)
-    query = costs.CostQuery(principal.workspace, time.time(), costs.parse_window(window))
+    query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
+                            costs.parse_window(window))
     result = await asyncio.to_thread(
         lambda: costs.timeline(ctx.store.reader(), query, size, group)
     )
@@ -99,7 +100,7 @@ async def metrics_current(
 ) -> dict[str, Any]:
     """The fleet right now and today (UTC): activity, outcomes, tokens, spend, alerts."""
     live = ctx.store.with_fleet(principal.workspace, _live_counts)
-    now = time.time()
+    now = ctx.settings.clock()
     today = await asyncio.to_thread(
         lambda: metrics.current(ctx.store.reader(), principal.workspace, now)
     )
@@ -129,7 +130,7 @@ async def metrics_agent(
     if found is None:
         raise Rejected(404, "not_found", f"no agent {name!r} (by id or name)")
     agent_id, agent_name, active = found
-    now = time.time()
+    now = ctx.settings.clock()
     record = await asyncio.to_thread(
         lambda: metrics.agent_record(ctx.store.reader(), principal.workspace, agent_id, now,
                                      seconds)
@@ -147,7 +148,7 @@ async def metrics_tools(
 ) -> dict[str, Any]:
     """Tool calls over the window: count, share, agents using each, errors, mean duration."""
     seconds = costs.parse_window(window)
-    now = time.time()
+    now = ctx.settings.clock()
     result = await asyncio.to_thread(
         lambda: metrics.tools(ctx.store.reader(), principal.workspace, now, seconds, agent_id)
     )
