@@ -154,3 +154,24 @@ def test_slow_client_is_dropped_and_others_continue(tmp_path: Path) -> None:
         fast.stop()
     finally:
         srv.server.stop()
+
+
+def test_a_frame_reuses_the_logs_json_and_says_the_same() -> None:
+    import json
+
+    from pydantic_core import to_json
+
+    from agentops_tui.models import Event
+    from agentops_tui.server.bus import encode_frame
+
+    data = {"type": "session.message", "session_id": "se-1", "content": "héllo \"quoted\"",
+            "seq": 3, "extra": None}
+    plain = Event(id=7, type="session.message", ts=1_800_000_000.25, workspace="w", data=data)
+    logged = plain.model_copy(update={"data_json": to_json(data).decode()})
+    empty = Event(id=8, type="x", ts=2.0, workspace="w", data={}, data_json="{}")
+    for event in (plain, logged, empty):
+        frame = encode_frame(event).data.decode()
+        head, payload = frame.split("data: ", 1)
+        assert head == f"id: {event.id}\nevent: {event.type}\n"
+        assert json.loads(payload) == {**event.data, "ts": event.ts}
+    assert "data_json" not in logged.model_dump()  # never on the wire as a field

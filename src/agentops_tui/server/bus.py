@@ -30,7 +30,11 @@ class Frame:
 
 def encode_frame(event: Event) -> Frame:
     # `ts` rides along in the data so a client applies the event exactly as the server did
-    payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
+    encoded = event.data_json
+    if encoded is not None and encoded != "{}" and "ts" not in event.data:
+        payload = f'{encoded[:-1]},"ts":{json.dumps(event.ts)}}}'  # the log's JSON, plus ts
+    else:
+        payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
     text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
     sid = event.data.get("session_id")
     return Frame(event.id, event.type, event.workspace, sid, text.encode())

@@ -10,7 +10,6 @@ answers each job's future and hands the events to the fan-out. One fsync covers 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import queue
 import sqlite3
@@ -20,6 +19,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+
+from pydantic_core import to_json
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Event, Session
@@ -107,7 +108,10 @@ class WriteContext:
         for observe in self._writer.observers:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
-        self._rows.append((event_id, workspace, type_, when, sid, event_key, json.dumps(data)))
+        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame
+        encoded = to_json(data).decode()
+        event.data_json = encoded
+        self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
         return event
 
     def _mark(self, workspace: str, changes: Changes) -> None:
