@@ -185,7 +185,7 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
         [sys.executable, "-m", "agentops_tui.bench.agent", server.url, server.token,
          "--agent-id", AGENT_ID, "--sessions", "3"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    out: dict[str, Any] = {"pause": [], "resume": []}
+    out: dict[str, Any] = {"pause": [], "resume": [], "acked": []}
     try:
         assert agent.stdout is not None
         read_json_line(agent.stdout, "the benchmark agent")
@@ -213,7 +213,7 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
             await pilot.pause(0.3)
             for _ in range(rounds):
                 for key, status, name in (("p", "paused", "pause"), ("r", "running", "resume")):
-                    t0 = time.perf_counter()
+                    wall0, t0 = time.time(), time.perf_counter()
                     await pilot.press(key)
                     await until(pilot, partial(_has_status, app, sid, status), 5,
                                 f"the session {status}")
@@ -222,6 +222,10 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
                     shown = repaints.first_after(seen)
                     assert shown is not None
                     out[name].append(shown - t0)
+                    # the hops, so a slow round trip says where it lost its time
+                    command = max((c for c in app.fleet.commands.values()
+                                   if c.session_id == sid), key=lambda c: c.issued_at)
+                    out["acked"].append(command.updated_at - wall0)
                     await pilot.pause(0.1)
     finally:
         if agent.stdin is not None:
@@ -244,6 +248,8 @@ def control(quick: bool) -> list[Result]:
               at_most=MAX_PAUSE_P99_MS, baseline=http99,
               note=f"baseline: GET /snapshot round trip p99 on the same server; p50 "
               f"{percentile(pauses, 50) * 1000:.0f} ms over {len(pauses)} pauses; resume p99 "
-              f"{percentile(m['resume'], 99) * 1000:.0f} ms; includes the console's 10 Hz tick"),
+              f"{percentile(m['resume'], 99) * 1000:.0f} ms; key to the agent's ack p50/p99 "
+              f"{percentile(m['acked'], 50) * 1000:.0f}/{percentile(m['acked'], 99) * 1000:.0f}"
+              " ms; includes the console's 10 Hz tick"),
     ]
 
