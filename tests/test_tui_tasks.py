@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 from textual.pilot import Pilot
+from textual.widgets import Label
 
 from agentops_tui.client.connection import Connection
 from agentops_tui.sdk import AsyncAgentClient
@@ -17,11 +18,13 @@ from agentops_tui.tui import board
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.screens.details import SessionDetails, TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
+from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen
 from agentops_tui.tui.screens.tasks import TasksScreen
 from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
+from agent_loop import AckingAgent
 from conftest import LiveServer
 from tui_support import frozen_clock, seed, until
 
@@ -234,3 +237,147 @@ async def test_filter_and_narrow_screen(live: LiveServer) -> None:
         assert kanban._widths()[2] == max(kanban._widths())
         lines = [str(kanban.render_line(y).text) for y in range(kanban.size.height)]
         assert all(len(line) == 80 for line in lines)
+
+
+# ---- intervention keys on a card ---------------------------------------------------------
+
+
+def _audited(live: LiveServer, action: str) -> list[dict[str, Any]]:
+    """`session.<action>` entries of the audit log (refusals too), oldest first."""
+    with live.client() as c:
+        r = c.get("/api/v1/audit", params={"action": f"session.{action}"})
+    return list(reversed(r.json()["entries"]))
+
+
+def _targets(live: LiveServer, action: str) -> list[str]:
+    """The sessions the backend took `action` for; a refusal shows as `id (refused)`."""
+    return sorted(e["target"] + ("" if e["result"] == "accepted" else " (refused)")
+                  for e in _audited(live, action))
+
+
+def _notes(app: AgentOpsApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_card_keys_act_on_the_tasks_active_sessions(live: LiveServer) -> None:
+    with live.client() as c:
+        q = _queue(c)
+        login = _task(c, q, "fix login", priority=5)
+        assert c.post(f"/api/v1/work-queues/{q}/dequeue",
+                      json={"agent_id": "ag-coder"}).json()["id"] == login
+        events = [
+            {"type": "session.started", "session_id": "se-lead", "agent_id": "ag-coder",
+             "task_id": login, "title": "fix login"},
+            {"type": "session.started", "session_id": "se-helper", "agent_id": "ag-research",
+             "parent_session_id": "se-lead", "title": "read the logs"},
+            {"type": "session.started", "session_id": "se-early", "agent_id": "ag-coder",
+             "task_id": login, "title": "first try"},
+            {"type": "session.ended", "session_id": "se-early", "status": "failed"},
+            {"type": "session.usage", "session_id": "se-lead", "cost_usd": 0.4},
+        ]
+        assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
+    async with board_console(live) as (app, pilot):
+        await pilot.press("3")
+        await until(pilot, lambda: _column(app, "running") == (login,), what="the card")
+        assert _board(app).move_to(login)
+        await pilot.pause()
+
+        await pilot.press("p")  # the lead and its subagent; the ended session is left alone
+        await until(pilot, lambda: _targets(live, "pause") == ["se-helper", "se-lead"],
+                    what="two pauses at the backend")
+        await until(pilot, lambda: _card_text(app, login)[2].endswith("⏳pause"),
+                    what="the pending pause on the card")
+        agents = [AckingAgent(live.url, live.token, a).start()
+                  for a in ("ag-coder", "ag-research")]
+        try:
+            await until(pilot, lambda: _card_text(app, login)[2] == "⏸ 2/3  $0.40",
+                        what="both sessions paused")
+            await pilot.press("p")  # nothing left to pause: said, and nothing sent
+            await until(pilot, lambda: any("no running or waiting session to pause (2 paused)"
+                                           in n for n in _notes(app)), what="the reason")
+            await pilot.press("r")
+            await until(pilot, lambda: _targets(live, "resume") == ["se-helper", "se-lead"],
+                        what="two resumes")
+            await until(pilot, lambda: _card_text(app, login)[2] == "▶ 2/3  $0.40",
+                        what="running again")
+            assert len(_audited(live, "pause")) == 2
+
+            await pilot.press("i")
+            assert isinstance(app.screen, InjectScreen)
+            title = str(app.screen.query_one(".title", Label).render())
+            assert title == "Send a message to 2 sessions of task 'fix login'"
+            await pilot.press(*"wrap up", "enter")
+            await until(pilot, lambda: _targets(live, "inject") == ["se-helper", "se-lead"],
+                        what="two injects")
+            assert {e["payload"]["message"] for e in _audited(live, "inject")} == {"wrap up"}
+
+            await pilot.press("k")
+            assert isinstance(app.screen, ConfirmScreen)
+            assert app.screen.title_text == "Kill 2 sessions of task 'fix login'?"
+            await pilot.press("n")
+            await pilot.pause(0.3)
+            assert _audited(live, "kill") == []
+            await pilot.press("k", "y")
+            await until(pilot, lambda: _targets(live, "kill") == ["se-helper", "se-lead"],
+                        what="two kills")
+            await until(pilot, lambda: _card_text(app, login)[2] == "· 0/3  $0.40",
+                        what="every session ended")
+        finally:
+            for agent in agents:
+                agent.stop()
+
+
+async def test_a_card_with_nothing_to_act_on_says_so(live: LiveServer) -> None:
+    with live.client() as c:
+        q = _queue(c)
+        fresh = _task(c, q, "write docs", priority=5)
+        done = _task(c, q, "old bug", priority=1)
+        c.post(f"/api/v1/work-queues/{q}/dequeue", json={"agent_id": "ag-coder"})
+        c.post(f"/api/v1/work-queues/{q}/dequeue", json={"agent_id": "ag-triage"})
+        events = [
+            {"type": "session.started", "session_id": "se-old", "agent_id": "ag-triage",
+             "task_id": done, "title": "old bug"},
+            {"type": "session.ended", "session_id": "se-old", "status": "completed"},
+        ]
+        assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
+        c.post(f"/api/v1/work-queue-tasks/{done}/complete", json={"result": "fixed"})
+    async with board_console(live) as (app, pilot):
+        await pilot.press("3")
+        await until(pilot, lambda: _column(app, "complete") == (done,), what="the board")
+        _board(app).move_to(fresh)
+        await pilot.press("k")
+        assert not isinstance(app.screen, ConfirmScreen)  # no dialog for nothing
+        _board(app).move_to(done)
+        await pilot.press("r")
+        await until(pilot, lambda: len(_notes(app)) == 2, what="two notices")
+        assert _notes(app) == [
+            "Task 'write docs' has no active session to kill (no session has worked on it yet)",
+            "Task 'old bug' has no paused session to resume (its sessions have ended)",
+        ]
+        await pilot.press("right")  # Failed is empty: no card, no task
+        await pilot.press("p")
+        await until(pilot, lambda: "Select a task first" in _notes(app), what="the hint")
+        assert _audited(live, "") == []
+        assert "space" not in [b.binding.key for b in app.screen.active_bindings.values()
+                               if app.screen.check_action(b.binding.action, ()) is not False]
+        await pilot.press("question_mark")  # out of the footer, the keys are in the help
+        help_text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+        assert all(k in help_text for k in ("Pause", "Resume", "Inject", "Kill"))
+
+
+async def test_read_only_board_refuses_the_keys(live: LiveServer) -> None:
+    with live.client() as c:
+        q = _queue(c)
+        login = _task(c, q, "fix login", priority=5)
+        c.post(f"/api/v1/work-queues/{q}/dequeue", json={"agent_id": "ag-coder"})
+        event = {"type": "session.started", "session_id": "se-ro", "agent_id": "ag-coder",
+                 "task_id": login, "title": "fix login"}
+        assert c.post("/api/v1/ingest", json={"events": [event]}).status_code == 202
+    async with board_console(live, read_only=True) as (app, pilot):
+        await pilot.press("3")
+        await until(pilot, lambda: _column(app, "running") == (login,), what="the card")
+        _board(app).move_to(login)
+        await pilot.press("p", "k", "i")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, TasksScreen)
+        assert _audited(live, "") == []

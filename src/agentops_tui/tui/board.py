@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from rich.cells import cell_len, set_cell_size
 
 from agentops_tui.core.tasks import pick_order
-from agentops_tui.models import FINAL_TASK_STATUSES, Task
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, FINAL_TASK_STATUSES, Session, Task
 from agentops_tui.tui.render import Cell, money
 
 COLUMNS: tuple[tuple[str, str], ...] = (
@@ -22,6 +22,14 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 FINISHED_SHOWN = 25  # newest finished tasks per column; older ones are counted as "+N more"
 DUE_SOON_SECONDS = 15 * 60
 CARD_LINES = 3
+# The sessions each intervention key sends to, by status: the ones the backend accepts it for,
+# so pausing a task never asks its already paused sessions to pause again.
+ACTION_STATUSES: dict[str, frozenset[str]] = {
+    "pause": frozenset({"running", "waiting"}),
+    "resume": frozenset({"paused"}),
+    "inject": ACTIVE_SESSION_STATUSES,
+    "kill": ACTIVE_SESSION_STATUSES,
+}
 
 Line = list[Cell]
 
@@ -49,7 +57,9 @@ class CardFacts:
     queue: str | None = None  # the queue's name
     sessions: int = 0
     active_sessions: int = 0
+    paused_sessions: int = 0
     cost_usd: float = 0.0
+    command: str = ""  # a command waiting for one of its sessions' agents (or just failed)
 
 
 def columns(tasks: Iterable[Task], finished_shown: int = FINISHED_SHOWN) -> list[ColumnView]:
@@ -113,13 +123,37 @@ def card(facts: CardFacts, now: float) -> list[Line]:
     third: Line
     if facts.sessions:
         glyph = ("▶", "active") if facts.active_sessions else ("·", "dim")
+        if facts.active_sessions and facts.paused_sessions == facts.active_sessions:
+            glyph = ("⏸", "paused")
         third = [glyph, (f" {facts.active_sessions}/{facts.sessions}", ""),
                  ("  ", ""), (money(facts.cost_usd), "")]
     else:
         third = [(f"#{facts.queue or task.queue_id}", "dim")]
+    if facts.command:
+        third += [("  ", ""), (facts.command, "pending")]
     if task.status == "failed" and task.error and task.error.strip():
         third += [("  ", ""), (task.error.strip().splitlines()[0], "late")]
     return [first, second, third]
+
+
+def action_targets(sessions: Iterable[Session], action: str) -> list[str]:
+    """The ids of a task's sessions (subagents included) that `action` applies to."""
+    wanted = ACTION_STATUSES[action]
+    return [s.id for s in sessions if s.status in wanted]
+
+
+def no_targets(task_name: str, sessions: Iterable[Session], action: str) -> str:
+    """Why a card's `action` has nothing to act on, said so the operator knows what to do."""
+    statuses = [s.status for s in sessions]
+    what = {"pause": "running or waiting", "resume": "paused"}.get(action, "active")
+    verb = "send a message to" if action == "inject" else action
+    text = f"Task {task_name!r} has no {what} session to {verb}"
+    if not statuses:
+        return text + " (no session has worked on it yet)"
+    active = [s for s in statuses if s in ACTIVE_SESSION_STATUSES]
+    if not active:
+        return text + " (its sessions have ended)"
+    return text + " (" + ", ".join(f"{active.count(s)} {s}" for s in sorted(set(active))) + ")"
 
 
 def fit(line: Line, width: int) -> Line:

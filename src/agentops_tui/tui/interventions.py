@@ -1,6 +1,7 @@
 """Intervention keys shared by the screens that show sessions: pause, resume, inject, kill.
 
-They act on the marked sessions, or on the highlighted one when nothing is marked. Each
+They act on the marked sessions, or on the highlighted one when nothing is marked (a screen
+whose rows are not sessions says which sessions a row stands for: `sessions_for`). Each
 action goes to the backend through the client; the row then shows the pending command until
 the agent acknowledges it. In read-only mode these bindings are hidden and refuse to run.
 """
@@ -52,13 +53,15 @@ class Interventions(Screen[Any]):
             return False
         return True
 
-    def _targets(self) -> list[str]:
+    def sessions_for(self, action: str) -> list[str]:
+        """The sessions `action` goes to; when there are none, says why and returns []."""
         targets = sorted(self.marked) if self.marked else self.target_sessions()
         if not targets:
             self.notify("Select a session first", severity="warning")
         return targets
 
-    def _describe(self, targets: list[str]) -> str:
+    def describe(self, targets: list[str]) -> str:
+        """The targets as a confirmation or a dialog title names them."""
         if len(targets) == 1:
             session = self.agentops.fleet.sessions.get(targets[0])
             title = session.title if session and session.title else targets[0]
@@ -74,13 +77,13 @@ class Interventions(Screen[Any]):
         """Repaint rows (marks changed)."""
 
     def action_pause(self) -> None:
-        self._send("pause", self._targets())
+        self._send("pause", self.sessions_for("pause"))
 
     def action_resume(self) -> None:
-        self._send("resume", self._targets())
+        self._send("resume", self.sessions_for("resume"))
 
     def action_inject(self) -> None:
-        targets = self._targets()
+        targets = self.sessions_for("inject")
         if not targets:
             return
 
@@ -88,10 +91,10 @@ class Interventions(Screen[Any]):
             if isinstance(message, str):
                 self._send("inject", targets, message)
 
-        self.app.push_screen(InjectScreen(self._describe(targets)), done)
+        self.app.push_screen(InjectScreen(self.describe(targets)), done)
 
     def action_kill(self) -> None:
-        targets = self._targets()
+        targets = self.sessions_for("kill")
         if not targets:
             return
 
@@ -100,7 +103,7 @@ class Interventions(Screen[Any]):
                 self._send("kill", targets)
 
         self.app.push_screen(
-            ConfirmScreen(f"Kill {self._describe(targets)}?",
+            ConfirmScreen(f"Kill {self.describe(targets)}?",
                           "The agent stops this work at its next checkpoint. This cannot be "
                           "undone."),
             done,

@@ -3,46 +3,52 @@
 Cards say priority, name, deadline (a breached SLA stays marked), assignee, sessions and cost.
 The board is rebuilt on the repaint tick only when tasks or queues changed; a session change
 recomputes the roll-up of its own task and repaints. Enter shows the task's sessions.
+
+The intervention keys (pause, resume, inject, kill) act on the highlighted task's sessions,
+subagents included: each on those it applies to (pause on running and waiting ones, resume on
+paused ones, inject and kill on every active one).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Input, Label
 
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
-from agentops_tui.tui import board
+from agentops_tui.tui import board, render
+from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.status_line import StatusLine
 
-if TYPE_CHECKING:
-    from agentops_tui.tui.app import AgentOpsApp
-
 CLOCK_REPAINT_SECONDS = 5.0  # "due 12m" moves with the clock even when nothing happens
 
 
-class TasksScreen(Screen[Any]):
+class TasksScreen(Interventions):
+    # The intervention keys stay out of the footer, which the board's keys fill at 80
+    # columns; `?` lists them. A card has no marks: it stands for its sessions already.
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="tasks-filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("p", "pause", "Pause", id="session-pause", show=False),
+        Binding("r", "resume", "Resume", id="session-resume", show=False),
+        Binding("i", "inject", "Inject", id="session-inject", show=False),
+        Binding("k", "kill", "Kill", id="session-kill", show=False),
+        Binding("ctrl+k", "kill_all", "Kill all", id="session-kill-all", show=False),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""
-        self._rollups: dict[str, TaskRollup] = {}
+        # per task: the sessions' roll-up, how many are paused, a command one waits on
+        self._rollups: dict[str, tuple[TaskRollup, int, str]] = {}
         self._wanted: str | None = None  # a task to highlight once the board has it
-
-    @property
-    def agentops(self) -> AgentOpsApp:
-        return self.app  # type: ignore[return-value]
+        self._built = False  # the app's tick may bring changes before on_mount built the board
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -71,16 +77,23 @@ class TasksScreen(Screen[Any]):
         task = fleet.tasks.get(task_id)
         if task is None:
             return None
-        totals = self._rollups.get(task_id)
-        if totals is None:
-            totals = rollup(task, task_sessions(fleet, task_id), self.agentops.clock())
-            self._rollups[task_id] = totals
+        cached = self._rollups.get(task_id)
+        if cached is None:
+            sessions = task_sessions(fleet, task_id)
+            paused = sum(s.status == "paused" for s in sessions)
+            waiting = [fleet.pending_command_by_session[s.id] for s in sessions
+                       if s.id in fleet.pending_command_by_session]
+            command = render.pending_label(fleet.commands.get(waiting[0])) if waiting else ""
+            cached = rollup(task, sessions, self.agentops.clock()), paused, command
+            self._rollups[task_id] = cached
+        totals, paused, command = cached
         agent = fleet.agents.get(task.assignee or "")
         queue = fleet.queues.get(task.queue_id)
         return board.CardFacts(
             task=task, assignee=agent.name if agent else task.assignee,
             queue=queue.name if queue else None, sessions=totals.sessions,
-            active_sessions=totals.active_sessions, cost_usd=totals.cost_usd)
+            active_sessions=totals.active_sessions, paused_sessions=paused,
+            cost_usd=totals.cost_usd, command=command)
 
     def _card(self, task_id: str, width: int) -> list[board.Line]:
         facts = self._facts(task_id)
@@ -92,9 +105,13 @@ class TasksScreen(Screen[Any]):
         if changes is None:
             self._rollups.clear()
             self._rebuild()
+            self._built = True
             return
+        if not self._built:
+            return  # on_mount builds it from the whole fleet, these changes included
         touched = set(changes.tasks)
-        for sid in changes.sessions:
+        commands = (fleet.commands.get(c) for c in changes.commands)
+        for sid in {*changes.sessions, *(c.session_id for c in commands if c is not None)}:
             task_id = task_of_session(fleet, sid)
             if task_id is not None and task_id in fleet.tasks:
                 touched.add(task_id)
@@ -156,6 +173,35 @@ class TasksScreen(Screen[Any]):
     @property
     def current(self) -> str | None:
         return self.query_one(Kanban).current_key
+
+    # ---- interventions ---------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "mark":
+            return False
+        return super().check_action(action, parameters)
+
+    def sessions_for(self, action: str) -> list[str]:
+        """The highlighted task's sessions that `action` applies to (subagents included)."""
+        fleet = self.agentops.fleet
+        task = fleet.tasks.get(self.current or "")
+        if task is None:
+            self.notify("Select a task first", severity="warning")
+            return []
+        sessions = task_sessions(fleet, task.id)
+        targets = board.action_targets(sessions, action)
+        if not targets:
+            self.notify(board.no_targets(task.name, sessions, action), severity="warning",
+                        markup=False)
+        return targets
+
+    def describe(self, targets: list[str]) -> str:
+        task = self.agentops.fleet.tasks.get(self.current or "")
+        what = super().describe(targets)
+        return f"{what} of task {task.name!r}" if task is not None else what
+
+    def refresh_rows(self) -> None:
+        self.query_one(Kanban).refresh_cards()
 
     # ---- keys ------------------------------------------------------------------------------
 

@@ -46,7 +46,8 @@ class Kanban(Widget, can_focus=True):
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "kanban--header", "kanban--header-current", "kanban--cursor", "kanban--rule",
         "kanban--dim", "kanban--name", "kanban--late", "kanban--soon", "kanban--done",
-        "kanban--active", "kanban--p5", "kanban--p4", "kanban--p3", "kanban--p2", "kanban--p1",
+        "kanban--active", "kanban--paused", "kanban--pending",
+        "kanban--p5", "kanban--p4", "kanban--p3", "kanban--p2", "kanban--p1",
     }
 
     DEFAULT_CSS = """
@@ -64,6 +65,8 @@ class Kanban(Widget, can_focus=True):
         & > .kanban--soon { color: $warning; }
         & > .kanban--done { color: $success; }
         & > .kanban--active { color: $status-running; }
+        & > .kanban--paused { color: $status-paused; }
+        & > .kanban--pending { color: $warning; text-style: bold; }
         & > .kanban--p5 { color: $error; text-style: bold reverse; }
         & > .kanban--p4 { color: $warning; text-style: bold; }
         & > .kanban--p3 { color: $accent; }
