@@ -103,14 +103,15 @@ class WriteContext:
         fleet = self.fleet(workspace)
         changes = fleet.apply(event_id, type_, when, data)
         self._mark(workspace, changes)
-        event = Event(id=event_id, type=type_, ts=when, workspace=workspace, data=data)
+        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame;
+        # observers read `data` and never change it
+        encoded = to_json(data).decode()
+        event = Event(id=event_id, type=type_, ts=when, workspace=workspace, data=data,
+                      data_json=encoded)
         self.events.append(event)
         for observe in self._writer.observers:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
-        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame
-        encoded = to_json(data).decode()
-        event.data_json = encoded
         self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
         return event
 
