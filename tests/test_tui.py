@@ -242,7 +242,7 @@ async def test_costs_screen_shows_real_figures(live: LiveServer) -> None:
         coder = next(r for r in rows["rows"] if r["name"] == "coder-1")
         assert render.money(coder["cost_usd"]) in str(body.render())
         budgets = str(app.screen.query_one("#costs-budgets").render())
-        assert "workspace today" in budgets
+        assert "Budgets today, UTC" in budgets and "workspace" in budgets
         await pilot.press("w")
         title = app.screen.query_one("#costs-title")
         await until(pilot, lambda: "last 7d" in str(title.render()), what="window change")
@@ -265,3 +265,21 @@ async def test_tree_names_a_sessions_task(live: LiveServer) -> None:
         row = tree.render_line(tree.cursor + 1 - int(tree.scroll_offset.y)).text
         assert "rotate the …" in row  # the task's name, cut to the column, not its id
         assert task not in row
+
+
+def test_costs_lay_out_for_the_width_and_count_the_utc_day() -> None:
+    from agentops_tui.tui.screens.costs import budget_lines, minutes_into_utc_day, table
+
+    assert minutes_into_utc_day(86400 * 5 + 8 * 3600 + 30) == 481
+    assert minutes_into_utc_day(86400 * 5) == 1
+    rows = [{"name": "a-very-long-agent-name-indeed", "cost_usd": 1.5, "input_tokens": 900,
+             "output_tokens": 100, "sessions": 3}]
+    for width in (36, 56, 70):
+        lines = table("By agent", rows, 3.0, "agent", width).splitlines()[1:]
+        assert all(len(line) <= width for line in lines), (width, lines)
+        assert "$1.50" in lines[0] and "3 sess" in lines[0]
+        settings = {"budget": {"workspace": {"warning": 8.0, "critical": 10.0}}}
+        budget = budget_lines(settings, 9.0, rows, width).splitlines()[1:]
+        assert all(len(line) <= width for line in budget), (width, budget)
+        assert "near" in budget[0]
+    assert "█" in table("t", rows, 3.0, "agent", 56) and "█" not in table("t", rows, 3.0, "a", 40)

@@ -271,7 +271,7 @@ class TestCosts:
                 await pilot.press("4")
                 app: AgentOpsApp = pilot.app  # type: ignore[assignment]
                 body = app.screen.query_one("#costs-budgets", Static)
-                await until(pilot, lambda: "workspace today" in str(body.render()),
+                await until(pilot, lambda: "workspace" in str(body.render()),
                             what="the figures")
                 await _header_drawn(pilot)
 

@@ -154,7 +154,9 @@ class AgentOpsApp(App[None]):
             self._announce_new_work(changes)
             update = getattr(self.screen, "update_state", None)
             if update is not None:
-                update(changes)
+                # a screen still being set up builds itself from the whole state on mount
+                if self.screen.is_mounted:
+                    update(changes)
             else:  # a modal is on top: keep the changes for the screen under it
                 self._hand_down(changes)
             self._update_header(force=True)

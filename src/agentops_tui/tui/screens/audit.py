@@ -26,7 +26,8 @@ from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = [
-    Column("when", 19), Column("actor", 14), Column("action", 16), Column("target", 20),
+    Column("when", 19), Column("actor", 14, min_screen=90), Column("action", 16),
+    Column("target", 20),
     Column("result", 0), Column("from", 15, min_screen=110),
 ]
 RELOAD_SECONDS = 5.0

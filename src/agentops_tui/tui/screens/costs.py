@@ -34,18 +34,24 @@ def share_bar(value: float, total: float, width: int = 12) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
-def table(title: str, rows: list[dict[str, Any]], total: float, label: str) -> str:
+WIDE = 56  # a pane this wide shows share bars and tokens; narrower ones show the essentials
+
+
+def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
+          width: int = WIDE) -> str:
     lines = [f"[b]{title}[/b]"]
     if not rows:
         lines.append("[dim]no spend in this window[/dim]")
+    wide = width >= WIDE
+    name_width = max(8, width - (38 if wide else 19))
     for row in rows[:TOP]:
-        name = row.get("name") or row.get("key") or f"(no {label})"
-        lines.append(
-            f"{escape(str(name))[:22]:<22} {render.money(row['cost_usd']):>9} "
-            f"{share_bar(row['cost_usd'], total)} "
-            f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} "
-            f"{row['sessions']:>4} sess"
-        )
+        name = str(row.get("name") or row.get("key") or f"(no {label})")
+        name = name if len(name) <= name_width else name[: name_width - 1] + "…"
+        line = f"{escape(name):<{name_width}} {render.money(row['cost_usd']):>9} "
+        if wide:
+            line += (f"{share_bar(row['cost_usd'], total, 10)} "
+                     f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} ")
+        lines.append(line + f"{row['sessions']:>3} sess")
     if len(rows) > TOP:
         rest = sum(r["cost_usd"] for r in rows[TOP:])
         lines.append(f"[dim]+{len(rows) - TOP} more: {render.money(rest)}[/dim]")
@@ -53,25 +59,36 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str) -> s
 
 
 def budget_lines(settings: dict[str, Any], today: float,
-                 agents_today: list[dict[str, Any]]) -> str:
+                 agents_today: list[dict[str, Any]], width: int = WIDE) -> str:
     budget = settings.get("budget", {})
-    lines = ["[b]Budgets (alert thresholds)[/b]"]
+    lines = ["[b]Budgets today, UTC: workspace, agents[/b] [dim](alert thresholds)[/dim]"]
+    wide = width >= WIDE
+    label_width = max(8, width - (45 if wide else 22))
 
     def line(label: str, spent: float, rule: dict[str, Any]) -> str:
+        label = label if len(label) <= label_width else label[: label_width - 1] + "…"
+        head = f"{escape(label):<{label_width}} {render.money(spent):>9}"
         critical = rule.get("critical") or rule.get("warning")
         if not critical:
-            return f"{label:<22} {render.money(spent):>9}  no budget set"
+            return f"{head}  no budget"
         pct = spent / critical * 100
         state = "over" if pct >= 100 else ("near" if rule.get("warning") and
                                            spent >= rule["warning"] else "ok")
-        return (f"{escape(label)[:22]:<22} {render.money(spent):>9} of "
-                f"{render.money(critical):<8} {share_bar(spent, critical)} {pct:5.1f}% {state}")
+        if not wide:
+            return f"{head} {pct:5.0f}% {state}"
+        return (f"{head} of {render.money(critical):<8} {share_bar(spent, critical, 10)} "
+                f"{pct:5.1f}% {state}")
 
-    lines.append(line("workspace today", today, budget.get("workspace", {})))
+    lines.append(line("workspace", today, budget.get("workspace", {})))
     for row in agents_today[:5]:
-        lines.append(line(f"agent {row.get('name') or row.get('key')}", row["cost_usd"],
+        lines.append(line(str(row.get("name") or row.get("key")), row["cost_usd"],
                           budget.get("agent", {})))
     return "\n".join(lines)
+
+
+def minutes_into_utc_day(now: float) -> int:
+    """The window the daily budget rules count: from 00:00 UTC until now."""
+    return max(1, int(now % 86400) // 60 + 1)
 
 
 class CostsScreen(Screen[Any]):
@@ -84,6 +101,7 @@ class CostsScreen(Screen[Any]):
         super().__init__()
         self.window_index = 1
         self._loaded_at = 0.0
+        self._figures: tuple[dict[str, Any], ...] | None = None
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -125,7 +143,8 @@ class CostsScreen(Screen[Any]):
             by_task = await api.costs("task", window)
             by_model = await api.costs("model", window)
             timeline = await api.costs_timeline(bucket, window)
-            today = await api.costs("agent", "24h")
+            today = await api.costs(
+                "agent", f"{minutes_into_utc_day(self.app.clock())}m")  # type: ignore[attr-defined]
             engine = await api.alert_engine()
         except (ApiError, BackendUnreachable) as exc:
             self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
@@ -139,11 +158,25 @@ class CostsScreen(Screen[Any]):
         self.query_one("#costs-title", PaneTitle).show(
             f"Costs — last {window}: {render.money(total)} (trend per {bucket}, peak "
             f"{render.money(peak)}) — w window{note}")
+        self._figures = (by_agent, by_task, by_model, engine, today)
+        self._fill()
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        """Lay the figures out for the panes' current width."""
+        if self._figures is None:
+            return
+        by_agent, by_task, by_model, engine, today = self._figures
+        total = by_agent["total_usd"]
+        # two columns short of the pane, so the left and right panes never touch
+        width = (self.query_one("#costs-agents", Static).content_region.width or WIDE + 2) - 2
         self.query_one("#costs-agents", Static).update(
-            table("By agent", by_agent["rows"], total, "agent"))
+            table("By agent", by_agent["rows"], total, "agent", width))
         self.query_one("#costs-tasks", Static).update(
-            table("By task", by_task["rows"], total, "task"))
+            table("By task", by_task["rows"], total, "task", width))
         self.query_one("#costs-models", Static).update(
-            table("By model", by_model["rows"], total, "model"))
+            table("By model", by_model["rows"], total, "model", width))
         self.query_one("#costs-budgets", Static).update(
-            budget_lines(engine.get("settings", {}), today["total_usd"], today["rows"]))
+            budget_lines(engine.get("settings", {}), today["total_usd"], today["rows"], width))
