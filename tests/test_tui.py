@@ -283,3 +283,18 @@ def test_costs_lay_out_for_the_width_and_count_the_utc_day() -> None:
         assert all(len(line) <= width for line in budget), (width, budget)
         assert "near" in budget[0]
     assert "█" in table("t", rows, 3.0, "agent", 56) and "█" not in table("t", rows, 3.0, "a", 40)
+
+
+async def test_names_with_brackets_are_shown_as_written(live: LiveServer) -> None:
+    title = "fix [bold]parser[/bold] and [WIP"
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.started", "session_id": "se-br", "agent_id": "ag-coder",
+             "title": title}]}).raise_for_status()
+    async with console(live) as (app, pilot):
+        await _select_session(app, pilot, "ag-coder", "se-br")
+        await pilot.press("k")
+        assert isinstance(app.screen, ConfirmScreen)
+        shown = str(app.screen.query_one(".title").render())
+        assert shown == f"Kill session {title!r}?"
+        await pilot.press("n")

@@ -49,8 +49,9 @@ class ConfirmScreen(_Dialog):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -danger" if self.danger else "dialog"):
-            yield Label(self.title_text, classes="title")
-            yield Static(self.body)
+            # titles and bodies quote names that agents chose: never read them as markup
+            yield Label(self.title_text, classes="title", markup=False)
+            yield Static(self.body, markup=False)
             yield Label("y / enter: yes    n / esc: no", classes="hint")
 
     def action_answer(self, yes: bool) -> None:
