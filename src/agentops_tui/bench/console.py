@@ -185,7 +185,7 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
         [sys.executable, "-m", "agentops_tui.bench.agent", server.url, server.token,
          "--agent-id", AGENT_ID, "--sessions", "3"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    out: dict[str, Any] = {"pause": [], "resume": [], "acked": []}
+    out: dict[str, Any] = {"pause": [], "resume": [], "acked": [], "streamed": []}
     try:
         assert agent.stdout is not None
         read_json_line(agent.stdout, "the benchmark agent")
@@ -217,7 +217,7 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
                     await pilot.press(key)
                     await until(pilot, partial(_has_status, app, sid, status), 5,
                                 f"the session {status}")
-                    seen = time.perf_counter()
+                    seen, wall_seen = time.perf_counter(), time.time()
                     await until(pilot, partial(_repainted, repaints, seen), 2, "the repaint")
                     shown = repaints.first_after(seen)
                     assert shown is not None
@@ -226,6 +226,7 @@ async def _pause_round_trips(server: ServerProcess, rounds: int) -> dict[str, An
                     command = max((c for c in app.fleet.commands.values()
                                    if c.session_id == sid), key=lambda c: c.issued_at)
                     out["acked"].append(command.updated_at - wall0)
+                    out["streamed"].append(wall_seen - command.updated_at)
                     await pilot.pause(0.1)
     finally:
         if agent.stdin is not None:
@@ -250,6 +251,7 @@ def control(quick: bool) -> list[Result]:
               f"{percentile(pauses, 50) * 1000:.0f} ms over {len(pauses)} pauses; resume p99 "
               f"{percentile(m['resume'], 99) * 1000:.0f} ms; key to the agent's ack p50/p99 "
               f"{percentile(m['acked'], 50) * 1000:.0f}/{percentile(m['acked'], 99) * 1000:.0f}"
-              " ms; includes the console's 10 Hz tick"),
+              f" ms; ack to the console's state p99 {percentile(m['streamed'], 99) * 1000:.0f} ms"
+              "; includes the console's 10 Hz tick"),
     ]
 
