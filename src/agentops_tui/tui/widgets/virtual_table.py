@@ -25,6 +25,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.timer import Timer
 
 from agentops_tui.tui.render import Cell
 
@@ -130,6 +131,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._last_key: str | None = None
         self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
         self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
+        self._retry: Timer | None = None
 
     # ---- data ------------------------------------------------------------------------------
 
@@ -169,6 +171,7 @@ class VirtualTable(ScrollView, can_focus=True):
         now = time.monotonic()
         visible = self._visible_keys()
         widths = self._widths(self.size.width)
+        wait: float | None = None  # until the soonest counter change held back may show
         for line, key in enumerate(visible, start=1):
             drawn = self._shown.get(key)
             if drawn is None:
@@ -182,17 +185,26 @@ class VirtualTable(ScrollView, can_focus=True):
             if not changed:
                 continue
             slow_only = all(i < len(self.columns) and self.columns[i].slow for i in changed)
-            if slow_only and now - self._slow_at.get(key, 0.0) < SLOW_REPAINT_SECONDS:
+            held = SLOW_REPAINT_SECONDS - (now - self._slow_at.get(key, 0.0))
+            if slow_only and held > 0:
+                wait = held if wait is None else min(wait, held)
                 continue
             self._shown[key] = cells
             self._slow_at[key] = now
             span = self._span(changed, widths)
             if span is not None:
                 self.refresh(Region(span[0], line, span[1] - span[0], 1))
-        if len(self._shown) > 2 * len(visible) + 16:  # forget rows scrolled away long ago
+        if len(self._shown) > len(visible):  # rows off screen are fetched afresh when seen
             keep = set(visible)
             self._shown = {k: v for k, v in self._shown.items() if k in keep}
             self._slow_at = {k: v for k, v in self._slow_at.items() if k in keep}
+        if wait is not None and self._retry is None:
+            # the fleet may go quiet: show the held-back figures even if no tick asks again
+            self._retry = self.set_timer(wait + 0.01, self._retry_held)
+
+    def _retry_held(self) -> None:
+        self._retry = None
+        self.refresh_rows()
 
     def _repaint_all(self) -> None:
         self._shown.clear()
@@ -256,6 +268,12 @@ class VirtualTable(ScrollView, can_focus=True):
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
+        self._shown.clear()  # other rows come into view; they are drawn from fresh cells
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        if round(old_value) != round(new_value):
+            self._shown.clear()  # likewise when scrolled by the mouse or the scrollbar
+        super().watch_scroll_y(old_value, new_value)
 
     # ---- rendering ---------------------------------------------------------------------------
 
