@@ -286,13 +286,15 @@ def test_costs_lay_out_for_the_width_and_count_the_utc_day() -> None:
 
 
 async def test_names_with_brackets_are_shown_as_written(live: LiveServer) -> None:
-    title = "fix [bold]parser[/bold] and [WIP"
+    title = "fix [bold]parser[/bold] of [/users] and [WIP"
     with live.client() as c:
         c.post("/api/v1/ingest", json={"events": [
             {"type": "session.started", "session_id": "se-br", "agent_id": "ag-coder",
              "title": title}]}).raise_for_status()
     async with console(live) as (app, pilot):
         await _select_session(app, pilot, "ag-coder", "se-br")
+        log_title = str(app.screen.query_one("#log-title").render())
+        assert log_title.startswith(f"Log {title} (")  # a closing tag alone used to crash
         await pilot.press("k")
         assert isinstance(app.screen, ConfirmScreen)
         shown = str(app.screen.query_one(".title").render())

@@ -59,7 +59,8 @@ class SessionDetails(ModalScreen[None]):
         s = fleet.sessions.get(self.session_id)
         with VerticalScroll():
             if s is None:
-                yield Label(f"Session {self.session_id} is no longer in view", classes="title")
+                yield Label(f"Session {self.session_id} is no longer in view", classes="title",
+                        markup=False)
                 return
             agent = fleet.agents.get(s.agent_id)
             now = app.clock()

@@ -16,7 +16,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Footer, Input
 
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
@@ -24,6 +24,7 @@ from agentops_tui.tui import board, render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.widgets.kanban import Kanban
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
 CLOCK_REPAINT_SECONDS = 5.0  # "due 12m" moves with the clock even when nothing happens
@@ -52,7 +53,7 @@ class TasksScreen(Interventions):
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
-        yield Label("Tasks", id="tasks-title", classes="pane-title")
+        yield PaneTitle("Tasks", id="tasks-title")
         yield Kanban(self._card, id="board", empty="no tasks")
         yield Input(placeholder="filter: words (name, agent, queue), queue:triage, p:4",
                     id="filter", classes="-hidden")
@@ -144,7 +145,7 @@ class TasksScreen(Interventions):
                       if t.status in ("inbox", "assigned", "running")]
         late = sum(t.sla_breached for t in open_tasks)
         if not fleet.queues and not fleet.tasks:
-            self.query_one("#tasks-title", Label).update(
+            self.query_one("#tasks-title", PaneTitle).show(
                 "Tasks — no work queues yet: tasks appear here as agents' queues fill"
                 " (POST /api/v1/work-queues, or the SDK)")
             return
@@ -156,7 +157,7 @@ class TasksScreen(Interventions):
         if self.query_text:
             parts.append(f"filter: {self.query_text}")
         parts.append("←→↑↓ move, enter sessions, / filter")
-        self.query_one("#tasks-title", Label).update(" — ".join(parts))
+        self.query_one("#tasks-title", PaneTitle).show(" — ".join(parts))
 
     # ---- jumping here ----------------------------------------------------------------------
 

@@ -11,7 +11,8 @@ from textual.widgets import Label
 
 class PaneTitle(Label):
     def __init__(self, text: str, *, id: str | None = None, classes: str = "") -> None:
-        super().__init__(text, id=id, classes=f"pane-title {classes}".strip())
+        # titles quote names that agents chose ("fix [/users] route"): never markup
+        super().__init__(text, id=id, classes=f"pane-title {classes}".strip(), markup=False)
         self._text = text
 
     @property
