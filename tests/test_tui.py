@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
+from rich.text import Text
 from textual.pilot import Pilot
 
 from agentops_tui.client.connection import Connection
@@ -270,13 +271,17 @@ async def test_tree_names_a_sessions_task(live: LiveServer) -> None:
 def test_costs_lay_out_for_the_width_and_count_the_utc_day() -> None:
     from agentops_tui.tui.screens.costs import budget_lines, minutes_into_utc_day, table
 
-    assert minutes_into_utc_day(86400 * 5 + 8 * 3600 + 30) == 481
+    assert minutes_into_utc_day(86400 * 5 + 8 * 3600 + 30) == 480
     assert minutes_into_utc_day(86400 * 5) == 1
     rows = [{"name": "a-very-long-agent-name-indeed", "cost_usd": 1.5, "input_tokens": 900,
-             "output_tokens": 100, "sessions": 3}]
+             "output_tokens": 100, "sessions": 3},
+            {"name": "[b]x", "cost_usd": 1.5, "input_tokens": 900, "output_tokens": 100,
+             "sessions": 3}]
     for width in (36, 56, 70):
         lines = table("By agent", rows, 3.0, "agent", width).splitlines()[1:]
-        assert all(len(line) <= width for line in lines), (width, lines)
+        plain = [Text.from_markup(line).plain for line in lines]
+        assert all(len(line) <= width for line in plain), (width, plain)
+        assert plain[0].index("$1.50") == plain[1].index("$1.50")  # escaping keeps columns
         assert "$1.50" in lines[0] and "3 sess" in lines[0]
         settings = {"budget": {"workspace": {"warning": 8.0, "critical": 10.0}}}
         budget = budget_lines(settings, 9.0, rows, width).splitlines()[1:]

@@ -34,6 +34,11 @@ def share_bar(value: float, total: float, width: int = 12) -> str:
     return "█" * filled + "·" * (width - filled)
 
 
+def fit(text: str, width: int) -> str:
+    """Cut to `width` with an ellipsis, padded to it (before markup escaping adds backslashes)."""
+    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+
+
 WIDE = 56  # a pane this wide shows share bars and tokens; narrower ones show the essentials
 
 
@@ -46,8 +51,7 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
     name_width = max(8, width - (38 if wide else 19))
     for row in rows[:TOP]:
         name = str(row.get("name") or row.get("key") or f"(no {label})")
-        name = name if len(name) <= name_width else name[: name_width - 1] + "…"
-        line = f"{escape(name):<{name_width}} {render.money(row['cost_usd']):>9} "
+        line = f"{escape(fit(name, name_width))} {render.money(row['cost_usd']):>9} "
         if wide:
             line += (f"{share_bar(row['cost_usd'], total, 10)} "
                      f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} ")
@@ -66,8 +70,7 @@ def budget_lines(settings: dict[str, Any], today: float,
     label_width = max(8, width - (45 if wide else 22))
 
     def line(label: str, spent: float, rule: dict[str, Any]) -> str:
-        label = label if len(label) <= label_width else label[: label_width - 1] + "…"
-        head = f"{escape(label):<{label_width}} {render.money(spent):>9}"
+        head = f"{escape(fit(label, label_width))} {render.money(spent):>9}"
         critical = rule.get("critical") or rule.get("warning")
         if not critical:
             return f"{head}  no budget"
@@ -88,7 +91,9 @@ def budget_lines(settings: dict[str, Any], today: float,
 
 def minutes_into_utc_day(now: float) -> int:
     """The window the daily budget rules count: from 00:00 UTC until now."""
-    return max(1, int(now % 86400) // 60 + 1)
+    # whole minutes: the server's window starts at the minute `now - window` falls in, which
+    # is then today's first minute (one more would reach back into yesterday)
+    return max(1, int(now % 86400) // 60)
 
 
 class CostsScreen(Screen[Any]):
