@@ -40,7 +40,7 @@ class Simulator:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
+        self._stop = stop = asyncio.Event()
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         async with httpx.AsyncClient(base_url=self.url, headers=headers, timeout=10,
                                      verify=client_tls()) as http:
@@ -50,14 +50,16 @@ class Simulator:
             run_id = secrets.token_hex(3)
             self.agents = [SimAgent(i, self.seed, self.url, self.token, clock, queues, run_id)
                            for i in range(self.agent_count)]
-            # agents first: a console that has just started shows the fleet at once, and the
-            # queues (a dozen round trips) fill in while the agents take their first breath
-            await asyncio.gather(*(agent.register() for agent in self.agents))
-            feeding = None
-            if self.feed_tasks and await workload.setup():
-                feeding = asyncio.create_task(workload.run(self._stop), name="sim-workload")
+            feeding: asyncio.Task[None] | None = None
+
+            async def set_up_queues() -> None:
+                nonlocal feeding
+                if self.feed_tasks and await workload.setup():
+                    feeding = asyncio.create_task(workload.run(stop),
+                                                  name="sim-workload")
+
             try:
-                await run_agents(self.agents, self._stop)
+                await run_agents(self.agents, stop, set_up_queues)
             finally:
                 if feeding is not None:
                     feeding.cancel()

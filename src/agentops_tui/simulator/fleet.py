@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentops_tui.sdk import AsyncAgentClient, AsyncSession, SessionKilled
+import httpx
+
+from agentops_tui.sdk import AsyncAgentClient, AsyncSession, IngestRejected, SessionKilled
 from agentops_tui.simulator.content import (
     APPROVALS,
     ERRORS,
@@ -70,9 +73,8 @@ class SimAgent:
                                n=rng.randint(4000, 9999), m=rng.randint(1000, 3999))
 
     async def register(self) -> None:
-        """Report for duty now (the console shows the fleet before any work starts)."""
+        """Report for duty now: the client's flusher sends it within its interval."""
         await self.client.start()
-        await self.client.flush()
 
     async def run(self) -> None:
         await self.clock.sleep(self.rng.uniform(0.0, 1.0))
@@ -193,9 +195,27 @@ class SimAgent:
             session.message("No decision in time; leaving it for a human.")
 
 
-async def run_agents(agents: list[SimAgent], stop: asyncio.Event) -> None:
-    tasks = [asyncio.create_task(a.run(), name=a.agent_id) for a in agents]
+REGISTER_WAIT = 2.0  # seconds
+
+
+async def run_agents(agents: list[SimAgent], stop: asyncio.Event,
+                     prepare: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Register every agent, then `prepare`, then work until `stop`; the clients are closed
+    however it ends (a backend that went away, a failed `prepare`, cancellation)."""
+    tasks: list[asyncio.Task[None]] = []
     try:
+        # agents first: a console that has just started shows the fleet at once, while
+        # `prepare` (the simulated queues: a dozen round trips) runs
+        for agent in agents:
+            await agent.register()
+        try:  # sent now rather than at the next flush; a backend that is not there yet
+            await asyncio.wait_for(  # must not hold the fleet back
+                asyncio.gather(*(a.client.flush() for a in agents)), REGISTER_WAIT)
+        except (TimeoutError, httpx.HTTPError, IngestRejected) as exc:
+            log.warning("registration not confirmed yet: %s", exc or "timed out")
+        if prepare is not None:
+            await prepare()
+        tasks = [asyncio.create_task(a.run(), name=a.agent_id) for a in agents]
         await stop.wait()
     finally:
         for task in tasks:
@@ -205,4 +225,4 @@ async def run_agents(agents: list[SimAgent], stop: asyncio.Event) -> None:
             *(asyncio.wait_for(a.client.close(), 10) for a in agents), return_exceptions=True)
         for agent, result in zip(agents, results, strict=True):
             if isinstance(result, Exception):
-                log.warning("%s did not close cleanly: %s", agent.agent_id, result)
+                log.warning("%s did not close cleanly: %r", agent.agent_id, result)
