@@ -59,7 +59,7 @@ class CardFacts:
     active_sessions: int = 0
     paused_sessions: int = 0
     cost_usd: float = 0.0
-    command: str = ""  # a command waiting for one of its sessions' agents (or just failed)
+    command: str = ""  # a command still waiting for one of its sessions' agents
 
 
 def columns(tasks: Iterable[Task], finished_shown: int = FINISHED_SHOWN) -> list[ColumnView]:
