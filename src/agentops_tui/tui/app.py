@@ -167,7 +167,8 @@ class AgentOpsApp(App[None]):
         for screen in reversed(self.screen_stack):
             update = getattr(screen, "update_state", None)
             if update is not None:
-                update(changes)
+                if screen.is_mounted:
+                    update(changes)
                 return
 
     def _watch_commands(self, changes: Changes) -> None:

@@ -167,7 +167,7 @@ class CostsScreen(Screen[Any]):
         self._fill()
 
     def on_resize(self) -> None:
-        self._fill()
+        self.call_after_refresh(self._fill)  # once the panes have their new width
 
     def _fill(self) -> None:
         """Lay the figures out for the panes' current width."""
