@@ -234,10 +234,20 @@ async def test_alerts_and_audit_screens(live: LiveServer) -> None:
 
 
 async def test_costs_screen_shows_real_figures(live: LiveServer) -> None:
+    with live.client() as c:
+        queue = c.post("/api/v1/work-queues", json={"name": "ops"}).json()["id"]
+        task = c.post(f"/api/v1/work-queues/{queue}/tasks", json={"name": "renew certs"}).json()
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.started", "session_id": "se-certs", "agent_id": "ag-coder",
+             "task_id": task["id"]},
+            {"type": "session.usage", "session_id": "se-certs", "model": "gpt-5",
+             "input_tokens": 1000, "output_tokens": 100}]}).raise_for_status()
     async with console(live) as (app, pilot):
         await pilot.press("4")
         body = app.screen.query_one("#costs-agents")
         await until(pilot, lambda: "coder-1" in str(body.render()), what="cost rows")
+        by_task = str(app.screen.query_one("#costs-tasks").render())
+        assert "renew certs" in by_task and task["id"] not in by_task  # named, not an id
         with live.client() as c:
             rows = c.get("/api/v1/costs", params={"group_by": "agent", "window": "24h"}).json()
         coder = next(r for r in rows["rows"] if r["name"] == "coder-1")

@@ -169,6 +169,12 @@ class CostsScreen(Screen[Any]):
     def on_resize(self) -> None:
         self.call_after_refresh(self._fill)  # once the panes have their new width
 
+    def _named_tasks(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Rows keyed by task id, named after the task where the console knows it."""
+        tasks = self.app.fleet.tasks  # type: ignore[attr-defined]
+        return [{**row, "name": tasks[row["key"]].name} if not row.get("name")
+                and row.get("key") in tasks else row for row in rows]
+
     def _fill(self) -> None:
         """Lay the figures out for the panes' current width."""
         if self._figures is None:
@@ -180,7 +186,7 @@ class CostsScreen(Screen[Any]):
         self.query_one("#costs-agents", Static).update(
             table("By agent", by_agent["rows"], total, "agent", width))
         self.query_one("#costs-tasks", Static).update(
-            table("By task", by_task["rows"], total, "task", width))
+            table("By task", self._named_tasks(by_task["rows"]), total, "task", width))
         self.query_one("#costs-models", Static).update(
             table("By model", by_model["rows"], total, "model", width))
         self.query_one("#costs-budgets", Static).update(
