@@ -6,10 +6,13 @@ rows, ask the table to refresh, and look at which lines it drew and what they sh
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 
 from agentops_tui.tui.render import Cell
 from agentops_tui.tui.themes import status_defaults
@@ -45,15 +48,20 @@ class TableApp(App[None]):
         table.render_line = counting  # type: ignore[method-assign]
 
 
+@asynccontextmanager
+async def shown_table() -> AsyncIterator[tuple[TableApp, Pilot[None], VirtualTable]]:
+    app = TableApp()
+    async with app.run_test(size=(60, 12)) as pilot:
+        await pilot.pause()
+        yield app, pilot, app.query_one(VirtualTable)
+
+
 def line(table: VirtualTable, y: int) -> str:
     return table.render_line(y).text
 
 
 async def test_a_status_change_repaints_only_its_row() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         app.drawn.clear()
         app.rows["r3"][1] = ("paused", "")
         table.set_rows(list(app.rows))  # the owner's tick: same order, one row changed
@@ -63,10 +71,7 @@ async def test_a_status_change_repaints_only_its_row() -> None:
 
 
 async def test_same_rows_same_cells_draw_nothing() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         app.drawn.clear()
         table.set_rows(list(app.rows))
         table.refresh_rows()
@@ -77,9 +82,7 @@ async def test_same_rows_same_cells_draw_nothing() -> None:
 async def test_a_cost_change_waits_for_the_slow_interval(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 0.3)
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
+    async with shown_table() as (app, pilot, table):
         await pilot.pause(0.35)
         app.rows["r0"][2] = ("$9.99", "")
         table.refresh_rows()
@@ -96,10 +99,7 @@ async def test_a_cost_change_waits_for_the_slow_interval(monkeypatch: pytest.Mon
 async def test_a_fast_change_brings_the_slow_cells_along(monkeypatch: pytest.MonkeyPatch
                                                          ) -> None:
     monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 60.0)
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         app.rows["r1"] = [("row 1", ""), ("waiting", ""), ("$7.00", "")]
         table.refresh_rows()
         await pilot.pause()
@@ -109,10 +109,7 @@ async def test_a_fast_change_brings_the_slow_cells_along(monkeypatch: pytest.Mon
 async def test_reordered_rows_repaint_with_fresh_cells(monkeypatch: pytest.MonkeyPatch
                                                        ) -> None:
     monkeypatch.setattr(virtual_table, "SLOW_REPAINT_SECONDS", 60.0)
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         app.rows["r2"][2] = ("$8.00", "")
         table.set_rows(["r2", *[k for k in app.rows if k != "r2"]])
         await pilot.pause()
@@ -121,19 +118,13 @@ async def test_reordered_rows_repaint_with_fresh_cells(monkeypatch: pytest.Monke
 
 
 async def test_no_horizontal_scrollbar_steals_a_line() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        await pilot.pause()
-        table = app.query_one(VirtualTable)
+    async with shown_table() as (app, pilot, table):
         assert table.show_vertical_scrollbar
         assert not table.show_horizontal_scrollbar
 
 
 async def test_rows_scrolled_back_into_view_are_current() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         table.scroll_to(y=15, animate=False)  # as the mouse wheel would: the cursor stays
         await pilot.pause()
         app.rows["r2"][1] = ("error", "")
@@ -145,10 +136,7 @@ async def test_rows_scrolled_back_into_view_are_current() -> None:
 
 
 async def test_rows_uncovered_by_a_resize_are_current() -> None:
-    app = TableApp()
-    async with app.run_test(size=(60, 12)) as pilot:
-        table = app.query_one(VirtualTable)
-        await pilot.pause()
+    async with shown_table() as (app, pilot, table):
         table.styles.height = 4  # as an input box opening under it would
         await pilot.pause()
         app.rows["r8"][1] = ("error", "")
