@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from agentops_tui import paths
 from agentops_tui.client.connection import Connection
 from agentops_tui.core.fleet import Changes, Fleet
+from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.screens.alerts import AlertsScreen
@@ -285,6 +286,13 @@ class AgentOpsApp(App[None]):
         screen = self.screen
         if isinstance(screen, TreeScreen):
             screen.select_session(session_id)
+
+    def task_for(self, session_id: str | None) -> str | None:
+        """The task a session works on (a subagent's is its parent's); says so when none."""
+        task_id = task_of_session(self.fleet, session_id or "")
+        if task_id is None:
+            self.notify("This session has no task", severity="warning")
+        return task_id
 
     def show_task(self, task_id: str) -> None:
         """The task's card on the board; a task no longer on it opens its sessions instead."""

@@ -13,7 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
-from agentops_tui.core.tasks import rollup, task_of_session, task_sessions
+from agentops_tui.core.tasks import rollup, task_sessions
 from agentops_tui.models import Session, Task
 from agentops_tui.tui import board, render
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
@@ -98,12 +98,10 @@ class SessionDetails(ModalScreen[None]):
 
     def action_task(self) -> None:
         app: AgentOpsApp = self.app  # type: ignore[assignment]
-        task_id = task_of_session(app.fleet, self.session_id)
-        if task_id is None:
-            self.notify("This session has no task", severity="warning")
-            return
-        self.dismiss(None)
-        app.show_task(task_id)
+        task_id = app.task_for(self.session_id)
+        if task_id is not None:
+            self.dismiss(None)
+            app.show_task(task_id)
 
     def action_parent(self) -> None:
         app: AgentOpsApp = self.app  # type: ignore[assignment]

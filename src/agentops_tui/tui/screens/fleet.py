@@ -12,7 +12,6 @@ from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
-from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
@@ -302,11 +301,9 @@ class FleetScreen(Interventions):
         self._update_titles()
 
     def action_task(self) -> None:
-        task_id = task_of_session(self.agentops.fleet, self.session_id or "")
-        if task_id is None:
-            self.notify("This session has no task", severity="warning")
-            return
-        self.agentops.show_task(task_id)
+        task_id = self.agentops.task_for(self.session_id)
+        if task_id is not None:
+            self.agentops.show_task(task_id)
 
     def action_details(self) -> None:
         if self.session_id:

@@ -11,7 +11,6 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from agentops_tui.core.fleet import Changes
-from agentops_tui.core.tasks import task_of_session
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
 from agentops_tui.tui.interventions import Interventions
@@ -157,11 +156,9 @@ class TreeScreen(Interventions):
         self.query_one("#tree", VirtualTable).move_to(session.parent_session_id)
 
     def action_task(self) -> None:
-        task_id = task_of_session(self.agentops.fleet, self.current or "")
-        if task_id is None:
-            self.notify("This session has no task", severity="warning")
-            return
-        self.agentops.show_task(task_id)
+        task_id = self.agentops.task_for(self.current)
+        if task_id is not None:
+            self.agentops.show_task(task_id)
 
     def select_session(self, session_id: str) -> None:
         """Jump here from another screen: unfold the session's ancestors and highlight it."""
