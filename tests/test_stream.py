@@ -161,17 +161,17 @@ def test_a_frame_reuses_the_logs_json_and_says_the_same() -> None:
 
     from pydantic_core import to_json
 
-    from agentops_tui.models import Event
     from agentops_tui.server.bus import encode_frame
+    from agentops_tui.server.writer import LoggedEvent
 
     data = {"type": "session.message", "session_id": "se-1", "content": "héllo \"quoted\"",
             "seq": 3, "extra": None}
-    plain = Event(id=7, type="session.message", ts=1_800_000_000.25, workspace="w", data=data)
-    logged = plain.model_copy(update={"data_json": to_json(data).decode()})
-    empty = Event(id=8, type="x", ts=2.0, workspace="w", data={}, data_json="{}")
-    for event in (plain, logged, empty):
+    written = LoggedEvent(7, "session.message", 1_800_000_000.25, "w", data,
+                          to_json(data).decode())
+    spaced = LoggedEvent(8, "session.message", 3.5, "w", data, json.dumps(data))  # older rows
+    empty = LoggedEvent(9, "x", 2.0, "w", {}, "{}")
+    for event in (written, spaced, empty):
         frame = encode_frame(event).data.decode()
         head, payload = frame.split("data: ", 1)
         assert head == f"id: {event.id}\nevent: {event.type}\n"
         assert json.loads(payload) == {**event.data, "ts": event.ts}
-    assert "data_json" not in logged.model_dump()  # never on the wire as a field

@@ -343,8 +343,6 @@ class Event(Entity):
     ts: float
     workspace: str
     data: dict[str, Any]
-    # `data` as compact JSON once the writer has encoded it for the log; the stream reuses it
-    data_json: str | None = Field(default=None, exclude=True, repr=False)
 
 
 class Snapshot(Entity):

@@ -45,7 +45,7 @@ class FleetState:
         for event_id, type_, ts, data in events:
             if event_id <= fleet.last_event_id:
                 continue
-            pending.merge(fleet.apply(event_id, type_, ts, data))
+            fleet.apply(event_id, type_, ts, data, pending)
             applied += 1
         if applied:
             self.events_applied += applied

@@ -143,9 +143,15 @@ class Fleet:
 
     # ---- applying events -------------------------------------------------------------------
 
-    def apply(self, event_id: int, type_: str, ts: float, data: dict[str, Any]) -> Changes:
-        """Apply one logged event. Unknown types are recorded in `Changes.other`."""
-        changes = Changes()
+    def apply(
+        self, event_id: int, type_: str, ts: float, data: dict[str, Any],
+        changes: Changes | None = None,
+    ) -> Changes:
+        """Apply one logged event; what it touched is added to `changes` (a new one if not
+        given), so a caller applying many events gathers them in one without merging.
+        Unknown types are recorded in `Changes.other`."""
+        if changes is None:
+            changes = Changes()
         if event_id > self.last_event_id:
             self.last_event_id = event_id
         handler = _HANDLERS.get(type_)

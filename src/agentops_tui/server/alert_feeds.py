@@ -15,10 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import Event
 from agentops_tui.server.alert_config import AlertSettings
 from agentops_tui.server.rollups import to_units
-from agentops_tui.server.writer import WriteContext, Writer
+from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
 
 DAY = 86400
 TASK_FINAL = frozenset({"complete", "completed", "failed", "cancelled", "canceled"})
@@ -85,8 +84,8 @@ class AlertFeeds:
     def install(self, writer: Writer) -> None:
         writer.observers.append(self.observe)
 
-    def handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
-        """Event type -> handler, for a shared dispatching observer."""
+    def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
+        """LoggedEvent type -> handler, for a shared dispatching observer."""
         return {
             "session.usage": self._usage,
             "session.ended": self._ended,
@@ -94,7 +93,7 @@ class AlertFeeds:
             "sla.breached": self._sla,
         }
 
-    def prefix_handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
+    def prefix_handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         return {prefix: self._task for prefix in TASK_EVENT_PREFIXES}
 
     # ---- lookups (writer thread) --------------------------------------------------------
@@ -145,7 +144,7 @@ class AlertFeeds:
 
     # ---- observing ----------------------------------------------------------------------
 
-    def observe(self, ctx: WriteContext, event: Event) -> None:
+    def observe(self, ctx: WriteContext, event: LoggedEvent) -> None:
         kind = event.type
         if kind == "session.usage":
             self._usage(ctx, event)
@@ -158,7 +157,7 @@ class AlertFeeds:
         elif kind.startswith(TASK_EVENT_PREFIXES):
             self._task(ctx, event)
 
-    def _usage(self, ctx: WriteContext, event: Event) -> None:
+    def _usage(self, ctx: WriteContext, event: LoggedEvent) -> None:
         # Hot path (every usage report): plain dict work, the lazy loads only on first use.
         data = event.data
         cost = data.get("cost_usd")
@@ -192,7 +191,7 @@ class AlertFeeds:
         feeds.workspace_day[day] = self.workspace_day_units(ctx, feeds, ws, day) + units
         feeds.touched_agents.add(agent_id)
 
-    def _ended(self, ctx: WriteContext, event: Event) -> None:
+    def _ended(self, ctx: WriteContext, event: LoggedEvent) -> None:
         feeds = self.feeds(ctx, event.workspace)
         session = feeds.fleet.sessions.get(event.data["session_id"])
         if session is not None:
@@ -200,7 +199,7 @@ class AlertFeeds:
                 (event.ts, session.status)
             )
 
-    def _command(self, ctx: WriteContext, event: Event) -> None:
+    def _command(self, ctx: WriteContext, event: LoggedEvent) -> None:
         self._apply_command(self.feeds(ctx, event.workspace), event.ts, event.data)
 
     @staticmethod
@@ -212,7 +211,7 @@ class AlertFeeds:
         elif status in ("acked", "failed"):
             feeds.expired.pop(agent_id, None)  # it answers again
 
-    def _sla(self, ctx: WriteContext, event: Event) -> None:
+    def _sla(self, ctx: WriteContext, event: LoggedEvent) -> None:
         data = event.data
         task_id = data.get("task_id") or data.get("id")
         if not task_id:
@@ -227,7 +226,7 @@ class AlertFeeds:
             label=str(label),
         )
 
-    def _task(self, ctx: WriteContext, event: Event) -> None:
+    def _task(self, ctx: WriteContext, event: LoggedEvent) -> None:
         data = event.data
         task_id = data.get("task_id") or data.get("id")
         status = data.get("status")

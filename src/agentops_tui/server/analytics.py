@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agentops_tui.models import Event
 from agentops_tui.server.alerts import AlertEngine
 from agentops_tui.server.rollups import Rollups
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.writer import LoggedEvent, WriteContext
 
 if TYPE_CHECKING:
     from agentops_tui.server.context import ServerContext
 
-Handler = Callable[[WriteContext, Event], None]
+Handler = Callable[[WriteContext, LoggedEvent], None]
 
 
 class Dispatch:
@@ -38,7 +37,7 @@ class Dispatch:
         resolved = self._resolved[kind] = tuple(found)
         return resolved
 
-    def __call__(self, ctx: WriteContext, event: Event) -> None:
+    def __call__(self, ctx: WriteContext, event: LoggedEvent) -> None:
         handlers = self._resolved.get(event.type)
         if handlers is None:
             handlers = self._resolve(event.type)

@@ -7,9 +7,9 @@ pending, its session reads `waiting` — that is what puts it in front of an ope
 
 from __future__ import annotations
 
-from agentops_tui.models import Approval, Event
+from agentops_tui.models import Approval
 from agentops_tui.server import audit
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 WAITING_PREFIX = "approval: "
 
@@ -50,7 +50,7 @@ def decide(ctx: WriteContext, workspace: str, approval_id: str, approve: bool,
     return decided
 
 
-def mark_waiting(ctx: WriteContext, event: Event) -> None:
+def mark_waiting(ctx: WriteContext, event: LoggedEvent) -> None:
     """Observer: a running session that asks for approval now waits for a human."""
     if event.type != "approval.requested":
         return

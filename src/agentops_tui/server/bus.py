@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from agentops_tui.models import Event
+from agentops_tui.server.writer import LoggedEvent
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +28,10 @@ class Frame:
     data: bytes
 
 
-def encode_frame(event: Event) -> Frame:
+def encode_frame(event: LoggedEvent) -> Frame:
     # `ts` rides along in the data so a client applies the event exactly as the server did
     encoded = event.data_json
-    if encoded is not None and encoded != "{}" and "ts" not in event.data:
+    if encoded != "{}" and "ts" not in event.data:
         payload = f'{encoded[:-1]},"ts":{json.dumps(event.ts)}}}'  # the log's JSON, plus ts
     else:
         payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
@@ -131,7 +131,7 @@ class Bus:
             except RuntimeError:
                 pass
 
-    def publish_threadsafe(self, events: list[Event]) -> None:
+    def publish_threadsafe(self, events: list[LoggedEvent]) -> None:
         if self.loop is None or self.loop.is_closed() or not self.subscribers:
             return
         frames = [encode_frame(e) for e in events]

@@ -18,12 +18,11 @@ from agentops_tui.models import (
     FINAL_TASK_STATUSES,
     CreateQueueRequest,
     CreateTaskRequest,
-    Event,
     Task,
     WorkQueue,
 )
 from agentops_tui.server import audit
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.queues")
 
@@ -198,7 +197,7 @@ def finish(ctx: WriteContext, workspace: str, task_id: str, ok: bool, value: Any
     return done
 
 
-def link_session(ctx: WriteContext, event: Event) -> None:
+def link_session(ctx: WriteContext, event: LoggedEvent) -> None:
     """Observer: a session started on a waiting task means the task is now running."""
     if event.type != "session.started" or not event.data.get("task_id"):
         return

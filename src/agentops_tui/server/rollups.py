@@ -17,8 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentops_tui.models import Event
-from agentops_tui.server.writer import WriteContext, Writer
+from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
 
 log = logging.getLogger("agentops.rollups")
 
@@ -74,7 +73,7 @@ class Rollups:
         writer.flush_hooks.append(self.flush)
         writer.after_commit_hooks.append(self.maybe_prune)
 
-    def handlers(self) -> dict[str, Callable[[WriteContext, Event], None]]:
+    def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         return {
             "session.usage": self._usage,
             "session.tool_call": self._tool,
@@ -87,7 +86,7 @@ class Rollups:
             self._group = _Group(ctx=ctx)
         return self._group
 
-    def observe(self, ctx: WriteContext, event: Event) -> None:
+    def observe(self, ctx: WriteContext, event: LoggedEvent) -> None:
         kind = event.type
         if kind == "session.usage":
             self._usage(ctx, event)
@@ -96,7 +95,7 @@ class Rollups:
         elif kind == "session.ended":
             self._ended(ctx, event)
 
-    def _usage(self, ctx: WriteContext, event: Event) -> None:
+    def _usage(self, ctx: WriteContext, event: LoggedEvent) -> None:
         data = event.data
         ws = event.workspace
         session = ctx.fleet(ws).sessions.get(data["session_id"])
@@ -122,7 +121,7 @@ class Rollups:
         if previous is None or event.ts > previous[2]:
             group.sessions[skey] = (session.agent_id, task, event.ts)
 
-    def _tool(self, ctx: WriteContext, event: Event) -> None:
+    def _tool(self, ctx: WriteContext, event: LoggedEvent) -> None:
         data = event.data
         session = ctx.fleet(event.workspace).sessions.get(data["session_id"])
         if session is None:
@@ -140,7 +139,7 @@ class Rollups:
             sums[2] += 1
             sums[3] += float(duration)
 
-    def _ended(self, ctx: WriteContext, event: Event) -> None:
+    def _ended(self, ctx: WriteContext, event: LoggedEvent) -> None:
         session = ctx.fleet(event.workspace).sessions.get(event.data["session_id"])
         if session is None or session.ended_at is None:
             return

@@ -23,7 +23,6 @@ from agentops_tui.models import (
     Alert,
     Approval,
     Command,
-    Event,
     Message,
     Session,
     Snapshot,
@@ -31,7 +30,7 @@ from agentops_tui.models import (
     WorkQueue,
 )
 from agentops_tui.server.schema import connect, migrate
-from agentops_tui.server.writer import WriteContext, Writer
+from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
 
 log = logging.getLogger("agentops.store")
 
@@ -65,7 +64,7 @@ class Store:
         row = conn.execute("SELECT max(id) FROM events").fetchone()
         self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
         next_id = max(int(row[0] or 0), self.pruned_through) + 1
-        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
         self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed)
         self.writer.after_commit_hooks.append(self._maybe_prune)
 
@@ -78,11 +77,11 @@ class Store:
         self.writer.stop()
         self.writer.conn.close()
 
-    def subscribe(self, listener: Callable[[list[Event]], None]) -> None:
+    def subscribe(self, listener: Callable[[list[LoggedEvent]], None]) -> None:
         """`listener` is called (in the writer thread) with each committed group's events."""
         self._listeners.append(listener)
 
-    def _committed(self, events: list[Event]) -> None:
+    def _committed(self, events: list[LoggedEvent]) -> None:
         for listener in self._listeners:
             listener(events)
 
@@ -202,7 +201,7 @@ class Store:
         *,
         types: frozenset[str] | None = None,
         session: str | None = None,
-    ) -> list[Event]:
+    ) -> list[LoggedEvent]:
         sql = "SELECT id, type, ts, data FROM events WHERE id > ? AND workspace = ?"
         params: list[Any] = [after, workspace]
         if types:
@@ -214,7 +213,7 @@ class Store:
         sql += " ORDER BY id LIMIT ?"
         params.append(limit)
         return [
-            Event(id=r[0], type=r[1], ts=r[2], workspace=workspace, data=json.loads(r[3]))
+            LoggedEvent(r[0], r[1], r[2], workspace, json.loads(r[3]), r[3])
             for r in self.reader().execute(sql, params)
         ]
 

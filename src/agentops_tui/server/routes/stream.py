@@ -14,11 +14,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 
-from agentops_tui.models import Event
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import encode_frame
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.writer import LoggedEvent, Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -135,11 +134,14 @@ async def events(
     store = ctx.store
     reset = after < store.pruned_through
     start = max(after, store.pruned_through) if reset else after
-    page: list[Event] = await asyncio.to_thread(
+    page: list[LoggedEvent] = await asyncio.to_thread(
         store.events_after, principal.workspace, start, limit, types=_types(types), session=session
     )
     return {
-        "events": [e.model_dump() for e in page],
+        "events": [
+            {"id": e.id, "type": e.type, "ts": e.ts, "workspace": e.workspace, "data": e.data}
+            for e in page
+        ],
         "last_event_id": store.last_event_id,
         "reset": reset,
         "has_more": len(page) == limit,
