@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from conftest import LiveServer
 from factories import agent, ended, message, started, tool, usage
@@ -135,3 +136,38 @@ def test_ended_session_and_message_paging(live: LiveServer) -> None:
             {"type": "session.status", "session_id": "se-1", "status": "running"}
         ]}).raise_for_status()
         assert c.get("/api/v1/sessions/se-1").json()["status"] == "failed"
+
+
+def test_the_logged_data_is_what_model_dump_gives_for_every_event_type() -> None:
+    """`event_data` copies the field dict; it must stay equal to `model_dump` (no nested
+    models), with every optional field set so none is skipped."""
+    from pydantic import TypeAdapter
+
+    from agentops_tui.models import INGEST_TYPES, IngestEvent
+    from agentops_tui.server.ingest import event_data
+
+    common = {"ts": 1_800_000_000.5, "event_key": "k-1"}
+    samples = [
+        {"type": "agent.registered", "agent_id": "a", "name": "n", "kind": "coder",
+         "framework": "f", "model": "m"},
+        {"type": "agent.heartbeat", "agent_id": "a", "status": "running"},
+        {"type": "session.started", "session_id": "s", "agent_id": "a",
+         "parent_session_id": "p", "task_id": "t", "model": "m", "title": "x"},
+        {"type": "session.message", "session_id": "s", "role": "user", "content": "c",
+         "seq": 4},
+        {"type": "session.tool_call", "session_id": "s", "tool": "Read", "status": "error",
+         "duration_ms": 5.5, "output": "o"},
+        {"type": "session.usage", "session_id": "s", "model": "m", "input_tokens": 1,
+         "output_tokens": 2, "cache_read_tokens": 3, "cache_write_tokens": 4,
+         "cost_usd": 0.5, "priced": True},
+        {"type": "session.status", "session_id": "s", "status": "waiting", "detail": "d"},
+        {"type": "session.ended", "session_id": "s", "status": "failed", "error": "e"},
+        {"type": "approval.requested", "approval_id": "ap", "session_id": "s",
+         "summary": "x", "detail": "d"},
+    ]
+    adapter: TypeAdapter[Any] = TypeAdapter(IngestEvent)
+    assert sorted(s["type"] for s in samples) == sorted(INGEST_TYPES)
+    for sample in samples:
+        event = adapter.validate_python({**sample, **common})
+        assert event_data(event) == event.model_dump(exclude={"ts", "event_key"})
+        assert set(event_data(event)) == set(type(event).model_fields) - {"ts", "event_key"}

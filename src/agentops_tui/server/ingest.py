@@ -138,6 +138,17 @@ def _fill_usage_models(batch: IngestBatch, session_models: SessionModelsFn | Non
         event.model = models.get(event.session_id)
 
 
+def event_data(event: Any) -> dict[str, Any]:
+    """What the log keeps of an ingest event: its fields but `ts` and `event_key`.
+
+    Ingest models are flat (strings, numbers, None), so their field dict is already what
+    `model_dump` would build; copying it costs a tenth as much, once per event.
+    """
+    data: dict[str, Any] = event.__dict__.copy()
+    del data["ts"], data["event_key"]
+    return data
+
+
 @dataclass
 class IngestJob:
     """The writer-side half of ingest; runs inside a group commit."""
@@ -173,7 +184,7 @@ class IngestJob:
         first = last = None
         fleet = ctx.fleet(ws)
         for event in fresh:
-            data = event.model_dump(exclude={"ts", "event_key"})
+            data = event_data(event)
             if isinstance(event, SessionMessage):
                 session = fleet.sessions[event.session_id]
                 data["seq"] = session.messages + 1
