@@ -85,7 +85,7 @@ class AlertFeeds:
         writer.observers.append(self.observe)
 
     def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
-        """LoggedEvent type -> handler, for a shared dispatching observer."""
+        """Event type -> handler, for a shared dispatching observer."""
         return {
             "session.usage": self._usage,
             "session.ended": self._ended,
