@@ -10,7 +10,7 @@ Update snapshots only deliberately:
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,22 @@ async def _header_drawn(pilot: Pilot[Any]) -> None:
     status = pilot.app.screen.query_one(StatusLine)
     await until(pilot, lambda: "Live" in str(status.render()), what="the header")
     await pilot.pause(0.3)
+
+
+def _opens_table(key: str, table_id: str, rows: int,
+                 what: str) -> Callable[[Pilot[Any]], Awaitable[None]]:
+    """A `run_before` that readies the fleet, opens a screen by `key` and waits until its
+    table holds `rows` rows and the header is drawn."""
+
+    async def show(pilot: Pilot[Any]) -> None:
+        await _ready(pilot)
+        await pilot.press(key)
+        app: AgentOpsApp = pilot.app  # type: ignore[assignment]
+        table = app.screen.query_one(f"#{table_id}", VirtualTable)
+        await until(pilot, lambda: len(table.keys) == rows, what=what)
+        await _header_drawn(pilot)
+
+    return show
 
 
 class TestFleet:
@@ -315,15 +331,8 @@ class TestAlerts:
         with serving(tmp_path, clock=clock, alerts=rules) as live:
             _raise_alerts(live, clock)
 
-            async def show_alerts(pilot: Pilot[Any]) -> None:
-                await _ready(pilot)
-                await pilot.press("6")
-                app: AgentOpsApp = pilot.app  # type: ignore[assignment]
-                table = app.screen.query_one("#alerts", VirtualTable)
-                await until(pilot, lambda: len(table.keys) == 3, what="three alerts")
-                await _header_drawn(pilot)
-
-            assert snap_compare(_app(live), terminal_size=size, run_before=show_alerts)
+            assert snap_compare(_app(live), terminal_size=size,
+                                run_before=_opens_table("6", "alerts", 3, "three alerts"))
 
 
 def _seed_audit(live: LiveServer) -> None:
@@ -359,12 +368,5 @@ class TestAudit:
         with serving(tmp_path, auth=False) as live:
             _seed_audit(live)
 
-            async def show_audit(pilot: Pilot[Any]) -> None:
-                await _ready(pilot)
-                await pilot.press("7")
-                app: AgentOpsApp = pilot.app  # type: ignore[assignment]
-                table = app.screen.query_one("#audit", VirtualTable)
-                await until(pilot, lambda: len(table.keys) == 8, what="the audit rows")
-                await _header_drawn(pilot)
-
-            assert snap_compare(_app(live), terminal_size=size, run_before=show_audit)
+            assert snap_compare(_app(live), terminal_size=size,
+                                run_before=_opens_table("7", "audit", 8, "the audit rows"))
