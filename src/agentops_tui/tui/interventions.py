@@ -21,8 +21,7 @@ if TYPE_CHECKING:
 
 DANGEROUS_ACTIONS = frozenset({"pause", "resume", "inject", "kill", "kill_all", "mark"})
 
-INTERVENTION_BINDINGS: list[BindingType] = [
-    Binding("space", "mark", "Mark", id="session-mark"),
+ACTION_BINDINGS: list[Binding] = [
     Binding("p", "pause", "Pause", id="session-pause"),
     Binding("r", "resume", "Resume", id="session-resume"),
     Binding("i", "inject", "Inject", id="session-inject"),
@@ -34,7 +33,9 @@ INTERVENTION_BINDINGS: list[BindingType] = [
 class Interventions(Screen[Any]):
     """A screen whose rows are sessions the operator can act on."""
 
-    BINDINGS: ClassVar[list[BindingType]] = INTERVENTION_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("space", "mark", "Mark", id="session-mark"), *ACTION_BINDINGS,
+    ]
 
     def __init__(self) -> None:
         super().__init__()

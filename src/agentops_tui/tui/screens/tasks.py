@@ -11,6 +11,7 @@ paused ones, inject and kill on every active one).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import ClassVar
 
 from textual import on
@@ -21,7 +22,7 @@ from textual.widgets import Footer, Input
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
 from agentops_tui.tui import board, render
-from agentops_tui.tui.interventions import Interventions
+from agentops_tui.tui.interventions import ACTION_BINDINGS, Interventions
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -36,11 +37,7 @@ class TasksScreen(Interventions):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="tasks-filter"),
         Binding("escape", "clear_filter", "Clear filter", show=False),
-        Binding("p", "pause", "Pause", id="session-pause", show=False),
-        Binding("r", "resume", "Resume", id="session-resume", show=False),
-        Binding("i", "inject", "Inject", id="session-inject", show=False),
-        Binding("k", "kill", "Kill", id="session-kill", show=False),
-        Binding("ctrl+k", "kill_all", "Kill all", id="session-kill-all", show=False),
+        *(replace(binding, show=False) for binding in ACTION_BINDINGS),
     ]
 
     def __init__(self) -> None:
