@@ -141,6 +141,8 @@ class AgentOpsApp(App[None]):
         await self.connection.close()
 
     def _tick(self) -> None:
+        if not self.is_running:
+            return  # shutting down: screens are losing their widgets while timers still fire
         state = self.connection.state
         if state.snapshots != self._frozen_snapshots:
             self._frozen_snapshots = state.snapshots
