@@ -4,8 +4,7 @@ Each request is an `ExportTraceServiceRequest` of 100 spans following the OpenTe
 GenAI conventions: per trace one `invoke_agent` span, chat spans with token usage and tool
 spans. Four requests are in flight. agentops answers after the spans' events are durable.
 
-Phoenix is optional: the comparison runs when a `phoenix` executable is found (the
-`AGENTOPS_BENCH_PHOENIX` variable, else /tmp/phoenix-venv/bin/phoenix, else PATH). Phoenix
+The comparison with Phoenix runs when its executable is found (see `bench/phoenix.py`). It
 acknowledges an export before it writes the spans: for a few seconds it accepts spans into
 memory far faster than it stores them. Its figure is therefore the rate at which its stored
 span count (its GraphQL API) rises while accepted spans are still queued, the same thing
