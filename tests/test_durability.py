@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from agentops_tui.server.embedded import make_token
+from agentops_tui.server.store import Store
 
 from factories import message, started
 
@@ -78,8 +79,10 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     rows = conn.execute("SELECT event_key FROM events WHERE event_key IS NOT NULL")
     stored = {r[0] for r in rows}
-    contents = {r[0] for r in conn.execute("SELECT content FROM messages")}
     assert set(acked) <= stored
+    # reopening the store (a restart) copies the messages the crash left uncopied
+    Store(db).close()
+    contents = {r[0] for r in conn.execute("SELECT content FROM messages")}
     assert set(acked) <= contents
     # and the state tables agree with the log after the restart
     count = conn.execute("SELECT count(*) FROM messages").fetchone()[0]

@@ -2,7 +2,8 @@
 
 Writes go through the single `Writer` (group commit). Reads of current state come from the
 in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always agree);
-reads of history (event pages, messages, old sessions) use per-thread read connections.
+reads of history (event pages, messages, old sessions) use per-thread read connections;
+message reads add the rows the writer has not copied into their table yet (`message_index`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from agentops_tui.models import (
     Task,
     WorkQueue,
 )
+from agentops_tui.server.message_index import MessageRow, open_index
 from agentops_tui.server.schema import connect, migrate
 from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
 
@@ -65,7 +67,8 @@ class Store:
         self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
         next_id = max(int(row[0] or 0), self.pruned_through) + 1
         self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
-        self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed)
+        messages = open_index(conn)
+        self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed, messages)
         self.writer.after_commit_hooks.append(self._maybe_prune)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -218,29 +221,28 @@ class Store:
         ]
 
     def messages(self, workspace: str, session_id: str, after: int, limit: int) -> list[Message]:
+        # the rows still waiting are read first: copied since, they are in the table read next
+        waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
+                   if r[2] > after]
         rows = self.reader().execute(
             "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
             " AND seq > ? ORDER BY seq LIMIT ?",
             (workspace, session_id, after, limit),
-        )
-        return [
-            Message(session_id=session_id, seq=r[0], role=r[1], content=r[2], ts=r[3])
-            for r in rows
-        ]
+        ).fetchall()
+        return _merged(session_id, rows, waiting)[:limit]
 
     def messages_before(
         self, workspace: str, session_id: str, before: int, limit: int
     ) -> list[Message]:
         """The `limit` messages just before `before`, oldest first (for scrolling back)."""
+        waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
+                   if r[2] < before]
         rows = self.reader().execute(
             "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
             " AND seq < ? ORDER BY seq DESC LIMIT ?",
             (workspace, session_id, before, limit),
         ).fetchall()
-        return [
-            Message(session_id=session_id, seq=r[0], role=r[1], content=r[2], ts=r[3])
-            for r in reversed(rows)
-        ]
+        return _merged(session_id, rows, waiting)[-limit:] if limit > 0 else []
 
     def session(self, workspace: str, session_id: str) -> Session | None:
         found = self.with_fleet(workspace, lambda f: f.sessions.get(session_id))
@@ -297,6 +299,9 @@ class Store:
                 "SELECT max(id) FROM events WHERE ts < ?", (time.time() - ret.max_age_seconds,)
             ).fetchone()
             cutoff = max(cutoff_id, int(row[0] or 0))
+            if cutoff > self.writer.message_index.through:
+                self.writer.copy_messages()  # the log must keep what `messages` lacks
+                cutoff = min(cutoff, self.writer.message_index.through)
             if cutoff <= self.pruned_through:
                 return 0
             conn.execute("BEGIN IMMEDIATE")
@@ -315,6 +320,19 @@ class Store:
             for fleet in self.writer.fleets.values():
                 _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
             return int(cur.rowcount)
+
+
+def _merged(
+    session_id: str, rows: list[tuple[Any, ...]], waiting: list[MessageRow]
+) -> list[Message]:
+    """Table rows (seq, role, content, ts) and waiting rows as messages in seq order, once each."""
+    by_seq = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    for _, _, seq, role, content, ts in waiting:
+        by_seq[seq] = (role, content, ts)
+    return [
+        Message(session_id=session_id, seq=seq, role=role, content=content, ts=ts)
+        for seq, (role, content, ts) in sorted(by_seq.items())
+    ]
 
 
 def _forget_old_sessions(fleet: Fleet, before: float) -> None:

@@ -5,6 +5,8 @@ side effects) and only then change state through `ctx.emit`, which applies the e
 in-memory `Fleet`, queues the log row and marks the touched rows dirty. The writer runs every
 queued job, writes dirty rows and event rows with `executemany`, commits once, and only then
 answers each job's future and hands the events to the fan-out. One fsync covers them all.
+Message rows, derived from the log, are copied into their table at most once a second
+(`message_index`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from pydantic_core import to_json
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
+from agentops_tui.server.message_index import MessageIndex, MessageRow
 
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")
@@ -74,7 +77,8 @@ class WriteContext:
         self._rows: list[tuple[int, str, str, float, str | None, str | None, str]] = []
         # what this group's events touched, per workspace: those rows are written at flush
         self._touched: dict[str, Changes] = {}
-        self.messages: list[tuple[str, str, int, str, str, float]] = []
+        # rows for the messages table; the writer copies them there later (`MessageIndex`)
+        self.messages: list[MessageRow] = []
 
     def fleet(self, workspace: str) -> Fleet:
         return self._writer.fleet(workspace)
@@ -133,12 +137,6 @@ class WriteContext:
                 "INSERT INTO events (id, workspace, type, ts, session_id, event_key, data)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 self._rows,
-            )
-        if self.messages:
-            conn.executemany(
-                "INSERT OR REPLACE INTO messages (workspace, session_id, seq, role, content, ts)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                self.messages,
             )
         agents = []
         sessions = []
@@ -210,8 +208,10 @@ class Writer:
         next_event_id: int,
         load_fleet: Callable[[str], Fleet],
         on_commit: Callable[[list[LoggedEvent]], None],
+        message_index: MessageIndex,
     ) -> None:
         self.conn = conn
+        self.message_index = message_index
         self.fleets = fleets
         self.next_event_id = next_event_id
         self.committed_id = next_event_id - 1  # the newest id a reader may rely on
@@ -234,6 +234,8 @@ class Writer:
         self._thread.start()
 
     def stop(self) -> None:
+        if not self._thread.is_alive():  # never started (a store opened only to be checked)
+            return
         self._queue.put(_STOP)
         self._thread.join(timeout=10)
 
@@ -256,8 +258,14 @@ class Writer:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            wait = self.message_index.wait_seconds(time.monotonic())
+            try:
+                item = self._queue.get(timeout=wait)
+            except queue.Empty:  # idle with message rows waiting: copy them now
+                self.copy_messages()
+                continue
             if item is _STOP:
+                self.copy_messages()
                 return
             batch = [item]
             stop_after = False
@@ -272,7 +280,31 @@ class Writer:
                 batch.append(nxt)
             self._commit_group(batch)
             if stop_after:
+                self.copy_messages()
                 return
+
+    def copy_messages(self) -> None:
+        """A transaction of its own that copies the waiting message rows to their table.
+
+        The writer thread calls it when they are due; pruning, before it drops their events.
+        """
+        if self.message_index.wait_seconds(time.monotonic()) is None:
+            return
+        with self.lock:
+            through = self.next_event_id - 1
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.message_index.write(self.conn, [], through)
+                self.conn.execute("COMMIT")
+            except sqlite3.Error:  # they stay waiting (and in the log); try again later
+                log.exception("copying message rows failed")
+                try:
+                    self.conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass
+                self.message_index.postpone(time.monotonic())
+                return
+            self.message_index.written(through)
 
     def _commit_group(self, batch: list[tuple[Job, Future[Any]]]) -> None:
         results: list[tuple[Future[Any], bool, Any]] = []
@@ -293,8 +325,16 @@ class Writer:
                 ctx.flush()
                 for flush_hook in self.flush_hooks:
                     flush_hook(ctx)
+                now = time.monotonic()
+                copy_messages = self.message_index.due(now)
+                if copy_messages:
+                    self.message_index.write(self.conn, ctx.messages, self.next_event_id - 1)
                 self.conn.execute("COMMIT")
                 self.committed_id = self.next_event_id - 1
+                if copy_messages:
+                    self.message_index.written(self.committed_id)
+                else:
+                    self.message_index.committed(ctx.messages, now)
             except Exception as exc:  # disk full, I/O error, a bug: nothing of the group stays
                 log.exception("write failed; rolling back %d jobs", len(batch))
                 try:
