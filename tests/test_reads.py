@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 from conftest import LiveServer, start_server
-from factories import agent, ended, started, usage
+from factories import agent, ended, message, started, usage
 
 
 def test_sessions_filters_and_cursor_paging(live: LiveServer) -> None:
@@ -109,3 +110,36 @@ def test_silent_idle_agents_go_offline_and_come_back(tmp_path: Path) -> None:
             assert c.get("/api/v1/agents/quiet").json()["status"] == "idle"
     finally:
         srv.server.stop()
+
+
+def test_session_rows_follow_every_change_to_their_columns(live: LiveServer) -> None:
+    """A session's row is rewritten whole when a filtered column changes, and only its data
+    otherwise; either way the table's filters and the row's data agree with the session."""
+    import sqlite3
+
+    def listed(c: Any, status: str) -> dict[str, Any]:
+        page = c.get("/api/v1/sessions", params={"status": status}).json()
+        return {s["id"]: s for s in page["sessions"]}
+
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [agent("a1"), started("s1", "a1")]}
+               ).raise_for_status()
+        for n in (1, 2):  # counters only: the data changes, the columns do not
+            c.post("/api/v1/ingest", json={"events": [message("s1", f"m{n}")]}
+                   ).raise_for_status()
+            assert listed(c, "running")["s1"]["messages"] == n
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.status", "session_id": "s1", "status": "waiting"}]}
+               ).raise_for_status()
+        assert "s1" not in listed(c, "running")
+        assert listed(c, "waiting")["s1"]["messages"] == 2
+        c.post("/api/v1/ingest", json={"events": [message("s1", "m3")]}).raise_for_status()
+        assert listed(c, "waiting")["s1"]["messages"] == 3
+        c.post("/api/v1/ingest", json={"events": [ended("s1")]}).raise_for_status()
+        assert listed(c, "completed")["s1"]["messages"] == 3
+        assert "s1" not in listed(c, "waiting")
+    with sqlite3.connect(live.db) as conn:
+        status, last_activity, data = conn.execute(
+            "SELECT status, last_activity, data FROM sessions WHERE id = 's1'").fetchone()
+    assert status == "completed"
+    assert f'"last_activity":{last_activity}' in data.replace(" ", "")

@@ -27,6 +27,7 @@ from pydantic_core import to_json
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
 from agentops_tui.server.message_index import MessageIndex, MessageRow
+from agentops_tui.server.state_rows import StateRows
 
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")
@@ -138,60 +139,7 @@ class WriteContext:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 self._rows,
             )
-        agents = []
-        sessions = []
-        approvals = []
-        commands = []
-        for ws, touched in self._touched.items():
-            fleet = self._writer.fleets.get(ws)
-            if fleet is None:
-                continue
-            for i in touched.agents:
-                a = fleet.agents.get(i)
-                if a is not None:
-                    agents.append((ws, a.id, a.name, a.status, a.last_seen, a.model_dump_json()))
-            for i in touched.sessions:
-                s = fleet.sessions.get(i)
-                if s is not None:
-                    sessions.append((
-                        ws, s.id, s.agent_id, s.parent_session_id, s.task_id, s.status, s.model,
-                        s.started_at, s.last_activity, s.model_dump_json(),
-                    ))
-            for i in touched.approvals:
-                ap = fleet.approvals.get(i)
-                if ap is not None:
-                    approvals.append((ws, ap.id, ap.session_id, ap.status, ap.model_dump_json()))
-            for i in touched.commands:
-                c = fleet.commands.get(i)
-                if c is not None:
-                    commands.append(
-                        (ws, c.id, c.session_id, c.agent_id, c.status, c.model_dump_json())
-                    )
-        if agents:
-            conn.executemany(
-                "INSERT OR REPLACE INTO agents (workspace, id, name, status, last_seen, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                agents,
-            )
-        if sessions:
-            conn.executemany(
-                "INSERT OR REPLACE INTO sessions (workspace, id, agent_id, parent_session_id,"
-                " task_id, status, model, started_at, last_activity, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                sessions,
-            )
-        if approvals:
-            conn.executemany(
-                "INSERT OR REPLACE INTO approvals (workspace, id, session_id, status, data)"
-                " VALUES (?, ?, ?, ?, ?)",
-                approvals,
-            )
-        if commands:
-            conn.executemany(
-                "INSERT OR REPLACE INTO commands (workspace, id, session_id, agent_id, status,"
-                " data) VALUES (?, ?, ?, ?, ?, ?)",
-                commands,
-            )
+        self._writer.state_rows.write(conn, self._writer.fleets, self._touched)
 
 
 Job = Callable[[WriteContext], Any]
@@ -212,6 +160,7 @@ class Writer:
     ) -> None:
         self.conn = conn
         self.message_index = message_index
+        self.state_rows = StateRows()
         self.fleets = fleets
         self.next_event_id = next_event_id
         self.committed_id = next_event_id - 1  # the newest id a reader may rely on
@@ -343,6 +292,7 @@ class Writer:
                     pass
                 self.next_event_id = start_id
                 self.fleets.clear()  # reload from the database on next use
+                self.state_rows.forget()
                 failure = StoreUnavailable(f"the store could not commit: {exc}")
                 for _, future in batch:
                     if not future.done():
