@@ -132,13 +132,18 @@ def _load_config(command: str) -> config.Config | None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from agentops_tui.launch import demo_backend, run_console
+    from agentops_tui.launch import DemoProcess, LaunchError, log_to_file, run_console
 
     settings = _load_config("demo")
     if settings is None:
         return 2
-    backend = demo_backend(args.agents, args.seed, args.speed)
-    return run_console(backend, settings, read_only=args.read_only, theme=args.theme)
+    log_to_file()
+    try:
+        return run_console(DemoProcess(args.agents, args.seed, args.speed), settings,
+                           read_only=args.read_only, theme=args.theme)
+    except LaunchError as exc:
+        print(f"agentops demo: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_tui(args: argparse.Namespace) -> int:

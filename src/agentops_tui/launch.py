@@ -1,13 +1,15 @@
-"""Wiring for the console commands: the one place that puts an embedded server, the simulator
-and the TUI in one process (`agentops demo`, `agentops tui`)."""
+"""Wiring for the console commands: the embedded server, the demo's backend process and the
+TUI (`agentops demo`, `agentops tui`)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-import shutil
+import select
+import subprocess
 import sys
-import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,18 +73,52 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
     return backend
 
 
-def demo_backend(agents: int, seed: int, speed: float) -> Backend:
-    """A throwaway database, the backend, and a simulated fleet feeding it."""
-    from agentops_tui.simulator import Simulator
+class DemoProcess:
+    """The demo's backend starting in a child process (`demo_process`) while the console
+    imports; `backend()` waits until it listens."""
 
-    folder = Path(tempfile.mkdtemp(prefix="agentops-demo-"))
-    backend = embedded_backend(folder / "demo.db", "demo", time_scale=speed,
-                               token_name="demo-console")
-    backend.cleanups.insert(0, lambda: shutil.rmtree(folder, ignore_errors=True))
-    simulator = Simulator(backend.url, backend.token, agents=agents, seed=seed, speed=speed)
-    simulator.start_in_thread()
-    backend.cleanups.append(simulator.stop)
-    return backend
+    READY_TIMEOUT_SECONDS = 60.0
+
+    def __init__(self, agents: int, seed: int, speed: float) -> None:
+        path = log_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:  # its stray output goes to the log
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agentops_tui.demo_process", "--agents", str(agents),
+                 "--seed", str(seed), "--speed", str(speed)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                start_new_session=True,  # the terminal's signals are the console's to handle
+            )
+
+    def backend(self) -> Backend:
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select([self.proc.stdout], [], [], self.READY_TIMEOUT_SECONDS)
+        line = self.proc.stdout.readline() if ready else ""
+        try:
+            info = json.loads(line) if line else {}
+        except ValueError:
+            info = {"error": f"it said {line[:200]!r}"}
+        if "url" not in info:
+            self.stop()
+            why = info.get("error") or (f"it exited with status {self.proc.returncode}"
+                                        if ready else "it did not answer within a minute")
+            raise LaunchError(f"the demo backend could not start: {why} (log: {log_file()})")
+        backend = Backend(info["url"], info["token"], "demo")
+        backend.cleanups.append(self.stop)
+        return backend
+
+    def stop(self) -> None:
+        """Close its input (it stops the fleet and the server and removes its database)."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            self.proc.stdin.close()
+        deadline = time.monotonic() + 10
+        while self.proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def remote_backend(url: str, token: str | None) -> Backend:
@@ -92,11 +128,18 @@ def remote_backend(url: str, token: str | None) -> Backend:
     return Backend(url.rstrip("/"), token, "")
 
 
-def run_console(backend: Backend, settings: config.Config, *, read_only: bool,
+def run_console(backend: Backend | DemoProcess, settings: config.Config, *, read_only: bool,
                 theme: str | None) -> int:
-    """Run the TUI on `backend` until the operator quits; always clean up."""
+    """Run the TUI on `backend` until the operator quits; always clean up.
+
+    A backend still starting in its own process is waited for after the console's imports,
+    which take as long.
+    """
     from agentops_tui.client.connection import Connection
     from agentops_tui.tui.app import create_app
+
+    if isinstance(backend, DemoProcess):
+        backend = backend.backend()
 
     def remember_theme(name: str) -> None:
         try:

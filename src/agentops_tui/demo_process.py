@@ -1,0 +1,56 @@
+"""The demo's backend in a process of its own: `python -m agentops_tui.demo_process`.
+
+A throwaway database, the embedded server and the simulated fleet. `agentops demo` starts it
+and imports the console meanwhile, so the two start up on two cores, and the console never
+shares an interpreter lock with the server and the simulator. It prints one JSON line,
+`{"url", "token"}` once it listens or `{"error"}` if it cannot start, and stops (removing
+its database) when its standard input closes: the console quit, or died.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="agentops_tui.demo_process")
+    parser.add_argument("--agents", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--speed", type=float, default=1.0)
+    args = parser.parse_args(argv)
+    try:
+        folder = Path(tempfile.mkdtemp(prefix="agentops-demo-"))
+    except OSError as exc:
+        print(json.dumps({"error": f"no temporary folder for its database: {exc}"}), flush=True)
+        return 1
+    try:
+        try:
+            from agentops_tui.launch import embedded_backend
+            from agentops_tui.simulator import Simulator
+
+            backend = embedded_backend(folder / "demo.db", "demo", time_scale=args.speed,
+                                       token_name="demo-console")
+        except Exception as exc:  # the console says it; the details are in the log
+            print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
+            return 1
+        try:
+            simulator = Simulator(backend.url, backend.token, agents=args.agents,
+                                  seed=args.seed, speed=args.speed)
+            simulator.start_in_thread()
+            backend.cleanups.append(simulator.stop)
+            print(json.dumps({"url": backend.url, "token": backend.token}), flush=True)
+            sys.stdin.read()
+        finally:
+            backend.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
