@@ -38,6 +38,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
+    from agentops_tui.server.schema import DatabaseUnusable
     from agentops_tui.server.store import Retention
 
     if args.no_auth and not _is_loopback(args.host):
@@ -60,7 +61,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             command_expiry_seconds=args.command_expiry,
         )
         app = create_app(settings)
-    except (AlertConfigError, PricingError) as exc:
+    except (AlertConfigError, PricingError, DatabaseUnusable) as exc:
         print(f"agentops serve: {exc}", file=sys.stderr)
         return 2
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
@@ -74,12 +75,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from agentops_tui.server import auth
-    from agentops_tui.server.schema import connect, migrate
+    from agentops_tui.server.schema import DatabaseUnusable, open_database
 
     db = Path(args.db) if args.db else paths.default_db()
-    db.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(db)
-    migrate(conn)
+    try:
+        conn = open_database(db)
+    except DatabaseUnusable as exc:
+        print(f"agentops token: {exc}", file=sys.stderr)
+        return 2
     if args.token_cmd == "create":
         token = auth.create_token(
             conn, name=args.name or f"{args.role}-token", role=args.role, workspace=args.workspace
@@ -137,8 +140,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = _load_config("demo")
     if settings is None:
         return 2
-    log_to_file()
     try:
+        log_to_file()
         return run_console(DemoProcess(args.agents, args.seed, args.speed), settings,
                            read_only=args.read_only, theme=args.theme)
     except LaunchError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import shutil
 import sys
 import tempfile
@@ -29,13 +30,17 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"error": f"no temporary folder for its database: {exc}"}), flush=True)
         return 1
     try:
-        try:
-            from agentops_tui.launch import embedded_backend
-            from agentops_tui.simulator import Simulator
+        from agentops_tui.launch import LaunchError, embedded_backend
+        from agentops_tui.simulator import Simulator
 
+        try:
             backend = embedded_backend(folder / "demo.db", "demo", time_scale=args.speed,
                                        token_name="demo-console")
-        except Exception as exc:  # the console says it; the details are in the log
+        except LaunchError as exc:  # something the user can fix: the console says what
+            print(json.dumps({"error": str(exc)}), flush=True)
+            return 1
+        except Exception as exc:  # a bug: the console says it, the traceback is in the log
+            logging.getLogger("agentops.demo").exception("the demo backend could not start")
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
             return 1
         try:

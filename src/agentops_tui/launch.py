@@ -43,8 +43,11 @@ def log_file() -> Path:
 def log_to_file() -> None:
     """Send this process's logs (server, SDK, simulator) to a file, not the terminal."""
     path = log_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise LaunchError(f"cannot write the log file {path}: {exc}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     for old in list(root.handlers):
@@ -55,19 +58,31 @@ def log_to_file() -> None:
 
 def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
                      token_name: str = "console") -> Backend:
-    """Start the backend in this process on a loopback port with its own admin token."""
-    from agentops_tui.server.alert_config import AlertSettings, load_alert_settings
+    """Start the backend in this process on a loopback port with its own admin token.
+
+    Raises LaunchError, saying what to fix, for a bad database, settings or prices file.
+    """
+    from agentops_tui.pricing import PricingError
+    from agentops_tui.server.alert_config import (
+        AlertConfigError,
+        AlertSettings,
+        load_alert_settings,
+    )
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import EmbeddedServer, make_token
+    from agentops_tui.server.schema import DatabaseUnusable
 
-    alerts = load_alert_settings(paths.config_file()) if paths.config_file().exists() \
-        else AlertSettings()
-    token = make_token(db, "admin", token_name)
-    settings = ServerSettings(db_path=db, prices_override=paths.prices_override_file(),
-                              alerts=alerts.with_time_scale(time_scale))
     log_to_file()
-    server = EmbeddedServer(settings, own_logging=False)
-    url = server.start()
+    try:
+        alerts = load_alert_settings(paths.config_file()) if paths.config_file().exists() \
+            else AlertSettings()
+        token = make_token(db, "admin", token_name)
+        settings = ServerSettings(db_path=db, prices_override=paths.prices_override_file(),
+                                  alerts=alerts.with_time_scale(time_scale))
+        server = EmbeddedServer(settings, own_logging=False)
+        url = server.start()
+    except (AlertConfigError, PricingError, DatabaseUnusable) as exc:
+        raise LaunchError(str(exc)) from None
     backend = Backend(url, token, profile)
     backend.cleanups.append(server.stop)
     return backend

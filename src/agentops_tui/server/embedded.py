@@ -24,7 +24,7 @@ from uvicorn.config import LOGGING_CONFIG
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token
 from agentops_tui.server.context import ServerContext, ServerSettings
-from agentops_tui.server.schema import connect, migrate
+from agentops_tui.server.schema import open_database
 from agentops_tui.server.writer import WriteContext
 
 T = TypeVar("T")
@@ -34,10 +34,8 @@ def make_token(
     db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default"
 ) -> str:
     """Create a token directly in the database file (the server need not run)."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    conn: sqlite3.Connection = connect(db_path)
+    conn: sqlite3.Connection = open_database(db_path)
     try:
-        migrate(conn)
         return create_token(conn, name=name, role=role, workspace=workspace)  # type: ignore[arg-type]
     finally:
         conn.close()

@@ -163,13 +163,44 @@ def connect(
 
 
 def migrate(conn: sqlite3.Connection) -> None:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    row = conn.execute(
+        "SELECT value FROM meta WHERE key = 'schema_version'"
+    ).fetchone() if has_meta else None
+    if row is not None and int(row[0]) > SCHEMA_VERSION:  # checked before changing anything
+        raise DatabaseUnusable(
+            f"database schema {row[0]} is newer than this agentops ({SCHEMA_VERSION}); upgrade"
+        )
     conn.executescript(DDL)
-    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
-    elif int(row[0]) > SCHEMA_VERSION:
-        raise RuntimeError(
-            f"database schema {row[0]} is newer than this agentops ({SCHEMA_VERSION}); upgrade"
-        )
+
+
+class DatabaseUnusable(Exception):
+    """The database file cannot be opened or used; the message names it and says why."""
+
+
+def open_database(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
+    """Open (creating if need be) and migrate the database at `path`.
+
+    Raises DatabaseUnusable, naming the file, where it cannot be: a folder that cannot be
+    made, a file that is not a database, no permission, a newer schema.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path, synchronous=synchronous)
+    except (OSError, sqlite3.Error) as exc:
+        raise DatabaseUnusable(f"cannot open the database {path}: {exc}") from None
+    try:
+        migrate(conn)
+    except DatabaseUnusable as exc:
+        conn.close()
+        raise DatabaseUnusable(f"{path}: {exc}") from None
+    except sqlite3.Error as exc:
+        conn.close()
+        raise DatabaseUnusable(f"cannot use the database {path}: {exc}") from None
+    return conn

@@ -31,7 +31,7 @@ from agentops_tui.models import (
     WorkQueue,
 )
 from agentops_tui.server.message_index import MessageRow, open_index
-from agentops_tui.server.schema import connect, migrate
+from agentops_tui.server.schema import connect, open_database
 from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
 
 log = logging.getLogger("agentops.store")
@@ -58,10 +58,8 @@ class Store:
         synchronous: str = "FULL",
     ) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.retention = retention or Retention()
-        conn = connect(self.path, synchronous=synchronous)
-        migrate(conn)
+        conn = open_database(self.path, synchronous=synchronous)
         self._local = threading.local()
         row = conn.execute("SELECT max(id) FROM events").fetchone()
         self.pruned_through = int(self._meta(conn, "pruned_through") or 0)

@@ -1,0 +1,85 @@
+"""A database, data folder or prices file the commands cannot use: a one-line message naming
+the file and exit status 2, never a traceback, and the file left as it was."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentops_tui.server.schema import SCHEMA_VERSION, DatabaseUnusable
+from agentops_tui.server.store import Store
+
+NOT_A_DATABASE = b"these are somebody's notes, not a database\n" * 200
+
+
+def run_cli(tmp_path: Path, *args: str, data_dir: Path | None = None
+            ) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AGENTOPS_CONFIG_DIR": str(tmp_path / "config"),
+           "AGENTOPS_DATA_DIR": str(data_dir or tmp_path / "data")}
+    env.pop("AGENTOPS_URL", None)
+    env.pop("AGENTOPS_TOKEN", None)
+    return subprocess.run([sys.executable, "-m", "agentops_tui.cli", *args], env=env,
+                          capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def test_store_refuses_a_file_that_is_not_a_database_and_leaves_it_alone(tmp_path: Path
+                                                                         ) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_bytes(NOT_A_DATABASE)
+    with pytest.raises(DatabaseUnusable, match="notes.db.*not a database"):
+        Store(notes)
+    assert notes.read_bytes() == NOT_A_DATABASE
+
+
+def test_store_refuses_a_database_from_a_newer_version(tmp_path: Path) -> None:
+    path = tmp_path / "agentops.db"
+    Store(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION + 1),))
+        conn.execute("DROP TABLE alerts")  # a table this version would create
+    with pytest.raises(DatabaseUnusable, match="agentops.db.*newer than this agentops"):
+        Store(path)
+    with sqlite3.connect(path) as conn:  # nothing was added to it
+        assert not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alerts'").fetchone()
+
+
+@pytest.mark.parametrize("command", [
+    ["serve", "--port", "0"],
+    ["tui"],
+    ["token", "create", "--role", "admin"],
+])
+def test_commands_name_the_database_they_cannot_open(tmp_path: Path, command: list[str]
+                                                     ) -> None:
+    notes = tmp_path / "notes.db"
+    notes.write_bytes(NOT_A_DATABASE)
+    done = run_cli(tmp_path, *command, "--db", str(notes))
+    assert done.returncode == 2, done.stderr
+    assert f"cannot open the database {notes}: file is not a database" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert notes.read_bytes() == NOT_A_DATABASE
+
+
+def test_console_names_a_prices_file_it_cannot_read(tmp_path: Path) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "pricing.toml").write_text("models = [unclosed\n")
+    done = run_cli(tmp_path, "tui", "--db", str(tmp_path / "agentops.db"))
+    assert done.returncode == 2
+    assert "pricing.toml" in done.stderr and "line 1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("command", [["tui"], ["demo"]])
+def test_console_names_a_data_folder_it_cannot_write_its_log_to(tmp_path: Path,
+                                                                command: list[str]) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    done = run_cli(tmp_path, *command, data_dir=blocker / "data")
+    assert done.returncode == 2
+    assert f"cannot write the log file {blocker / 'data' / 'agentops.log'}" in done.stderr
+    assert "Traceback" not in done.stderr
