@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from agentops_tui import __version__, config, paths
+from agentops_tui.cli_types import LOG_LEVELS, agent_count, port, positive_number, whole_number
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -242,14 +243,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser("serve", help="run the backend (REST + SSE) on its own")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--port", type=port, default=8787, help="0 picks a free one")
     serve.add_argument("--db", help="SQLite file (default: in the data dir)")
     serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
-    serve.add_argument("--retain-events", type=int, default=2_000_000)
-    serve.add_argument("--retain-days", type=float, default=7.0)
-    serve.add_argument("--command-expiry", type=float, default=30.0,
+    serve.add_argument("--retain-events", type=whole_number(1, 10**12), default=2_000_000)
+    serve.add_argument("--retain-days", type=positive_number, default=7.0)
+    serve.add_argument("--command-expiry", type=positive_number, default=30.0,
                        help="seconds an agent has to acknowledge a command")
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     serve.set_defaults(handler=cmd_serve)
 
     token = sub.add_parser("token", help="create, list or revoke API tokens")
@@ -269,17 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate = sub.add_parser("simulate", help="run a simulated fleet against a backend")
     simulate.add_argument("--url", help="backend URL (default: $AGENTOPS_URL)")
     simulate.add_argument("--token", help="operator token (default: $AGENTOPS_TOKEN)")
-    simulate.add_argument("--agents", type=int, default=12)
+    simulate.add_argument("--agents", type=agent_count, default=12)
     simulate.add_argument("--seed", type=int, default=7)
-    simulate.add_argument("--speed", type=float, default=1.0, help="simulated time multiplier")
+    simulate.add_argument("--speed", type=positive_number, default=1.0,
+                          help="simulated time multiplier")
     simulate.add_argument("--no-tasks", action="store_true",
                           help="make no work queues; agents invent their own work")
     simulate.set_defaults(handler=cmd_simulate)
 
     demo = sub.add_parser("demo", help="the console on a simulated fleet, nothing to set up")
-    demo.add_argument("--agents", type=int, default=12)
+    demo.add_argument("--agents", type=agent_count, default=12)
     demo.add_argument("--seed", type=int, default=7)
-    demo.add_argument("--speed", type=float, default=1.0)
+    demo.add_argument("--speed", type=positive_number, default=1.0)
     demo.add_argument("--read-only", action="store_true", help="hide and refuse actions")
     demo.add_argument("--theme")
     demo.set_defaults(handler=cmd_demo)

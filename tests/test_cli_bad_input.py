@@ -1,5 +1,6 @@
-"""A database, data folder or prices file the commands cannot use: a one-line message naming
-the file and exit status 2, never a traceback, and the file left as it was."""
+"""Bad input to the commands: a database, data folder or prices file they cannot use, an
+option out of range. Each gets a one-line message naming it and exit status 2, never a
+traceback, and files are left as they were."""
 
 from __future__ import annotations
 
@@ -83,3 +84,19 @@ def test_console_names_a_data_folder_it_cannot_write_its_log_to(tmp_path: Path,
     assert done.returncode == 2
     assert f"cannot write the log file {blocker / 'data' / 'agentops.log'}" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("command", "said"), [
+    (["demo", "--agents", "0"], "argument --agents: 0 is outside 1–1000"),
+    (["demo", "--speed", "-2"], "argument --speed: -2 is not a number above zero"),
+    (["simulate", "--agents", "many"], "argument --agents: 'many' is not a whole number"),
+    (["serve", "--port", "70000"], "argument --port: 70000 is outside 0–65535"),
+    (["serve", "--retain-days", "0"], "argument --retain-days: 0 is not a number above zero"),
+    (["serve", "--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
+])
+def test_options_out_of_range_are_named_before_anything_starts(
+        tmp_path: Path, command: list[str], said: str) -> None:
+    done = run_cli(tmp_path, *command)
+    assert done.returncode == 2
+    assert said in done.stderr
+    assert not (tmp_path / "data").exists()  # no database, no log: nothing started
