@@ -57,6 +57,13 @@ def _span(minutes: float) -> str:
     return f"{minutes:g} min" if minutes < 120 else f"{minutes / 60:g} h"
 
 
+def _how_long(minutes: float) -> str:
+    """A measured duration as an operator reads it: "40 s", "2.5 min", "3.1 h"."""
+    if minutes < 1:
+        return f"{minutes * 60:.0f} s"
+    return f"{minutes:.1f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
 def _agent_label(fleet: Fleet, agent_id: str) -> str:
     agent = fleet.agents.get(agent_id)
     return f"agent {agent.name}" if agent is not None and agent.name != agent_id else (
@@ -221,7 +228,8 @@ def stuck_session(ev: Evaluation) -> Readings:
             if severity and threshold is not None:
                 out[sid] = Reading(
                     severity, round(idle, 3), threshold,
-                    f"session {sid} is running with no activity for {idle:.1f} min", "minutes",
+                    f"session {sid} is running with no activity for {_how_long(idle)}",
+                    "minutes",
                 )
     return out
 
@@ -235,7 +243,8 @@ def sla_breached(ev: Evaluation) -> Readings:
         if severity and threshold is not None:
             out[task_id] = Reading(
                 severity, round(late, 3), threshold,
-                f"task {breach.label} missed its SLA deadline by {late:.1f} min", "minutes",
+                f"task {breach.label} missed its SLA deadline by {_how_long(late)}",
+                "minutes",
             )
     return out
 
