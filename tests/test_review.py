@@ -139,3 +139,28 @@ async def test_a_dismisses_a_failed_task_and_shows_its_context(live: LiveServer)
         await until(pilot, lambda: screen.queue.current is None)
         with live.client() as c:
             assert c.get(f"/api/v1/tasks/{t}").json()["status"] == "failed"
+
+
+async def test_an_approval_names_the_task_its_session_works_on(live: LiveServer) -> None:
+    with live.client() as c:
+        q = c.post("/api/v1/work-queues", json={"name": "deploys"}).json()["id"]
+        t = c.post(f"/api/v1/work-queues/{q}/tasks", json={"name": "ship release 4.2"}
+                   ).json()["id"]
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "agent.registered", "agent_id": "ag-1", "name": "deployer"},
+            {"type": "session.started", "session_id": "se-1", "agent_id": "ag-1",
+             "title": "deploy", "task_id": t},
+            {"type": "approval.requested", "approval_id": "ap-1", "session_id": "se-1",
+             "summary": "push to production?"},
+        ]}).raise_for_status()
+    app = create_app(Connection(live.url, live.token), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "ap-1" in app.fleet.approvals and t in app.fleet.tasks,
+                    what="approval and task")
+        await pilot.press("5")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: screen.queue.current == "approval:ap-1")
+        text = screen._explain(screen.items["approval:ap-1"])
+        assert "agent deployer" in text and "task ship release 4.2" in text
+        assert t not in text

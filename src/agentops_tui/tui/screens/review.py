@@ -158,12 +158,14 @@ class ReviewScreen(Interventions):
         session = fleet.sessions.get(item.session_id or "")
         if session is not None:
             agent = fleet.agents.get(session.agent_id)
+            its_task = fleet.tasks.get(session.task_id or "")
+            task_name = its_task.name if its_task else session.task_id
             lines.append(
                 f"session {escape(session.title or session.id)} · agent "
                 f"{escape(agent.name if agent else session.agent_id)} · {session.status} · "
                 f"{render.money(session.cost_usd)} · "
                 f"{render.tokens(render.session_tokens(session))} tokens"
-                + (f" · task {escape(session.task_id)}" if session.task_id else ""))
+                + (f" · task {escape(task_name)}" if task_name else ""))
         keys = {"approval": "a approve · x reject · i reply · s skip",
                 "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
                 "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
