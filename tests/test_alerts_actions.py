@@ -186,7 +186,8 @@ def test_sla_breach_escalates_and_resolves_when_the_task_finishes(tmp_path: Path
         srv.server.run_job(breach)
         alert = open_alert(c, "sla_breached", "task-9", "warning")
         assert alert["subject_type"] == "task" and alert["value"] == 0.2
-        assert alert["message"] == "task nightly report missed its SLA deadline by 12 s (warning at 0 min)"
+        assert alert["message"] == ("task nightly report missed its SLA deadline by 12 s"
+                                    " (warning at 0 min)")
         clock.advance(30 * 60)
         assert open_alert(c, "sla_breached", "task-9", "critical")["id"] == alert["id"]
 
