@@ -23,6 +23,7 @@ from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
 from agentops_tui.tui.screens.alerts import AlertsScreen
 from agentops_tui.tui.screens.audit import AuditScreen
 from agentops_tui.tui.screens.costs import CostsScreen
@@ -107,7 +108,7 @@ class AgentOpsApp(App[None]):
         self._frozen_snapshots = 0
         self._header_at = 0.0
         self._failed: dict[str, tuple[Command, float]] = {}
-        self._announced: set[str] = set()
+        self._notices = NewWorkNotices()
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Status colours for themes that do not define them (Textual's own, say)."""
@@ -154,7 +155,8 @@ class AgentOpsApp(App[None]):
             self._seen_version = state.version
             changes = state.take_changes()
             self._watch_commands(changes)
-            self._announce_new_work(changes)
+            self._notices.saw(self.fleet, changes, reviewing=self.current_mode == "review",
+                              first=self._seen_version <= 1)
             update = getattr(self.screen, "update_state", None)
             if update is not None:
                 # a screen still being set up builds itself from the whole state on mount
@@ -165,6 +167,7 @@ class AgentOpsApp(App[None]):
             self._update_header(force=True)
         else:
             self._update_header(force=False)
+        self._tell_new_work()
 
     def _hand_down(self, changes: Changes) -> None:
         for screen in reversed(self.screen_stack):
@@ -187,21 +190,10 @@ class AgentOpsApp(App[None]):
             self.notify(f"{command.action} of {command.session_id}: {reason}",
                         title=f"Command {command.status}", severity="error", timeout=8)
 
-    def _announce_new_work(self, changes: Changes) -> None:
-        """Outside Review, say when work for a human arrives (Review shows a badge)."""
-        if self.current_mode == "review":
-            return
-        fresh = [a for a in changes.approvals
-                 if a not in self._announced and (ap := self.fleet.approvals.get(a)) is not None
-                 and ap.status == "pending"]
-        self._announced.update(fresh)
-        if fresh and self._seen_version > 1:
-            self.notify(f"New approvals added ({len(fresh)}) — 5 to review",
-                        title="Needs you", timeout=6)
-        breached = changes.other & {"sla.breached"}
-        if breached:
-            self.notify("SLA breached on a task — 5 to review", title="Deadline missed",
-                        severity="warning", timeout=6)
+    def _tell_new_work(self) -> None:
+        for notice in self._notices.due():
+            self.notify(notice.message, title=notice.title, severity=notice.severity,
+                        timeout=NOTICE_SECONDS)
 
     def last_command(self, session_id: str) -> Command | None:
         """The pending command of a session, or one that failed or expired a moment ago."""
