@@ -24,7 +24,7 @@ def test_stuck_session_raises_escalates_resolves_and_raises_again(tmp_path: Path
     clock = Clock()
     with alert_server(tmp_path, clock) as srv, srv.client() as c:
         c.post("/api/v1/ingest", json={"events": [
-            agent(), started(ts=clock.t), message(ts=clock.t),
+            agent(), started(ts=clock.t, title="nightly export"), message(ts=clock.t),
         ]}).raise_for_status()
         passes(c)
         assert alerts(c) == []
@@ -34,7 +34,8 @@ def test_stuck_session_raises_escalates_resolves_and_raises_again(tmp_path: Path
         assert (warning["subject_type"], warning["status"]) == ("session", "open")
         assert (warning["value"], warning["threshold"]) == (2.5, 2.0)
         assert warning["raised_at"] == clock.t and warning["resolved_at"] is None
-        assert "no activity" in warning["message"]
+        assert warning["message"].startswith(
+            "session nightly export is running with no activity for 2.5 min")
         passes(c)
         assert alert_events(c) == [("alert.raised", "stuck_session", "se-1", "warning")]
         snap = c.get("/api/v1/snapshot").json()

@@ -71,6 +71,19 @@ def _agent_label(fleet: Fleet, agent_id: str) -> str:
     )
 
 
+def _session_label(fleet: Fleet, session_id: str) -> str:
+    """Its title where it has one: ids of generated sessions say little to an operator."""
+    session = fleet.sessions.get(session_id)
+    return f"session {session.title}" if session is not None and session.title else (
+        f"session {session_id}"
+    )
+
+
+def _task_label(fleet: Fleet, task_id: str) -> str:
+    task = fleet.tasks.get(task_id)
+    return f"task {task.name}" if task is not None and task.name else f"task {task_id}"
+
+
 def _runaway(ev: Evaluation, cfg: RunawayCost, spend: dict[str, SpendWindow],
              label: Callable[[str], str]) -> Readings:
     """Spend in the rule's window per subject; windows left empty are dropped."""
@@ -92,7 +105,7 @@ def _runaway(ev: Evaluation, cfg: RunawayCost, spend: dict[str, SpendWindow],
 
 def runaway_session(ev: Evaluation) -> Readings:
     return _runaway(ev, ev.settings.runaway_cost.session, ev.feeds.session_spend,
-                    lambda sid: f"session {sid}")
+                    lambda sid: _session_label(ev.fleet, sid))
 
 
 def runaway_agent(ev: Evaluation) -> Readings:
@@ -110,7 +123,8 @@ def task_budget(ev: Evaluation) -> Readings:
         severity, threshold = cfg.severity(usd)
         if severity and threshold is not None:
             out[task_id] = Reading(
-                severity, usd, threshold, f"task {task_id} has cost ${usd:.2f}", "usd"
+                severity, usd, threshold, f"{_task_label(ev.fleet, task_id)} has cost ${usd:.2f}",
+                "usd",
             )
     if len(ev.feeds.task_total) > 10_000:  # totals are cached; reload any we drop
         keep = ev.open("budget_exceeded", "task")
@@ -228,7 +242,8 @@ def stuck_session(ev: Evaluation) -> Readings:
             if severity and threshold is not None:
                 out[sid] = Reading(
                     severity, round(idle, 3), threshold,
-                    f"session {sid} is running with no activity for {_how_long(idle)}",
+                    f"{_session_label(fleet, sid)} is running with no activity for"
+                    f" {_how_long(idle)}",
                     "minutes",
                 )
     return out
