@@ -100,3 +100,15 @@ def test_options_out_of_range_are_named_before_anything_starts(
     assert done.returncode == 2
     assert said in done.stderr
     assert not (tmp_path / "data").exists()  # no database, no log: nothing started
+
+
+def test_demo_with_bad_settings_says_so_and_leaves_no_backend_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "config.toml").write_text("theme = [\n")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # where the demo's backend makes its database
+    done = run_cli(tmp_path, "demo")
+    assert done.returncode == 2
+    assert "config.toml: not valid TOML" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not list(tmp_path.glob("agentops-demo-*"))  # it was stopped, and cleaned up

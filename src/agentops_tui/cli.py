@@ -9,9 +9,13 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from agentops_tui import __version__, config, paths
+from agentops_tui import __version__, paths
 from agentops_tui.cli_types import LOG_LEVELS, agent_count, port, positive_number, whole_number
+
+if TYPE_CHECKING:
+    from agentops_tui import config
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -128,6 +132,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _load_config(command: str) -> config.Config | None:
+    from agentops_tui import config  # pydantic: imported only by the commands that need it
+
     try:
         return config.load()
     except config.ConfigError as exc:
@@ -136,16 +142,25 @@ def _load_config(command: str) -> config.Config | None:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from agentops_tui.launch import DemoProcess, LaunchError, log_to_file, run_console
+    from agentops_tui.demo_process import DemoProcess
 
+    log = paths.log_file()
+    try:  # first: the backend's imports take longest, the console's happen meanwhile
+        demo = DemoProcess(args.agents, args.seed, args.speed, log)
+    except OSError as exc:
+        print(f"agentops demo: cannot write the log file {log}: {exc}", file=sys.stderr)
+        return 2
     settings = _load_config("demo")
     if settings is None:
+        demo.stop()
         return 2
+    from agentops_tui.launch import LaunchError, log_to_file, run_console
+
     try:
         log_to_file()
-        return run_console(DemoProcess(args.agents, args.seed, args.speed), settings,
-                           read_only=args.read_only, theme=args.theme)
+        return run_console(demo, settings, read_only=args.read_only, theme=args.theme)
     except LaunchError as exc:
+        demo.stop()
         print(f"agentops demo: {exc}", file=sys.stderr)
         return 2
 
@@ -179,6 +194,8 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 def cmd_config(args: argparse.Namespace) -> int:
     import tomli_w
+
+    from agentops_tui import config
 
     path = paths.config_file()
     if args.config_cmd == "path":
@@ -228,7 +245,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("price overrides", str(paths.prices_override_file())),
         ("data dir", str(paths.data_dir())),
         ("default database", str(paths.default_db())),
-        ("console log", str(paths.data_dir() / "agentops.log")),
+        ("console log", str(paths.log_file())),
         ("user themes", str(paths.config_dir() / "themes")),
     ]
     for key, value in rows:

@@ -3,18 +3,15 @@ TUI (`agentops demo`, `agentops tui`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import select
-import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from agentops_tui import config, paths
+from agentops_tui.demo_process import DemoNotStarted, DemoProcess
 
 
 class LaunchError(Exception):
@@ -36,13 +33,9 @@ class Backend:
                 print(f"agentops: cleanup failed: {exc}", file=sys.stderr)
 
 
-def log_file() -> Path:
-    return paths.data_dir() / "agentops.log"
-
-
 def log_to_file() -> None:
     """Send this process's logs (server, SDK, simulator) to a file, not the terminal."""
-    path = log_file()
+    path = paths.log_file()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handler = logging.FileHandler(path, encoding="utf-8")
@@ -88,54 +81,6 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
     return backend
 
 
-class DemoProcess:
-    """The demo's backend starting in a child process (`demo_process`) while the console
-    imports; `backend()` waits until it listens."""
-
-    READY_TIMEOUT_SECONDS = 60.0
-
-    def __init__(self, agents: int, seed: int, speed: float) -> None:
-        path = log_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as log:  # its stray output goes to the log
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "agentops_tui.demo_process", "--agents", str(agents),
-                 "--seed", str(seed), "--speed", str(speed)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
-                start_new_session=True,  # the terminal's signals are the console's to handle
-            )
-
-    def backend(self) -> Backend:
-        assert self.proc.stdout is not None
-        ready, _, _ = select.select([self.proc.stdout], [], [], self.READY_TIMEOUT_SECONDS)
-        line = self.proc.stdout.readline() if ready else ""
-        try:
-            info = json.loads(line) if line else {}
-        except ValueError:
-            info = {"error": f"it said {line[:200]!r}"}
-        if "url" not in info:
-            self.stop()
-            why = info.get("error") or (f"it exited with status {self.proc.returncode}"
-                                        if ready else "it did not answer within a minute")
-            raise LaunchError(f"the demo backend could not start: {why} (log: {log_file()})")
-        backend = Backend(info["url"], info["token"], "demo")
-        backend.cleanups.append(self.stop)
-        return backend
-
-    def stop(self) -> None:
-        """Close its input (it stops the fleet and the server and removes its database)."""
-        if self.proc.stdin is not None and not self.proc.stdin.closed:
-            self.proc.stdin.close()
-        deadline = time.monotonic() + 10
-        while self.proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-
-
 def remote_backend(url: str, token: str | None) -> Backend:
     token = token or os.environ.get("AGENTOPS_TOKEN")
     if not url.startswith(("http://", "https://")):
@@ -154,7 +99,12 @@ def run_console(backend: Backend | DemoProcess, settings: config.Config, *, read
     from agentops_tui.tui.app import create_app
 
     if isinstance(backend, DemoProcess):
-        backend = backend.backend()
+        demo = backend
+        try:
+            url, token = demo.wait_until_listening()
+        except DemoNotStarted as exc:
+            raise LaunchError(str(exc)) from None
+        backend = Backend(url, token, "demo", cleanups=[demo.stop])
 
     def remember_theme(name: str) -> None:
         try:

@@ -30,3 +30,8 @@ def prices_override_file() -> Path:
 
 def default_db() -> Path:
     return data_dir() / "agentops.db"
+
+
+def log_file() -> Path:
+    """Where the console commands' processes log: never the terminal, which the UI owns."""
+    return data_dir() / "agentops.log"
