@@ -40,12 +40,16 @@ def test_rows() -> None:
     s1 = Session(id="s1", agent_id="a", status="running", started_at=10, last_activity=95,
                  input_tokens=1000, output_tokens=500, cost_usd=0.25, title="fix bug")
     s2 = Session(id="s2", agent_id="a", status="completed", started_at=0, ended_at=20,
-                 last_activity=20, cost_usd=1.0)
-    summary = render.summarize(agent, [s1, s2])
-    assert (summary.sessions, summary.active, summary.tokens) == (2, 1, 1500)
+                 last_activity=20, cost_usd=1.0, cache_read_tokens=200, cache_write_tokens=100)
+    s3 = Session(id="s3", agent_id="a", status="paused", started_at=0, last_activity=30)
+    summary = render.summarize(agent, [s1, s2, s3])
+    assert (summary.sessions, summary.active, summary.tokens) == (3, 2, 1800)
+    assert (summary.cost_usd, summary.last_activity) == (1.25, 95)
     cells = render.agent_cells(summary, now=100, marked=True)
-    assert [c[0] for c in cells] == ["●", "▶", "coder-1", "coder", "claude-sonnet-4", "1/2",
-                                     "1.5k", "$1.25", "5s ago"]
+    assert [c[0] for c in cells] == ["●", "▶", "coder-1", "coder", "claude-sonnet-4", "2/3",
+                                     "1.8k", "$1.25", "5s ago"]
+    idle = render.summarize(agent, [])
+    assert (idle.sessions, idle.active, idle.tokens, idle.last_activity) == (0, 0, 0, 90)
     row = render.session_cells(s1, now=100, command=_command("pending"), indent=2)
     assert row[2][0] == "  └ fix bug" and row[3] == ("⏳pause", "pending")
     assert row[-1][0] == "1m30s"

@@ -107,6 +107,8 @@ class AgentOpsApp(App[None]):
         self._seen_version = -1
         self._frozen_snapshots = 0
         self._header_at = 0.0
+        self._spend = 0.0  # spent today, as last summed
+        self._spend_at = -1.0  # when (monotonic): the first header sums at once
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
 
@@ -147,6 +149,7 @@ class AgentOpsApp(App[None]):
         state = self.connection.state
         if state.snapshots != self._frozen_snapshots:
             self._frozen_snapshots = state.snapshots
+            self._spend_at = -1.0  # a new snapshot's spend is shown at once
             # A snapshot's objects live until the next one: keep full collections from
             # walking them (with 10k sessions each pass stalled the console 100-200 ms).
             gc.unfreeze()
@@ -215,8 +218,11 @@ class AgentOpsApp(App[None]):
         counts: dict[str, int] = {}
         for agent in fleet.agents.values():
             counts[agent.status] = counts.get(agent.status, 0) + 1
-        midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
-        spend = sum(s.cost_usd for s in fleet.sessions.values() if s.last_activity >= midnight)
+        if now - self._spend_at >= 1.0:  # a walk over every session: once a second at most
+            self._spend_at = now
+            midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
+            self._spend = sum(s.cost_usd for s in fleet.sessions.values()
+                              if s.last_activity >= midnight)
         alerts = getattr(fleet, "alerts", {})
         open_alerts = sum(1 for a in alerts.values() if getattr(a, "status", "") == "open")
         mode = self.current_mode or "fleet"
@@ -224,7 +230,7 @@ class AgentOpsApp(App[None]):
             header.show(
                 state=status.state, retry_in=status.retry_in, backend=status.url,
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
-                spend_today=spend, open_alerts=open_alerts, read_only=self.read_only,
+                spend_today=self._spend, open_alerts=open_alerts, read_only=self.read_only,
                 screen=mode,
             )
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from agentops_tui.models import Agent, Command, Session
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Command, Session
 
 Cell = tuple[str, str]
 
@@ -117,14 +117,20 @@ class AgentSummary:
 
 
 def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
-    return AgentSummary(
-        agent=agent,
-        sessions=len(sessions),
-        active=sum(s.status in ("running", "waiting", "paused") for s in sessions),
-        tokens=sum(session_tokens(s) for s in sessions),
-        cost_usd=sum(s.cost_usd for s in sessions),
-        last_activity=max([agent.last_seen, *(s.last_activity for s in sessions)]),
-    )
+    # One pass: the repaint tick summarises every agent whose sessions changed (hundreds
+    # under load), and four passes over each agent's sessions were most of a tick.
+    active = tokens = 0
+    cost = 0.0
+    last = agent.last_seen
+    for s in sessions:
+        if s.status in ACTIVE_SESSION_STATUSES:
+            active += 1
+        tokens += s.input_tokens + s.output_tokens + s.cache_read_tokens + s.cache_write_tokens
+        cost += s.cost_usd
+        if s.last_activity > last:
+            last = s.last_activity
+    return AgentSummary(agent=agent, sessions=len(sessions), active=active, tokens=tokens,
+                        cost_usd=cost, last_activity=last)
 
 
 def agent_cells(summary: AgentSummary, now: float, marked: bool = False) -> list[Cell]:
