@@ -108,7 +108,8 @@ class AgentOpsApp(App[None]):
         self._frozen_snapshots = 0
         self._header_at = 0.0
         self._spend = 0.0  # spent today, as last summed
-        self._spend_at = -1.0  # when (monotonic): the first header sums at once
+        self._spend_at = 0.0  # when (monotonic) it was summed, from which snapshot
+        self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
 
@@ -149,7 +150,6 @@ class AgentOpsApp(App[None]):
         state = self.connection.state
         if state.snapshots != self._frozen_snapshots:
             self._frozen_snapshots = state.snapshots
-            self._spend_at = -1.0  # a new snapshot's spend is shown at once
             # A snapshot's objects live until the next one: keep full collections from
             # walking them (with 10k sessions each pass stalled the console 100-200 ms).
             gc.unfreeze()
@@ -218,8 +218,11 @@ class AgentOpsApp(App[None]):
         counts: dict[str, int] = {}
         for agent in fleet.agents.values():
             counts[agent.status] = counts.get(agent.status, 0) + 1
-        if now - self._spend_at >= 1.0:  # a walk over every session: once a second at most
+        snapshots = self.connection.state.snapshots
+        # a walk over every session: once a second at most, and at once for a new snapshot
+        if now - self._spend_at >= 1.0 or snapshots != self._spend_snapshots:
             self._spend_at = now
+            self._spend_snapshots = snapshots
             midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
             self._spend = sum(s.cost_usd for s in fleet.sessions.values()
                               if s.last_activity >= midnight)
