@@ -177,6 +177,14 @@ async def test_filter_and_sort(live: LiveServer) -> None:
             "coder-1", "researcher-1", "reviewer-1", "triager-1"]
         await pilot.press("s")  # by cost
         assert roster.keys[0] == "ag-coder"
+        with live.client() as c:  # the reviewer's waiting session spends the most now
+            c.post("/api/v1/ingest", json={"events": [
+                {"type": "session.usage", "session_id": "se-wait", "model": "claude-sonnet-4",
+                 "input_tokens": 5_000_000, "output_tokens": 0}]}).raise_for_status()
+        await until(pilot, lambda: roster.keys[0] == "ag-review", what="re-sorted by cost")
+        fleet = app.fleet
+        spent = sum(fleet.sessions[s].cost_usd for s in fleet.sessions_by_agent["ag-review"])
+        assert screen._agent_cells("ag-review")[7][0] == render.money(spent)
 
 
 async def test_tree_screen(live: LiveServer) -> None:

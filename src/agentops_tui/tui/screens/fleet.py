@@ -115,9 +115,8 @@ class FleetScreen(Interventions):
                 session = fleet.sessions.get(sid)
                 if session is not None:
                     dirty.add(session.agent_id)
-        for agent_id in dirty:
-            if agent_id in fleet.agents:
-                self._summarize(agent_id)
+        for agent_id in dirty:  # summarised again when shown, or sorted by cost or activity
+            self._summaries.pop(agent_id, None)
         self._rebuild_roster()
         self._rebuild_sessions()
         if changes is not None and self.session_id in changes.messages:
@@ -134,15 +133,16 @@ class FleetScreen(Interventions):
         summaries = self._summaries
 
         def key(agent_id: str) -> tuple[object, ...]:
-            s = summaries.get(agent_id) or self._summarize(agent_id)
-            name = s.agent.name.lower()
+            agent = fleet.agents[agent_id]
+            name = agent.name.lower()
             if self.sort == "name":
                 return (name,)
+            if self.sort == "status":
+                return (render.STATUS_ORDER.get(agent.status, 9), name)
+            s = summaries.get(agent_id) or self._summarize(agent_id)
             if self.sort == "cost":
                 return (-s.cost_usd, name)
-            if self.sort == "activity":
-                return (-s.last_activity, name)
-            return (render.STATUS_ORDER.get(s.agent.status, 9), name)
+            return (-s.last_activity, name)
 
         keys.sort(key=key, reverse=self.reverse)
         self.query_one("#roster", VirtualTable).set_rows(keys)
