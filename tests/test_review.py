@@ -9,7 +9,9 @@ from agentops_tui.client.connection import Connection
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.tui.app import create_app
 from agentops_tui.tui.review_items import ReviewQueue, current_items
+from agentops_tui.tui.screens.modals import InjectScreen
 from agentops_tui.tui.screens.review import ReviewScreen
+from agentops_tui.tui.widgets.pane_title import PaneTitle
 
 from conftest import LiveServer
 from tui_support import frozen_clock, until
@@ -164,3 +166,37 @@ async def test_an_approval_names_the_task_its_session_works_on(live: LiveServer)
         text = screen._explain(screen.items["approval:ap-1"])
         assert "agent deployer" in text and "task ship release 4.2" in text
         assert t not in text
+
+
+async def test_text_from_agents_is_shown_as_written_not_read_as_markup(live: LiveServer
+                                                                        ) -> None:
+    summary = "[/b] drop [red]prod[/red] tables?"
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            {"type": "session.started", "session_id": "se-1", "agent_id": "ag-1"},
+            {"type": "approval.requested", "approval_id": "ap-1", "session_id": "se-1",
+             "summary": summary},
+            {"type": "session.started", "session_id": "se-2", "agent_id": "ag-1"},
+            {"type": "approval.requested", "approval_id": "ap-2", "session_id": "se-2",
+             "summary": "[bold]ship[/] it?"},
+        ]}).raise_for_status()
+    app = create_app(Connection(live.url, live.token), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(app.fleet.approvals) == 2)
+        await pilot.press("5")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        await until(pilot, lambda: screen.queue.current == "approval:ap-1")
+        await pilot.press("a")  # the title offers to undo it, quoting the summary
+        await until(pilot, lambda: screen.queue.current == "approval:ap-2")
+        await pilot.pause(0.2)
+        title = screen.query_one("#review-title", PaneTitle).text
+        assert f"u undoes: approve {summary[:30]}" in title
+        await pilot.press("x")  # the reason prompt names the approval too
+        await until(pilot, lambda: isinstance(app.screen, InjectScreen), what="reason prompt")
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.queue.current is None, what="both decided")
+        await pilot.press("u")  # the notice quotes the summary, as plain text
+        notice = list(app._notifications)[-1]
+        assert notice.message == "Undone: reject [bold]ship[/] it?" and not notice.markup
+        assert app.is_running

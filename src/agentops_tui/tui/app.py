@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
 from agentops_tui import paths
@@ -112,6 +113,12 @@ class AgentOpsApp(App[None]):
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notices are plain text: they quote what agents, tasks and the server said, and
+        markup in there ("[/b]", "[@click=...]") would break the toast or act on a click."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         """Status colours for themes that do not define them (Textual's own, say)."""

@@ -125,7 +125,7 @@ def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
     for s in sessions:
         if s.status in ACTIVE_SESSION_STATUSES:
             active += 1
-        tokens += s.input_tokens + s.output_tokens + s.cache_read_tokens + s.cache_write_tokens
+        tokens += session_tokens(s)
         cost += s.cost_usd
         if s.last_activity > last:
             last = s.last_activity

@@ -96,7 +96,8 @@ class ReviewScreen(Interventions):
 
     def _show(self, live: dict[str, Item]) -> None:
         left = len(self.queue.pending(live))
-        badge = f"  [b reverse] +{self.queue.new_since_current} new [/]" \
+        # a pane title is plain text (it quotes what agents wrote), so the badge is too
+        badge = f"  +{self.queue.new_since_current} new" \
             if self.queue.new_since_current else ""
         undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
             if self.held else ""
