@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.pilot import Pilot
+
 from agentops_tui.client.connection import Connection
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.tui.app import create_app
+from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.review_items import ReviewQueue, current_items
 from agentops_tui.tui.screens.modals import InjectScreen
 from agentops_tui.tui.screens.review import ReviewScreen
@@ -25,6 +27,17 @@ def _approvals(n: int, start: int = 0) -> list[dict[str, Any]]:
         events.append({"type": "approval.requested", "approval_id": f"ap-{i:02d}",
                        "session_id": f"se-{i}", "summary": f"deploy build {i}?"})
     return events
+
+
+async def open_review(app: AgentOpsApp, pilot: Pilot[None], *, approvals: int, first: str
+                      ) -> ReviewScreen:
+    """Once the approvals are in, press 5 and wait for Review to show `first`."""
+    await until(pilot, lambda: len(app.fleet.approvals) == approvals)
+    await pilot.press("5")
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    await until(pilot, lambda: screen.queue.current == first)
+    return screen
 
 
 def test_queue_pins_the_current_item() -> None:
@@ -89,11 +102,7 @@ async def test_undo_within_seconds(live: LiveServer) -> None:
         c.post("/api/v1/ingest", json={"events": _approvals(2)}).raise_for_status()
     app = create_app(Connection(live.url, live.token), clock=frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: len(app.fleet.approvals) == 2)
-        await pilot.press("5")
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
-        await until(pilot, lambda: screen.queue.current == "approval:ap-00")
+        screen = await open_review(app, pilot, approvals=2, first="approval:ap-00")
         await pilot.press("a")
         assert screen.queue.current == "approval:ap-01"
         await pilot.press("u")
@@ -182,11 +191,7 @@ async def test_text_from_agents_is_shown_as_written_not_read_as_markup(live: Liv
         ]}).raise_for_status()
     app = create_app(Connection(live.url, live.token), clock=frozen_clock)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: len(app.fleet.approvals) == 2)
-        await pilot.press("5")
-        screen = app.screen
-        assert isinstance(screen, ReviewScreen)
-        await until(pilot, lambda: screen.queue.current == "approval:ap-1")
+        screen = await open_review(app, pilot, approvals=2, first="approval:ap-1")
         await pilot.press("a")  # the title offers to undo it, quoting the summary
         await until(pilot, lambda: screen.queue.current == "approval:ap-2")
         await pilot.pause(0.2)
