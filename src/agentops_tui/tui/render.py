@@ -117,8 +117,8 @@ class AgentSummary:
 
 
 def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
-    # One pass: the repaint tick summarises every agent whose sessions changed (hundreds
-    # under load), and four passes over each agent's sessions were most of a tick.
+    # One pass: a tick summarises every changed agent it draws (every one when the roster is
+    # sorted by cost or activity), and four passes over each one's sessions were most of it.
     active = tokens = 0
     cost = 0.0
     last = agent.last_seen
