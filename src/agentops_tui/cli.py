@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
+    from agentops_tui.server.http_server import uvicorn_options
     from agentops_tui.server.schema import DatabaseUnusable
     from agentops_tui.server.store import Retention
 
@@ -72,7 +73,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, **uvicorn_options(settings),
     )
     StreamClosingServer(config).run()
     return 0

@@ -17,6 +17,7 @@ from agentops_tui.server import analytics, approvals, errors, queues
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
+from agentops_tui.server.http_limits import BodyLimits
 from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
@@ -123,6 +124,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
     app.add_middleware(JsonByDefault)
+    # Added last, so it runs first: bodies are capped before routing and auth.
+    app.add_middleware(BodyLimits, read_timeout=settings.body_timeout_seconds)
     for module in (health, ingest, stream, reads, control, audit):
         app.include_router(module.router)
     app.include_router(cost_routes.router)

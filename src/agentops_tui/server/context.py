@@ -35,6 +35,11 @@ class ServerSettings:
     synchronous: str = "FULL"
     prices_override: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Stalled connections are closed: a request head must arrive within `header_timeout`,
+    # each part of a body within `body_timeout`, and an idle keep-alive lasts `idle_timeout`.
+    header_timeout_seconds: float = 30.0
+    body_timeout_seconds: float = 30.0
+    idle_timeout_seconds: int = 5
     # The server's "now" for cost windows and metrics, and for the alert rules unless
     # `alerts` brings a clock of its own. Tests pin it so figures stay put.
     clock: Callable[[], float] = field(default=time.time, repr=False)
