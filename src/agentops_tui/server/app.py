@@ -18,6 +18,7 @@ from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_limits import BodyLimits
+from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
@@ -94,6 +95,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         bus=bus,
         tokens=TokenCache(connect(settings.db_path, readonly=True)),
         prices=PriceTable.load(settings.prices_override),
+        limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
     )
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
