@@ -37,8 +37,11 @@ def connect(srv: LiveServer) -> socket.socket:
 def read_until_closed(sock: socket.socket) -> bytes:
     """Everything the server sends until it closes the connection."""
     received = b""
-    while chunk := sock.recv(65536):
-        received += chunk
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass  # closed with part of our request unread: a reset instead of a FIN
     return received
 
 
@@ -69,16 +72,17 @@ def test_a_declared_oversize_body_is_refused_before_auth_without_reading_it(
 ) -> None:
     with connect(strict) as sock:
         began = time.monotonic()
+        # of the 300 MB announced, only 4 KiB ever come: a server that waited for the body
+        # would answer 408 after its 1 s body timeout (or 401 after reading 300 MB)
         sock.sendall(head("POST", "/api/v1/work-queues", "Content-Type: application/json",
-                          "Content-Length: 300000000", "Expect: 100-continue"))
-        sock.sendall(b"x" * 4096)  # of the 300 MB announced, only this much ever comes
+                          "Content-Length: 300000000", "Expect: 100-continue") + b"x" * 4096)
         response = read_until_closed(sock)
         elapsed = time.monotonic() - began
     status, body = status_and_body(response)
-    assert status == 413  # not 401 after reading 300 MB, and no "100 Continue" first
+    assert status == 413  # and no "100 Continue" first
     assert b"connection: close" in response.lower()
     assert httpx.Response(413, content=body).json()["error"]["code"] == "too_large"
-    assert elapsed < TIMEOUT / 2  # answered at once, not after a body (or a timeout)
+    assert elapsed < TIMEOUT  # answered at once
 
 
 def test_a_chunked_oversize_body_is_refused_once_past_the_cap(strict: LiveServer) -> None:
