@@ -43,6 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
+    from agentops_tui.server.http_server import uvicorn_options
     from agentops_tui.server.schema import DatabaseUnusable
     from agentops_tui.server.store import Retention
 
@@ -64,6 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             prices_override=paths.prices_override_file(),
             alerts=load_alert_settings(paths.config_file()),
             command_expiry_seconds=args.command_expiry,
+            auth_failures_per_minute=args.auth_failures_per_minute,
+            expensive_reads_per_minute=args.expensive_reads_per_minute,
         )
         app = create_app(settings)
     except (AlertConfigError, PricingError, DatabaseUnusable) as exc:
@@ -72,7 +75,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level,
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=5, **uvicorn_options(settings),
     )
     StreamClosingServer(config).run()
     return 0
@@ -267,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--retain-days", type=positive_number, default=7.0)
     serve.add_argument("--command-expiry", type=positive_number, default=30.0,
                        help="seconds an agent has to acknowledge a command")
+    serve.add_argument("--auth-failures-per-minute", type=whole_number(0, 10**6), default=30,
+                       help="failed authentications allowed per client address (0: no limit)")
+    serve.add_argument("--expensive-reads-per-minute", type=whole_number(0, 10**6), default=300,
+                       help="audit, cost, metric and paging reads per token (0: no limit)")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     serve.set_defaults(handler=cmd_serve)
 

@@ -17,6 +17,8 @@ from agentops_tui.server import analytics, approvals, errors, queues
 from agentops_tui.server.auth import TokenCache
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
+from agentops_tui.server.http_limits import BodyLimits
+from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.routes import alerts as alert_routes
 from agentops_tui.server.routes import approvals as approval_routes
 from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
@@ -93,6 +95,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         bus=bus,
         tokens=TokenCache(connect(settings.db_path, readonly=True)),
         prices=PriceTable.load(settings.prices_override),
+        limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
     )
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
@@ -123,6 +126,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     errors.install(app)
     app.add_middleware(JsonByDefault)
+    # Added last, so it runs first: bodies are capped before routing and auth.
+    app.add_middleware(BodyLimits, read_timeout=settings.body_timeout_seconds)
     for module in (health, ingest, stream, reads, control, audit):
         app.include_router(module.router)
     app.include_router(cost_routes.router)

@@ -12,8 +12,9 @@ from fastapi import Depends, Request
 
 from agentops_tui.pricing import PriceTable
 from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache
+from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache, hash_token
 from agentops_tui.server.bus import Bus
+from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store import Retention, Store
 from agentops_tui.server.writer import Rejected
 
@@ -35,6 +36,15 @@ class ServerSettings:
     synchronous: str = "FULL"
     prices_override: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Stalled connections are closed: a request head must arrive within `header_timeout`,
+    # each part of a body within `body_timeout`, and an idle keep-alive lasts `idle_timeout`.
+    header_timeout_seconds: float = 30.0
+    body_timeout_seconds: float = 30.0
+    idle_timeout_seconds: int = 5
+    # Per-minute rate limits (0 turns one off): failed auth per client address, and the
+    # expensive reads (audit export, costs, metrics, event and session paging) per token.
+    auth_failures_per_minute: int = 30
+    expensive_reads_per_minute: int = 300
     # The server's "now" for cost windows and metrics, and for the alert rules unless
     # `alerts` brings a clock of its own. Tests pin it so figures stay put.
     clock: Callable[[], float] = field(default=time.time, repr=False)
@@ -51,6 +61,7 @@ class ServerContext:
     bus: Bus
     tokens: TokenCache
     prices: PriceTable
+    limits: RateLimits
     alert_engine: AlertEngine | None = None  # set by create_app
 
 
@@ -59,11 +70,26 @@ def get_ctx(request: Request) -> ServerContext:
     return ctx
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
 def _principal(request: Request) -> Principal:
     ctx = get_ctx(request)
-    header = request.headers.get("authorization", "")
     if not ctx.settings.auth:
+        request.state.caller = f"address:{_address(request)}"
         return ANONYMOUS_ADMIN
+    try:
+        principal, token = _authenticate(ctx, request.headers.get("authorization", ""))
+    except Rejected:
+        # Only failures count, so a valid token from the same address always gets through.
+        ctx.limits.auth_failed(_address(request))
+        raise
+    request.state.caller = f"token:{hash_token(token)}"
+    return principal
+
+
+def _authenticate(ctx: ServerContext, header: str) -> tuple[Principal, str]:
     scheme, _, token = header.partition(" ")
     if not header:
         raise Rejected(401, "unauthorized", "missing Authorization: Bearer <token> header")
@@ -72,7 +98,7 @@ def _principal(request: Request) -> Principal:
     principal = ctx.tokens.resolve(token.strip())
     if principal is None:
         raise Rejected(401, "unauthorized", "token is not valid (unknown or revoked)")
-    return principal
+    return principal, token.strip()
 
 
 def require(role: str):  # type: ignore[no-untyped-def]
@@ -88,6 +114,17 @@ def require(role: str):  # type: ignore[no-untyped-def]
     return dependency
 
 
+def rate_limited(role: Callable[..., Principal]) -> Callable[..., Principal]:
+    """`role`'s dependency, also counting the call against the caller's expensive reads."""
+
+    def dependency(request: Request, principal: Principal = Depends(role)) -> Principal:
+        get_ctx(request).limits.expensive_read(request.state.caller)
+        return principal
+
+    return dependency
+
+
 viewer = require("viewer")
 operator = require("operator")
 admin = require("admin")
+expensive_read = rate_limited(viewer)  # audit export, costs, metrics, event/session paging

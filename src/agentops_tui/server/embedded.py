@@ -24,6 +24,7 @@ from uvicorn.config import LOGGING_CONFIG
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token
 from agentops_tui.server.context import ServerContext, ServerSettings
+from agentops_tui.server.http_server import uvicorn_options
 from agentops_tui.server.schema import open_database
 from agentops_tui.server.writer import WriteContext
 
@@ -80,6 +81,7 @@ class EmbeddedServer:
             app, host=self.host, port=self.port, log_level=self.log_level,
             lifespan="on", access_log=False, timeout_graceful_shutdown=2,
             log_config=LOGGING_CONFIG if self.own_logging else None,
+            **uvicorn_options(self.settings),
         )
         self._server = StreamClosingServer(config)
         self._thread = threading.Thread(target=self._serve, name="agentops-server", daemon=True)

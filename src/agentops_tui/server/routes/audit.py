@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from agentops_tui.models import Timestamp
 from agentops_tui.server import audit
 from agentops_tui.server.auth import Principal
-from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -38,7 +38,7 @@ async def audit_log(
     actor: str | None = None,
     action: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
     limit: int = Query(1000, ge=1, le=100_000),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> Response:
     """Who did what to which target, with what result, when and from where. Newest first."""

@@ -18,7 +18,7 @@ from agentops_tui.reports import (
 )
 from agentops_tui.server import costs, metrics
 from agentops_tui.server.auth import Principal
-from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["costs"])
@@ -36,7 +36,7 @@ def _agent_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
 async def cost_table(
     group_by: str = Query("agent", description="agent | task | model"),
     window: str = Query("24h", description="e.g. 15m, 24h, 7d (at most 90d)"),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Spend and tokens per agent, task or model over the window, most expensive first."""
@@ -57,7 +57,7 @@ async def cost_timeline(
     bucket: str = Query("1h", description="1m | 5m | 15m | 1h | 1d"),
     window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
     group_by: str | None = Query(None, description="agent | task | model (optional)"),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Spend per time bucket (every bucket of the window, empty ones as zero)."""
@@ -96,7 +96,7 @@ def _live_counts(fleet: Fleet) -> dict[str, Any]:
 
 @router.get("/metrics/current", response_model=CurrentMetrics)
 async def metrics_current(
-    principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
+    principal: Principal = Depends(expensive_read), ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:
     """The fleet right now and today (UTC): activity, outcomes, tokens, spend, alerts."""
     live = ctx.store.with_fleet(principal.workspace, _live_counts)
@@ -111,7 +111,7 @@ async def metrics_current(
 async def metrics_agent(
     name: str,
     window: str = Query("7d", description="e.g. 24h, 7d, 30d (at most 90d)"),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """One agent (by id or name): executions, success rate, duration percentiles, spend,
@@ -143,7 +143,7 @@ async def metrics_agent(
 async def metrics_tools(
     window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
     agent_id: str | None = Query(None, description="only this agent's calls"),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Tool calls over the window: count, share, agents using each, errors, mean duration."""

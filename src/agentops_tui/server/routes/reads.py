@@ -12,7 +12,7 @@ from agentops_tui.core.fleet import Fleet
 from agentops_tui.core.tree import build_forest
 from agentops_tui.models import Agent, Session, Snapshot
 from agentops_tui.server.auth import Principal
-from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["state"])
@@ -96,7 +96,7 @@ async def sessions(
     parent_session_id: str | None = None,
     cursor: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Sessions, newest first. Pass `next_cursor` back as `cursor` for the next page."""
@@ -155,7 +155,7 @@ async def messages(
     after: int = Query(0, ge=0),
     before: int | None = Query(None, ge=1, description="page backwards from this seq"),
     limit: int = Query(200, ge=1, le=1000),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """A session's messages by `seq`: forward with `after`, or backwards with `before`."""

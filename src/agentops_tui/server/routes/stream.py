@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import encode_frame
-from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
 from agentops_tui.server.writer import LoggedEvent, Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -127,7 +127,7 @@ async def events(
     limit: int = Query(500, ge=1, le=5000),
     types: str | None = Query(None),
     session: str | None = Query(None),
-    principal: Principal = Depends(viewer),
+    principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """The log after `after`, oldest first. `reset: true` means `after` was pruned: re-snapshot."""

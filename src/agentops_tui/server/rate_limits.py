@@ -1,0 +1,76 @@
+"""Per-minute rate limits, kept in memory with the `limits` package's moving window.
+
+Two limits, each turned off by a rate of 0:
+- failed authentication per client address. Only failures are counted and only further
+  failures are refused, so a valid token is never locked out by someone else's bad guesses
+  from the same address (agents behind one NAT, a shared proxy). Tokens carry 256 random bits,
+  so this is not what stops guessing; it bounds what floods of bad credentials cost.
+- expensive reads (audit export, costs, metrics, event and session paging) per token, so
+  one client cannot monopolise the store's readers.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItem, RateLimitItemPerMinute
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from agentops_tui.server.writer import Rejected
+
+
+class RateLimited(Rejected):
+    """A 429; the error handler turns `retry_after` into the `Retry-After` header."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, "too_many_requests", message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
+class _Limit:
+    def __init__(self, limiter: MovingWindowRateLimiter, scope: str, per_minute: int) -> None:
+        self._limiter = limiter
+        self._scope = scope
+        self._item: RateLimitItem | None = (
+            RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
+        )
+
+    def take(self, key: str) -> int | None:
+        """Count one request for `key`; None if allowed, else seconds until one would be."""
+        if self._item is None or self._limiter.hit(self._item, self._scope, key):
+            return None
+        reset_at = self._limiter.get_window_stats(self._item, self._scope, key).reset_time
+        return max(1, math.ceil(reset_at - time.time()))
+
+    @property
+    def per_minute(self) -> int:
+        return 0 if self._item is None else self._item.amount
+
+
+class RateLimits:
+    def __init__(self, auth_failures_per_minute: int, expensive_reads_per_minute: int) -> None:
+        limiter = MovingWindowRateLimiter(MemoryStorage())
+        self._auth_failures = _Limit(limiter, "auth-failure", auth_failures_per_minute)
+        self._expensive_reads = _Limit(limiter, "expensive-read", expensive_reads_per_minute)
+
+    def auth_failed(self, address: str) -> None:
+        """Count a failed authentication from `address`; RateLimited once over the limit."""
+        retry_after = self._auth_failures.take(address)
+        if retry_after is not None:
+            raise RateLimited(
+                f"more than {self._auth_failures.per_minute} failed authentications a minute "
+                f"from this address; retry in {retry_after} s",
+                retry_after,
+            )
+
+    def expensive_read(self, caller: str) -> None:
+        """Count an expensive read by `caller` (a token); RateLimited once over the limit."""
+        retry_after = self._expensive_reads.take(caller)
+        if retry_after is not None:
+            raise RateLimited(
+                f"more than {self._expensive_reads.per_minute} reads of this kind a minute "
+                f"with this token; retry in {retry_after} s",
+                retry_after,
+            )
