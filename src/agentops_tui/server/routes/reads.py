@@ -155,7 +155,9 @@ async def messages(
     after: int = Query(0, ge=0),
     before: int | None = Query(None, ge=1, description="page backwards from this seq"),
     limit: int = Query(200, ge=1, le=1000),
-    principal: Principal = Depends(expensive_read),
+    # not an expensive read: one session's page by index, fetched by the console's log
+    # tail whenever the shown session has news, often several times a second
+    principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """A session's messages by `seq`: forward with `after`, or backwards with `before`."""
