@@ -110,6 +110,21 @@ async def test_polling_when_streams_are_refused(tmp_path: Path) -> None:
         srv.server.stop()
 
 
+async def test_polling_waits_out_a_rate_limit(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "r.db", max_stream_clients=0, expensive_reads_per_minute=2)
+    conn = Connection(srv.url, srv.token)
+    task = asyncio.create_task(conn.run())
+    try:
+        await _until(lambda: "limits log reads" in (conn.status.detail or ""), timeout=30,
+                     what="the rate limit named")
+        assert conn.status.state == "polling"  # not offline: it pages again when allowed
+        assert conn.status.retry_in is not None and 1 <= conn.status.retry_in <= 60
+    finally:
+        await conn.close()
+        task.cancel()
+        srv.server.stop()
+
+
 async def test_reset_takes_a_new_snapshot(tmp_path: Path) -> None:
     srv = start_server(tmp_path / "x.db", retention=Retention(max_events=5, every_commits=1))
     conn = Connection(srv.url, srv.token)

@@ -36,6 +36,13 @@ class ConnectionStatus:
     since: float = 0.0
 
 
+def retry_after(exc: ApiError) -> float:
+    """The wait a 429 asks for (its `details.retry_after`), a few seconds if it names none."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    value = details.get("retry_after")
+    return float(value) if isinstance(value, int | float) and value > 0 else 5.0
+
+
 class Reset(Exception):
     """The server said our cursor is outside its log."""
 
@@ -164,6 +171,12 @@ class StreamRunner:
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise
+                if exc.status == 429:  # paging the log faster than the server allows
+                    wait = retry_after(exc)
+                    self._set("polling", retry_in=wait,
+                              detail=f"the server limits log reads; next page in {wait:g} s")
+                    await self._sleep(wait)
+                    continue
                 self._set("offline", detail=exc.message)
             except BackendUnreachable as exc:
                 self._set("offline", detail=str(exc))
@@ -171,9 +184,13 @@ class StreamRunner:
             if polls % 5 == 0:  # every ~7 s, go back and try the stream
                 self.failures = FAILURES_BEFORE_POLLING - 1
                 return need_snapshot
-            try:
-                await asyncio.wait_for(self._stop.wait(), POLL_SECONDS)
-            except TimeoutError:
-                pass
+            await self._sleep(POLL_SECONDS)
         return need_snapshot
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`, or less if the connection is closed meanwhile."""
+        try:
+            await asyncio.wait_for(self._stop.wait(), seconds)
+        except TimeoutError:
+            pass
 
