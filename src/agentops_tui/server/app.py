@@ -85,7 +85,8 @@ def background_loops() -> list[BackgroundLoop]:
 
 def create_app(settings: ServerSettings) -> FastAPI:
     store = Store(settings.db_path, retention=settings.retention, synchronous=settings.synchronous)
-    bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog)
+    bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog,
+              max_waiters=settings.max_long_polls)
     store.subscribe(bus.publish_threadsafe)
     ctx = ServerContext(
         settings=settings,
@@ -94,6 +95,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         tokens=TokenCache(connect(settings.db_path, readonly=True)),
         prices=PriceTable.load(settings.prices_override),
     )
+    store.subscribe(ctx.heads.record)
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
     store.writer.observers.append(queues.link_session)
