@@ -84,6 +84,7 @@ def background_loops() -> list[BackgroundLoop]:
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
+    prices = PriceTable.load(settings.prices_override)  # before the store takes its lock
     store = Store(settings.db_path, retention=settings.retention, synchronous=settings.synchronous)
     bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog,
               max_waiters=settings.max_long_polls)
@@ -93,7 +94,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         store=store,
         bus=bus,
         tokens=TokenCache(connect(settings.db_path, readonly=True)),
-        prices=PriceTable.load(settings.prices_override),
+        prices=prices,
     )
     store.subscribe(ctx.heads.record)
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts

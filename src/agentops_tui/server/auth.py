@@ -98,6 +98,12 @@ def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
     return True
 
 
+def revoke_token_value(conn: sqlite3.Connection, token: str) -> bool:
+    """Revoke the token itself (its owner knows the token, not its id)."""
+    row = conn.execute("SELECT id FROM tokens WHERE hash = ?", (hash_token(token),)).fetchone()
+    return row is not None and revoke_token(conn, str(row[0]))
+
+
 class TokenCache:
     """Hash → principal, re-read from the database after a short while (revocations)."""
 
