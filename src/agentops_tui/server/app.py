@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
 from agentops_tui.server import analytics, approvals, errors, queues
-from agentops_tui.server.auth import TokenCache
+from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.routes import alerts as alert_routes
@@ -93,7 +93,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         settings=settings,
         store=store,
         bus=bus,
-        tokens=TokenCache(connect(settings.db_path, readonly=True)),
+        tokens=TokenLookup(connect(settings.db_path, readonly=True)),
         prices=prices,
     )
     store.subscribe(ctx.heads.record)

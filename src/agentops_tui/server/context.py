@@ -12,7 +12,7 @@ from fastapi import Depends, Request
 
 from agentops_tui.pricing import PriceTable
 from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache
+from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.ops_metrics import WorkspaceHeads
 from agentops_tui.server.store import Retention, Store
@@ -51,7 +51,7 @@ class ServerContext:
     settings: ServerSettings
     store: Store
     bus: Bus
-    tokens: TokenCache
+    tokens: TokenLookup
     prices: PriceTable
     alert_engine: AlertEngine | None = None  # set by create_app
     heads: WorkspaceHeads = field(default_factory=WorkspaceHeads)  # for /metrics
