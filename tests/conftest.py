@@ -30,6 +30,16 @@ class LiveServer:
     def token_for(self, role: str, workspace: str = "default", name: str | None = None) -> str:
         return make_token(self.db, role, name or f"{role}-{workspace}", workspace)
 
+    def metric(self, name: str, token: str | None = None) -> float:
+        """One unlabelled (or single-series) figure from `GET /metrics`."""
+        with self.client(token) as c:
+            response = c.get("/metrics")
+        response.raise_for_status()
+        for line in response.text.splitlines():
+            if line.split("{")[0].split(" ")[0] == name:
+                return float(line.rsplit(" ", 1)[1])
+        raise AssertionError(f"{name} is not in /metrics")
+
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -147,10 +147,10 @@ def test_slow_client_is_dropped_and_others_continue(tmp_path: Path) -> None:
                 fast.wait_for(4001, timeout=30)
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
-                    if c.get("/healthz").json()["stream_clients"] == 1:
+                    if srv.metric("agentops_stream_clients") == 1:
                         break
                     time.sleep(0.1)
-                assert c.get("/healthz").json()["stream_clients"] == 1
+                assert srv.metric("agentops_stream_clients") == 1
         fast.stop()
     finally:
         srv.server.stop()

@@ -62,22 +62,28 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
         load_alert_settings,
     )
     from agentops_tui.server.context import ServerSettings
-    from agentops_tui.server.embedded import EmbeddedServer, make_token
+    from agentops_tui.server.embedded import EmbeddedServer
     from agentops_tui.server.schema import DatabaseUnusable
 
     log_to_file()
     try:
         alerts = load_alert_settings(paths.config_file()) if paths.config_file().exists() \
             else AlertSettings()
-        token = make_token(db, "admin", token_name)
         settings = ServerSettings(db_path=db, prices_override=paths.prices_override_file(),
                                   alerts=alerts.with_time_scale(time_scale))
         server = EmbeddedServer(settings, own_logging=False)
-        url = server.start()
+        url = server.start()  # refused, naming the holder, if another backend has the file
     except (AlertConfigError, PricingError, DatabaseUnusable) as exc:
         raise LaunchError(str(exc)) from None
+    try:  # only once the file is ours: a refused console leaves no token behind
+        token = server.issue_token("admin", token_name)
+    except BaseException as exc:
+        server.stop()
+        if isinstance(exc, DatabaseUnusable):
+            raise LaunchError(str(exc)) from None
+        raise
     backend = Backend(url, token, profile)
-    backend.cleanups.append(server.stop)
+    backend.cleanups.append(server.stop)  # which revokes the token
     return backend
 
 

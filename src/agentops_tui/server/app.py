@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
 from agentops_tui.server import analytics, approvals, errors, queues
-from agentops_tui.server.auth import TokenCache
+from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_limits import BodyLimits
@@ -86,17 +86,20 @@ def background_loops() -> list[BackgroundLoop]:
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
+    prices = PriceTable.load(settings.prices_override)  # before the store takes its lock
     store = Store(settings.db_path, retention=settings.retention, synchronous=settings.synchronous)
-    bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog)
+    bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog,
+              max_waiters=settings.max_long_polls)
     store.subscribe(bus.publish_threadsafe)
     ctx = ServerContext(
         settings=settings,
         store=store,
         bus=bus,
-        tokens=TokenCache(connect(settings.db_path, readonly=True)),
-        prices=PriceTable.load(settings.prices_override),
+        tokens=TokenLookup(connect(settings.db_path, readonly=True)),
+        prices=prices,
         limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
     )
+    store.subscribe(ctx.heads.record)
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
     store.writer.observers.append(queues.link_session)

@@ -16,7 +16,6 @@ from agentops_tui.models import TokenRole
 
 ROLE_RANK: dict[str, int] = {"viewer": 1, "operator": 2, "admin": 3}
 TOKEN_PREFIX = "aot_"
-CACHE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,25 +97,26 @@ def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
     return True
 
 
-class TokenCache:
-    """Hash → principal, re-read from the database after a short while (revocations)."""
+def revoke_token_value(conn: sqlite3.Connection, token: str) -> bool:
+    """Revoke the token itself (its owner knows the token, not its id)."""
+    row = conn.execute("SELECT id FROM tokens WHERE hash = ?", (hash_token(token),)).fetchone()
+    return row is not None and revoke_token(conn, str(row[0]))
+
+
+class TokenLookup:
+    """Token → principal, read from the database on every request.
+
+    No cache: a revocation (`agentops token revoke`, another process) must stop the token at
+    its next request, and the indexed lookup costs about 5 µs, hashing included, which is
+    less than what checking a cache for staleness would save.
+    """
 
     def __init__(self, lookup_conn: sqlite3.Connection) -> None:
         self._conn = lookup_conn
-        self._cache: dict[str, tuple[float, Principal | None]] = {}
 
     def resolve(self, token: str) -> Principal | None:
-        digest = hash_token(token)
-        now = time.monotonic()
-        hit = self._cache.get(digest)
-        if hit is not None and now - hit[0] < CACHE_SECONDS:
-            return hit[1]
         row = self._conn.execute(
             "SELECT name, role, workspace FROM tokens WHERE hash = ? AND revoked_at IS NULL",
-            (digest,),
+            (hash_token(token),),
         ).fetchone()
-        principal = None if row is None else Principal(row[0], row[1], row[2])
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now, principal)
-        return principal
+        return None if row is None else Principal(row[0], row[1], row[2])

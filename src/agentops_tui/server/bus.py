@@ -4,6 +4,10 @@ Each event is encoded as an SSE frame once and shared by every subscriber. A sub
 bounded backlog; the stream task drains everything pending into one socket write. A client
 that falls more than `max_backlog` events behind is cut off (it resumes by id from the log),
 so a slow reader never holds up the writer or the other clients.
+
+Subscribers come from two bounded pools: console streams (SSE) and long-polls (agents waiting
+for a command or a decision). They are counted apart so that a fleet of agents polling for
+commands can never take the slots consoles need to go live, nor consoles starve the agents.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from agentops_tui.server.writer import LoggedEvent
@@ -78,7 +83,7 @@ class Subscriber:
             self.dropped = True
             self.backlog.clear()
             self.bus.dropped_total += 1
-            self.bus.unsubscribe(self)  # no more work for it; its stream ends on wakeup
+            self.bus.release(self)  # no more work for it; its stream ends on wakeup
         if added or self.dropped:
             self.wakeup.set()
 
@@ -89,13 +94,21 @@ class Subscriber:
         return frames
 
 
+class PoolFull(Exception):
+    """No room for another subscriber of this kind; the message says which limit."""
+
+
 class Bus:
     """Owned by the event loop; `publish_threadsafe` is called from the writer thread."""
 
-    def __init__(self, *, max_clients: int = 256, max_backlog: int = 20_000) -> None:
+    def __init__(
+        self, *, max_clients: int = 256, max_backlog: int = 20_000, max_waiters: int = 1024
+    ) -> None:
         self.max_clients = max_clients
+        self.max_waiters = max_waiters
         self.max_backlog = max_backlog
-        self.subscribers: set[Subscriber] = set()
+        self.streams: set[Subscriber] = set()
+        self.waiters: set[Subscriber] = set()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dropped_total = 0
         self.published_total = 0
@@ -103,26 +116,43 @@ class Bus:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
 
-    def full(self) -> bool:
-        return len(self.subscribers) >= self.max_clients
-
-    def subscribe(
+    def open_stream(
         self, workspace: str, types: frozenset[str] | None = None, session: str | None = None
     ) -> Subscriber:
+        """A console stream's subscription; its owner must `release` it on every path."""
+        if len(self.streams) >= self.max_clients:
+            raise PoolFull(f"the server's limit of {self.max_clients} streams is reached")
         sub = Subscriber(self, workspace, types, session, self.max_backlog)
-        self.subscribers.add(sub)
+        self.streams.add(sub)
         return sub
 
-    def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.discard(sub)
+    @contextmanager
+    def waiter(self, workspace: str, types: frozenset[str]) -> Iterator[Subscriber]:
+        """A long-poll's subscription, held for the `with` block and released however it ends."""
+        if len(self.waiters) >= self.max_waiters:
+            raise PoolFull(f"the server's limit of {self.max_waiters} long-polls is reached")
+        sub = Subscriber(self, workspace, types, None, self.max_backlog)
+        self.waiters.add(sub)
+        try:
+            yield sub
+        finally:
+            self.waiters.discard(sub)
+
+    def release(self, sub: Subscriber) -> None:
+        self.streams.discard(sub)
+        self.waiters.discard(sub)
+
+    def _all(self) -> list[Subscriber]:
+        return [*self.streams, *self.waiters]
 
     def close_all(self) -> None:
         """End every stream (server shutdown): each wakes, sees `dropped`, and returns."""
-        for sub in list(self.subscribers):
+        for sub in self._all():
             sub.dropped = True
             sub.shutting_down = True
             sub.wakeup.set()
-        self.subscribers.clear()
+        self.streams.clear()
+        self.waiters.clear()
 
     def close_all_threadsafe(self) -> None:
         if self.loop is not None and not self.loop.is_closed():
@@ -132,7 +162,7 @@ class Bus:
                 pass
 
     def publish_threadsafe(self, events: list[LoggedEvent]) -> None:
-        if self.loop is None or self.loop.is_closed() or not self.subscribers:
+        if self.loop is None or self.loop.is_closed() or not (self.streams or self.waiters):
             return
         frames = [encode_frame(e) for e in events]
         try:
@@ -142,5 +172,5 @@ class Bus:
 
     def publish(self, frames: list[Frame]) -> None:
         self.published_total += len(frames)
-        for sub in list(self.subscribers):
+        for sub in self._all():
             sub.offer(frames)

@@ -12,8 +12,9 @@ from fastapi import Depends, Request
 
 from agentops_tui.pricing import PriceTable
 from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenCache, hash_token
+from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenLookup, hash_token
 from agentops_tui.server.bus import Bus
+from agentops_tui.server.ops_metrics import WorkspaceHeads
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store import Retention, Store
 from agentops_tui.server.writer import Rejected
@@ -27,7 +28,8 @@ class ServerSettings:
     db_path: Path
     auth: bool = True
     retention: Retention = field(default_factory=Retention)
-    max_stream_clients: int = 256
+    max_stream_clients: int = 256  # console streams (SSE), including agents' command streams
+    max_long_polls: int = 1024  # agents waiting with ?wait=N; a pool apart from the streams
     stream_backlog: int = 20_000
     heartbeat_seconds: float = 15.0
     retry_ms: int = 2000
@@ -59,10 +61,11 @@ class ServerContext:
     settings: ServerSettings
     store: Store
     bus: Bus
-    tokens: TokenCache
+    tokens: TokenLookup
     prices: PriceTable
     limits: RateLimits
     alert_engine: AlertEngine | None = None  # set by create_app
+    heads: WorkspaceHeads = field(default_factory=WorkspaceHeads)  # for /metrics
 
 
 def get_ctx(request: Request) -> ServerContext:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import sqlite3
 import threading
 import time
@@ -22,13 +23,14 @@ from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
 from agentops_tui.server.app import create_app
-from agentops_tui.server.auth import create_token
+from agentops_tui.server.auth import create_token, revoke_token_value
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_server import uvicorn_options
-from agentops_tui.server.schema import open_database
+from agentops_tui.server.schema import DatabaseUnusable, open_database
 from agentops_tui.server.writer import WriteContext
 
 T = TypeVar("T")
+log = logging.getLogger("agentops.server")
 
 
 def make_token(
@@ -50,6 +52,17 @@ class StreamClosingServer(uvicorn.Server):
         close_streams(self.config.app)
         super().handle_exit(sig, frame)
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        ctx = getattr(getattr(self.config.app, "state", None), "ctx", None)
+        if self.started and ctx is not None and self.servers and self.servers[0].sockets:
+            host, port = self.servers[0].sockets[0].getsockname()[:2]
+            ctx.store.lock.announce(f"http://{_url_host(host)}:{port}")
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
 
 def close_streams(app: object) -> None:
     ctx = getattr(getattr(app, "state", None), "ctx", None)
@@ -69,6 +82,7 @@ class EmbeddedServer:
     _server: uvicorn.Server | None = field(default=None, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
     _app: FastAPI | None = field(default=None, init=False)
+    _own_tokens: list[str] = field(default_factory=list, init=False, repr=False)
 
     @property
     def url(self) -> str:
@@ -107,9 +121,28 @@ class EmbeddedServer:
         result: T = ctx.store.writer.submit(job).result(timeout)
         return result
 
+    def issue_token(self, role: str = "admin", name: str = "console") -> str:
+        """A token for this server's own client, revoked when the server stops."""
+        token = make_token(self.settings.db_path, role, name)
+        self._own_tokens.append(token)
+        return token
+
     def stop(self) -> None:
+        self._revoke_own_tokens()  # first: nothing may use them while the server winds down
         if self._server is not None:
             close_streams(self._server.config.app)
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=10)
+
+    def _revoke_own_tokens(self) -> None:
+        while self._own_tokens:
+            token = self._own_tokens.pop()
+            try:
+                conn = open_database(self.settings.db_path)
+                try:
+                    revoke_token_value(conn, token)
+                finally:
+                    conn.close()
+            except (DatabaseUnusable, sqlite3.Error) as exc:
+                log.warning("could not revoke this server's own token: %s", exc)

@@ -9,6 +9,7 @@ and we do not have to explain to an operator why an acknowledged event vanished.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 
@@ -152,6 +153,7 @@ def connect(
         uri = f"file:{Path(path).as_posix()}?mode=ro"
         conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     else:
+        _create_private(Path(path))
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA busy_timeout = 5000")
     if not readonly:
@@ -160,6 +162,15 @@ def connect(
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("PRAGMA cache_size = -32000")
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing database file readable by its owner only: it holds prompts, outputs
+    and token hashes. SQLite gives the -wal and -shm files the database file's permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def migrate(conn: sqlite3.Connection) -> None:

@@ -30,6 +30,7 @@ from agentops_tui.models import (
     Task,
     WorkQueue,
 )
+from agentops_tui.server.db_lock import BackendLock
 from agentops_tui.server.message_index import MessageRow, open_index
 from agentops_tui.server.schema import connect, open_database
 from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
@@ -59,13 +60,19 @@ class Store:
     ) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
-        conn = open_database(self.path, synchronous=synchronous)
-        self._local = threading.local()
-        row = conn.execute("SELECT max(id) FROM events").fetchone()
-        self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
-        next_id = max(int(row[0] or 0), self.pruned_through) + 1
-        self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
-        messages = open_index(conn)
+        self.lock = BackendLock(self.path)  # before anything is read: one backend per file
+        self.lock.acquire()
+        try:
+            conn = open_database(self.path, synchronous=synchronous)
+            self._local = threading.local()
+            row = conn.execute("SELECT max(id) FROM events").fetchone()
+            self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
+            next_id = max(int(row[0] or 0), self.pruned_through) + 1
+            self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
+            messages = open_index(conn)
+        except BaseException:
+            self.lock.release()
+            raise
         self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed, messages)
         self.writer.after_commit_hooks.append(self._maybe_prune)
 
@@ -77,6 +84,7 @@ class Store:
     def close(self) -> None:
         self.writer.stop()
         self.writer.conn.close()
+        self.lock.release()
 
     def subscribe(self, listener: Callable[[list[LoggedEvent]], None]) -> None:
         """`listener` is called (in the writer thread) with each committed group's events."""

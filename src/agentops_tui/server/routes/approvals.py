@@ -11,14 +11,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from agentops_tui.models import Approval, ApproveRequest, RejectRequest
 from agentops_tui.server import approvals
 from agentops_tui.server.auth import Principal
+from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import audited
 from agentops_tui.server.routes.control import actor_of
+from agentops_tui.server.routes.subscribed import long_poll, pool_full
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 
 STATUSES = ("pending", "approved", "rejected")
+DECIDED = frozenset({"approval.decided"})
 
 
 def _read(ctx: ServerContext, workspace: str, approval_id: str) -> Approval | None:
@@ -59,37 +62,29 @@ async def list_approvals(
 @router.get("/approvals/{approval_id}", response_model=Approval)
 async def get_approval(
     approval_id: str,
+    request: Request,
     wait: float | None = Query(None, ge=0, le=60, description="wait up to N s for a decision"),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
-) -> Approval:
+) -> Any:
     ws = principal.workspace
-    sub = ctx.bus.subscribe(ws, frozenset({"approval.decided"})) if wait else None
-    try:
-        approval = _read(ctx, ws, approval_id)
-        if approval is None:
-            raise Rejected(404, "not_found", f"no approval {approval_id!r}")
-        if sub is None or approval.status != "pending":
-            return approval
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (wait or 0)
-        while approval.status == "pending":
-            left = deadline - loop.time()
-            if left <= 0 or sub.dropped:
-                break
-            try:
-                await asyncio.wait_for(sub.wakeup.wait(), left)
-            except TimeoutError:
-                break
-            for frame in sub.take():
-                data = json.loads(frame.data.split(b"data: ", 1)[1])
-                if data.get("id") == approval_id:
-                    data.pop("ts", None)
-                    approval = Approval.model_validate(data)
+    approval = _read(ctx, ws, approval_id)
+    if approval is None:
+        raise Rejected(404, "not_found", f"no approval {approval_id!r}")
+    if not wait or approval.status != "pending":
         return approval
-    finally:
-        if sub is not None:
-            ctx.bus.unsubscribe(sub)
+    try:
+        async with long_poll(request, ctx.bus, ws, DECIDED, wait) as poll:
+            approval = _read(ctx, ws, approval_id) or approval  # decided before we listened?
+            while approval.status == "pending" and (frames := await poll.next()) is not None:
+                for frame in frames:
+                    data = json.loads(frame.data.split(b"data: ", 1)[1])
+                    if data.get("id") == approval_id:
+                        data.pop("ts", None)
+                        approval = Approval.model_validate(data)
+    except PoolFull as exc:
+        return pool_full(exc, "too_many_waiters")
+    return approval
 
 
 async def _decide(request: Request, principal: Principal, ctx: ServerContext,

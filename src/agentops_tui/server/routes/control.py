@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
 from agentops_tui.server import control
 from agentops_tui.server.audit import Actor
 from agentops_tui.server.auth import Principal
+from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
+from agentops_tui.server.routes.subscribed import SubscribedStream, long_poll, pool_full
 from agentops_tui.server.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
@@ -125,68 +127,73 @@ async def _deliver(ctx: ServerContext, workspace: str, commands: list[Command]) 
 @router.get("/agents/{agent_id}/commands")
 async def agent_commands(
     agent_id: str,
+    request: Request,
     wait: float | None = Query(None, ge=0, le=MAX_WAIT, description="long-poll seconds"),
     principal: Principal = Depends(operator),
     ctx: ServerContext = Depends(get_ctx),
 ) -> Any:
     """Commands for an agent: SSE by default (`event: command`), or `?wait=N` long-poll JSON."""
-    ws = principal.workspace
-    sub = ctx.bus.subscribe(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
-    try:
-        if wait is not None:
-            pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
-            if not pending and wait > 0:
-                deadline = asyncio.get_running_loop().time() + wait
-                while not pending:
-                    remaining = deadline - asyncio.get_running_loop().time()
-                    if remaining <= 0:
-                        break
-                    try:
-                        await asyncio.wait_for(sub.wakeup.wait(), remaining)
-                    except TimeoutError:
-                        break
-                    if sub.dropped:  # shutting down (or too far behind): answer now
-                        break
-                    sub.take()
+    if wait is not None:
+        return await _poll_commands(request, ctx, principal.workspace, agent_id, wait)
+    return _stream_commands(ctx, principal.workspace, agent_id)
+
+
+async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id: str,
+                         wait: float) -> Any:
+    pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
+    if not pending and wait > 0:
+        try:
+            async with long_poll(request, ctx.bus, ws, COMMAND_EVENTS, wait) as poll:
+                # read again now that we listen: a command issued meanwhile is not missed
+                pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
+                while not pending and await poll.next() is not None:
                     pending = _open_commands(ctx, ws, agent_id, frozenset({"pending"}))
-            await _deliver(ctx, ws, pending)
-            return {"commands": [c.model_dump() for c in pending]}
+                if poll.client_gone:
+                    return {"commands": []}  # nobody to hand them to: they stay pending
+        except PoolFull as exc:
+            return pool_full(exc, "too_many_waiters")
+    await _deliver(ctx, ws, pending)
+    return {"commands": [c.model_dump() for c in pending]}
+
+
+def _stream_commands(ctx: ServerContext, ws: str, agent_id: str) -> Any:
+    try:
+        sub = ctx.bus.open_stream(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
+    except PoolFull as exc:
+        return pool_full(exc, "too_many_streams")
+    try:
         initial = _open_commands(ctx, ws, agent_id, frozenset({"pending", "delivered"}))
     except BaseException:
-        ctx.bus.unsubscribe(sub)
+        ctx.bus.release(sub)
         raise
 
     async def frames() -> AsyncIterator[bytes]:
         sent: set[str] = set()
-        try:
-            yield f"retry: {ctx.settings.retry_ms}\n\n".encode()
-            batch = initial
-            while True:
-                fresh = [c for c in batch if c.id not in sent]
-                if fresh:
-                    yield b"".join(_command_frame(c) for c in fresh)
-                    sent.update(c.id for c in fresh)
-                    await _deliver(ctx, ws, fresh)
-                try:
-                    await asyncio.wait_for(sub.wakeup.wait(), ctx.settings.heartbeat_seconds)
-                except TimeoutError:
-                    yield b": keepalive\n\n"
-                    batch = []
-                    continue
-                if sub.dropped:
-                    return
+        yield f"retry: {ctx.settings.retry_ms}\n\n".encode()
+        batch = initial
+        while True:
+            fresh = [c for c in batch if c.id not in sent]
+            if fresh:
+                yield b"".join(_command_frame(c) for c in fresh)
+                sent.update(c.id for c in fresh)
+                await _deliver(ctx, ws, fresh)
+            try:
+                await asyncio.wait_for(sub.wakeup.wait(), ctx.settings.heartbeat_seconds)
+            except TimeoutError:
+                yield b": keepalive\n\n"
                 batch = []
-                for frame in sub.take():
-                    if frame.type != "command.created":
-                        continue
-                    data = json.loads(frame.data.split(b"data: ", 1)[1])
-                    if data.get("agent_id") == agent_id and data.get("status") == "pending":
-                        batch.append(Command.model_validate(data))
-        finally:
-            ctx.bus.unsubscribe(sub)
+                continue
+            if sub.dropped:
+                return
+            batch = []
+            for frame in sub.take():
+                if frame.type != "command.created":
+                    continue
+                data = json.loads(frame.data.split(b"data: ", 1)[1])
+                if data.get("agent_id") == agent_id and data.get("status") == "pending":
+                    batch.append(Command.model_validate(data))
 
-    return StreamingResponse(frames(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+    return SubscribedStream(frames(), ctx.bus, sub)
 
 
 def _command_frame(command: Command) -> bytes:

@@ -12,11 +12,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from agentops_tui.server.auth import Principal
-from agentops_tui.server.bus import encode_frame
+from agentops_tui.server.bus import PoolFull, encode_frame
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
+from agentops_tui.server.routes.subscribed import SubscribedStream, pool_full
 from agentops_tui.server.writer import LoggedEvent, Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -63,57 +64,54 @@ async def stream(
     last_event_id: str | None = Header(None),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
-) -> StreamingResponse:
+) -> Response:
     """Server-Sent Events: `id:` event id, `event:` type, `data:` JSON. Resume by id."""
-    if ctx.bus.full():
-        raise Rejected(503, "too_many_streams", "the server's stream limit is reached; retry later")
     cursor = _cursor(last_event_id, since)
     wanted = _types(types)
-    sub = ctx.bus.subscribe(principal.workspace, wanted, session)
+    try:
+        sub = ctx.bus.open_stream(principal.workspace, wanted, session)
+    except PoolFull as exc:
+        return pool_full(exc, "too_many_streams")
     store = ctx.store
     settings = ctx.settings
 
     async def frames() -> AsyncIterator[bytes]:
-        try:
-            yield f"retry: {settings.retry_ms}\n: agentops stream\n\n".encode()
-            sent = store.last_event_id if cursor is None else cursor
-            head = store.last_event_id
-            if cursor is not None and (cursor < store.pruned_through or cursor > head):
-                yield reset_frame(ctx, cursor, head)
-                sent = head
-            elif cursor is not None:
-                while True:
-                    page = await asyncio.to_thread(
-                        store.events_after, principal.workspace, sent, REPLAY_PAGE,
-                        types=wanted, session=session,
-                    )
-                    if page:
-                        yield b"".join(encode_frame(e).data for e in page)
-                        sent = page[-1].id
-                    if len(page) < REPLAY_PAGE:
-                        break
+        yield f"retry: {settings.retry_ms}\n: agentops stream\n\n".encode()
+        sent = store.last_event_id if cursor is None else cursor
+        head = store.last_event_id
+        if cursor is not None and (cursor < store.pruned_through or cursor > head):
+            yield reset_frame(ctx, cursor, head)
+            sent = head
+        elif cursor is not None:
             while True:
-                if not sub.backlog:
-                    try:
-                        await asyncio.wait_for(sub.wakeup.wait(), settings.heartbeat_seconds)
-                    except TimeoutError:
-                        yield b": keepalive\n\n"
-                        continue
-                if sub.dropped:
-                    if sub.shutting_down:
-                        yield b": server shutting down; reconnect with Last-Event-ID\n\n"
-                    else:
-                        yield b": too slow; reconnect with Last-Event-ID to resume\n\n"
-                    return
-                chunk = [f.data for f in sub.take() if f.id > sent]
-                if chunk:
-                    yield b"".join(chunk)
-                    sent = max(sent, _last_id(chunk))
-        finally:
-            ctx.bus.unsubscribe(sub)
+                page = await asyncio.to_thread(
+                    store.events_after, principal.workspace, sent, REPLAY_PAGE,
+                    types=wanted, session=session,
+                )
+                if page:
+                    yield b"".join(encode_frame(e).data for e in page)
+                    sent = page[-1].id
+                if len(page) < REPLAY_PAGE:
+                    break
+        while True:
+            if not sub.backlog:
+                try:
+                    await asyncio.wait_for(sub.wakeup.wait(), settings.heartbeat_seconds)
+                except TimeoutError:
+                    yield b": keepalive\n\n"
+                    continue
+            if sub.dropped:
+                if sub.shutting_down:
+                    yield b": server shutting down; reconnect with Last-Event-ID\n\n"
+                else:
+                    yield b": too slow; reconnect with Last-Event-ID to resume\n\n"
+                return
+            chunk = [f.data for f in sub.take() if f.id > sent]
+            if chunk:
+                yield b"".join(chunk)
+                sent = max(sent, _last_id(chunk))
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+    return SubscribedStream(frames(), ctx.bus, sub)
 
 
 def _last_id(chunk: list[bytes]) -> int:
