@@ -17,6 +17,7 @@ from fastapi.responses import StreamingResponse
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import encode_frame
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
+from agentops_tui.server.openapi import answers
 from agentops_tui.server.writer import LoggedEvent, Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
@@ -54,7 +55,14 @@ def reset_frame(ctx: ServerContext, cursor: int, head: int) -> bytes:
     return f"id: {head}\nevent: reset\ndata: {json.dumps(data)}\n\n".encode()
 
 
-@router.get("/stream", response_class=StreamingResponse)
+class EventStream(StreamingResponse):
+    """Server-Sent Events; named so the OpenAPI document gives the stream's media type."""
+
+    media_type = "text/event-stream"
+
+
+@router.get("/stream", response_class=EventStream, responses=answers(
+    503, s503="The server's stream limit is reached; retry later (`too_many_streams`)."))
 async def stream(
     request: Request,
     since: int | None = Query(None, ge=0, description="replay events after this id"),
@@ -113,7 +121,7 @@ async def stream(
             ctx.bus.unsubscribe(sub)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(frames(), media_type="text/event-stream", headers=headers)
+    return EventStream(frames(), headers=headers)
 
 
 def _last_id(chunk: list[bytes]) -> int:
