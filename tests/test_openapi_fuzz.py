@@ -10,6 +10,7 @@ refused or an invalid one accepted.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -46,6 +47,16 @@ STREAMS = r"^/api/v1/stream$|^/api/v1/agents/\{agent_id\}/commands$"
 LONG_POLL_CAP = 0.05  # seconds; an approval's `?wait` would otherwise hold a case up to 60 s
 BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def _number(value: object) -> float:
+    """A query value as a number (some phases send them as text); NaN when it is none."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return math.nan
+    try:
+        return float(value)
+    except ValueError:
+        return math.nan
 
 
 def _known_sessions(body: object) -> None:
@@ -158,9 +169,8 @@ def _shape(case: Any, seeded: Seeded) -> None:
     a cursor the server issued (any other is refused, as its description says) and name
     known sessions."""
     query = case.query or {}
-    wait = query.get("wait")
-    if isinstance(wait, int | float) and not isinstance(wait, bool) and 0 < wait <= 60:
-        query["wait"] = min(wait, LONG_POLL_CAP)
+    if 0 < _number(query.get("wait")) <= 60:
+        query["wait"] = LONG_POLL_CAP
     if case.meta is None or not case.meta.generation.mode.is_positive:
         return
     if case.path == "/api/v1/sessions" and isinstance(query.get("cursor"), str):
