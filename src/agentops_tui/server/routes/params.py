@@ -11,6 +11,7 @@ import re
 from typing import Annotated, Any, get_args
 
 from pydantic import AfterValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from agentops_tui.models import AgentStatus, AlertStatus, SessionStatus, TaskStatus
 
@@ -33,8 +34,9 @@ class _CommaSeparated:
     def check(self, value: str) -> str:
         # `re.search` with the published pattern: the test a client or a fuzzer applies.
         if re.search(self.pattern, value) is None:
-            raise ValueError(f"{value!r} is not one of {self.allowed}, or several of them"
-                             " separated by commas")
+            raise PydanticCustomError(
+                "not_in_set", "'{value}' is not one of {allowed}, or several of them separated"
+                " by commas", {"value": value, "allowed": self.allowed})
         return value
 
 
