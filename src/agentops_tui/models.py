@@ -49,15 +49,26 @@ def _parse_ts(value: Any) -> Any:
 
 
 Timestamp = Annotated[float, BeforeValidator(_parse_ts)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; requests are strict, so say so explicitly."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+JsonInt = Annotated[int, BeforeValidator(_integral)]  # constraints go before the validator
 Id = Annotated[str, Field(min_length=1, max_length=200)]
 Text = Annotated[str, Field(max_length=65_536)]
-Count = Annotated[int, Field(ge=0, le=10**12)]
+Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_integral)]
 
 
 class WireModel(BaseModel):
-    """Base for requests: camelCase or snake_case in, snake_case out, unknown fields ignored."""
+    """Base for requests: camelCase or snake_case in, snake_case out, unknown fields ignored.
+    Strict: a field takes the JSON type the OpenAPI document gives it (no `"5"` for 5, no
+    `true` for 1), so the document is the whole truth about what is accepted."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", strict=True)
 
 
 class Entity(BaseModel):
@@ -104,7 +115,7 @@ class SessionMessage(_IngestBase):
     session_id: Id
     role: Role = "assistant"
     content: Text
-    seq: int | None = None  # assigned by the server
+    seq: JsonInt | None = None  # assigned by the server
 
 
 class SessionToolCall(_IngestBase):
@@ -376,7 +387,7 @@ class InjectRequest(WireModel):
 
 
 class KillswitchRequest(WireModel):
-    confirm: str
+    confirm: Literal["KILL ALL"]
 
 
 class AckRequest(WireModel):
@@ -394,7 +405,8 @@ class RejectRequest(WireModel):
 
 # ---- work queues ---------------------------------------------------------------------------
 
-Priority = Annotated[int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)")]
+Priority = Annotated[
+    int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)"), BeforeValidator(_integral)]
 
 
 class CreateQueueRequest(WireModel):

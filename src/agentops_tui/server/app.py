@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import analytics, approvals, errors, queues
+from agentops_tui.server import analytics, approvals, errors, openapi, queues
 from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
@@ -52,7 +52,8 @@ class JsonByDefault:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's document, with the `$defs` of hand-declared request schemas (ingest parses
-    its body itself) moved to `components/schemas` where OpenAPI tools look for them."""
+    its body itself) moved to `components/schemas` where OpenAPI tools look for them, then
+    completed with every status each operation answers (server/openapi.py)."""
     if app.openapi_schema is None:
         spec = FastAPI.openapi(app)
         schemas = spec.setdefault("components", {}).setdefault("schemas", {})
@@ -68,7 +69,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
             return node
 
         spec["paths"] = walk(spec["paths"])
-        app.openapi_schema = spec
+        app.openapi_schema = openapi.complete(spec, app.routes)
     return app.openapi_schema
 
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from agentops_tui.models import (
     ENDED_SESSION_STATUSES,
+    Count,
     IngestAccepted,
     IngestBatch,
     IngestEvent,
@@ -43,11 +44,10 @@ from agentops_tui.server.writer import Rejected, WriteContext
 MAX_OUTPUT = 2_000
 _REOPENERS = {"SessionStart", "UserPromptSubmit", "PreToolUse"}
 _events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
-Count = Annotated[int, Field(ge=0, le=10**12)]
-
-
 class _Lenient(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    """Unknown fields are ignored; known ones must have their documented JSON type."""
+
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class TranscriptUsage(_Lenient):

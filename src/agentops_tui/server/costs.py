@@ -22,6 +22,7 @@ MAX_WINDOW = 90 * 86400
 BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 MAX_BUCKETS = 5000
 GROUPS = {"agent": "agent_id", "task": "task_id", "model": "model"}
+WINDOW_PATTERN = _SPAN.pattern  # published as the `window` parameters' schema
 
 
 def parse_window(raw: str, name: str = "window") -> float:

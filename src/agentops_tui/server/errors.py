@@ -48,6 +48,14 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
     return sorted(methods)
 
 
+def _field(loc: tuple[Any, ...]) -> str:
+    """What a validation error names: a parameter by its name alone (`status`, even for the
+    second of repeated values), a body field by its path (`events[2].ts`)."""
+    if len(loc) > 1 and loc[0] in ("query", "path", "header", "cookie"):
+        return str(loc[1])
+    return format_loc(tuple(p for p in loc if p != "body"))
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(Rejected)
     async def _rejected(request: Request, exc: Rejected) -> JSONResponse:
@@ -65,10 +73,7 @@ def install(app: FastAPI) -> None:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(400, "malformed_json", "request body is not valid JSON")
-        details = [
-            {"field": format_loc(tuple(p for p in e["loc"] if p != "body")), "message": e["msg"]}
-            for e in errors
-        ]
+        details = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in errors]
         for d, e in zip(details, errors, strict=True):
             if tuple(e["loc"]) == ("body",):
                 d["field"] = "body"

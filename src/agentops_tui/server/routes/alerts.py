@@ -7,18 +7,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from agentops_tui.models import Alert
+from agentops_tui.models import Alert, AlertSubject
 from agentops_tui.reports import AlertEngineStatus, AlertList
 from agentops_tui.server import alerts, control
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
+from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.control import actor_of
+from agentops_tui.server.routes.params import AlertStatusFilter, split
 from agentops_tui.server.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
-STATUSES = ("open", "acked", "resolved")
-SUBJECTS = ("session", "agent", "task", "workspace")
+_NOT_RUNNING = "Alerting is not running on this server (`unavailable`)."
 
 
 def _engine(ctx: ServerContext) -> alerts.AlertEngine:
@@ -29,23 +30,16 @@ def _engine(ctx: ServerContext) -> alerts.AlertEngine:
 
 @router.get("/alerts", response_model=AlertList)
 async def list_alerts(
-    status: list[str] | None = Query(None, description="open, acked, resolved; repeat or comma"),
+    status: list[AlertStatusFilter] | None = Query(None, description="repeat or comma-separate"),
     rule: str | None = None,
-    subject_type: str | None = None,
+    subject_type: AlertSubject | None = None,
     subject_id: str | None = None,
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, list[Alert]]:
     """Alerts newest first; every status unless `status` says otherwise."""
-    wanted = [v.strip() for raw in status or [] for v in raw.split(",") if v.strip()]
-    bad = [s for s in wanted if s not in STATUSES]
-    if bad:
-        raise Rejected(422, "invalid_request", f"status: unknown status {bad[0]!r}",
-                       [{"field": "status", "allowed": list(STATUSES)}])
-    if subject_type is not None and subject_type not in SUBJECTS:
-        raise Rejected(422, "invalid_request", f"subject_type: unknown subject {subject_type!r}",
-                       [{"field": "subject_type", "allowed": list(SUBJECTS)}])
+    wanted = split(status)
     found = await asyncio.to_thread(
         lambda: alerts.query(ctx.store.reader(), principal.workspace, wanted, rule,
                              subject_type, subject_id, limit)
@@ -53,7 +47,8 @@ async def list_alerts(
     return {"alerts": found}
 
 
-@router.post("/alerts/{alert_id}/ack", response_model=Alert)
+@router.post("/alerts/{alert_id}/ack", response_model=Alert,
+             responses=answers(409, 503, s503=f"{DESCRIPTIONS[503]} {_NOT_RUNNING}"))
 async def ack_alert(
     alert_id: str,
     request: Request,
@@ -72,7 +67,8 @@ async def ack_alert(
     return acked
 
 
-@router.get("/alerts/engine", response_model=AlertEngineStatus)
+@router.get("/alerts/engine", response_model=AlertEngineStatus,
+            responses=answers(503, s503=_NOT_RUNNING))
 async def alert_engine(
     principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
 ) -> dict[str, Any]:

@@ -8,19 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from agentops_tui.models import Approval, ApproveRequest, RejectRequest
+from agentops_tui.models import Approval, ApprovalStatus, ApproveRequest, RejectRequest
 from agentops_tui.server import approvals
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import audited
+from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.control import actor_of
 from agentops_tui.server.routes.subscribed import long_poll, pool_full
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 
-STATUSES = ("pending", "approved", "rejected")
 DECIDED = frozenset({"approval.decided"})
 
 
@@ -36,14 +36,12 @@ def _read(ctx: ServerContext, workspace: str, approval_id: str) -> Approval | No
 
 @router.get("/approvals")
 async def list_approvals(
-    status: str | None = Query(None, description="pending, approved or rejected"),
+    status: ApprovalStatus | None = None,
     limit: int = Query(200, ge=1, le=5000),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Approvals, newest first."""
-    if status is not None and status not in STATUSES:
-        raise Rejected(422, "invalid_request", f"status: must be one of {', '.join(STATUSES)}")
     sql = "SELECT data FROM approvals WHERE workspace = ?"
     params: list[Any] = [principal.workspace]
     if status:
@@ -99,7 +97,8 @@ async def _decide(request: Request, principal: Principal, ctx: ServerContext,
     return decided
 
 
-@router.post("/approvals/{approval_id}/approve", response_model=Approval)
+@router.post("/approvals/{approval_id}/approve", response_model=Approval,
+             responses=answers(409))
 async def approve(approval_id: str, request: Request, body: ApproveRequest | None = None,
                   principal: Principal = Depends(operator),
                   ctx: ServerContext = Depends(get_ctx)) -> Approval:
@@ -108,7 +107,8 @@ async def approve(approval_id: str, request: Request, body: ApproveRequest | Non
                          body.note if body else None)
 
 
-@router.post("/approvals/{approval_id}/reject", response_model=Approval)
+@router.post("/approvals/{approval_id}/reject", response_model=Approval,
+             responses=answers(409))
 async def reject(approval_id: str, request: Request, body: RejectRequest | None = None,
                  principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> Approval:

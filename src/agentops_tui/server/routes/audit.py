@@ -12,6 +12,7 @@ from agentops_tui.models import Timestamp
 from agentops_tui.server import audit
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
+from agentops_tui.server.routes.params import TimeParam
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
@@ -30,11 +31,17 @@ def _time(name: str, raw: str | None) -> float | None:
         ) from None
 
 
-@router.get("/audit")
+_TEXT = {"schema": {"type": "string"}}
+
+
+@router.get("/audit", responses={200: {
+    "description": "`entries` as JSON, one entry per line (`format=jsonl`) or CSV (`format=csv`)",
+    "content": {"application/x-ndjson": _TEXT, "text/csv": _TEXT},
+}})
 async def audit_log(
     format: Literal["json", "jsonl", "csv"] = "json",
-    since: str | None = Query(None, description="epoch seconds or ISO 8601"),
-    until: str | None = Query(None, description="epoch seconds or ISO 8601"),
+    since: TimeParam | None = Query(None, description="epoch seconds or ISO 8601"),
+    until: TimeParam | None = Query(None, description="epoch seconds or ISO 8601"),
     actor: str | None = None,
     action: str | None = Query(None, description="exact, or a prefix ending in '.' or '*'"),
     limit: int = Query(1000, ge=1, le=100_000),

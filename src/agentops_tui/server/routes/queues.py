@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -21,18 +21,20 @@ from agentops_tui.models import (
     FailTaskRequest,
     TakeTaskRequest,
     Task,
+    TaskStatus,
     WorkQueue,
 )
 from agentops_tui.server import queues
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import audited
+from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.control import actor_of
 from agentops_tui.server.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["work queues"])
 
-TASK_STATUSES = ("inbox", "assigned", "running", "complete", "failed")
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
 
 
 def _counts(conn: sqlite3.Connection, workspace: str) -> dict[str, dict[str, int]]:
@@ -96,7 +98,7 @@ async def get_queue(queue_id: str, principal: Principal = Depends(viewer),
     return _with_counts(queue, counts)
 
 
-@router.delete("/work-queues/{queue_id}")
+@router.delete("/work-queues/{queue_id}", responses=answers(409))
 async def delete_queue(
     queue_id: str, request: Request,
     force: bool = Query(False, description="fail the queue's open tasks instead of refusing"),
@@ -124,7 +126,7 @@ async def add_task(queue_id: str, body: CreateTaskRequest, request: Request,
 @router.get("/work-queues/{queue_id}/tasks")
 async def list_tasks(
     queue_id: str,
-    status: str | None = Query(None, description="inbox, assigned, running, complete, failed"),
+    status: TaskStatus | None = None,
     limit: int = Query(500, ge=1, le=5000),
     principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
@@ -133,9 +135,6 @@ async def list_tasks(
     sql = "SELECT t.data FROM tasks t WHERE t.workspace = ? AND t.queue_id = ?"
     params: list[Any] = [principal.workspace, queue_id]
     if status is not None:
-        if status not in TASK_STATUSES:
-            raise Rejected(422, "invalid_request",
-                           f"status: must be one of {', '.join(TASK_STATUSES)}")
         sql += " AND t.status = ?"
         params.append(status)
     sql += f" {queues.PICK_ORDER_SQL} LIMIT ?"
@@ -163,14 +162,16 @@ async def dequeue(queue_id: str, body: TakeTaskRequest, principal: Principal = D
 
 
 @router.post("/work-queues/{queue_id}/steal", response_model=Task,
-             responses={204: {"description": "no task waiting in the team's other queues"}})
+             responses={204: {"description": "no task waiting in the team's other queues"},
+                        **answers(409)})
 async def steal(queue_id: str, body: TakeTaskRequest, principal: Principal = Depends(operator),
                 ctx: ServerContext = Depends(get_ctx)) -> Response:
     """An idle agent takes the best waiting task from another queue of the same team."""
     return await _take("steal", queue_id, body, principal, ctx)
 
 
-@router.post("/work-queue-tasks/{task_id}/complete", response_model=Task)
+@router.post("/work-queue-tasks/{task_id}/complete", response_model=Task,
+             responses=answers(409))
 async def complete(task_id: str, request: Request, body: CompleteTaskRequest | None = None,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -182,7 +183,7 @@ async def complete(task_id: str, request: Request, body: CompleteTaskRequest | N
     return JSONResponse(task.model_dump(mode="json"))
 
 
-@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task)
+@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task, responses=answers(409))
 async def fail(task_id: str, request: Request, body: FailTaskRequest | None = None,
                principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:

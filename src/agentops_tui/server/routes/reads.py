@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 
@@ -13,12 +13,11 @@ from agentops_tui.core.tree import build_forest
 from agentops_tui.models import Agent, Session, Snapshot
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
+from agentops_tui.server.openapi import answers
+from agentops_tui.server.routes.params import AgentStatusFilter, SessionStatusFilter, split
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["state"])
-
-SessionStatusQuery = Literal["running", "waiting", "paused", "completed", "failed", "killed"]
-
 
 @router.get("/snapshot", response_model=Snapshot)
 async def snapshot(
@@ -31,12 +30,12 @@ async def snapshot(
 
 @router.get("/agents")
 async def agents(
-    status: list[str] | None = Query(None, description="repeat or comma-separate"),
+    status: list[AgentStatusFilter] | None = Query(None, description="repeat or comma-separate"),
     kind: str | None = None,
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, list[Agent]]:
-    wanted = _split(status)
+    wanted = split(status)
 
     def pick(fleet: Fleet) -> list[Agent]:
         return [
@@ -67,10 +66,6 @@ async def agent(
     return result  # type: ignore[no-any-return]
 
 
-def _split(values: list[str] | None) -> list[str]:
-    return [v.strip() for raw in values or [] for v in raw.split(",") if v.strip()]
-
-
 def _encode_cursor(session: Session) -> str:
     raw = f"{session.started_at!r}|{session.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -85,12 +80,9 @@ def _decode_cursor(cursor: str) -> tuple[float, str]:
         raise Rejected(422, "invalid_request", "cursor: not a cursor this server issued") from None
 
 
-_STATUSES = {"running", "waiting", "paused", "completed", "failed", "killed"}
-
-
 @router.get("/sessions")
 async def sessions(
-    status: list[str] | None = Query(None, description="repeat or comma-separate"),
+    status: list[SessionStatusFilter] | None = Query(None, description="repeat or comma-separate"),
     agent_id: str | None = None,
     task_id: str | None = None,
     parent_session_id: str | None = None,
@@ -100,13 +92,7 @@ async def sessions(
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Sessions, newest first. Pass `next_cursor` back as `cursor` for the next page."""
-    wanted = _split(status)
-    bad = [s for s in wanted if s not in _STATUSES]
-    if bad:
-        raise Rejected(
-            422, "invalid_request", f"status: unknown status {bad[0]!r}",
-            {"allowed": sorted(_STATUSES)},
-        )
+    wanted = split(status)
     page = await asyncio.to_thread(
         ctx.store.sessions_page,
         principal.workspace,
@@ -121,7 +107,7 @@ async def sessions(
     return {"sessions": [s.model_dump() for s in page], "next_cursor": next_cursor}
 
 
-@router.get("/sessions/tree")
+@router.get("/sessions/tree", responses=answers(404))
 async def session_tree(
     root: str | None = Query(None, description="only the tree under this session"),
     active: bool = Query(False, description="only trees with an active session"),

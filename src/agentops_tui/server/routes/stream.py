@@ -17,6 +17,7 @@ from fastapi.responses import Response, StreamingResponse
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull, encode_frame
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
+from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.subscribed import SubscribedStream, pool_full
 from agentops_tui.server.writer import LoggedEvent, Rejected
 
@@ -55,7 +56,14 @@ def reset_frame(ctx: ServerContext, cursor: int, head: int) -> bytes:
     return f"id: {head}\nevent: reset\ndata: {json.dumps(data)}\n\n".encode()
 
 
-@router.get("/stream", response_class=StreamingResponse)
+class EventStream(StreamingResponse):
+    """Server-Sent Events; named so the OpenAPI document gives the stream's media type."""
+
+    media_type = "text/event-stream"
+
+
+@router.get("/stream", response_class=EventStream, responses=answers(
+    503, s503="The server's stream limit is reached; retry later (`too_many_streams`)."))
 async def stream(
     request: Request,
     since: int | None = Query(None, ge=0, description="replay events after this id"),

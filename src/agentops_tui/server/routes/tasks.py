@@ -17,7 +17,7 @@ from agentops_tui.core import tasks as task_math
 from agentops_tui.models import Session, Task, TaskSession, TaskView
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
-from agentops_tui.server.routes.queues import TASK_STATUSES
+from agentops_tui.server.routes.params import TaskStatusFilter, split
 from agentops_tui.server.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["work queues"])
@@ -73,7 +73,7 @@ def _queue_names(ctx: ServerContext, workspace: str) -> dict[str, str]:
 
 @router.get("/tasks")
 async def list_tasks(
-    status: list[str] | None = Query(None, description="repeat or comma-separate"),
+    status: list[TaskStatusFilter] | None = Query(None, description="repeat or comma-separate"),
     queue: str | None = Query(None, description="only this queue's tasks"),
     breached: bool | None = Query(None, description="only tasks past (or within) deadline"),
     limit: int = Query(200, ge=1, le=2000),
@@ -82,11 +82,7 @@ async def list_tasks(
 ) -> dict[str, list[TaskView]]:
     """Tasks of every queue, most recently changed first, with sessions, tokens and cost."""
     ws = principal.workspace
-    wanted = [s for part in status or [] for s in part.split(",") if s]
-    bad = [s for s in wanted if s not in TASK_STATUSES]
-    if bad:
-        raise Rejected(422, "invalid_request",
-                       f"status: {bad[0]!r} is not one of {', '.join(TASK_STATUSES)}")
+    wanted = split(status)
     sql = "SELECT data FROM tasks WHERE workspace = ?"
     params: list[Any] = [ws]
     if wanted:
