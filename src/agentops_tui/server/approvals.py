@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from agentops_tui.models import Approval
 from agentops_tui.server import audit
+from agentops_tui.server.redact import redact_optional
 from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 WAITING_PREFIX = "approval: "
@@ -28,6 +29,7 @@ def find(ctx: WriteContext, workspace: str, approval_id: str) -> Approval:
 
 def decide(ctx: WriteContext, workspace: str, approval_id: str, approve: bool,
            note: str | None, actor: audit.Actor) -> Approval:
+    note = redact_optional(note)  # an approval's note or a rejection's reason
     approval = find(ctx, workspace, approval_id)
     if approval.status != "pending":
         raise Rejected(409, "conflict",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentops_tui.models import Entity
+from agentops_tui.server.redact import redact, redact_json, redact_optional
 
 
 class AuditEntry(Entity):
@@ -47,12 +48,16 @@ def record(
     result: str,
     ts: float,
 ) -> None:
+    """Append an entry. Callers redact what they store elsewhere; the entry is redacted again
+    here because it often quotes the client (a refused request's payload, the reason a
+    refusal names), and the audit log is kept and exported the longest."""
+    payload = None if payload is None else redact_json(payload)
     conn.execute(
         "INSERT INTO audit (ts, workspace, actor, action, target, payload, result, address)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            ts, actor.workspace, actor.name, action, target,
-            None if payload is None else json.dumps(payload), result, actor.address,
+            ts, actor.workspace, actor.name, action, redact_optional(target),
+            None if payload is None else json.dumps(payload), redact(result), actor.address,
         ),
     )
 

@@ -38,6 +38,7 @@ from agentops_tui.models import (
     Session,
 )
 from agentops_tui.server.ingest import CostFn, IngestJob, enrich
+from agentops_tui.server.redact import redact_json
 from agentops_tui.server.store import Store
 from agentops_tui.server.writer import Rejected, WriteContext
 
@@ -102,6 +103,9 @@ class HookJob:
     workspace: str
     hook: HookPayload
     cost: CostFn
+
+    def __post_init__(self) -> None:
+        self.hook = redacted(self.hook)
 
     def __call__(self, ctx: WriteContext) -> HookResult:
         h, ws = self.hook, self.workspace
@@ -254,6 +258,21 @@ class HookJob:
                 "duration_ms": duration, "output": output[:MAX_OUTPUT] if output else None,
                 "ts": ts,
                 "event_key": f"cc:{h.session_id}:tool:{h.tool_use_id}" if h.tool_use_id else None}
+
+
+# Every field whose text can end up stored: in an event, a title, a tool key.
+_TEXT_FIELDS = ("cwd", "model", "source", "reason", "prompt", "message", "tool_name",
+                "tool_response", "error", "agent_type", "last_assistant_message")
+
+
+def redacted(h: HookPayload) -> HookPayload:
+    """The hook with its secrets redacted, before anything is derived (and clipped) from it:
+    a secret cut in two by a clip would no longer be recognised."""
+    extras = h.agentops.model_copy(update={
+        name: redact_json(getattr(h.agentops, name)) for name in ("host", "project_dir", "reply")
+    })
+    update = {name: redact_json(getattr(h, name)) for name in _TEXT_FIELDS}
+    return h.model_copy(update={**update, "agentops": extras})
 
 
 def _project(h: HookPayload) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from typing import Any
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
 from agentops_tui.server import audit
-from agentops_tui.server.redact import redact
+from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.writer import Rejected, WriteContext
 
 log = logging.getLogger("agentops.control")
@@ -68,6 +68,7 @@ def issue_command(
                 {"command_id": pending_id},
             )
     now = ctx.now
+    payload = redact_json(payload)  # an inject's message: in the command, its audit and log
     command = Command(
         id="cmd_" + secrets.token_hex(8),
         session_id=session_id,
@@ -164,6 +165,7 @@ def acknowledge(
     ctx: WriteContext, workspace: str, command_id: str, ok: bool, detail: str | None
 ) -> Command:
     """The agent's answer. On success the session changes as the command asked."""
+    detail = redact_optional(detail)
     command = _command(ctx, workspace, command_id)
     if command.status in FINAL_COMMAND_STATUSES:
         raise Rejected(
@@ -190,6 +192,7 @@ def acknowledge(
                  {"type": "session.ended", "session_id": sid, "status": "killed",
                   "error": f"killed by {command.issued_by}"})
     elif command.action == "inject":
+        # redacted when issued; again for commands stored by versions that did not
         message = redact(str(command.payload.get("message", "")))
         seq = session.messages + 1
         event = ctx.emit(workspace, "session.message",

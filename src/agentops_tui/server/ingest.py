@@ -22,6 +22,7 @@ from agentops_tui.models import (
     SessionEnded,
     SessionMessage,
     SessionStarted,
+    SessionStatusChanged,
     SessionToolCall,
     SessionUsage,
 )
@@ -92,13 +93,20 @@ def rejection(exc: ValidationError, code: str) -> Rejected:
 def enrich(
     batch: IngestBatch, cost: CostFn, session_models: SessionModelsFn | None = None
 ) -> None:
-    """Redact secrets and fill in costs, before anything reaches the store or the wire."""
+    """Redact secrets and fill in costs, before anything reaches the store or the wire.
+
+    Every free-text field is redacted (ids are not: they name things, and a changed id
+    would break the references between events).
+    """
     _fill_usage_models(batch, session_models)
     for event in batch.events:
         if isinstance(event, SessionMessage):
             event.content = redact(event.content)
         elif isinstance(event, SessionToolCall):
+            event.tool = redact(event.tool)
             event.output = redact_optional(event.output)
+        elif isinstance(event, SessionStatusChanged):
+            event.detail = redact_optional(event.detail)
         elif isinstance(event, SessionEnded):
             event.error = redact_optional(event.error)
         elif isinstance(event, ApprovalRequested):
@@ -106,7 +114,14 @@ def enrich(
             event.detail = redact_optional(event.detail)
         elif isinstance(event, SessionStarted):
             event.title = redact_optional(event.title)
+            event.model = redact_optional(event.model)
+        elif isinstance(event, AgentRegistered):
+            event.name = redact_optional(event.name)
+            event.kind = redact(event.kind)
+            event.framework = redact(event.framework)
+            event.model = redact_optional(event.model)
         elif isinstance(event, SessionUsage):
+            event.model = redact_optional(event.model)
             if event.cost_usd is not None:
                 event.priced = True  # priced by the agent
                 continue

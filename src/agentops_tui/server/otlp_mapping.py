@@ -14,7 +14,8 @@ A span is one of four kinds:
 - `other` (chains, tasks, HTTP handlers): nothing of its own, but it links children to parents.
 
 The events of `llm` and `tool` spans are made here without a session: which session they
-belong to (the nearest enclosing agent span) is decided in `otlp_spans.py`.
+belong to (the nearest enclosing agent span) is decided in `otlp_spans.py`. Their text is
+redacted here, as it is made: such events may wait in `otlp_spans` for their parent span.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentops_tui.server.otlp import STATUS_ERROR, SpanRecord
+from agentops_tui.server.redact import redact, redact_optional
 
 AGENT, LLM, TOOL, OTHER = "agent", "llm", "tool", "other"
 MAX_TEXT = 16_000
@@ -68,7 +70,7 @@ def classify(span: SpanRecord) -> str:
 
 def service_name(span: SpanRecord) -> str:
     name = str(span.resource.get("service.name") or "")
-    return "" if name.startswith("unknown_service") else name[:100]
+    return "" if name.startswith("unknown_service") else _clip(name, 100)
 
 
 def framework(span: SpanRecord) -> str:
@@ -101,11 +103,12 @@ def _agent(d: SpanDraft) -> None:
     name = _first_str(
         a, "gen_ai.agent.name", "agent.name", "traceloop.entity.name", "traceloop.workflow.name"
     ) or s.name.removeprefix("invoke_agent").strip() or d.service or "agent"
-    name = name[:200]
+    name = _clip(name, 200)
     agent_id = _first_str(a, "gen_ai.agent.id") or (f"{d.service}/{name}" if d.service else name)
     d.agent_id = agent_id[:200]
     d.session_id = session_id_for(s)
-    model = _first_str(a, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name")
+    model = redact_optional(
+        _first_str(a, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"))
     title = s.name or name
     conversation = _first_str(a, "gen_ai.conversation.id", "session.id")
     if conversation:
@@ -117,7 +120,7 @@ def _agent(d: SpanDraft) -> None:
          "kind": "workflow" if loop == "workflow" else "agent", "framework": framework(s),
          "model": model, "ts": start, "event_key": key(s, "agent")},
         {"type": "session.started", "session_id": d.session_id, "agent_id": d.agent_id,
-         "model": model, "title": title[:1000], "ts": start, "event_key": key(s, "start")},
+         "model": model, "title": _clip(title, 1000), "ts": start, "event_key": key(s, "start")},
     ]
     prompt = _input_text(a)
     if prompt:
@@ -129,18 +132,18 @@ def _agent(d: SpanDraft) -> None:
         "status": "failed" if failed else "completed", "ts": end, "event_key": key(s, "end"),
     }
     if failed:
-        ending["error"] = (
-            s.status_message or s.exception or _first_str(a, "error.type") or "span status ERROR"
-        )[:MAX_TEXT]
+        ending["error"] = _clip(
+            s.status_message or s.exception or _first_str(a, "error.type") or "span status ERROR",
+            MAX_TEXT)
     d.closing = [ending]
 
 
 def _llm(d: SpanDraft) -> None:
     s, a = d.span, d.span.attrs
-    model = _first_str(
+    model = redact_optional(_first_str(
         a, "gen_ai.response.model", "gen_ai.request.model", "llm.response.model",
         "llm.request.model", "llm.model_name",
-    )
+    ))
     inp = _first_int(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
                      "llm.usage.prompt_tokens", "llm.token_count.prompt")
     out = _first_int(a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
@@ -192,13 +195,19 @@ def _tool(d: SpanDraft) -> None:
                                    "traceloop.entity.output")
     )
     d.events.append({
-        "type": "session.tool_call", "tool": name[:200], "status": "error" if failed else "ok",
-        "duration_ms": duration, "output": output[:MAX_OUTPUT] if output else None,
+        "type": "session.tool_call", "tool": _clip(name, 200),
+        "status": "error" if failed else "ok",
+        "duration_ms": duration, "output": _clip(output, MAX_OUTPUT) if output else None,
         "ts": s.end or None, "event_key": key(s, "tool"),
     })
 
 
 # ---- attribute helpers ---------------------------------------------------------------------
+
+
+def _clip(text: str, limit: int) -> str:
+    """Redacted, then cut to `limit`: a secret cut first might no longer be recognised."""
+    return redact(text)[:limit]
 
 
 def _first_str(a: dict[str, Any], *names: str) -> str | None:
@@ -232,7 +241,7 @@ def _first_float(a: dict[str, Any], *names: str) -> float | None:
 
 def _first_text(a: dict[str, Any], *names: str) -> str | None:
     value = _first_str(a, *names)
-    return value[:MAX_TEXT] if value else None
+    return _clip(value, MAX_TEXT) if value else None
 
 
 def _messages_text(value: Any, roles: tuple[str, ...], last: bool) -> str | None:
@@ -273,7 +282,7 @@ def _input_text(a: dict[str, Any]) -> str | None:
             if role in (None, "user"):
                 text = _first_str(a, f"gen_ai.prompt.{i}.content") or text
     text = text or _first_str(a, "input.value", "traceloop.entity.input")
-    return text[:MAX_TEXT] if text else None
+    return _clip(text, MAX_TEXT) if text else None
 
 
 def _output_text(a: dict[str, Any]) -> str | None:
@@ -282,4 +291,4 @@ def _output_text(a: dict[str, Any]) -> str | None:
         a, "gen_ai.completion.0.content", "llm.output_messages.0.message.content",
         "gen_ai.completion", "output.value",
     )
-    return text[:MAX_TEXT] if text else None
+    return _clip(text, MAX_TEXT) if text else None

@@ -22,6 +22,7 @@ from agentops_tui.models import (
     WorkQueue,
 )
 from agentops_tui.server import audit
+from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.queues")
@@ -78,8 +79,9 @@ def find_task(ctx: WriteContext, workspace: str, task_id: str) -> Task:
 
 def create_queue(ctx: WriteContext, workspace: str, request: CreateQueueRequest,
                  actor: audit.Actor) -> WorkQueue:
-    queue = WorkQueue(id=new_id("wq"), name=request.name, team_id=request.team_id,
-                      description=request.description, created_at=ctx.now, created_by=actor.name)
+    queue = WorkQueue(id=new_id("wq"), name=redact(request.name), team_id=request.team_id,
+                      description=redact_optional(request.description), created_at=ctx.now,
+                      created_by=actor.name)
     ctx.emit(workspace, "queue.created", queue.model_dump())
     ctx.conn.execute(
         "INSERT INTO work_queues (workspace, id, name, team_id, created_at, data)"
@@ -123,9 +125,10 @@ def delete_queue(ctx: WriteContext, workspace: str, queue_id: str, force: bool,
 def add_task(ctx: WriteContext, workspace: str, queue_id: str, request: CreateTaskRequest,
              actor: audit.Actor) -> Task:
     find_queue(ctx, workspace, queue_id)
-    _check_size("payload", request.payload)
-    task = Task(id=new_id("wt"), queue_id=queue_id, name=request.name,
-                priority=request.priority, payload=request.payload, deadline=request.deadline,
+    payload = redact_json(request.payload)
+    _check_size("payload", payload)
+    task = Task(id=new_id("wt"), queue_id=queue_id, name=redact(request.name),
+                priority=request.priority, payload=payload, deadline=request.deadline,
                 created_at=ctx.now, updated_at=ctx.now)
     save(ctx, workspace, task, "task.created")
     audit.record(ctx.conn, actor, "task.create", task.id,
@@ -189,6 +192,7 @@ def finish(ctx: WriteContext, workspace: str, task_id: str, ok: bool, value: Any
     if task.status in FINAL_TASK_STATUSES:
         raise Rejected(409, "conflict", f"task {task_id!r} is already {task.status}",
                        {"status": task.status})
+    value = redact_json(value)  # the result (any JSON) or the error (text)
     if ok:
         _check_size("result", value)
     done = _finish(ctx, workspace, task, ok, value)
