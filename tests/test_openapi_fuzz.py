@@ -110,7 +110,10 @@ def _seed(live: LiveServer) -> Seeded:
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Seeded]:
-    live = start_server(tmp_path_factory.mktemp("fuzz") / "agentops.db", heartbeat_seconds=1.0)
+    # Rate limits off: the fuzzer sends hundreds of token-less probes a minute, each of which
+    # must see its 401; the limits themselves are tested in test_rate_limits.py.
+    live = start_server(tmp_path_factory.mktemp("fuzz") / "agentops.db", heartbeat_seconds=1.0,
+                        auth_failures_per_minute=0, expensive_reads_per_minute=0)
     try:
         yield _seed(live)
     finally:
