@@ -74,6 +74,7 @@ def test_a_token_in_the_query_string_never_reaches_the_access_log(tmp_path: Path
     env = {**os.environ, "AGENTOPS_CONFIG_DIR": str(tmp_path / "config"),
            "AGENTOPS_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     secret = "aot_" + "s3cr3t" * 6
+    pasted = "sk-ant-api03-" + "Zq9" * 12
     with subprocess.Popen(
         [sys.executable, "-m", "agentops_tui.cli", "serve", "--port", "0", "--db", str(db)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -85,6 +86,8 @@ def test_a_token_in_the_query_string_never_reaches_the_access_log(tmp_path: Path
                 assert c.get("/api/v1/stream", params={"token": secret}).status_code == 401
                 c.get("/api/v1/events", params={"after": 0, "api_key": secret,
                                                 "access_token": secret})
+                # a secret pasted where an id goes is quoted by the request line
+                c.get(f"/api/v1/sessions/{pasted}")
         finally:
             proc.send_signal(signal.SIGTERM)
         log = proc.stdout.read()
@@ -92,6 +95,7 @@ def test_a_token_in_the_query_string_never_reaches_the_access_log(tmp_path: Path
     assert '"GET /api/v1/stream?token=[REDACTED] HTTP/1.1" 401' in log
     assert "after=0&api_key=[REDACTED]&access_token=[REDACTED]" in log
     assert secret not in log
+    assert pasted not in log and "/api/v1/sessions/[REDACTED:anthropic_key]" in log
 
 
 def _listening_url(output: object) -> str:

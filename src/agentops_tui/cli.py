@@ -39,7 +39,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from agentops_tui.pricing import PricingError
-    from agentops_tui.server import access_log
+    from agentops_tui.server import log_filters
     from agentops_tui.server.alert_config import AlertConfigError, load_alert_settings
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
@@ -78,7 +78,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app, host=args.host, port=args.port, log_level=args.log_level,
         timeout_graceful_shutdown=5, **uvicorn_options(settings),
     )
-    access_log.install()  # after Config: building it (re)configures uvicorn's loggers
+    log_filters.install()  # after Config: building it (re)configures uvicorn's loggers
     StreamClosingServer(config).run()
     return 0
 

@@ -42,6 +42,9 @@ def log_to_file() -> None:
     except OSError as exc:
         raise LaunchError(f"cannot write the log file {path}: {exc}") from None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    from agentops_tui.server.log_filters import redact_handler
+
+    redact_handler(handler)  # the embedded server's records go here too
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

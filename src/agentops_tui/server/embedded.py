@@ -22,6 +22,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
+from agentops_tui.server import log_filters
 from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token, revoke_token_value
 from agentops_tui.server.context import ServerContext, ServerSettings
@@ -97,6 +98,8 @@ class EmbeddedServer:
             log_config=LOGGING_CONFIG if self.own_logging else None,
             **uvicorn_options(self.settings),
         )
+        if self.own_logging:
+            log_filters.install()  # after Config, which (re)configures uvicorn's handlers
         self._server = StreamClosingServer(config)
         self._thread = threading.Thread(target=self._serve, name="agentops-server", daemon=True)
         self._thread.start()

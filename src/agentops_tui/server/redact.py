@@ -78,7 +78,7 @@ _PAIR_HINTS = ("passw", "pwd", "key", "secret", "token", "credential")
 _PAIR_PROBE = re.compile(
     r"(?:passw(?:or)?d|pwd|secret|token|key|credential)(?:s|[_\-]?id)?\\?[\"']?\s*[=:]"
 )
-_REDACTED = "[REDACTED:"
+_REDACTED = "[REDACTED"  # also the access log's bare `[REDACTED]`
 
 
 def _looks_random(value: str) -> bool:
