@@ -44,10 +44,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -64,6 +64,7 @@ REAL_CLAUDE_CODE = [
                                              "run `npm ci --prefix tests/node`"),
 ]
 
+T = TypeVar("T")
 MODEL = "claude-sonnet-4-5-20250929"  # passed as --model; the CLI's own default changes often
 EVENTS = ("SessionStart", "UserPromptSubmit", "PreToolUse", "PermissionRequest", "PostToolUse",
           "PostToolUseFailure", "Notification", "Stop", "SubagentStart", "SubagentStop",
@@ -103,6 +104,21 @@ def deny_tool(reason: str, *, stop: str | None = None) -> dict[str, Any]:
     if stop is not None:
         answer.update({"continue": False, "stopReason": stop})
     return answer
+
+
+def eventually(check: Callable[[], T | None], timeout: float = 30, *,
+               what: str = "the condition") -> T:
+    """Poll `check` until it returns something truthy, and return that; AssertionError after
+    `timeout` s. For waiting on the console's side while the CLI runs in the background, e.g.
+    `eventually(lambda: session_of(live, run_id)["status"] == "paused", what="paused")`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout}s (last: {value!r})")
+        time.sleep(0.05)
 
 
 @dataclass
@@ -241,14 +257,11 @@ class ClaudeCode:
 
     def wait_for_hook(self, event: str, timeout: float = 30) -> dict[str, Any]:
         """Block until an answering hook has received `event`; returns its payload."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for payload in self.hook_payloads():
-                if payload.get("hook_event_name") == event:
-                    return payload
-            time.sleep(0.05)
-        raise AssertionError(f"no {event} hook in {timeout}s; got "
-                             f"{[p.get('hook_event_name') for p in self.hook_payloads()]}")
+        def found() -> dict[str, Any] | None:
+            return next((p for p in self.hook_payloads() if p.get("hook_event_name") == event),
+                        None)
+
+        return eventually(found, timeout, what=f"a {event} hook ({self.describe()})")
 
     # -- running -------------------------------------------------------------------------
 
