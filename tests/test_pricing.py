@@ -203,3 +203,28 @@ def test_server_prices_with_the_override_file(tmp_path: Path) -> None:
         srv.server.stop()
     assert s["cost_usd"] == 2.0
     assert costs["rows"][0]["key"] == "home-grown-llm" and costs["total_usd"] == 2.0
+
+
+def test_a_session_with_an_unpriced_model_says_its_cost_is_partial(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    srv = start_server(db)
+    try:
+        with srv.client() as c:
+            c.post("/api/v1/ingest", json={"events": [
+                started("se-1"), usage("se-1", model="claude-sonnet-4-5-20250929"),
+                started("se-2"), usage("se-2", model="claude-sonnet-4-5"),
+                usage("se-2", model="mystery-model"), usage("se-2", model="claude-sonnet-4-5"),
+            ]}).raise_for_status()
+            live = {s: c.get(f"/api/v1/sessions/{s}").json() for s in ("se-1", "se-2")}
+            snapshot = {s["id"]: s for s in c.get("/api/v1/snapshot").json()["sessions"]}
+    finally:
+        srv.server.stop()
+    assert live["se-1"]["priced"] is True and live["se-1"]["cost_usd"] == 0.0045
+    assert live["se-2"]["priced"] is False and live["se-2"]["cost_usd"] == 0.009
+    assert snapshot["se-2"]["priced"] is False and snapshot["se-1"]["priced"] is True
+    srv = start_server(db)  # the flag is part of the stored session, not of memory
+    try:
+        with srv.client() as c:
+            assert c.get("/api/v1/sessions/se-2").json()["priced"] is False
+    finally:
+        srv.server.stop()
