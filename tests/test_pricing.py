@@ -10,10 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from agentops_tui.client.connection import Connection
 from agentops_tui.pricing import PriceTable, PricingError
+from agentops_tui.tui import render
+from agentops_tui.tui.app import create_app
+from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
-from conftest import start_server
+from conftest import LiveServer, start_server
 from factories import started, usage
+from tui_support import frozen_clock, seed, until
 
 
 @pytest.fixture(scope="module")
@@ -228,3 +233,34 @@ def test_a_session_with_an_unpriced_model_says_its_cost_is_partial(tmp_path: Pat
             assert c.get("/api/v1/sessions/se-2").json()["priced"] is False
     finally:
         srv.server.stop()
+
+
+async def test_the_console_marks_a_partial_cost_wherever_it_shows_one(live: LiveServer) -> None:
+    with live.client() as c:
+        seed(c)
+        c.post("/api/v1/ingest", json={"events": [
+            usage("se-root", inp=5000, out=500, model="home-grown-llm"),
+        ]}).raise_for_status()
+        coder_cost = next(r["cost_usd"] for r in c.get("/api/v1/costs").json()["rows"]
+                          if r["name"] == "coder-1")
+    app = create_app(Connection(live.url, live.token), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        roster = app.screen.query_one("#roster", VirtualTable)
+        await until(pilot, lambda: "ag-coder" in roster.keys, what="the roster")
+        assert roster._cells("ag-coder")[7][0].endswith("+")
+        assert roster._cells("ag-triage")[7][0] == "$0"  # nothing spent, nothing unpriced
+        roster.move_to("ag-coder")
+        sessions = app.screen.query_one("#sessions", VirtualTable)
+        await until(pilot, lambda: "se-root" in sessions.keys, what="the coder's sessions")
+        root_cost = sessions._cells("se-root")[6][0]
+        assert root_cost == render.money(app.fleet.sessions["se-root"].cost_usd) + "+"
+        await pilot.press("2")
+        tree = app.screen.query_one("#tree", VirtualTable)
+        await until(pilot, lambda: "se-root" in tree.keys, what="tree rows")
+        assert tree._cells("se-root")[6][0].endswith("+")
+        await pilot.press("4")
+        agents = app.screen.query_one("#costs-agents")
+        await until(pilot, lambda: "coder-1" in str(agents.render()), what="cost rows")
+        assert render.money(coder_cost) + "+" in str(agents.render())
+        title = str(app.screen.query_one("#costs-title").render())
+        assert "+ (trend" in title and "no price for home-grown-llm" in title
