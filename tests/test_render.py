@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from agentops_tui.core import tasks as task_math
+from agentops_tui.core.tree import build_forest
 from agentops_tui.models import Agent, Command, Session, Task
 from agentops_tui.tui import board, render
 
@@ -13,6 +15,29 @@ def test_money_tokens_duration() -> None:
         "999", "1.5k", "2.5M", "3.0B"]
     assert [render.duration(x) for x in (5, 65, 3700, 90000)] == ["5s", "1m05s", "1h01m", "1d01h"]
     assert render.ago(0, 100) == "never" and render.ago(95, 100) == "5s ago"
+
+
+def test_a_partial_cost_never_reads_as_a_plain_figure() -> None:
+    assert [render.money(x, partial=True) for x in (0, 0.0042, 0.02, 1234.5)] == [
+        "$?", "$0.0042+", "$0.02+", "$1,234+"]
+    agent = Agent(id="a", name="coder-1", model="home-grown-llm")
+    priced = Session(id="s1", agent_id="a", cost_usd=0.02, started_at=0, last_activity=1)
+    unpriced = Session(id="s2", agent_id="a", priced=False, started_at=0, last_activity=1,
+                       input_tokens=5000, model="home-grown-llm")
+    assert render.session_cells(unpriced, now=10)[6][0] == "$?"
+    assert render.session_cells(priced, now=10)[6][0] == "$0.02"
+    both = render.summarize(agent, [priced, unpriced])
+    assert render.agent_cells(both, now=10)[7][0] == "$0.02+"
+    assert render.agent_cells(render.summarize(agent, [priced]), now=10)[7][0] == "$0.02"
+    parent = priced.model_copy(update={"id": "p"})
+    child = unpriced.model_copy(update={"parent_session_id": "p"})
+    (root,) = build_forest({"p": parent, "s2": child}, {"p": ["s2"]})
+    assert (root.priced, root.cost_usd, root.children[0].priced) == (False, 0.02, False)
+    task = _task("t", "running")
+    totals = task_math.rollup(task, [priced, unpriced], now=10)
+    assert not totals.priced and task_math.rollup(task, [priced], now=10).priced
+    facts = board.CardFacts(task, sessions=2, active_sessions=2, cost_usd=0.02, priced=False)
+    assert _texts(board.card(facts, now=0))[2] == "▶ 2/2  $0.02+"
 
 
 def test_glyphs_and_styles() -> None:

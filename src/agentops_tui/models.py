@@ -229,6 +229,7 @@ class Session(Entity):
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cost_usd: float = 0.0
+    priced: bool = True  # False once a usage had no price: cost_usd is then a lower bound
     tool_calls: dict[str, int] = Field(default_factory=dict)
     messages: int = 0
     error: str | None = None

@@ -283,6 +283,8 @@ def _session_usage(fleet: Fleet, ts: float, data: dict[str, Any], changes: Chang
     session.cache_read_tokens += int(data.get("cache_read_tokens") or 0)
     session.cache_write_tokens += int(data.get("cache_write_tokens") or 0)
     session.cost_usd += float(data.get("cost_usd") or 0.0)
+    if data.get("priced") is False:
+        session.priced = False
     if data.get("model") and not session.model:
         session.model = data["model"]
 

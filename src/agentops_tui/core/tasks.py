@@ -25,6 +25,7 @@ class TaskRollup:
     output_tokens: int
     cost_usd: float
     elapsed_seconds: float | None
+    priced: bool = True  # False when a session's cost is partial
 
 
 def pick_order(task: Task) -> tuple[int, bool, float, float, str]:
@@ -43,13 +44,16 @@ def elapsed(task: Task, now: float) -> float | None:
 def rollup(task: Task, sessions: Iterable[Session], now: float) -> TaskRollup:
     count = active = input_tokens = output_tokens = 0
     cost = 0.0
+    priced = True
     for session in sessions:
         count += 1
         active += session.status in ACTIVE_SESSION_STATUSES
         input_tokens += session.input_tokens
         output_tokens += session.output_tokens
         cost += session.cost_usd
-    return TaskRollup(count, active, input_tokens, output_tokens, cost, elapsed(task, now))
+        priced = priced and session.priced
+    return TaskRollup(count, active, input_tokens, output_tokens, cost, elapsed(task, now),
+                      priced)
 
 
 def descendants(

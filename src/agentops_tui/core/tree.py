@@ -13,6 +13,7 @@ class TreeNode:
     session: Session
     children: list[TreeNode] = field(default_factory=list)
     cost_usd: float = 0.0  # this session and everything below it
+    priced: bool = True  # False when any of them has a partial cost
     tokens: int = 0
     sessions: int = 0
     active: int = 0
@@ -24,6 +25,7 @@ class TreeNode:
             "session": self.session.model_dump(),
             "rollup": {
                 "cost_usd": self.cost_usd,
+                "priced": self.priced,
                 "tokens": self.tokens,
                 "sessions": self.sessions,
                 "active": self.active,
@@ -76,6 +78,7 @@ def build_forest(
             s = node.session
             node.children.sort(key=lambda n: n.session.started_at)
             node.cost_usd = s.cost_usd + sum(c.cost_usd for c in node.children)
+            node.priced = s.priced and all(c.priced for c in node.children)
             node.tokens = session_tokens(s) + sum(c.tokens for c in node.children)
             node.sessions = 1 + sum(c.sessions for c in node.children)
             node.active = (s.status in ACTIVE_SESSION_STATUSES) + sum(

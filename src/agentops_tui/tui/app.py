@@ -109,6 +109,7 @@ class AgentOpsApp(App[None]):
         self._frozen_snapshots = 0
         self._header_at = 0.0
         self._spend = 0.0  # spent today, as last summed
+        self._spend_partial = False  # some of it had no price
         self._spend_at = 0.0  # when (monotonic) it was summed, from which snapshot
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
@@ -231,8 +232,9 @@ class AgentOpsApp(App[None]):
             self._spend_at = now
             self._spend_snapshots = snapshots
             midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
-            self._spend = sum(s.cost_usd for s in fleet.sessions.values()
-                              if s.last_activity >= midnight)
+            today = [s for s in fleet.sessions.values() if s.last_activity >= midnight]
+            self._spend = sum(s.cost_usd for s in today)
+            self._spend_partial = not all(s.priced for s in today)
         alerts = getattr(fleet, "alerts", {})
         open_alerts = sum(1 for a in alerts.values() if getattr(a, "status", "") == "open")
         mode = self.current_mode or "fleet"
@@ -240,7 +242,8 @@ class AgentOpsApp(App[None]):
             header.show(
                 state=status.state, retry_in=status.retry_in, backend=status.url,
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
-                spend_today=self._spend, open_alerts=open_alerts, read_only=self.read_only,
+                spend_today=self._spend, spend_partial=self._spend_partial,
+                open_alerts=open_alerts, read_only=self.read_only,
                 screen=mode,
             )
 

@@ -59,6 +59,7 @@ class CardFacts:
     active_sessions: int = 0
     paused_sessions: int = 0
     cost_usd: float = 0.0
+    priced: bool = True  # False when a session's cost is partial
     command: str = ""  # a command still waiting for one of its sessions' agents
 
 
@@ -126,7 +127,7 @@ def card(facts: CardFacts, now: float) -> list[Line]:
         if facts.active_sessions and facts.paused_sessions == facts.active_sessions:
             glyph = ("⏸", "paused")
         third = [glyph, (f" {facts.active_sessions}/{facts.sessions}", ""),
-                 ("  ", ""), (money(facts.cost_usd), "")]
+                 ("  ", ""), (money(facts.cost_usd, not facts.priced), "")]
     else:
         third = [(f"#{facts.queue or task.queue_id}", "dim")]
     if facts.command:

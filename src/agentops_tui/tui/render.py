@@ -45,8 +45,14 @@ def glyph(status: str) -> Cell:
     return STATUS_GLYPHS.get(status, "•"), status_style(status)
 
 
-def money(usd: float) -> str:
-    """Dollars with precision that suits the size: $0.0042, $0.42, $12.30, $1,234."""
+def money(usd: float, partial: bool = False) -> str:
+    """Dollars with precision that suits the size: $0.0042, $0.42, $12.30, $1,234.
+
+    `partial`: some usage had no price, so the figure is a lower bound — `$0.42+`, or `$?`
+    when nothing was priced (never a `$0` that looks free).
+    """
+    if partial:
+        return "$?" if usd <= 0 else money(usd) + "+"
     if usd <= 0:
         return "$0"
     if usd < 0.01:
@@ -114,6 +120,7 @@ class AgentSummary:
     tokens: int
     cost_usd: float
     last_activity: float
+    priced: bool = True  # False when a session's cost is partial
 
 
 def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
@@ -122,15 +129,17 @@ def summarize(agent: Agent, sessions: list[Session]) -> AgentSummary:
     active = tokens = 0
     cost = 0.0
     last = agent.last_seen
+    priced = True
     for s in sessions:
         if s.status in ACTIVE_SESSION_STATUSES:
             active += 1
         tokens += session_tokens(s)
         cost += s.cost_usd
+        priced = priced and s.priced
         if s.last_activity > last:
             last = s.last_activity
     return AgentSummary(agent=agent, sessions=len(sessions), active=active, tokens=tokens,
-                        cost_usd=cost, last_activity=last)
+                        cost_usd=cost, last_activity=last, priced=priced)
 
 
 def agent_cells(summary: AgentSummary, now: float, marked: bool = False) -> list[Cell]:
@@ -143,7 +152,7 @@ def agent_cells(summary: AgentSummary, now: float, marked: bool = False) -> list
         (a.model or "—", "dim"),
         (f"{summary.active}/{summary.sessions}", ""),
         (tokens(summary.tokens), ""),
-        (money(summary.cost_usd), ""),
+        (money(summary.cost_usd, not summary.priced), ""),
         (ago(summary.last_activity, now), "dim"),
     ]
 
@@ -163,7 +172,7 @@ def session_cells(
         (label or s.status, "pending" if label else status_style(s.status)),
         (s.model or "—", "dim"),
         (tokens(session_tokens(s)), ""),
-        (money(s.cost_usd), ""),
+        (money(s.cost_usd, not s.priced), ""),
         (duration((s.ended_at or now) - s.started_at), "dim"),
     ]
 

@@ -51,15 +51,22 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
     name_width = max(8, width - (38 if wide else 19))
     for row in rows[:TOP]:
         name = str(row.get("name") or row.get("key") or f"(no {label})")
-        line = f"{escape(fit(name, name_width))} {render.money(row['cost_usd']):>9} "
+        cost = render.money(row["cost_usd"], _partial(row))
+        line = f"{escape(fit(name, name_width))} {cost:>9} "
         if wide:
             line += (f"{share_bar(row['cost_usd'], total, 10)} "
                      f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} ")
         lines.append(line + f"{row['sessions']:>3} sess")
     if len(rows) > TOP:
         rest = sum(r["cost_usd"] for r in rows[TOP:])
-        lines.append(f"[dim]+{len(rows) - TOP} more: {render.money(rest)}[/dim]")
+        partial = any(_partial(r) for r in rows[TOP:])
+        lines.append(f"[dim]+{len(rows) - TOP} more: {render.money(rest, partial)}[/dim]")
     return "\n".join(lines)
+
+
+def _partial(row: dict[str, Any]) -> bool:
+    """Some of the row's usage had no price: its figure is a lower bound."""
+    return bool(row.get("unpriced_events"))
 
 
 def budget_lines(settings: dict[str, Any], today: float,
@@ -69,8 +76,8 @@ def budget_lines(settings: dict[str, Any], today: float,
     wide = width >= WIDE
     label_width = max(8, width - (45 if wide else 22))
 
-    def line(label: str, spent: float, rule: dict[str, Any]) -> str:
-        head = f"{escape(fit(label, label_width))} {render.money(spent):>9}"
+    def line(label: str, spent: float, rule: dict[str, Any], partial: bool = False) -> str:
+        head = f"{escape(fit(label, label_width))} {render.money(spent, partial):>9}"
         critical = rule.get("critical") or rule.get("warning")
         if not critical:
             return f"{head}  no budget"
@@ -82,10 +89,11 @@ def budget_lines(settings: dict[str, Any], today: float,
         return (f"{head} of {render.money(critical):<8} {share_bar(spent, critical, 10)} "
                 f"{pct:5.1f}% {state}")
 
-    lines.append(line("workspace", today, budget.get("workspace", {})))
+    lines.append(line("workspace", today, budget.get("workspace", {}),
+                      any(_partial(r) for r in agents_today)))
     for row in agents_today[:5]:
         lines.append(line(str(row.get("name") or row.get("key")), row["cost_usd"],
-                          budget.get("agent", {})))
+                          budget.get("agent", {}), _partial(row)))
     return "\n".join(lines)
 
 
@@ -158,10 +166,11 @@ class CostsScreen(Screen[Any]):
         spend = [b["cost_usd"] for b in timeline["buckets"]]
         peak = max(spend, default=0.0)
         self.query_one("#costs-trend", Sparkline).data = spend or [0.0]
-        unpriced = [m for m in by_model.get("unpriced_models", []) if m]
-        note = f" — unpriced models counted as $0: {', '.join(unpriced)}" if unpriced else ""
+        unpriced = [m or "(no model)" for m in by_model.get("unpriced_models", [])]
+        note = f" — no price for {', '.join(unpriced)}: counted as $0" if unpriced else ""
         self.query_one("#costs-title", PaneTitle).show(
-            f"Costs — last {window}: {render.money(total)} (trend per {bucket}, peak "
+            f"Costs — last {window}: {render.money(total, bool(unpriced))} (trend per {bucket},"
+            f" peak "
             f"{render.money(peak)}) — w window{note}")
         self._figures = (by_agent, by_task, by_model, engine, today)
         self._fill()

@@ -80,7 +80,8 @@ class SessionDetails(ModalScreen[None]):
                 ("last activity", render.ago(s.last_activity, now)),
                 ("tokens in/out", f"{s.input_tokens:,} / {s.output_tokens:,}"),
                 ("cache read/write", f"{s.cache_read_tokens:,} / {s.cache_write_tokens:,}"),
-                ("cost", render.money(s.cost_usd)),
+                ("cost", render.money(s.cost_usd, not s.priced)
+                 + ("" if s.priced else "  (a model without a price: partial)")),
                 ("messages", str(s.messages)),
                 ("tool calls", ", ".join(f"{t}×{n}" for t, n in
                                          sorted(s.tool_calls.items(), key=lambda x: -x[1]))
@@ -192,7 +193,7 @@ class TaskDetails(ModalScreen[None]):
             elapsed = render.duration(now - started) if started is not None else "—"
         lines.append(
             f"{totals.sessions} sessions ({totals.active_sessions} active)  "
-            f"{render.money(totals.cost_usd)}  "
+            f"{render.money(totals.cost_usd, not totals.priced)}  "
             f"{render.tokens(totals.input_tokens + totals.output_tokens)} tokens  "
             f"elapsed {elapsed}")
         return "\n".join(lines)

@@ -148,7 +148,8 @@ class ReviewScreen(Interventions):
                 f"task {escape(task.name)} · P{task.priority} · {task.status}"
                 f" · queue {escape(queue.name if queue else task.queue_id)}"
                 f" · {escape(who.name if who else task.assignee or 'unassigned')}"
-                f" · {totals.sessions} sessions · {render.money(totals.cost_usd)}")
+                f" · {totals.sessions} sessions"
+                f" · {render.money(totals.cost_usd, not totals.priced)}")
             if task.deadline is not None:
                 left = task.deadline - now
                 lines.append(f"due in {render.duration(left)}" if left > 0 else
@@ -164,7 +165,7 @@ class ReviewScreen(Interventions):
             lines.append(
                 f"session {escape(session.title or session.id)} · agent "
                 f"{escape(agent.name if agent else session.agent_id)} · {session.status} · "
-                f"{render.money(session.cost_usd)} · "
+                f"{render.money(session.cost_usd, not session.priced)} · "
                 f"{render.tokens(render.session_tokens(session))} tokens"
                 + (f" · task {escape(task_name)}" if task_name else ""))
         keys = {"approval": "a approve · x reject · i reply · s skip",

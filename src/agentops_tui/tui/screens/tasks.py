@@ -91,7 +91,7 @@ class TasksScreen(Interventions):
             task=task, assignee=agent.name if agent else task.assignee,
             queue=queue.name if queue else None, sessions=totals.sessions,
             active_sessions=totals.active_sessions, paused_sessions=paused,
-            cost_usd=totals.cost_usd, command=command)
+            cost_usd=totals.cost_usd, priced=totals.priced, command=command)
 
     def _card(self, task_id: str, width: int) -> list[board.Line]:
         facts = self._facts(task_id)

@@ -86,7 +86,7 @@ class TreeScreen(Interventions):
              "pending" if label else render.status_style(session.status)),
             (agent.name if agent else session.agent_id, "dim"),
             (subtree, "dim"),
-            (render.money(node.cost_usd), ""),
+            (render.money(node.cost_usd, not node.priced), ""),
             (render.tokens(node.tokens), ""),
             (task.name if task else session.task_id or "", "dim"),  # the id until known
         ]

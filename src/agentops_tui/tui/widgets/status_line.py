@@ -47,6 +47,7 @@ class StatusLine(Static):
         open_alerts: int,
         read_only: bool,
         screen: str,
+        spend_partial: bool = False,
     ) -> None:
         # State, counts and alerts show at once; the spend figure alone moves once a second.
         facts = (state, retry_in, backend, profile, sorted(counts.items()), open_alerts,
@@ -77,7 +78,7 @@ class StatusLine(Static):
             if n or status in ("running", "waiting"):
                 style = colours.get(render.status_style(status), "")
                 text.append(f"{render.STATUS_GLYPHS[status]}{n} ", style=style)
-        text.append(f"│ {render.money(spend_today)} today ")
+        text.append(f"│ {render.money(spend_today, spend_partial)} today ")
         if open_alerts:
             text.append(f"│ ⚠ {open_alerts} alert{'s' if open_alerts != 1 else ''} ",
                         style=f"bold {colours['warning']}")
