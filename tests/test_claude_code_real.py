@@ -17,7 +17,7 @@ from conftest import LiveServer, start_server
 
 pytestmark = REAL_CLAUDE_CODE
 
-SCRIPT = Path(__file__).parent.parent / "examples" / "claude-code" / "agentops_hook.py"
+SCRIPT = Path(__file__).parents[1] / "src/agentops_tui/integrations/claude_code_hook.py"
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from conftest import LiveServer
 SESSION = "8c35adc1-5f5e-4d4a-9a52-3f1b0e8f2c11"
 SID = f"cc-{SESSION}"
 HOOK = "/api/v1/hooks/claude-code"
-SCRIPT = Path(__file__).parent.parent / "examples" / "claude-code" / "agentops_hook.py"
+SCRIPT = Path(__file__).parents[1] / "src/agentops_tui/integrations/claude_code_hook.py"
 
 
 def payload(event: str, **fields: Any) -> dict[str, Any]:

@@ -65,3 +65,14 @@ def test_backend_modules_load_without_textual() -> None:
         "assert 'textual' not in sys.modules, sorted(m for m in sys.modules if 'textual' in m)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_integrations_stay_out_of_the_server_and_the_console() -> None:
+    forbidden = ("agentops_tui.server", "agentops_tui.tui", "textual")
+    offenders = [
+        f"{p.relative_to(PACKAGE)} imports {n}"
+        for p in _modules("integrations")
+        for n in _imports(p)
+        if n.startswith(forbidden)
+    ]
+    assert offenders == []

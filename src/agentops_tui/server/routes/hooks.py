@@ -48,8 +48,8 @@ async def claude_code_hook(
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """The JSON a Claude Code hook command gets on stdin (any hook event), as forwarded by
-    `examples/claude-code/agentops_hook.py`. Unknown hook events are accepted and only keep
-    the session alive."""
+    `agentops_tui/integrations/claude_code_hook.py`. Unknown hook events are accepted and
+    only keep the session alive."""
     hook = parse_hook(await read_limited(request))
     job = HookJob(ctx.store, principal.workspace, hook, ctx_cost(ctx))
     result: HookResult = await ctx.store.write(job)

@@ -14,7 +14,7 @@ operator`):
     echo '{"session_id": "demo-1", "hook_event_name": "UserPromptSubmit", "cwd": "'$PWD'",
            "prompt": "hello"}' \
       | AGENTOPS_URL=http://127.0.0.1:8787 AGENTOPS_TOKEN=<token> \
-        python3 examples/claude-code/agentops_hook.py
+        python3 src/agentops_tui/integrations/claude_code_hook.py
 
 Install it for Claude Code with the `settings.json` next to this file (see README.md).
 """
