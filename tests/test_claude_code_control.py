@@ -15,9 +15,14 @@ from typing import Any
 import httpx
 import pytest
 
+from agentops_tui.client.connection import Connection
+from agentops_tui.tui.app import create_app
+from agentops_tui.tui.screens.review import ReviewScreen
+
 from claude_cli import REAL_CLAUDE_CODE, ClaudeCode, eventually, hooks_for
 from claude_stand_in import all_text, result_text, text, tool_results, tool_use
 from conftest import LiveServer, start_server
+from tui_support import frozen_clock, until
 
 pytestmark = REAL_CLAUDE_CODE
 
@@ -238,3 +243,35 @@ def test_an_undecided_permission_expires_and_claude_code_decides(rig: Rig) -> No
     assert approval["status"] == "expired"
     assert rig.api.get("/api/v1/approvals", params={"status": "pending"}).json()[
         "approvals"] == []
+
+
+async def test_three_permission_prompts_approved_from_review_one_key_each(rig: Rig) -> None:
+    rig.cc.model.add_turns(touch("a.marker"), touch("b.marker"), touch("c.marker"),
+                           text("all three"))
+    rig.install()
+    run = rig.cc.start("touch three files", permission_mode="default")
+    app = create_app(Connection(rig.live.url, rig.live.token_for("operator")),
+                     clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(app.fleet.approvals) == 1, what="the first prompt",
+                    timeout=30)
+        await pilot.press("5")
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+
+        def showing() -> str:
+            """The summary of the approval Review has under the cursor."""
+            kind, _, key = (screen.queue.current or "").partition(":")
+            approval = app.fleet.approvals.get(key) if kind == "approval" else None
+            return approval.summary if approval is not None else ""
+
+        for marker in ("a", "b", "c"):
+            await until(pilot, lambda m=marker: showing() == f"Bash: touch {m}.marker",
+                        what=f"the {marker} prompt in Review", timeout=30)
+            await pilot.press("a")
+            await until(pilot, lambda m=marker: (rig.cc.project / f"{m}.marker").exists(),
+                        what=f"{marker}.marker made", timeout=30)
+    finished = run.wait()
+    assert finished.result is not None and finished.result["result"] == "all three"
+    statuses = [a["status"] for a in rig.api.get("/api/v1/approvals").json()["approvals"]]
+    assert statuses == ["approved"] * 3

@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 import pytest
+from test_claude_hooks import HOOK, SID, bash, payload
 
 from conftest import LiveServer, start_server
-from test_claude_hooks import HOOK, SID, bash, payload
 
 WAITS = "/api/v1/hooks/claude-code/waits"
 
