@@ -17,6 +17,10 @@ Mapping (one agent per host and project directory; one session per Claude Code s
 - SubagentStart / SubagentStop: a child session of the subagent, completed at its stop.
 - SessionEnd: the session completed. A later SessionStart of the same Claude Code session
   (resume) opens a new run, `cc-<id>-2`, so the ended one stays as it was.
+
+A killed session stays killed (what its CLI still sends only adds usage), a paused one stays
+paused until resumed. Each event is answered, in the same job, with what the console tells
+Claude Code (`claude_control`): a PermissionRequest becomes an Approval there.
 """
 
 from __future__ import annotations
