@@ -115,7 +115,7 @@ def test_a_session_from_start_to_end(client: httpx.Client) -> None:
 
     # resumed later: a new run of the same Claude Code session
     out = send(client, payload("SessionStart", source="resume"))
-    assert out["session_id"] == f"{SID}-2"
+    assert out["agentops"]["session_id"] == f"{SID}-2"
     assert session(client)["status"] == "completed"
     assert session(client, f"{SID}-2")["status"] == "waiting"
 
@@ -160,7 +160,7 @@ def test_bad_payloads_name_the_problem(live: LiveServer, client: httpx.Client) -
         assert viewer.post(HOOK, json=payload("Stop")).status_code == 403
     assert client.get("/api/v1/sessions").json()["sessions"] == []
     # an event this server does not know yet still keeps the session
-    assert send(client, payload("SomethingNew"))["session_id"] == SID
+    assert send(client, payload("SomethingNew"))["agentops"]["session_id"] == SID
 
 
 def run_script(live: LiveServer, body: dict[str, Any], url: str | None = None,

@@ -72,7 +72,8 @@ def test_fixed_sets_are_enums_and_other_media_types_are_listed(live: LiveServer)
         schema: dict[str, Any] = found[0]["schema"]
         return schema
 
-    assert param("/api/v1/approvals", "status")["enum"] == ["pending", "approved", "rejected"]
+    assert param("/api/v1/approvals", "status")["enum"] == [
+        "pending", "approved", "rejected", "expired"]
     assert param("/api/v1/costs", "group_by")["enum"] == ["agent", "task", "model"]
     assert param("/api/v1/alerts", "subject_type")["enum"] == [
         "session", "agent", "task", "workspace"]

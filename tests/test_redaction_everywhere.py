@@ -204,6 +204,7 @@ def send_hooks(c: httpx.Client, s: Fields) -> None:
          error=s("hook.tool_error"))
     hook("PreToolUse", tool_name=s("hook.tool_name"), tool_input={"q": 1})  # never finished
     hook("PreToolUse", tool_name="Read", agent_id="sub1", agent_type=s("hook.agent_type"))
+    hook("PermissionRequest", tool_name="Bash", tool_input={"command": s("hook.permission")})
     hook("Notification", message=s("hook.notification"))
     hook("Stop", last_assistant_message=s("hook.reply"))
     hook("SessionEnd", reason=s("hook.reason"), agentops={"reply": s("hook.transcript_reply")})
@@ -220,7 +221,9 @@ def read_everything(c: httpx.Client) -> dict[str, str]:
         "task_id": [x["id"] for x in ok(c.get("/api/v1/tasks"))["tasks"]],
     }
     ids["name"] = ids["agent_id"]
-    streams = {"/api/v1/stream", "/api/v1/agents/{agent_id}/commands"}
+    # streams, and a held hook's wait (its id is given only to the hook that is held)
+    streams = {"/api/v1/stream", "/api/v1/agents/{agent_id}/commands",
+               "/api/v1/hooks/claude-code/waits/{wait_id}"}
     paths = [p for p, ops in ok(c.get("/openapi.json"))["paths"].items()
              if "get" in ops and p not in streams]
     paths += ["/api/v1/agents/{agent_id}/commands?wait=0", "/api/v1/audit?format=csv",

@@ -5,8 +5,16 @@ Claude Code runs this for each hook event with the event's JSON on stdin. It add
 name, the project directory, a timestamp and - when a turn ends - the token usage and last
 reply read from the session transcript, then POSTs it to /api/v1/hooks/claude-code.
 
-It never gets in Claude Code's way: it prints nothing, gives up after a short timeout
-(AGENTOPS_HOOK_TIMEOUT, default 2 s) and always exits 0.
+It prints the console's answer, which is how the console acts on the session: deny a tool
+and stop after a kill, carry an injected message, hold the session while it is paused, wait
+for an operator's decision on a permission prompt (AGENTOPS_APPROVAL_WAIT seconds, default
+300; then Claude Code asks its own user). A held event is polled until the console answers
+it, through console restarts, for as long as the hook's `timeout` in the Claude Code
+settings allows: set it long (see settings.json next to this file).
+
+Otherwise it never gets in Claude Code's way: when the console is down or refuses the event
+it gives up after a short timeout (AGENTOPS_HOOK_TIMEOUT, default 2 s), prints nothing and
+Claude Code goes on. It always exits 0.
 
 Try it by hand against a running console (`agentops serve`, `agentops token create --role
 operator`):
@@ -28,12 +36,15 @@ import socket
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from typing import Any
 
 TURN_ENDS = {"Stop", "SubagentStop", "SessionEnd", "PreCompact"}
 MAX_USAGE = 2000
 MAX_READ = 8 * 1024 * 1024  # transcript bytes read per hook, from where the last one stopped
+POLL_SECONDS = 50.0  # one long-poll of a held event; the server allows up to 60
 
 
 def _state_file(transcript: str) -> str:
@@ -93,10 +104,59 @@ def read_transcript(path: str) -> tuple[list[dict[str, Any]], str | None, int]:
     return list(usage.values())[-MAX_USAGE:], reply, end
 
 
+def _call(request: urllib.request.Request, timeout: float) -> dict[str, Any]:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        body = json.loads(response.read() or b"{}")
+    return body if isinstance(body, dict) else {}
+
+
+def _wait_of(reply: dict[str, Any]) -> dict[str, Any] | None:
+    meta = reply.get("agentops")
+    wait = meta.get("wait") if isinstance(meta, dict) else None
+    return wait if isinstance(wait, dict) and isinstance(wait.get("id"), str) else None
+
+
+def follow(reply: dict[str, Any], url: str, token: str, approval_wait: float) -> dict[str, Any]:
+    """The answer to print. A held event (a pause, a permission awaiting its decision) is
+    polled until the console answers it. A pause is held through console restarts and
+    outages, as long as Claude Code's hook timeout allows; an approval is given up after
+    `approval_wait` seconds, and then Claude Code asks its own user."""
+    deadline = time.monotonic() + approval_wait
+    backoff = 0.5
+    while (wait := _wait_of(reply)) is not None:
+        approval = wait.get("kind") == "approval"
+        left = deadline - time.monotonic()
+        give_up = approval and left <= 0
+        seconds = 0.0 if give_up else min(POLL_SECONDS, left) if approval else POLL_SECONDS
+        query = urllib.parse.urlencode({"wait": f"{seconds:.1f}",
+                                        "give_up": "true" if give_up else "false"})
+        request = urllib.request.Request(
+            f"{url}/api/v1/hooks/claude-code/waits/{urllib.parse.quote(wait['id'])}?{query}",
+            headers={"Authorization": f"Bearer {token}"})
+        try:
+            reply = _call(request, seconds + 15)
+            backoff = 0.5
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500 and exc.code != 429:  # forgotten or refused: Claude Code goes on
+                print(f"agentops hook: {exc}", file=sys.stderr)
+                return {}
+            retry = exc.headers.get("Retry-After") if exc.headers else None
+            time.sleep(float(retry) if retry and retry.isdigit() else backoff)
+            backoff = min(backoff * 2, 10.0)
+        except Exception as exc:  # the console is away: keep holding, ask again
+            if give_up:
+                return {}
+            print(f"agentops hook: still held; {exc}", file=sys.stderr)
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 10.0)
+    return {k: v for k, v in reply.items() if k != "agentops"}
+
+
 def main() -> int:
     url = os.environ.get("AGENTOPS_URL", "").rstrip("/")
     token = os.environ.get("AGENTOPS_TOKEN", "")
-    timeout = float(os.environ.get("AGENTOPS_HOOK_TIMEOUT", "2"))
+    timeout = _seconds("AGENTOPS_HOOK_TIMEOUT", 2.0)
+    approval_wait = _seconds("AGENTOPS_APPROVAL_WAIT", 300.0)
     try:
         payload = json.loads(sys.stdin.read())
     except ValueError:
@@ -126,18 +186,27 @@ def main() -> int:
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            ok = 200 <= response.status < 300
+        reply = _call(request, timeout)
     except Exception as exc:  # the console is down or refused it: Claude Code goes on
         print(f"agentops hook: {exc}", file=sys.stderr)
         return 0
-    if ok and transcript:
+    if transcript:
         try:
             with open(_state_file(transcript), "w") as f:
                 f.write(str(offset))
         except OSError:
             pass
+    answer = follow(reply, url, token, approval_wait)
+    if answer:
+        print(json.dumps(answer))
     return 0
+
+
+def _seconds(name: str, default: float) -> float:
+    try:
+        return max(0.0, float(os.environ.get(name, default)))
+    except ValueError:
+        return default
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import analytics, approvals, errors, openapi, queues
+from agentops_tui.server import analytics, approvals, claude_control, errors, openapi, queues
+from agentops_tui.server import control as commands
 from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
@@ -103,6 +104,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
     store.subscribe(ctx.heads.record)
     analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
+    store.writer.observers.append(approvals.expire_with_session)
+    store.writer.observers.append(commands.expire_with_session)
+    store.writer.observers.append(claude_control.forget_ended)
     store.writer.observers.append(queues.link_session)
 
     @asynccontextmanager

@@ -34,7 +34,8 @@ def decide(ctx: WriteContext, workspace: str, approval_id: str, approve: bool,
     if approval.status != "pending":
         raise Rejected(409, "conflict",
                        f"approval {approval_id!r} was already {approval.status}"
-                       f" by {approval.decided_by}", {"status": approval.status})
+                       + (f" by {approval.decided_by}" if approval.decided_by else ""),
+                       {"status": approval.status})
     decided = approval.model_copy(update={
         "status": "approved" if approve else "rejected",
         "decided_at": ctx.now, "decided_by": actor.name, "note": note,
@@ -61,3 +62,22 @@ def mark_waiting(ctx: WriteContext, event: LoggedEvent) -> None:
         ctx.emit(event.workspace, "session.status", {
             "type": "session.status", "session_id": session.id, "status": "waiting",
             "detail": WAITING_PREFIX + str(event.data.get("summary", ""))})
+
+
+def expire(ctx: WriteContext, workspace: str, approval: Approval, why: str) -> Approval:
+    """A pending approval no one can act on any more (its session ended, or the agent stopped
+    waiting): it shows `expired` and leaves Review."""
+    expired = approval.model_copy(update={"status": "expired", "decided_at": ctx.now,
+                                          "note": why})
+    ctx.emit(workspace, "approval.decided", expired.model_dump())
+    return expired
+
+
+def expire_with_session(ctx: WriteContext, event: LoggedEvent) -> None:
+    """Observer: an approval whose session ended expires."""
+    if event.type != "session.ended":
+        return
+    session_id = event.data["session_id"]
+    for approval in list(ctx.fleet(event.workspace).approvals.values()):
+        if approval.session_id == session_id and approval.status == "pending":
+            expire(ctx, event.workspace, approval, "the session ended first")

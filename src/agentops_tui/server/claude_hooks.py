@@ -17,6 +17,10 @@ Mapping (one agent per host and project directory; one session per Claude Code s
 - SubagentStart / SubagentStop: a child session of the subagent, completed at its stop.
 - SessionEnd: the session completed. A later SessionStart of the same Claude Code session
   (resume) opens a new run, `cc-<id>-2`, so the ended one stays as it was.
+
+A killed session stays killed (what its CLI still sends only adds usage), a paused one stays
+paused until resumed. Each event is answered, in the same job, with what the console tells
+Claude Code (`claude_control`): a PermissionRequest becomes an Approval there.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -37,6 +41,9 @@ from agentops_tui.models import (
     IngestEvent,
     Session,
 )
+from agentops_tui.server import claude_control
+from agentops_tui.server.claude_control import Reply
+from agentops_tui.server.claude_permissions import permission_detail, permission_summary
 from agentops_tui.server.ingest import CostFn, IngestJob, enrich
 from agentops_tui.server.redact import redact_json
 from agentops_tui.server.store import Store
@@ -88,6 +95,7 @@ class HookPayload(_Lenient):
     agent_id: Annotated[str, Field(max_length=64)] | None = None
     agent_type: Annotated[str, Field(max_length=200)] | None = None
     last_assistant_message: Annotated[str, Field(max_length=65_536)] | None = None
+    stop_hook_active: Any = None
     agentops: Extras = Field(default_factory=Extras)
 
 
@@ -95,6 +103,7 @@ class HookPayload(_Lenient):
 class HookResult:
     session_id: str
     accepted: IngestAccepted
+    reply: Reply
 
 
 @dataclass
@@ -103,22 +112,32 @@ class HookJob:
     workspace: str
     hook: HookPayload
     cost: CostFn
+    tool_input: Any = field(init=False, default=None)
+    stop_hook_active: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
+        # kept apart: the tool input is not stored, but a permission's summary shows it
+        self.tool_input = self.hook.tool_input
+        self.stop_hook_active = self.hook.stop_hook_active is True
         self.hook = redacted(self.hook)
 
     def __call__(self, ctx: WriteContext) -> HookResult:
         h, ws = self.hook, self.workspace
         name = h.hook_event_name
         ts = h.agentops.ts if h.agentops.ts and abs(h.agentops.ts - ctx.now) < 86400 else ctx.now
-        sid, main = self._run(ctx, f"cc-{h.session_id}", name in _REOPENERS)
+        sid, main = self._run(ctx, f"cc-{h.session_id}")
+        # A killed session stays killed: what the CLI still sends (a PreToolUse, its Stop and
+        # SessionEnd) neither reopens it nor completes it; only its cost is still counted.
+        after_kill = main is not None and main.status == "killed"
         out: list[dict[str, Any]] = []
         agent_id = main.agent_id if main is not None else self._agent(out, ts)
         if main is None:
             out.append({"type": "session.started", "session_id": sid, "agent_id": agent_id,
                         "model": _model(h.model), "title": _project(h)[1] or None, "ts": ts})
         target = sid
-        if h.agent_id:  # inside a subagent, or its start and stop
+        if after_kill:
+            pass
+        elif h.agent_id:  # inside a subagent, or its start and stop
             target = f"{sid}-sub-{h.agent_id}"
             if ctx.session(ws, target) is None:
                 title = f"subagent {h.agent_type}" if h.agent_type else "subagent"
@@ -132,18 +151,12 @@ class HookJob:
         status = (ctx.session(ws, target) or main or Session(id="", agent_id="")).status
         starts: list[tuple[str, str, float]] = []
         ended: list[str] = []
+        said: tuple[str, str | None] | None = None  # the status this event reports
 
-        def running() -> None:
-            if status != "running":
-                out.append({"type": "session.status", "session_id": target,
-                            "status": "running", "ts": ts})
-
-        def waiting(detail: str) -> None:
-            out.append({"type": "session.status", "session_id": target, "status": "waiting",
-                        "detail": detail[:4000], "ts": ts})
-
-        if name == "SessionStart":
-            waiting("ready; waiting for a prompt")
+        if after_kill:
+            pass
+        elif name == "SessionStart":
+            said = ("waiting", "ready; waiting for a prompt")
         elif name == "UserPromptSubmit":
             if h.prompt:
                 out.append({"type": "session.message", "session_id": target, "role": "user",
@@ -152,24 +165,28 @@ class HookJob:
                     first_line = h.prompt.strip().splitlines()[0] if h.prompt.strip() else ""
                     out.append({"type": "session.started", "session_id": sid,
                                 "agent_id": agent_id, "title": first_line[:120] or None})
-            running()
+            said = ("running", None)
         elif name == "PreToolUse":
-            running()
+            said = ("running", None)
             starts.append((_tool_key(h), h.tool_name or "tool", ts))
         elif name in ("PostToolUse", "PostToolUseFailure"):
-            running()
+            said = ("running", None)
             out.append(self._tool_call(ctx, ts, target, failed=name == "PostToolUseFailure"))
             ended.append(_tool_key(h))
         elif name == "Notification":
-            waiting(h.message or "needs your input")
+            said = ("waiting", h.message or "needs your input")
         elif name == "Stop":
-            waiting("finished its turn; waiting for the next prompt")
+            said = ("waiting", "finished its turn; waiting for the next prompt")
         elif name == "SubagentStop" or name == "SessionEnd":
             stale = ctx.conn.execute(
                 "SELECT tool_key FROM claude_tool_starts WHERE workspace = ? AND session_id = ?",
                 (ws, target),
             )
             ended += [r[0] for r in stale]
+        # a paused session stays paused whatever it reports, until the console resumes it
+        if said is not None and status != "paused" and (said[0] != status or said[1]):
+            out.append({"type": "session.status", "session_id": target, "status": said[0],
+                        "detail": said[1][:4000] if said[1] else None, "ts": ts})
         for usage in h.agentops.usage:
             out.append({"type": "session.usage", "session_id": target, "model": usage.model,
                         "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
@@ -182,9 +199,35 @@ class HookJob:
             out.append({"type": "session.message", "session_id": target, "role": "assistant",
                         "content": reply, "ts": ts,
                         "event_key": f"cc:{h.session_id}:reply:{digest}"})
-        if name in ("SubagentStop", "SessionEnd"):
+        if name in ("SubagentStop", "SessionEnd") and not after_kill:
             out.append({"type": "session.ended", "session_id": target, "status": "completed",
                         "ts": ts})
+        accepted = self._record(ctx, out)
+        if starts:
+            ctx.conn.executemany(
+                "INSERT OR REPLACE INTO claude_tool_starts (workspace, session_id, tool_key,"
+                " tool, started_at) VALUES (?, ?, ?, ?, ?)",
+                [(ws, target, *s) for s in starts],
+            )
+        if ended:
+            ctx.conn.executemany(
+                "DELETE FROM claude_tool_starts WHERE workspace = ? AND session_id = ?"
+                " AND tool_key = ?",
+                [(ws, target, k) for k in ended],
+            )
+        if name in ("Stop", "UserPromptSubmit") and not after_kill:
+            claude_control.expire_asked(ctx, ws, target)
+        asking = name == "PermissionRequest"
+        held = claude_control.HeldEvent(
+            event=name, session_id=sid, target=target, stop_hook_active=self.stop_hook_active,
+            summary=permission_summary(h.tool_name, self.tool_input) if asking else None,
+            detail=permission_detail(self.tool_input) if asking else None,
+            status=said[0] if said else None, status_detail=said[1] if said else None)
+        answer = claude_control.respond(ctx, ws, held)
+        return HookResult(session_id=target, accepted=accepted, reply=answer)
+
+    def _record(self, ctx: WriteContext, out: list[dict[str, Any]]) -> IngestAccepted:
+        ws = self.workspace
         try:
             events = _events_adapter.validate_python(out)
         except ValidationError as exc:  # nothing is written yet: refuse only this hook
@@ -198,24 +241,14 @@ class HookJob:
             return {i: s.model for i, s in found.items() if s is not None}
 
         enrich(batch, self.cost, session_models)
-        accepted = IngestJob(self.store, ws, batch)(ctx)
-        if starts:
-            ctx.conn.executemany(
-                "INSERT OR REPLACE INTO claude_tool_starts (workspace, session_id, tool_key,"
-                " tool, started_at) VALUES (?, ?, ?, ?, ?)",
-                [(ws, target, *s) for s in starts],
-            )
-        if ended:
-            ctx.conn.executemany(
-                "DELETE FROM claude_tool_starts WHERE workspace = ? AND session_id = ?"
-                " AND tool_key = ?",
-                [(ws, target, k) for k in ended],
-            )
-        return HookResult(session_id=target, accepted=accepted)
+        return IngestJob(self.store, ws, batch)(ctx)
 
-    def _run(self, ctx: WriteContext, base: str, reopen: bool) -> tuple[str, Session | None]:
+    def _run(self, ctx: WriteContext, base: str) -> tuple[str, Session | None]:
         """The console session of this Claude Code session: the newest run, or a new run
-        when the newest has ended and this hook means work goes on."""
+        when the newest has ended and this hook means work goes on. A killed run is reopened
+        only by a new start of the CLI (resume), never by what the killed one still sends."""
+        h = self.hook
+        starts_again = h.hook_event_name == "SessionStart" and h.source != "compact"
         sid, n = base, 1
         while n < 1000:
             session = ctx.session(self.workspace, sid)
@@ -226,6 +259,8 @@ class HookJob:
             n += 1
             nxt = f"{base}-{n}"
             if ctx.session(self.workspace, nxt) is None:
+                reopen = h.hook_event_name in _REOPENERS and (
+                    session.status != "killed" or starts_again)
                 return (nxt, None) if reopen else (sid, session)
             sid = nxt
         return sid, ctx.session(self.workspace, sid)
@@ -237,6 +272,7 @@ class HookJob:
         name = f"claude-code {project or '?'}" + (f"@{host}" if host else "")
         out.append({"type": "agent.registered", "agent_id": agent_id, "name": name[:200],
                     "kind": "coder", "framework": "claude-code",
+                    "capabilities": list(claude_control.CAPABILITIES),
                     "model": _model(self.hook.model), "ts": ts})
         return agent_id
 

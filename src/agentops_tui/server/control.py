@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES
+from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.control")
 
@@ -30,7 +30,13 @@ _ALLOWED: dict[str, frozenset[str]] = {
     "resume": frozenset({"paused"}),
     "kill": ACTIVE_SESSION_STATUSES,
     "inject": ACTIVE_SESSION_STATUSES,
+    "redirect": ACTIVE_SESSION_STATUSES,
 }
+
+# Agents that take commands only when their session next calls in (Claude Code's hooks): a
+# command to such a session waits for that call however long the session sits idle, and
+# expires only when the session ends.
+HOOK_DRIVEN_FRAMEWORKS = frozenset({"claude-code"})
 
 
 def _session_for(ctx: WriteContext, workspace: str, session_id: str) -> Session:
@@ -191,7 +197,7 @@ def acknowledge(
         ctx.emit(workspace, "session.ended",
                  {"type": "session.ended", "session_id": sid, "status": "killed",
                   "error": f"killed by {command.issued_by}"})
-    elif command.action == "inject":
+    elif command.action in ("inject", "redirect"):
         # redacted when issued; again for commands stored by versions that did not
         message = redact(str(command.payload.get("message", "")))
         seq = session.messages + 1
@@ -202,24 +208,46 @@ def acknowledge(
     return updated
 
 
+def waits_for_next_event(fleet: Fleet, command: Command) -> bool:
+    """True for a command to a live hook-driven session: it is delivered at the session's next
+    hook event, which may come hours later, so it does not expire on a clock."""
+    agent = fleet.agents.get(command.agent_id)
+    session = fleet.sessions.get(command.session_id)
+    return (agent is not None and agent.framework in HOOK_DRIVEN_FRAMEWORKS
+            and session is not None and session.status in ACTIVE_SESSION_STATUSES)
+
+
+def _overdue(fleet: Fleet, command: Command, now: float) -> bool:
+    return (command.status not in FINAL_COMMAND_STATUSES and command.expires_at <= now
+            and not waits_for_next_event(fleet, command))
+
+
 def expire_due(ctx: WriteContext) -> int:
     """Expire every command whose agent did not acknowledge in time."""
     count = 0
     for workspace, fleet in list(ctx.fleets().items()):
         for command in list(fleet.commands.values()):
-            if command.status not in FINAL_COMMAND_STATUSES and command.expires_at <= ctx.now:
+            if _overdue(fleet, command, ctx.now):
                 _update(ctx, workspace, command, "expired",
                         "the agent did not acknowledge in time")
                 count += 1
     return count
 
 
-def _any_due(fleets: dict[str, Any], now: float) -> bool:
-    return any(
-        c.expires_at <= now and c.status not in FINAL_COMMAND_STATUSES
-        for fleet in fleets.values()
-        for c in fleet.commands.values()
-    )
+def expire_with_session(ctx: WriteContext, event: LoggedEvent) -> None:
+    """Observer: the open commands of a session that ended can no longer be obeyed."""
+    if event.type != "session.ended":
+        return
+    fleet = ctx.fleet(event.workspace)
+    session_id = event.data["session_id"]
+    for command in [c for c in fleet.commands.values() if c.session_id == session_id
+                    and c.status not in FINAL_COMMAND_STATUSES]:
+        _update(ctx, event.workspace, command, "expired", "the session ended first")
+
+
+def _any_due(fleets: dict[str, Fleet], now: float) -> bool:
+    return any(_overdue(fleet, c, now) for fleet in fleets.values()
+               for c in fleet.commands.values())
 
 
 async def expire_commands_forever(server: Any, interval: float = 0.5) -> None:

@@ -142,6 +142,19 @@ CREATE TABLE IF NOT EXISTS claude_tool_starts (
     tool TEXT NOT NULL, started_at REAL NOT NULL,
     PRIMARY KEY (workspace, session_id, tool_key)
 ) WITHOUT ROWID;
+-- Claude Code hooks held by the console (a pause, a permission awaiting its decision): what
+-- the held event needs to be answered when the wait ends
+CREATE TABLE IF NOT EXISTS claude_waits (
+    workspace TEXT NOT NULL, id TEXT NOT NULL, session_id TEXT NOT NULL,
+    kind TEXT NOT NULL, held TEXT NOT NULL, approval_id TEXT, created_at REAL NOT NULL,
+    PRIMARY KEY (workspace, id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS claude_waits_session ON claude_waits (workspace, session_id);
+-- a redirect's instruction, given again when the session next tries to stop
+CREATE TABLE IF NOT EXISTS claude_followups (
+    workspace TEXT NOT NULL, session_id TEXT NOT NULL, message TEXT NOT NULL,
+    PRIMARY KEY (workspace, session_id)
+) WITHOUT ROWID;
 """
 
 

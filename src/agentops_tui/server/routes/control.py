@@ -1,4 +1,5 @@
-"""Operator actions (pause, resume, kill, inject, killswitch) and the agent's command channel."""
+"""Operator actions (pause, resume, kill, inject, redirect, killswitch) and the agent's
+command channel."""
 
 from __future__ import annotations
 
@@ -80,6 +81,18 @@ async def inject(session_id: str, body: InjectRequest, request: Request,
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     """Send a message into the session; it appears with role `operator` once delivered."""
     return await _act(request, principal, ctx, session_id, "inject", {"message": body.message})
+
+
+@router.post("/sessions/{session_id}/redirect", status_code=202, response_model=Command,
+             responses=answers(409))
+async def redirect(session_id: str, body: InjectRequest, request: Request,
+                   principal: Principal = Depends(operator),
+                   ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    """Stop the session's current step and have it take this instruction instead (a Claude
+    Code session: its pending tool call is denied with it). Stored with role `operator` once
+    delivered."""
+    return await _act(request, principal, ctx, session_id, "redirect",
+                      {"message": body.message})
 
 
 @router.post("/killswitch", status_code=202)
