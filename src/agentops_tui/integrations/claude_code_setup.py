@@ -298,7 +298,7 @@ def uninstall(target: Target) -> list[str]:
         target.script.unlink()
         done.append(f"removed {target.script}")
     if record.git_exclude:
-        _forget_git_exclude(Path(record.git_exclude), target)
+        _forget_git_exclude(Path(record.git_exclude))
     target.record.unlink(missing_ok=True)
     for folder in (target.script.parent, target.claude_dir):
         if str(folder) in record.created and folder.is_dir() and not any(folder.iterdir()):
@@ -306,18 +306,24 @@ def uninstall(target: Target) -> list[str]:
     return done or [f"nothing of ours in {target.claude_dir}"]
 
 
+GIT_MARK = "# agentops hooks: the Claude Code token (and its backups) stay out of commits"
+
+
 def _exclude_from_git(target: Target) -> str | None:
-    """In a git work tree where the local settings are not ignored yet, list them in the
-    repository's own exclude file (never committed, unlike .gitignore). Returns its path."""
+    """In a git work tree where the local settings or their backups are not ignored yet,
+    list them in the repository's own exclude file (never committed, unlike .gitignore).
+    Returns its path."""
     assert target.project is not None
     git = shutil.which("git")
     if git is None:
         return None
+    backup = target.env_file.with_name(target.env_file.name + ".bak-0")
     try:
-        ignored = subprocess.run([git, "-C", str(target.project), "check-ignore", "-q",
-                                  str(target.env_file)], capture_output=True, timeout=20)
-        if ignored.returncode != 1:  # 0: ignored already; 128: not a git work tree
-            return None
+        ignored = subprocess.run([git, "-C", str(target.project), "check-ignore",
+                                  str(target.env_file), str(backup)],
+                                 capture_output=True, text=True, timeout=20)
+        if ignored.returncode == 128 or len(ignored.stdout.splitlines()) == 2:
+            return None  # not a git work tree, or both ignored already
         where = subprocess.run([git, "-C", str(target.project), "rev-parse", "--show-toplevel",
                                 "--git-path", "info/exclude"], capture_output=True, text=True,
                                timeout=20)
@@ -328,18 +334,26 @@ def _exclude_from_git(target: Target) -> str | None:
         return None
     top, exclude = Path(lines[0]), Path(lines[1])
     exclude = exclude if exclude.is_absolute() else target.project / exclude
-    pattern = "/" + target.env_file.relative_to(top).as_posix()
+    pattern = "/" + target.env_file.relative_to(top.resolve()).as_posix() + "*"
     exclude.parent.mkdir(parents=True, exist_ok=True)
-    with exclude.open("a", encoding="utf-8") as f:
-        f.write(f"{pattern}  # agentops: the Claude Code token\n")
+    with exclude.open("a", encoding="utf-8") as f:  # git reads no comment after a pattern
+        f.write(f"{GIT_MARK}\n{pattern}\n")
     return str(exclude)
 
 
-def _forget_git_exclude(exclude: Path, target: Target) -> None:
+def _forget_git_exclude(exclude: Path) -> None:
     try:
         lines = exclude.read_text(encoding="utf-8").splitlines(keepends=True)
     except OSError:
         return
-    kept = [ln for ln in lines if not ln.rstrip().endswith("# agentops: the Claude Code token")]
+    kept: list[str] = []
+    skip = False
+    for line in lines:
+        if line.rstrip("\n") == GIT_MARK:
+            skip = True  # the mark and the pattern after it
+            continue
+        if not skip:
+            kept.append(line)
+        skip = False
     if kept != lines:
         exclude.write_text("".join(kept), encoding="utf-8")
