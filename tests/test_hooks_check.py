@@ -11,6 +11,7 @@ import pytest
 
 from agentops_tui import cli
 from agentops_tui.server import auth
+
 from conftest import LiveServer, start_server
 
 
