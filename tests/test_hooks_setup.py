@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from agentops_tui import cli
-from agentops_tui.integrations.claude_code_setup import EVENTS, HOLD_SECONDS, packaged_script
+from agentops_tui.integrations.claude_code_setup import (
+    EVENTS,
+    HOLD_SECONDS,
+    hook_entries,
+    packaged_script,
+)
 
 TOKEN = "aot_test-token-0123456789"
 URL = "http://127.0.0.1:8787"
@@ -248,3 +253,11 @@ def test_the_home_folder_is_not_taken_for_a_project(home: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert install(home) == 2
     assert "use --user" in capsys.readouterr().err
+
+
+def test_the_manual_example_registers_what_install_does() -> None:
+    example = Path(__file__).parents[1] / "examples" / "claude-code" / "settings.json"
+    command = '"${AGENTOPS_PYTHON:-python3}" -I -S "$HOME/.claude/hooks/agentops_hook.py"'
+    assert json.loads(example.read_text()) == {
+        "env": {"AGENTOPS_URL": "http://127.0.0.1:8787", "AGENTOPS_TOKEN": "<operator token>"},
+        "hooks": {event: [group] for event, group in hook_entries(command).items()}}
