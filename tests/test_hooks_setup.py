@@ -261,3 +261,23 @@ def test_the_manual_example_registers_what_install_does() -> None:
     assert json.loads(example.read_text()) == {
         "env": {"AGENTOPS_URL": "http://127.0.0.1:8787", "AGENTOPS_TOKEN": "<operator token>"},
         "hooks": {event: [group] for event, group in hook_entries(command).items()}}
+
+
+def test_an_approval_wait_longer_than_the_hook_may_run_is_refused(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = files_of(project)
+    with pytest.raises(SystemExit) as exit_:
+        install(project, "--approval-wait", "90000")
+    assert exit_.value.code == 2 and "--approval-wait" in capsys.readouterr().err
+    assert files_of(project) == before
+
+
+def test_backups_of_the_token_file_are_private_too(project: Path) -> None:
+    local = project / ".claude" / "settings.local.json"
+    local.write_text(json.dumps({"env": {"AGENTOPS_TOKEN": "aot_old"}}))
+    local.chmod(0o644)
+    assert install(project) == 0
+    [backup] = local.parent.glob("settings.local.json.bak-*")
+    assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+    assert stat.S_IMODE(local.stat().st_mode) == 0o600

@@ -373,6 +373,8 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("name")
     conf.set_defaults(handler=cmd_config)
 
+    from agentops_tui.integrations import claude_code_setup as setup  # stdlib only: cheap
+
     hooks = sub.add_parser("hooks", help="connect Claude Code to the console through its hooks")
     hooks_sub = hooks.add_subparsers(dest="hooks_cmd", required=True)
     for verb, text in (("install", "install the hook script and merge the hooks into the "
@@ -391,7 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
             cmd.add_argument("--url", help="the console's backend (default: $AGENTOPS_URL)")
             cmd.add_argument("--token", help="an operator token (default: $AGENTOPS_TOKEN); "
                              "kept in settings.local.json, readable by you only")
-            cmd.add_argument("--approval-wait", type=positive_number, metavar="SECONDS",
+            cmd.add_argument("--approval-wait", metavar="SECONDS",
+                             type=whole_number(1, setup.MAX_APPROVAL_WAIT),
                              help="how long a permission prompt waits for the console "
                                   "before Claude Code asks its own user")
     hooks.set_defaults(handler=cmd_hooks)

@@ -35,6 +35,7 @@ TOOL_EVENTS = frozenset({"PreToolUse", "PermissionRequest", "PostToolUse", "Post
 # Claude Code kills a hook that outlives its timeout and carries on (the tool runs), so an event
 # the console may hold (a pause, an approval) gets a day; the others cannot be held.
 HOLD_SECONDS = 86400
+MAX_APPROVAL_WAIT = HOLD_SECONDS - 600  # the wait must end before Claude Code kills the hook
 SHORT_SECONDS = 10
 SHORT_EVENTS = frozenset({"SessionStart", "SessionEnd", "Notification", "SubagentStart"})
 ENV_KEYS = ("AGENTOPS_URL", "AGENTOPS_TOKEN", "AGENTOPS_APPROVAL_WAIT", "AGENTOPS_PYTHON")
@@ -223,12 +224,12 @@ def _write(path: Path, old: dict[str, Any] | None, new: dict[str, Any], mode: in
         return
     note = ""
     if old is not None:
-        note = f" (backup: {files.backup(path).name})"
+        note = f" (backup: {files.backup(path, mode).name})"
     files.write_object(path, new, mode=mode)
     done.append(f"{what}: {path}{note}")
 
 
-def install(target: Target, url: str, token: str, approval_wait: float | None = None,
+def install(target: Target, url: str, token: str, approval_wait: int | None = None,
             python: str | None = None) -> list[str]:
     """Install (or bring up to date) the script, hooks and settings; lines saying what."""
     url = check_url(url)
@@ -241,7 +242,7 @@ def install(target: Target, url: str, token: str, approval_wait: float | None = 
     env = {"AGENTOPS_URL": url, "AGENTOPS_TOKEN": token,
            "AGENTOPS_PYTHON": python or python_for_hooks()}
     if approval_wait is not None:
-        env["AGENTOPS_APPROVAL_WAIT"] = f"{approval_wait:g}"
+        env["AGENTOPS_APPROVAL_WAIT"] = str(approval_wait)
     new_settings = with_hooks(settings or {}, target.settings, target.command)
     if shared:
         new_settings = with_env(new_settings, target.settings, env)

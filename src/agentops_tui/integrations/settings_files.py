@@ -43,9 +43,9 @@ def read_object(path: Path) -> dict[str, Any] | None:
     return value
 
 
-def backup(path: Path) -> Path:
+def backup(path: Path, mode: int | None = None) -> Path:
     """Copy `path` beside itself as `<name>.bak-<date>-<time>` (never over an older backup),
-    with the same permissions, and return the copy's path."""
+    with the same permissions or `mode`, and return the copy's path."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.name}.bak-{stamp}")
     n = 1
@@ -53,6 +53,8 @@ def backup(path: Path) -> Path:
         n += 1
         target = path.with_name(f"{path.name}.bak-{stamp}-{n}")
     shutil.copy2(path, target)  # copy2 keeps the mode: a private file's backup stays private
+    if mode is not None:
+        target.chmod(mode)
     return target
 
 
