@@ -43,3 +43,18 @@ def test_suite_reports_a_missed_budget(monkeypatch: pytest.MonkeyPatch, tmp_path
 def test_cli_has_bench() -> None:
     args = build_parser().parse_args(["bench", "--quick", "--json", "o.json", "--only", "tui"])
     assert args.quick and args.json == "o.json" and args.only == ["tui"]
+
+
+def test_every_benchmark_can_be_chosen_from_the_command_line() -> None:
+    for name in runner.NAMES:
+        assert build_parser().parse_args(["bench", "--only", name]).only == [name]
+
+
+def test_the_hook_benchmark_times_the_installed_command_against_a_real_server() -> None:
+    from agentops_tui.bench import hooks
+
+    figures = {r.name: r for r in hooks.run(quick=True)}
+    assert figures["hook_script_p99_ms"].budget == "<= 50"
+    assert figures["hook_http_p99_ms"].budget == "<= 10"
+    for figure in figures.values():
+        assert figure.value is not None and figure.value > 0 and figure.baseline

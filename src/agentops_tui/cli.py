@@ -1,4 +1,4 @@
-"""The `agentops` command: demo · tui · serve · simulate · token · info · bench."""
+"""The `agentops` command: demo · tui · serve · simulate · token · hooks · info · bench."""
 
 from __future__ import annotations
 
@@ -235,6 +235,41 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hooks(args: argparse.Namespace) -> int:
+    from agentops_tui.integrations import claude_code_setup as setup
+    from agentops_tui.integrations.claude_code_check import check
+    from agentops_tui.integrations.settings_files import SetupError
+
+    name = f"agentops hooks {args.hooks_cmd}"
+    try:
+        target = setup.locate(args.project, args.user)
+        if args.hooks_cmd == "install":
+            url = args.url or os.environ.get("AGENTOPS_URL")
+            token = args.token or os.environ.get("AGENTOPS_TOKEN")
+            if not url:
+                raise SetupError("give --url (the console's address, e.g. http://127.0.0.1:8787)")
+            if not token:
+                raise SetupError("give --token (an operator token: agentops token create "
+                                 "--role operator --name claude-code)")
+            lines = setup.install(target, url, token, args.approval_wait)
+            scope = "--user" if args.user else f"--project {target.project}"
+            lines.append(f"next: agentops hooks check {scope}")
+        elif args.hooks_cmd == "uninstall":
+            lines = setup.uninstall(target)
+        else:
+            report = check(target)
+            for problem in report.problems:
+                print(f"problem: {problem}")
+            if report.ok:
+                print(report.ok_line)
+            return 0 if report.ok else 1
+    except (SetupError, OSError) as exc:
+        print(f"{name}: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(lines))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from agentops_tui.bench.runner import NAMES, run_suite
 
@@ -338,6 +373,32 @@ def build_parser() -> argparse.ArgumentParser:
     use.add_argument("name")
     conf.set_defaults(handler=cmd_config)
 
+    from agentops_tui.integrations import claude_code_setup as setup  # stdlib only: cheap
+
+    hooks = sub.add_parser("hooks", help="connect Claude Code to the console through its hooks")
+    hooks_sub = hooks.add_subparsers(dest="hooks_cmd", required=True)
+    for verb, text in (("install", "install the hook script and merge the hooks into the "
+                                   "settings (backed up; running it again changes nothing)"),
+                       ("uninstall", "remove exactly what install added"),
+                       ("check", "say whether events reach the console, and what is wrong")):
+        cmd = hooks_sub.add_parser(verb, help=text, description=text)
+        cmd.add_argument("integration", choices=["claude-code"],
+                         nargs="?" if verb == "check" else None, default="claude-code")
+        where = cmd.add_mutually_exclusive_group()
+        where.add_argument("--project", metavar="DIR",
+                           help="a project's .claude/ (default: the current directory)")
+        where.add_argument("--user", action="store_true",
+                           help="your own ~/.claude/ ($CLAUDE_CONFIG_DIR): every project")
+        if verb == "install":
+            cmd.add_argument("--url", help="the console's backend (default: $AGENTOPS_URL)")
+            cmd.add_argument("--token", help="an operator token (default: $AGENTOPS_TOKEN); "
+                             "kept in settings.local.json, readable by you only")
+            cmd.add_argument("--approval-wait", metavar="SECONDS",
+                             type=whole_number(1, setup.MAX_APPROVAL_WAIT),
+                             help="how long a permission prompt waits for the console "
+                                  "before Claude Code asks its own user")
+    hooks.set_defaults(handler=cmd_hooks)
+
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)
 
@@ -346,7 +407,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--only", action="append", metavar="NAME",
                        choices=["ingest", "latency", "fanout", "tui", "control", "startup",
-                                "output", "otlp"],
+                                "output", "otlp", "hooks"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
     return parser

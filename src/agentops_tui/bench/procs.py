@@ -69,6 +69,7 @@ def server_process(folder: Path | None = None) -> Iterator[ServerProcess]:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            proc.stdout.close()
 
 
 class LoadProcess:

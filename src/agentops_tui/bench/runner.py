@@ -19,17 +19,17 @@ from pathlib import Path
 from agentops_tui.bench import Result
 
 Bench = Callable[[bool], list[Result]]
-NAMES = ("ingest", "latency", "fanout", "tui", "control", "startup", "output", "otlp")
+NAMES = ("ingest", "latency", "fanout", "tui", "control", "startup", "output", "otlp", "hooks")
 CHILD_TIMEOUT = 600
 
 
 def _bench(name: str) -> Bench:
-    from agentops_tui.bench import console, ingest, otlp, stream, terminal
+    from agentops_tui.bench import console, hooks, ingest, otlp, stream, terminal
 
     table: dict[str, Bench] = {
         "ingest": ingest.run, "latency": stream.latency, "fanout": stream.fanout,
         "tui": console.tui, "control": console.control, "startup": terminal.startup,
-        "output": terminal.output, "otlp": otlp.run,
+        "output": terminal.output, "otlp": otlp.run, "hooks": hooks.run,
     }
     return table[name]
 

@@ -34,8 +34,9 @@ from agentops_tui.server.redact import redact
 from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
 
 # Events a pause does not hold: nothing waits on them (the session is ending, or the hook
-# only reports that Claude Code shows a notice).
-NOT_HELD = frozenset({"SessionEnd", "Notification"})
+# only reports that Claude Code shows a notice), and `agentops hooks install` gives them a
+# short timeout, after which Claude Code would kill the hook and carry on anyway.
+NOT_HELD = frozenset({"SessionStart", "SubagentStart", "SessionEnd", "Notification"})
 CAPABILITIES = ("pause", "resume", "inject", "redirect", "kill", "approve")
 STALE_WAIT_SECONDS = 86_400  # a wait row whose hook never came back (killed with its CLI)
 
