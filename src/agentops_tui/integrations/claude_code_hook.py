@@ -29,17 +29,17 @@ Install it for Claude Code with the `settings.json` next to this file (see READM
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import socket
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from typing import Any
+from urllib.parse import quote, urlsplit
+
+# Claude Code waits for this script at every tool call, so it starts lean: plain HTTP is
+# spoken over a socket (urllib.request and http.client import email and ssl, about half of
+# the script's cost), and what only turn ends or https need is imported there.
 
 TURN_ENDS = {"Stop", "SubagentStop", "SessionEnd", "PreCompact"}
 MAX_USAGE = 2000
@@ -48,6 +48,9 @@ POLL_SECONDS = 50.0  # one long-poll of a held event; the server allows up to 60
 
 
 def _state_file(transcript: str) -> str:
+    import hashlib
+    import tempfile
+
     digest = hashlib.sha1(transcript.encode()).hexdigest()[:20]
     folder = os.path.join(tempfile.gettempdir(), "agentops-claude-code")
     os.makedirs(folder, exist_ok=True)
@@ -104,10 +107,79 @@ def read_transcript(path: str) -> tuple[list[dict[str, Any]], str | None, int]:
     return list(usage.values())[-MAX_USAGE:], reply, end
 
 
-def _call(request: urllib.request.Request, timeout: float) -> dict[str, Any]:
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        body = json.loads(response.read() or b"{}")
-    return body if isinstance(body, dict) else {}
+class Refused(Exception):
+    """The console answered with an error status."""
+
+    def __init__(self, status: int, retry_after: str | None) -> None:
+        super().__init__(f"the console answered HTTP {status}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def call(method: str, url: str, token: str, body: bytes | None, timeout: float) -> dict[str, Any]:
+    """One request to the console; its JSON object answer, or Refused for a 4xx/5xx."""
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        status, retry, raw = _call_with_urllib(method, url, token, body, timeout)
+    else:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        status, retry, raw = _call_over_socket(
+            method, parts.hostname or "127.0.0.1", parts.port or 80, parts.netloc, target,
+            token, body, timeout)
+    if status >= 400:
+        raise Refused(status, retry)
+    answer = json.loads(raw or b"{}")
+    return answer if isinstance(answer, dict) else {}
+
+
+def _call_over_socket(method: str, host: str, port: int, netloc: str, target: str, token: str,
+                      body: bytes | None, timeout: float) -> tuple[int, str | None, bytes]:
+    head = (f"{method} {target} HTTP/1.1\r\nHost: {netloc}\r\n"
+            f"Authorization: Bearer {token}\r\nConnection: close\r\n")
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    with socket.create_connection((host, port), timeout=timeout) as sock:
+        sock.sendall(head.encode("latin-1") + b"\r\n" + (body or b""))
+        chunks = []
+        while data := sock.recv(65536):
+            chunks.append(data)
+    raw = b"".join(chunks)
+    header, _, content = raw.partition(b"\r\n\r\n")
+    lines = header.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    fields = {k.strip().lower(): v.strip()
+              for k, _, v in (line.partition(":") for line in lines[1:])}
+    if fields.get("transfer-encoding", "").lower() == "chunked":
+        content = _unchunk(content)
+    return status, fields.get("retry-after"), content
+
+
+def _unchunk(data: bytes) -> bytes:
+    out = []
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out.append(data[:size])
+        data = data[size + 2:]
+    return b"".join(out)
+
+
+def _call_with_urllib(method: str, url: str, token: str, body: bytes | None,
+                      timeout: float) -> tuple[int, str | None, bytes]:
+    import urllib.error
+    import urllib.request
+
+    headers = {"Authorization": f"Bearer {token}"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
+    request = urllib.request.Request(url, data=body, headers=headers, method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, None, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Retry-After") if exc.headers else None, b""
 
 
 def _wait_of(reply: dict[str, Any]) -> dict[str, Any] | None:
@@ -128,19 +200,16 @@ def follow(reply: dict[str, Any], url: str, token: str, approval_wait: float) ->
         left = deadline - time.monotonic()
         give_up = approval and left <= 0
         seconds = 0.0 if give_up else min(POLL_SECONDS, left) if approval else POLL_SECONDS
-        query = urllib.parse.urlencode({"wait": f"{seconds:.1f}",
-                                        "give_up": "true" if give_up else "false"})
-        request = urllib.request.Request(
-            f"{url}/api/v1/hooks/claude-code/waits/{urllib.parse.quote(wait['id'])}?{query}",
-            headers={"Authorization": f"Bearer {token}"})
+        query = f"wait={seconds:.1f}&give_up={'true' if give_up else 'false'}"
+        poll = f"{url}/api/v1/hooks/claude-code/waits/{quote(wait['id'], safe='')}?{query}"
         try:
-            reply = _call(request, seconds + 15)
+            reply = call("GET", poll, token, None, seconds + 15)
             backoff = 0.5
-        except urllib.error.HTTPError as exc:
-            if exc.code < 500 and exc.code != 429:  # forgotten or refused: Claude Code goes on
+        except Refused as exc:
+            if exc.status < 500 and exc.status != 429:  # forgotten or refused: Claude goes on
                 print(f"agentops hook: {exc}", file=sys.stderr)
                 return {}
-            retry = exc.headers.get("Retry-After") if exc.headers else None
+            retry = exc.retry_after
             time.sleep(float(retry) if retry and retry.isdigit() else backoff)
             backoff = min(backoff * 2, 10.0)
         except Exception as exc:  # the console is away: keep holding, ask again
@@ -179,14 +248,9 @@ def main() -> int:
         else:
             transcript = None
     payload["agentops"] = extras
-    request = urllib.request.Request(
-        f"{url}/api/v1/hooks/claude-code",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        method="POST",
-    )
     try:
-        reply = _call(request, timeout)
+        reply = call("POST", f"{url}/api/v1/hooks/claude-code", token,
+                     json.dumps(payload).encode(), timeout)
     except Exception as exc:  # the console is down or refused it: Claude Code goes on
         print(f"agentops hook: {exc}", file=sys.stderr)
         return 0
