@@ -28,6 +28,7 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "pause": frozenset({"running", "waiting"}),
     "resume": frozenset({"paused"}),
     "inject": ACTIVE_SESSION_STATUSES,
+    "redirect": ACTIVE_SESSION_STATUSES,
     "kill": ACTIVE_SESSION_STATUSES,
 }
 
