@@ -227,7 +227,9 @@ class IngestJob:
                 parent = ctx.session(ws, event.parent_session_id)
                 if parent is not None and parent.task_id:
                     data["task_id"] = parent.task_id
-            emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
+            # an empty key is no key: two of them would collide in the log's unique index
+            emitted = ctx.emit(ws, event.type, data, ts=event.ts,
+                               event_key=event.event_key or None)
             if isinstance(event, SessionMessage):
                 ctx.messages.append(
                     (ws, event.session_id, data["seq"], event.role, event.content, emitted.ts)
