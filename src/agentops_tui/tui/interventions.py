@@ -71,6 +71,7 @@ class Interventions(Screen[Any]):
     def __init__(self) -> None:
         super().__init__()
         self.marked: set[str] = set()
+        self._offered: tuple[bool, ...] = ()  # per action of this screen, as last painted
 
     @property
     def agentops(self) -> AgentOpsApp:
@@ -152,18 +153,22 @@ class Interventions(Screen[Any]):
     @on(VirtualTable.Highlighted)
     @on(Kanban.Highlighted)
     def _selection_moved(self) -> None:
-        self.refresh_bindings()  # what is offered depends on the highlighted row's agent
+        self.offer_changed()
+
+    def offer_changed(self) -> None:
+        """Repaint the footer when what the selection can take changed (the highlighted
+        row's agent, marks, an agent registering anew) — only then: holding an arrow key
+        down over a long list must not rebuild the footer for every row."""
+        offered = tuple(self.refused_by(action) is None for action in CAPABILITY_OF
+                        if hasattr(self, f"action_{action}"))
+        if offered != self._offered:
+            self._offered = offered
+            self.refresh_bindings()
 
     def selection_agents_changed(self, changed_agents: set[str]) -> None:
-        """Repaint the footer when an agent of the selection registered anew."""
-        if not changed_agents:
-            return
-        fleet = self.agentops.fleet
-        for sid in self.candidates("pause")[:50]:
-            session = fleet.sessions.get(sid)
-            if session is not None and session.agent_id in changed_agents:
-                self.refresh_bindings()
-                return
+        """Called on the repaint tick with the agents whose state changed."""
+        if changed_agents:
+            self.offer_changed()
 
     def sessions_for(self, action: str) -> Targets:
         """The sessions `action` goes to: those of the selection whose agent can take it.
@@ -198,7 +203,7 @@ class Interventions(Screen[Any]):
         for sid in self.target_sessions()[:1]:
             self.marked.symmetric_difference_update({sid})
         self.refresh_rows()
-        self.refresh_bindings()
+        self.offer_changed()
 
     def refresh_rows(self) -> None:
         """Repaint rows (marks changed)."""
@@ -283,7 +288,7 @@ class Interventions(Screen[Any]):
             self.notify(failure, title=f"{action} refused", severity="error")
         self.marked.clear()
         self.refresh_rows()
-        self.refresh_bindings()
+        self.offer_changed()
 
     async def _kill_all(self) -> None:
         try:

@@ -111,13 +111,13 @@ class ReviewScreen(Interventions):
                         "and missed deadlines will appear here.")
             self.query_one(LogTail).show(None, "no session")
             if self._shown is not None:
-                self.refresh_bindings()
+                self.offer_changed()
             self._shown = None
             return
         body.update(self._explain(item))
         if self._shown != key:
             self._shown = key
-            self.refresh_bindings()  # what is offered depends on the item's agent
+            self.offer_changed()  # what is offered depends on the item's agent
             log = self.query_one(LogTail)
             log.show(item.session_id, "this item has no session")
             if item.session_id:
