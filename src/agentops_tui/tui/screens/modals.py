@@ -27,6 +27,7 @@ class _Dialog(ModalScreen[object]):
     .dialog.-danger { border: thick $error; }
     .dialog .title { text-style: bold; margin-bottom: 1; }
     .dialog .hint { color: $text-muted; margin-top: 1; }
+    .dialog .note { color: $warning; margin-bottom: 1; }
     """
 
     def action_dismiss_none(self) -> None:
@@ -116,11 +117,11 @@ class HelpScreen(_Dialog):
         lines = [f"[b]{key.ljust(width)}[/b]  {text}" for key, text in self.rows]
         with Vertical(classes="dialog"):
             yield Label("Keys", classes="title")
+            if self.unavailable:  # first, where it is seen; it names agents: not markup
+                yield Static(self.unavailable, classes="note", markup=False)
             yield Static("\n".join(lines))
             if self.read_only:
                 yield Label("read-only: actions that change agents are off", classes="hint")
-            if self.unavailable:  # names agents chose: not markup
-                yield Static(self.unavailable, classes="hint", markup=False)
             yield Label("esc: close", classes="hint")
 
 
