@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 AgentStatus = Literal["idle", "running", "waiting", "paused", "error", "offline"]
@@ -25,11 +25,31 @@ AlertSeverity = Literal["warning", "critical"]
 AlertStatus = Literal["open", "acked", "resolved"]
 AlertSubject = Literal["session", "agent", "task", "workspace"]
 TaskStatus = Literal["inbox", "assigned", "running", "complete", "failed"]
+# What an agent can obey; the console offers an action only where the agent lists it.
+Capability = Literal["pause", "resume", "inject", "redirect", "kill", "spawn", "approve"]
 
 ACTIVE_SESSION_STATUSES: frozenset[str] = frozenset({"running", "waiting", "paused"})
 ENDED_SESSION_STATUSES: frozenset[str] = frozenset({"completed", "failed", "killed"})
 OPEN_TASK_STATUSES: frozenset[str] = frozenset({"inbox", "assigned", "running"})
 FINAL_TASK_STATUSES: frozenset[str] = frozenset({"complete", "failed"})
+
+# What the command channel has always offered an agent that reports over REST or the SDK;
+# an agent that declares no capabilities at registration gets these.
+COMMAND_CHANNEL_CAPABILITIES: tuple[Capability, ...] = ("pause", "resume", "inject", "kill")
+# What Claude Code obeys through its hooks: everything but spawn (its user starts it).
+CLAUDE_CODE_CAPABILITIES: tuple[Capability, ...] = (
+    "pause", "resume", "inject", "redirect", "kill", "approve")
+# Frameworks of agents known only from OpenTelemetry spans: watched, never acted on.
+OTEL_FRAMEWORKS: frozenset[str] = frozenset({"opentelemetry", "openllmetry", "openinference"})
+
+
+def default_capabilities(framework: str | None) -> list[Capability]:
+    """What an agent that declared nothing can obey, by where it reports from."""
+    if framework in OTEL_FRAMEWORKS:
+        return []
+    if framework == "claude-code":
+        return list(CLAUDE_CODE_CAPABILITIES)
+    return list(COMMAND_CHANNEL_CAPABILITIES)
 
 
 def _parse_ts(value: Any) -> Any:
@@ -92,6 +112,9 @@ class AgentRegistered(_IngestBase):
     kind: Annotated[str, Field(max_length=100)] = "agent"
     framework: Annotated[str, Field(max_length=100)] = "custom"
     model: Annotated[str, Field(max_length=200)] | None = None
+    # the actions this agent obeys; absent: what it registered with before, or, for a new
+    # agent, the command channel's pause, resume, inject and kill
+    capabilities: Annotated[list[Capability], Field(max_length=16)] | None = None
 
 
 class AgentHeartbeat(_IngestBase):
@@ -210,6 +233,15 @@ class Agent(Entity):
     status: AgentStatus = "idle"
     last_seen: float = 0.0
     created_at: float = 0.0
+    capabilities: list[Capability] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_capabilities(cls, data: Any) -> Any:
+        """Agents stored before capabilities existed get what their framework obeys."""
+        if isinstance(data, dict) and data.get("capabilities") is None:
+            return {**data, "capabilities": default_capabilities(data.get("framework"))}
+        return data
 
 
 class Session(Entity):

@@ -3,6 +3,7 @@ whose message is one readable sentence; no raw httpx exception leaves this modul
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -37,6 +38,15 @@ def error_from(response: httpx.Response) -> ApiError:
     except (ValueError, KeyError, TypeError, AttributeError):
         text = response.text.strip()[:200] or response.reason_phrase
         return ApiError(response.status_code, "error", f"HTTP {response.status_code}: {text}")
+
+
+@dataclass
+class Killswitch:
+    """Kills sent, and the sessions skipped because their agent cannot be killed (each a
+    dict with `session_id`, `agent_id` and `reason`)."""
+
+    commands: list[Command]
+    skipped: list[dict[str, Any]]
 
 
 class ApiClient:
@@ -112,9 +122,14 @@ class ApiClient:
     async def inject(self, session_id: str, message: str) -> Command:
         return await self._command(session_id, "inject", {"message": message})
 
-    async def killswitch(self) -> list[Command]:
+    async def redirect(self, session_id: str, message: str) -> Command:
+        """Stop the session's current step and have it take `message` as its instruction."""
+        return await self._command(session_id, "redirect", {"message": message})
+
+    async def killswitch(self) -> Killswitch:
         body = await self._json("POST", "/api/v1/killswitch", json={"confirm": "KILL ALL"})
-        return [Command.model_validate(c) for c in body["commands"]]
+        return Killswitch([Command.model_validate(c) for c in body["commands"]],
+                          [dict(s) for s in body.get("skipped", ())])
 
     async def approve(self, approval_id: str, note: str | None = None) -> dict[str, Any]:
         result: dict[str, Any] = await self._json(

@@ -9,20 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from agentops_tui.models import (
     ACTIVE_SESSION_STATUSES,
     Agent,
     Alert,
     Approval,
+    Capability,
     Command,
     Session,
     Task,
     WorkQueue,
+    default_capabilities,
 )
 
 FINAL_COMMAND_STATUSES = frozenset({"acked", "failed", "expired"})
+CAPABILITY_ORDER: tuple[Capability, ...] = get_args(Capability)
+
+
+def ordered_capabilities(names: Iterable[str]) -> list[Capability]:
+    """Capabilities once each, in the one order every answer lists them."""
+    wanted = set(names)
+    return [c for c in CAPABILITY_ORDER if c in wanted]
 
 
 @dataclass
@@ -206,12 +215,19 @@ class Fleet:
 
 
 def _agent_registered(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
+    known = data["agent_id"] in fleet.agents
     agent = fleet._agent(data["agent_id"], ts, changes)
     agent.name = data.get("name") or agent.name
     agent.kind = data.get("kind") or agent.kind
     agent.framework = data.get("framework") or agent.framework
     if data.get("model"):
         agent.model = data["model"]
+    declared = data.get("capabilities")
+    if declared is not None:
+        agent.capabilities = ordered_capabilities(declared)
+    elif not known:  # logged before registrations carried them: what its framework obeys
+        agent.capabilities = default_capabilities(agent.framework)
+    # else: a registration that declares nothing keeps what the agent declared before
     if agent.status == "offline":
         agent.status = "idle"
     fleet.refresh_agent_status(agent.id, changes)

@@ -1,5 +1,6 @@
 """The agent SDK: report sessions, messages, tool calls and usage; obey pause, resume,
-inject and kill at `checkpoint()`; wait for an operator's approval.
+inject, redirect and kill at `checkpoint()` (redirect also through `on_redirect`); wait for
+an operator's approval. The agent registers with the actions it obeys (`capabilities`).
 
     async with AsyncAgentClient(url, token, "ag-1", kind="coder") as agent:
         session = agent.session(title="fix login bug")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import logging
 import random
 import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -24,6 +26,13 @@ from agentops_tui.tls import client_tls
 log = logging.getLogger("agentops.sdk")
 
 MAX_BATCH = 500
+# The operator's actions this client carries out: commands at `checkpoint()` (redirect,
+# unless `on_redirect` takes it, arrives there like an inject) and approvals waited for.
+OBEYED = ("pause", "resume", "inject", "redirect", "kill", "approve")
+
+# Called with the session and the operator's instruction when a redirect arrives; may be a
+# coroutine function. Runs on the client's event loop: cancel the current step, then return.
+RedirectHandler = Callable[[AsyncSession, str], "Awaitable[None] | None"]
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -47,6 +56,8 @@ class AsyncAgentClient:
         flush_interval: float = 0.1,
         heartbeat_interval: float = 30.0,
         listen_for_commands: bool = True,
+        on_redirect: RedirectHandler | None = None,
+        capabilities: Iterable[str] | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers,
@@ -59,6 +70,10 @@ class AsyncAgentClient:
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.listen_for_commands = listen_for_commands
+        self.on_redirect = on_redirect
+        # what the console may ask of this agent; by default what this client handles
+        self.capabilities = list(capabilities) if capabilities is not None else (
+            list(OBEYED) if listen_for_commands else ["approve"])
         self.sessions: dict[str, AsyncSession] = {}
         self._queue: list[dict[str, Any]] = []
         self._wakeup = asyncio.Event()
@@ -79,7 +94,8 @@ class AsyncAgentClient:
 
     async def start(self) -> None:
         self.emit({"type": "agent.registered", "agent_id": self.agent_id, "name": self.name,
-                   "kind": self.kind, "framework": self.framework, "model": self.model})
+                   "kind": self.kind, "framework": self.framework, "model": self.model,
+                   "capabilities": self.capabilities})
         self._tasks.append(asyncio.create_task(self._flusher(), name="agentops-flush"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="agentops-heartbeat"))
         if self.listen_for_commands:
@@ -219,10 +235,31 @@ class AsyncAgentClient:
 
     async def _obey(self, command: dict[str, Any]) -> None:
         session = self.sessions.get(command["session_id"])
-        ok = session is not None and session.receive(command)
-        detail = None if ok else "this agent does not run that session any more"
+        detail = None
+        if session is None or session.ended or session.killed:
+            ok, detail = False, "this agent does not run that session any more"
+        elif command.get("action") == "redirect" and self.on_redirect is not None:
+            ok, detail = await self._redirect(session, command)
+        else:
+            ok = session.receive(command)
+            if not ok:
+                detail = f"this agent does not handle {command.get('action')!r}"
         try:
             await self.http.post(f"/api/v1/commands/{command['id']}/ack",
                                  json={"ok": ok, "detail": detail})
         except httpx.HTTPError as exc:
             log.warning("could not acknowledge %s: %s", command["id"], exc)
+
+    async def _redirect(self, session: AsyncSession, command: dict[str, Any]
+                        ) -> tuple[bool, str | None]:
+        """Hand a redirect to the agent's own handler; its failure is the command's."""
+        assert self.on_redirect is not None
+        instruction = str(command.get("payload", {}).get("message", ""))
+        try:
+            result = self.on_redirect(session, instruction)
+            if inspect.isawaitable(result):
+                await result
+        except Exception as exc:  # the agent's code: report it, keep listening
+            log.warning("on_redirect failed for %s", session.id, exc_info=True)
+            return False, f"the agent's redirect handler failed: {exc}"[:4000]
+        return True, None

@@ -88,7 +88,9 @@ class AsyncSession:
         elif action == "resume":
             self.paused = False
             self._resumed.set()
-        elif action == "inject":
+        elif action in ("inject", "redirect"):
+            # a redirect the agent has no handler for: the instruction arrives at the next
+            # checkpoint, like a message, the moment the current step is done
             self.injected.append(str(command.get("payload", {}).get("message", "")))
         elif action == "kill":
             self.killed = True

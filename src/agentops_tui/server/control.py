@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from agentops_tui.core import capabilities
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
 from agentops_tui.server import audit
@@ -46,6 +47,23 @@ def _session_for(ctx: WriteContext, workspace: str, session_id: str) -> Session:
     return session
 
 
+def not_capable(ctx: WriteContext, workspace: str, session: Session, action: str) -> str | None:
+    """Why the session's agent cannot take `action`, or None when it can."""
+    agent = ctx.fleet(workspace).agents.get(session.agent_id)
+    if agent is None or capabilities.can(agent, action):
+        return None
+    return capabilities.refusal(agent, action)
+
+
+def _check_capable(ctx: WriteContext, workspace: str, session: Session, action: str) -> None:
+    reason = not_capable(ctx, workspace, session, action)
+    if reason is not None:
+        agent = ctx.fleet(workspace).agents[session.agent_id]
+        raise Rejected(409, "not_capable", reason,
+                       {"agent_id": agent.id, "action": action,
+                        "capabilities": list(agent.capabilities)})
+
+
 def issue_command(
     ctx: WriteContext,
     workspace: str,
@@ -58,6 +76,7 @@ def issue_command(
 ) -> Command:
     """Create a command for a session's agent (raises `Rejected` 404/409 before any write)."""
     session = _session_for(ctx, workspace, session_id)
+    _check_capable(ctx, workspace, session, action)
     if session.status not in _ALLOWED[action]:
         raise Rejected(
             409, "conflict", f"cannot {action} session {session_id!r}: it is {session.status}",
@@ -121,23 +140,37 @@ def audited(
     return job
 
 
+@dataclass
+class Killswitch:
+    """What a killswitch did: kills sent, and the sessions whose agent cannot be killed."""
+
+    commands: list[Command]
+    skipped: list[dict[str, str]]
+
+
 def killswitch(
     ctx: WriteContext, workspace: str, actor: audit.Actor, expiry_seconds: float
-) -> list[Command]:
+) -> Killswitch:
     fleet = ctx.fleet(workspace)
-    commands: list[Command] = []
-    active = [s.id for s in fleet.sessions.values() if s.status in ACTIVE_SESSION_STATUSES]
-    for session_id in sorted(active):
-        pending_id = fleet.pending_command_by_session.get(session_id)
+    result = Killswitch([], [])
+    active = [s for s in fleet.sessions.values() if s.status in ACTIVE_SESSION_STATUSES]
+    for session in sorted(active, key=lambda s: s.id):
+        pending_id = fleet.pending_command_by_session.get(session.id)
         if pending_id is not None and fleet.commands[pending_id].action == "kill":
             continue
-        commands.append(
-            issue_command(ctx, workspace, session_id, "kill", {}, actor,
+        reason = not_capable(ctx, workspace, session, "kill")
+        if reason is not None:  # a kill it would never obey would only expire
+            result.skipped.append(
+                {"session_id": session.id, "agent_id": session.agent_id, "reason": reason})
+            continue
+        result.commands.append(
+            issue_command(ctx, workspace, session.id, "kill", {}, actor,
                           expiry_seconds=expiry_seconds)
         )
-    audit.record(ctx.conn, actor, "killswitch", workspace, {"sessions": len(commands)},
+    audit.record(ctx.conn, actor, "killswitch", workspace,
+                 {"sessions": len(result.commands), "skipped": len(result.skipped)},
                  "accepted", ctx.now)
-    return commands
+    return result
 
 
 def _update(ctx: WriteContext, workspace: str, command: Command, status: str,

@@ -14,9 +14,11 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from agentops_tui.core.fleet import Fleet, ordered_capabilities
 from agentops_tui.models import (
     AgentRegistered,
     ApprovalRequested,
+    Capability,
     IngestAccepted,
     IngestBatch,
     SessionEnded,
@@ -25,6 +27,7 @@ from agentops_tui.models import (
     SessionStatusChanged,
     SessionToolCall,
     SessionUsage,
+    default_capabilities,
 )
 from agentops_tui.pricing import Cost
 from agentops_tui.server.redact import redact, redact_optional
@@ -164,6 +167,18 @@ def event_data(event: Any) -> dict[str, Any]:
     return data
 
 
+def _capabilities(fleet: Fleet, event: AgentRegistered) -> list[Capability]:
+    """What the log records an agent obeys: what it declares; when it declares nothing,
+    what it declared before, or, for a new agent, what its framework's channel offers
+    (pause, resume, inject and kill for REST and SDK agents)."""
+    if event.capabilities is not None:
+        return ordered_capabilities(event.capabilities)
+    known = fleet.agents.get(event.agent_id)
+    if known is not None:
+        return list(known.capabilities)
+    return default_capabilities(event.framework)
+
+
 @dataclass
 class IngestJob:
     """The writer-side half of ingest; runs inside a group commit."""
@@ -203,6 +218,8 @@ class IngestJob:
             if isinstance(event, SessionMessage):
                 session = fleet.sessions[event.session_id]
                 data["seq"] = session.messages + 1
+            elif isinstance(event, AgentRegistered):
+                data["capabilities"] = _capabilities(fleet, event)
             elif isinstance(event, SessionStarted) and event.parent_session_id and not (
                     event.task_id):
                 # a subagent works on its parent's task; say so in the log, where costs
@@ -210,7 +227,9 @@ class IngestJob:
                 parent = ctx.session(ws, event.parent_session_id)
                 if parent is not None and parent.task_id:
                     data["task_id"] = parent.task_id
-            emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
+            # an empty key is no key: two of them would collide in the log's unique index
+            emitted = ctx.emit(ws, event.type, data, ts=event.ts,
+                               event_key=event.event_key or None)
             if isinstance(event, SessionMessage):
                 ctx.messages.append(
                     (ws, event.session_id, data["seq"], event.role, event.content, emitted.ts)

@@ -115,6 +115,8 @@ def _agent(d: SpanDraft) -> None:
         title = f"{title} [conversation {conversation}]"
     start = s.start or None
     end = s.end or None
+    # no `capabilities`: a new agent gets its framework's, none (spans only report), and
+    # an agent that also registered through the SDK keeps the actions it declared there
     d.opening = [
         {"type": "agent.registered", "agent_id": d.agent_id, "name": name,
          "kind": "workflow" if loop == "workflow" else "agent", "framework": framework(s),

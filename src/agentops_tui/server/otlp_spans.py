@@ -204,6 +204,7 @@ class OtlpJob:
             row.pending = None
         for trace, (service, first) in traces.items():
             agent_id = service or "otel"
+            # framework opentelemetry: no capabilities (it can be watched, not acted on)
             sid = _trace_session(trace)
             opening += [
                 {"type": "agent.registered", "agent_id": agent_id, "name": agent_id,

@@ -173,6 +173,9 @@ class AgentOpsApp(App[None]):
                 # a screen still being set up builds itself from the whole state on mount
                 if self.screen.is_mounted:
                     update(changes)
+                    agents_changed = getattr(self.screen, "selection_agents_changed", None)
+                    if agents_changed is not None:
+                        agents_changed(changes.agents)
             else:  # a modal is on top: keep the changes for the screen under it
                 self._hand_down(changes)
             self._update_header(force=True)
@@ -266,7 +269,9 @@ class AgentOpsApp(App[None]):
             seen.add(binding.description)
             rows.append((self.get_key_display(binding), binding.description))
         rows.append((":", "command palette"))
-        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only))
+        note = getattr(self.screen, "unavailable_note", None)
+        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only,
+                                    note() if note is not None else None))
 
     def set_theme(self, name: str) -> None:
         """Switch theme from the palette, and remember it for next time."""

@@ -28,6 +28,7 @@ ACTION_STATUSES: dict[str, frozenset[str]] = {
     "pause": frozenset({"running", "waiting"}),
     "resume": frozenset({"paused"}),
     "inject": ACTIVE_SESSION_STATUSES,
+    "redirect": ACTIVE_SESSION_STATUSES,
     "kill": ACTIVE_SESSION_STATUSES,
 }
 
@@ -139,7 +140,7 @@ def card(facts: CardFacts, now: float) -> list[Line]:
 
 def action_targets(sessions: Iterable[Session], action: str) -> list[str]:
     """The ids of a task's sessions (subagents included) that `action` applies to."""
-    wanted = ACTION_STATUSES[action]
+    wanted = ACTION_STATUSES.get(action, frozenset())
     return [s.id for s in sessions if s.status in wanted]
 
 

@@ -24,16 +24,22 @@ class AgentOpsCommands(Provider):
         for theme in sorted(app.available_themes):
             out.append((f"theme: {theme}", "use this theme (saved on exit)",
                         partial(app.set_theme, theme)))
-        if not app.read_only:
+        # the screen the palette was opened over decides what it offers: not in read-only
+        # mode, and not what the selected sessions' agents cannot obey
+        check = getattr(self.screen, "check_action", None)
+        if not app.read_only and check is not None:
             for action, text in (
                 ("pause", "pause the selected or marked sessions"),
                 ("resume", "resume the selected or marked sessions"),
                 ("inject", "send a message to the selected or marked sessions"),
+                ("redirect", "stop the current step of the selected or marked sessions and "
+                             "give them a new instruction (R)"),
                 ("kill", "kill the selected or marked sessions (asks first)"),
                 ("kill_all", "kill every active session (type KILL ALL)"),
             ):
-                out.append((f"session: {action.replace('_', ' ')}", text,
-                            partial(app.run_screen_action, action)))
+                if hasattr(self.screen, f"action_{action}") and check(action, ()):
+                    out.append((f"session: {action.replace('_', ' ')}", text,
+                                partial(app.run_screen_action, action)))
         out.append(("view: filter", "filter the roster (/)",
                     partial(app.run_screen_action, "filter")))
         out.append(("view: sort", "sort the roster by the next column (s)",

@@ -1,33 +1,64 @@
-"""Intervention keys shared by the screens that show sessions: pause, resume, inject, kill.
+"""Intervention keys shared by the screens that show sessions: pause, resume, inject,
+redirect, kill.
 
 They act on the marked sessions, or on the highlighted one when nothing is marked (a screen
-whose rows are not sessions says which sessions a row stands for: `sessions_for`). Each
-action goes to the backend through the client; the row then shows the pending command until
-the agent acknowledges it. In read-only mode these bindings are hidden and refuse to run.
+whose rows are not sessions says which sessions a row stands for: `candidates`). Each action
+goes to the backend through the client; the row then shows the pending command until the
+agent acknowledges it. In read-only mode these bindings are hidden and refuse to run.
+
+An action the selected sessions' agents cannot obey (their `capabilities`) is not offered
+either: its binding is hidden from the footer, `?` and the palette, and pressing its key says
+why instead of doing nothing. Of marked sessions, those that can take the action get it and
+the notice says how many were skipped and why.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from textual import events, on
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core import capabilities
+from agentops_tui.models import Agent
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
+from agentops_tui.tui.widgets.kanban import Kanban
+from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 if TYPE_CHECKING:
     from agentops_tui.tui.app import AgentOpsApp
 
-DANGEROUS_ACTIONS = frozenset({"pause", "resume", "inject", "kill", "kill_all", "mark"})
+DANGEROUS_ACTIONS = frozenset({"pause", "resume", "inject", "redirect", "kill", "kill_all",
+                               "mark"})
+# screen action → the capability it needs from the session's agent
+CAPABILITY_OF: dict[str, str] = {
+    "pause": "pause", "resume": "resume", "inject": "inject", "reply": "inject",
+    "redirect": "redirect", "kill": "kill",
+}
 
 ACTION_BINDINGS: list[Binding] = [
     Binding("p", "pause", "Pause", id="session-pause"),
     Binding("r", "resume", "Resume", id="session-resume"),
     Binding("i", "inject", "Inject", id="session-inject"),
+    Binding("R", "redirect", "Redirect", id="session-redirect"),
     Binding("k", "kill", "Kill", id="session-kill"),
     Binding("ctrl+k", "kill_all", "Kill all", id="session-kill-all"),
 ]
+
+
+@dataclass
+class Targets:
+    """The sessions an action goes to, and how many of the chosen ones it skips and why."""
+
+    ids: list[str]
+    skipped: int = 0
+    reason: str = ""
+
+    def note(self) -> str:
+        return f" ({self.skipped} skipped: {self.reason})" if self.skipped else ""
 
 
 class Interventions(Screen[Any]):
@@ -40,6 +71,7 @@ class Interventions(Screen[Any]):
     def __init__(self) -> None:
         super().__init__()
         self.marked: set[str] = set()
+        self._offered: tuple[bool, ...] = ()  # per action of this screen, as last painted
 
     @property
     def agentops(self) -> AgentOpsApp:
@@ -49,17 +81,115 @@ class Interventions(Screen[Any]):
         """The highlighted session, as a list; each screen says which row that is."""
         return []
 
+    def candidates(self, action: str) -> list[str]:
+        """The sessions `action` would go to before their agents are asked (no notice)."""
+        return sorted(self.marked) if self.marked else self.target_sessions()
+
+    def say_no_targets(self, action: str) -> None:
+        self.notify("Select a session first", severity="warning")
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DANGEROUS_ACTIONS and self.agentops.read_only:
             return False
+        if action in CAPABILITY_OF and self.refused_by(action) is not None:
+            return False  # hidden: the footer, `?` and the palette offer only what can work
         return True
 
-    def sessions_for(self, action: str) -> list[str]:
-        """The sessions `action` goes to; when there are none, says why and returns []."""
-        targets = sorted(self.marked) if self.marked else self.target_sessions()
-        if not targets:
-            self.notify("Select a session first", severity="warning")
-        return targets
+    # ---- capabilities ----------------------------------------------------------------------
+
+    def refused_by(self, action: str) -> Agent | None:
+        """The agent that keeps `action` from every candidate session, or None when at
+        least one can take it (or there is nothing selected: that is said on its own)."""
+        needed = CAPABILITY_OF.get(action)
+        fleet = self.agentops.fleet
+        refuser: Agent | None = None
+        for sid in self.candidates(action) if needed else ():
+            session = fleet.sessions.get(sid)
+            agent = fleet.agents.get(session.agent_id) if session is not None else None
+            if capabilities.can(agent, needed or action):
+                return None
+            refuser = refuser or agent
+        return refuser
+
+    def refusal(self, action: str) -> str | None:
+        """Why `action` is not offered for the selection, in the API's words."""
+        agent = self.refused_by(action)
+        if agent is None:
+            return None
+        return capabilities.refusal(agent, CAPABILITY_OF.get(action, action))
+
+    def unavailable_note(self) -> str | None:
+        """For `?`: the actions the selection's agents cannot take, and why."""
+        if self.agentops.read_only:
+            return None
+        by_agent: dict[str, tuple[Agent, list[str]]] = {}
+        for action in dict.fromkeys(CAPABILITY_OF.values()):
+            if not hasattr(self, f"action_{action}"):
+                continue
+            agent = self.refused_by(action)
+            if agent is not None:
+                by_agent.setdefault(agent.id, (agent, []))[1].append(action)
+        lines = [f"Not offered here: {', '.join(actions)} — agent {agent.name}: "
+                 f"{capabilities.limitation(agent)}" for agent, actions in by_agent.values()]
+        return "\n".join(lines) or None
+
+    def on_key(self, event: events.Key) -> None:
+        """A key whose action this selection cannot take says why, instead of nothing."""
+        for node, bindings in self._binding_chain:
+            found = bindings.key_to_bindings.get(event.key, ())
+            if node is not self:
+                if found:
+                    return  # a widget in focus (or the app) has this key for itself
+                continue
+            for binding in found:
+                action = binding.action.split("(")[0]
+                reason = None if self.agentops.read_only else self.refusal(action)
+                if reason is not None:
+                    self.notify(reason, title=f"{binding.description} not available",
+                                severity="warning")
+                    break
+            return
+
+    @on(VirtualTable.Highlighted)
+    @on(Kanban.Highlighted)
+    def _selection_moved(self) -> None:
+        self.offer_changed()
+
+    def offer_changed(self) -> None:
+        """Repaint the footer when what the selection can take changed (the highlighted
+        row's agent, marks, an agent registering anew) — only then: holding an arrow key
+        down over a long list must not rebuild the footer for every row."""
+        offered = tuple(self.refused_by(action) is None for action in CAPABILITY_OF
+                        if hasattr(self, f"action_{action}"))
+        if offered != self._offered:
+            self._offered = offered
+            self.refresh_bindings()
+
+    def selection_agents_changed(self, changed_agents: set[str]) -> None:
+        """Called on the repaint tick with the agents whose state changed."""
+        if changed_agents:
+            self.offer_changed()
+
+    def sessions_for(self, action: str) -> Targets:
+        """The sessions `action` goes to: those of the selection whose agent can take it.
+        When there are none, says why and returns no ids."""
+        chosen = self.candidates(action)
+        if not chosen:
+            self.say_no_targets(action)
+            return Targets([])
+        needed = CAPABILITY_OF.get(action, action)
+        fleet = self.agentops.fleet
+        able = [sid for sid in chosen if capabilities.session_can(fleet, sid, needed)]
+        if not able:
+            self.notify(self.refusal(action) or f"cannot {action}", severity="warning")
+            return Targets([])
+        skipped = len(chosen) - len(able)
+        reason = ""
+        if skipped:
+            refuser = next(a for sid in chosen if sid not in able
+                           if (a := fleet.agents.get(fleet.sessions[sid].agent_id)))
+            reason = capabilities.refusal(refuser, needed)
+        return Targets(able, skipped, reason)
 
     def describe(self, targets: list[str]) -> str:
         """The targets as a confirmation or a dialog title names them."""
@@ -73,9 +203,12 @@ class Interventions(Screen[Any]):
         for sid in self.target_sessions()[:1]:
             self.marked.symmetric_difference_update({sid})
         self.refresh_rows()
+        self.offer_changed()
 
     def refresh_rows(self) -> None:
         """Repaint rows (marks changed)."""
+
+    # ---- actions ---------------------------------------------------------------------------
 
     def action_pause(self) -> None:
         self._send("pause", self.sessions_for("pause"))
@@ -84,19 +217,27 @@ class Interventions(Screen[Any]):
         self._send("resume", self.sessions_for("resume"))
 
     def action_inject(self) -> None:
-        targets = self.sessions_for("inject")
-        if not targets:
+        self._ask_then_send("inject", InjectScreen)
+
+    def action_redirect(self) -> None:
+        self._ask_then_send("redirect", lambda what: InjectScreen(
+            what, title=f"Redirect {what}: stop the current step and do this instead",
+            placeholder="e.g. drop the refactor; fix the failing login test first"))
+
+    def _ask_then_send(self, action: str, dialog: Any) -> None:
+        targets = self.sessions_for(action)
+        if not targets.ids:
             return
 
         def done(message: object) -> None:
             if isinstance(message, str):
-                self._send("inject", targets, message)
+                self._send(action, targets, message)
 
-        self.app.push_screen(InjectScreen(self.describe(targets)), done)
+        self.app.push_screen(dialog(self.describe(targets.ids) + targets.note()), done)
 
     def action_kill(self) -> None:
         targets = self.sessions_for("kill")
-        if not targets:
+        if not targets.ids:
             return
 
         def done(yes: object) -> None:
@@ -104,9 +245,9 @@ class Interventions(Screen[Any]):
                 self._send("kill", targets)
 
         self.app.push_screen(
-            ConfirmScreen(f"Kill {self.describe(targets)}?",
+            ConfirmScreen(f"Kill {self.describe(targets.ids)}?",
                           "The agent stops this work at its next checkpoint. This cannot be "
-                          "undone."),
+                          "undone." + targets.note()),
             done,
         )
 
@@ -117,38 +258,48 @@ class Interventions(Screen[Any]):
 
         self.app.push_screen(KillAllScreen(), done)
 
-    def _send(self, action: str, targets: list[str], message: str | None = None) -> None:
-        if not targets:
+    def _send(self, action: str, targets: Targets, message: str | None = None) -> None:
+        if not targets.ids:
             return
         if self.agentops.read_only:
             self.notify("Read-only console: actions are off", severity="warning")
             return
         self.run_worker(self._act(action, targets, message), group="actions")
 
-    async def _act(self, action: str, targets: list[str], message: str | None) -> None:
+    async def _act(self, action: str, targets: Targets, message: str | None) -> None:
         api = self.agentops.connection.api
         failures: list[str] = []
-        for sid in targets:
+        for sid in targets.ids:
             try:
-                if action == "inject":
-                    await api.inject(sid, message or "")
+                if action in ("inject", "redirect"):
+                    await getattr(api, action)(sid, message or "")
                 else:
                     await getattr(api, action)(sid)
             except (ApiError, BackendUnreachable) as exc:
                 failures.append(str(exc))
-        done = len(targets) - len(failures)
+        done = len(targets.ids) - len(failures)
         if done:
             what = "message sent to" if action == "inject" else f"{action} sent to"
-            self.notify(f"{what} {done} session{'s' if done != 1 else ''}; waiting for the agent")
+            self.notify(f"{what} {done} session{'s' if done != 1 else ''}; waiting for the "
+                        f"agent{targets.note()}")
+        elif targets.skipped:
+            self.notify(f"{targets.skipped} skipped: {targets.reason}", severity="warning")
         for failure in failures[:3]:
             self.notify(failure, title=f"{action} refused", severity="error")
         self.marked.clear()
         self.refresh_rows()
+        self.offer_changed()
 
     async def _kill_all(self) -> None:
         try:
-            commands = await self.agentops.connection.api.killswitch()
+            result = await self.agentops.connection.api.killswitch()
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Kill all refused", severity="error")
             return
-        self.notify(f"Kill sent to {len(commands)} sessions", severity="warning")
+        skipped = result.skipped
+        note = ""
+        if skipped:
+            others = len({s["agent_id"] for s in skipped}) - 1
+            note = (f"; {len(skipped)} skipped: {skipped[0]['reason']}"
+                    + (f" (and {others} other agents that cannot be killed)" if others else ""))
+        self.notify(f"Kill sent to {len(result.commands)} sessions{note}", severity="warning")

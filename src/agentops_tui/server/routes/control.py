@@ -99,13 +99,15 @@ async def redirect(session_id: str, body: InjectRequest, request: Request,
 async def killswitch(body: KillswitchRequest, request: Request,
                      principal: Principal = Depends(admin),
                      ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
-    """Kill every active session of the workspace. `confirm` must be exactly `KILL ALL`."""
+    """Kill every active session of the workspace. `confirm` must be exactly `KILL ALL`.
+    Sessions whose agent cannot be killed are listed in `skipped`, each with the reason."""
     actor = actor_of(request, principal)
     expiry = ctx.settings.command_expiry_seconds
-    commands: list[Command] = await ctx.store.write(
+    result: control.Killswitch = await ctx.store.write(
         lambda wctx: control.killswitch(wctx, principal.workspace, actor, expiry)
     )
-    return JSONResponse({"commands": [c.model_dump() for c in commands]}, status_code=202)
+    return JSONResponse({"commands": [c.model_dump() for c in result.commands],
+                         "skipped": result.skipped}, status_code=202)
 
 
 @router.post("/commands/{command_id}/ack", response_model=Command, responses=answers(409))

@@ -13,6 +13,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
+from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
 from agentops_tui.models import Session, Task
 from agentops_tui.tui import board, render
@@ -70,6 +71,7 @@ class SessionDetails(ModalScreen[None]):
                 ("session", s.id),
                 ("status", s.status + (f" — {s.detail}" if s.detail else "")),
                 ("agent", f"{agent.name} ({agent.kind})" if agent else s.agent_id),
+                ("actions", capabilities.actions_text(agent) if agent else "—"),
                 ("model", s.model or "—"),
                 ("task", s.task_id or "—"),
                 ("parent", s.parent_session_id or "—"),

@@ -27,6 +27,7 @@ class _Dialog(ModalScreen[object]):
     .dialog.-danger { border: thick $error; }
     .dialog .title { text-style: bold; margin-bottom: 1; }
     .dialog .hint { color: $text-muted; margin-top: 1; }
+    .dialog .note { color: $warning; margin-bottom: 1; }
     """
 
     def action_dismiss_none(self) -> None:
@@ -62,15 +63,16 @@ class InjectScreen(_Dialog):
     """A line of text to send into the selected session(s)."""
 
     def __init__(self, target: str, *, title: str | None = None,
-                 allow_empty: bool = False) -> None:
+                 allow_empty: bool = False, placeholder: str | None = None) -> None:
         super().__init__()
         self.title_text = title or f"Send a message to {target}"
         self.allow_empty = allow_empty
+        self.placeholder = placeholder or "e.g. stop and summarise what you have so far"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title", markup=False)
-            yield Input(placeholder="e.g. stop and summarise what you have so far", id="message")
+            yield Input(placeholder=self.placeholder, id="message")
             yield Label("enter: send    esc: cancel", classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -103,16 +105,20 @@ class HelpScreen(_Dialog):
         Binding("escape,q,question_mark", "dismiss_none", "Close"),
     ]
 
-    def __init__(self, rows: list[tuple[str, str]], read_only: bool) -> None:
+    def __init__(self, rows: list[tuple[str, str]], read_only: bool,
+                 unavailable: str | None = None) -> None:
         super().__init__()
         self.rows = rows
         self.read_only = read_only
+        self.unavailable = unavailable  # actions this selection's agents cannot take, and why
 
     def compose(self) -> ComposeResult:
         width = max((len(k) for k, _ in self.rows), default=4)
         lines = [f"[b]{key.ljust(width)}[/b]  {text}" for key, text in self.rows]
         with Vertical(classes="dialog"):
             yield Label("Keys", classes="title")
+            if self.unavailable:  # first, where it is seen; it names agents: not markup
+                yield Static(self.unavailable, classes="note", markup=False)
             yield Static("\n".join(lines))
             if self.read_only:
                 yield Label("read-only: actions that change agents are off", classes="hint")

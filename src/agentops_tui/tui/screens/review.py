@@ -110,11 +110,14 @@ class ReviewScreen(Interventions):
             body.update("Nothing needs you right now. New approvals, waiting sessions, alerts "
                         "and missed deadlines will appear here.")
             self.query_one(LogTail).show(None, "no session")
+            if self._shown is not None:
+                self.offer_changed()
             self._shown = None
             return
         body.update(self._explain(item))
         if self._shown != key:
             self._shown = key
+            self.offer_changed()  # what is offered depends on the item's agent
             log = self.query_one(LogTail)
             log.show(item.session_id, "this item has no session")
             if item.session_id:
@@ -171,7 +174,12 @@ class ReviewScreen(Interventions):
         keys = {"approval": "a approve · x reject · i reply · s skip",
                 "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
                 "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
-        lines.append(f"[dim]{keys.get(item.kind, 's skip')} · u undo[/dim]")
+        hint = keys.get(item.kind, "s skip")
+        cannot = self.refusal("reply")
+        if cannot is not None:  # no reply key where the agent cannot take a message
+            hint = hint.replace("i reply · ", "")
+            lines.append(f"[dim]{escape(cannot)}[/dim]")
+        lines.append(f"[dim]{hint} · u undo[/dim]")
         return "\n".join(lines)
 
     @work(group="review-log", exclusive=True)

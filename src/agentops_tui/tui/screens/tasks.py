@@ -179,19 +179,22 @@ class TasksScreen(Interventions):
             return False
         return super().check_action(action, parameters)
 
-    def sessions_for(self, action: str) -> list[str]:
+    def candidates(self, action: str) -> list[str]:
         """The highlighted task's sessions that `action` applies to (subagents included)."""
         fleet = self.agentops.fleet
         task = fleet.tasks.get(self.current or "")
         if task is None:
-            self.notify("Select a task first", severity="warning")
             return []
-        sessions = task_sessions(fleet, task.id)
-        targets = board.action_targets(sessions, action)
-        if not targets:
-            self.notify(board.no_targets(task.name, sessions, action), severity="warning",
-                        markup=False)
-        return targets
+        return board.action_targets(task_sessions(fleet, task.id), action)
+
+    def say_no_targets(self, action: str) -> None:
+        fleet = self.agentops.fleet
+        task = fleet.tasks.get(self.current or "")
+        if task is None:
+            self.notify("Select a task first", severity="warning")
+        else:
+            self.notify(board.no_targets(task.name, task_sessions(fleet, task.id), action),
+                        severity="warning", markup=False)
 
     def describe(self, targets: list[str]) -> str:
         task = self.agentops.fleet.tasks.get(self.current or "")
