@@ -14,6 +14,7 @@ from agentops_tui.models import Agent, Session, Snapshot
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
 from agentops_tui.server.writer import Rejected
+from agentops_tui.wire_values import MAX_INT64
 
 router = APIRouter(prefix="/api/v1", tags=["state"])
 
@@ -152,8 +153,10 @@ async def session(
 @router.get("/sessions/{session_id}/messages")
 async def messages(
     session_id: str,
-    after: int = Query(0, ge=0),
-    before: int | None = Query(None, ge=1, description="page backwards from this seq"),
+    after: int = Query(0, ge=0, le=MAX_INT64),
+    before: int | None = Query(
+        None, ge=1, le=MAX_INT64, description="page backwards from this seq"
+    ),
     limit: int = Query(200, ge=1, le=1000),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
