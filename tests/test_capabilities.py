@@ -123,9 +123,9 @@ def test_otel_agents_can_be_watched_not_acted_on(live: LiveServer) -> None:
                             "capabilities": []}}
 
         # an SDK agent that also exports spans under its own id keeps what it declared
-        _ingest(c, agent("support/editor", capabilities=["pause", "resume", "kill"]))
+        _ingest(c, agent("support:editor", capabilities=["pause", "resume", "kill"]))
         _post_spans(c, _otel_agent_span("2" * 32, "b" * 16, "support", "editor"))
-        assert _caps(c, "support/editor") == ["pause", "resume", "kill"]
+        assert _caps(c, "support:editor") == ["pause", "resume", "kill"]
 
 
 def test_capabilities_are_streamed_and_survive_a_restart(tmp_path: Path) -> None:

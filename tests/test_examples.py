@@ -50,7 +50,7 @@ def test_otel_agent_builds_agents_sessions_and_costs(live: LiveServer) -> None:
     with live.client() as c:
         agents = {a["id"] for a in c.get("/api/v1/agents").json()["agents"]}
         roots = c.get("/api/v1/sessions/tree").json()["roots"]
-    assert agents == {"support-desk/support", "support-desk/research"}
+    assert agents == {"support-desk:support", "support-desk:research"}
     assert len(roots) == 2
     for root in roots:
         top = root["session"]
@@ -58,7 +58,7 @@ def test_otel_agent_builds_agents_sessions_and_costs(live: LiveServer) -> None:
         assert top["input_tokens"] > 0 and top["cost_usd"] > 0
         assert sum(top["tool_calls"].values()) == 2
         [child] = root["children"]
-        assert child["session"]["agent_id"] == "support-desk/research"
+        assert child["session"]["agent_id"] == "support-desk:research"
         assert child["session"]["tool_calls"] == {"web_search": 1}
         assert child["session"]["model"] == "claude-haiku-4-5"
 

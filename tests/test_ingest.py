@@ -56,15 +56,6 @@ def test_retried_batch_with_event_keys_is_counted_once(live: LiveServer) -> None
     assert s["input_tokens"] == 10
 
 
-def test_an_empty_event_key_is_no_key(live: LiveServer) -> None:
-    with live.client() as c:
-        for _ in range(2):  # two events each keyed "" are two events, not a store failure
-            r = c.post("/api/v1/ingest", json={"events": [started(event_key=""),
-                                                         usage(event_key="")]})
-            assert (r.status_code, r.json()["accepted"]) == (202, 2)
-        assert c.get("/api/v1/sessions/se-1").json()["input_tokens"] == 2000
-
-
 def _error(r: object) -> dict[str, object]:
     body = r.json()  # type: ignore[attr-defined]
     assert set(body) == {"error"}, body

@@ -90,10 +90,10 @@ def test_sdk_exporter_builds_the_agent_tree(live: LiveServer, client: httpx.Clie
     tp.shutdown()
 
     agents = {a["id"]: a for a in client.get("/api/v1/agents").json()["agents"]}
-    assert set(agents) == {"support-bot/planner", "agent-researcher"}
-    assert agents["support-bot/planner"]["name"] == "planner"
+    assert set(agents) == {"support-bot:planner", "agent-researcher"}
+    assert agents["support-bot:planner"]["name"] == "planner"
     assert agents["agent-researcher"]["name"] == "researcher"
-    assert agents["support-bot/planner"]["status"] == "idle"
+    assert agents["support-bot:planner"]["status"] == "idle"
 
     [root] = client.get("/api/v1/sessions/tree").json()["roots"]
     top = root["session"]
@@ -310,11 +310,11 @@ def test_older_names_openllmetry_and_openinference(client: httpx.Client) -> None
     assert post(client, openllmetry).json() == {}
     assert post(client, openinference).json() == {}
     agents = {a["id"]: a for a in client.get("/api/v1/agents").json()["agents"]}
-    assert agents["lab/research"]["framework"] == "openllmetry"
-    assert agents["lab/research"]["kind"] == "workflow"
-    assert agents["desk/triage"]["framework"] == "openinference"
+    assert agents["lab:research"]["framework"] == "openllmetry"
+    assert agents["lab:research"]["kind"] == "workflow"
+    assert agents["desk:triage"]["framework"] == "openinference"
     found = {s["agent_id"]: s for s in client.get("/api/v1/sessions").json()["sessions"]}
-    wf, tri = found["lab/research"], found["desk/triage"]
+    wf, tri = found["lab:research"], found["desk:triage"]
     assert (wf["input_tokens"], wf["output_tokens"], wf["tool_calls"]) == (2000, 100,
                                                                           {"lookup": 1})
     assert wf["cost_usd"] == pytest.approx(0.006)  # 2000*2.5 + 100*10 per million

@@ -70,7 +70,7 @@ async def console(live: LiveServer) -> AsyncIterator[tuple[AgentOpsApp, Pilot[No
 
 
 def _otel_session(app: AgentOpsApp) -> str:
-    [sid] = [s.id for s in app.fleet.sessions.values() if s.agent_id == "support/writer"]
+    [sid] = [s.id for s in app.fleet.sessions.values() if s.agent_id == "support:writer"]
     return sid
 
 
@@ -108,7 +108,7 @@ def _palette(app: AgentOpsApp) -> set[str]:
 async def test_an_otel_session_is_watched_not_acted_on(live: LiveServer) -> None:
     async with console(live) as (app, pilot):
         sid = _otel_session(app)
-        await _select(app, pilot, "support/writer", sid)
+        await _select(app, pilot, "support:writer", sid)
         assert not SESSION_KEYS & _offered(app)
         assert {"Mark", "Kill all", "Filter"} <= _offered(app)
         assert not {"session: pause", "session: kill", "session: redirect"} & _palette(app)
@@ -189,7 +189,7 @@ async def test_marked_sessions_skip_the_agents_that_cannot(live: LiveServer) -> 
         await _select(app, pilot, "ag-coder", "se-root")
         await pilot.press("space")
         sid = _otel_session(app)
-        await _select(app, pilot, "support/writer", sid)
+        await _select(app, pilot, "support:writer", sid)
         await pilot.press("space")
         assert "Pause" in _offered(app)  # one of the marked sessions can take it
         await pilot.press("p")

@@ -6,11 +6,27 @@ Times on the wire are seconds since the Unix epoch (float); requests may also se
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
+
+from agentops_tui.wire_values import (
+    Count,
+    Deadline,
+    DurationMs,
+    EventTime,
+    Id,
+    JsonValue,
+    Key,
+    Money,
+    Text,
+    TokenCount,
+    integral,
+)
+from agentops_tui.wire_values import (
+    Timestamp as Timestamp,  # re-exported: query filters parse times with it
+)
 
 AgentStatus = Literal["idle", "running", "waiting", "paused", "error", "offline"]
 SessionStatus = Literal["running", "waiting", "paused", "completed", "failed", "killed"]
@@ -52,36 +68,6 @@ def default_capabilities(framework: str | None) -> list[Capability]:
     return list(COMMAND_CHANNEL_CAPABILITIES)
 
 
-def _parse_ts(value: Any) -> Any:
-    """Accept epoch seconds or an ISO 8601 string; hand pydantic a float or the bad value."""
-    if isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            pass
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return value
-    if isinstance(value, datetime):
-        return value.timestamp()
-    return value
-
-
-Timestamp = Annotated[float, BeforeValidator(_parse_ts)]
-
-
-def _integral(value: Any) -> Any:
-    """JSON Schema counts 3.0 as an integer; requests are strict, so say so explicitly."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
-JsonInt = Annotated[int, BeforeValidator(_integral)]  # constraints go before the validator
-Id = Annotated[str, Field(min_length=1, max_length=200)]
-Text = Annotated[str, Field(max_length=65_536)]
-Count = Annotated[int, Field(ge=0, le=10**12), BeforeValidator(_integral)]
-
-
 class WireModel(BaseModel):
     """Base for requests: camelCase or snake_case in, snake_case out, unknown fields ignored.
     Strict: a field takes the JSON type the OpenAPI document gives it (no `"5"` for 5, no
@@ -101,8 +87,8 @@ class Entity(BaseModel):
 
 
 class _IngestBase(WireModel):
-    ts: Timestamp | None = None
-    event_key: Annotated[str, Field(max_length=200)] | None = None
+    ts: EventTime | None = None
+    event_key: Key | None = None
 
 
 class AgentRegistered(_IngestBase):
@@ -138,7 +124,7 @@ class SessionMessage(_IngestBase):
     session_id: Id
     role: Role = "assistant"
     content: Text
-    seq: JsonInt | None = None  # assigned by the server
+    seq: Count | None = None  # assigned by the server
 
 
 class SessionToolCall(_IngestBase):
@@ -146,7 +132,7 @@ class SessionToolCall(_IngestBase):
     session_id: Id
     tool: Annotated[str, Field(min_length=1, max_length=200)]
     status: Literal["ok", "error"] = "ok"
-    duration_ms: Annotated[float, Field(ge=0)] | None = None
+    duration_ms: DurationMs | None = None
     output: Text | None = None
 
 
@@ -154,11 +140,11 @@ class SessionUsage(_IngestBase):
     type: Literal["session.usage"]
     session_id: Id
     model: Annotated[str, Field(max_length=200)] | None = None
-    input_tokens: Count = 0
-    output_tokens: Count = 0
-    cache_read_tokens: Count = 0
-    cache_write_tokens: Count = 0
-    cost_usd: Annotated[float, Field(ge=0)] | None = None  # computed at ingest when absent
+    input_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    cost_usd: Money | None = None  # computed at ingest when absent
     priced: bool | None = None  # set at ingest: False when the model has no known price
 
 
@@ -439,7 +425,7 @@ class RejectRequest(WireModel):
 # ---- work queues ---------------------------------------------------------------------------
 
 Priority = Annotated[
-    int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)"), BeforeValidator(_integral)]
+    int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)"), BeforeValidator(integral)]
 
 
 class CreateQueueRequest(WireModel):
@@ -451,8 +437,8 @@ class CreateQueueRequest(WireModel):
 class CreateTaskRequest(WireModel):
     name: Annotated[str, Field(min_length=1, max_length=1000)]
     priority: Priority = 3
-    payload: Any = None
-    deadline: Timestamp | None = None
+    payload: JsonValue = None
+    deadline: Deadline | None = None
 
 
 class TakeTaskRequest(WireModel):
@@ -460,7 +446,7 @@ class TakeTaskRequest(WireModel):
 
 
 class CompleteTaskRequest(WireModel):
-    result: Any = None
+    result: JsonValue = None
 
 
 class FailTaskRequest(WireModel):

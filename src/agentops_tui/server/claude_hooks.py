@@ -31,11 +31,17 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from agentops_tui.models import (
     ENDED_SESSION_STATUSES,
-    Count,
     IngestAccepted,
     IngestBatch,
     IngestEvent,
@@ -48,10 +54,16 @@ from agentops_tui.server.ingest import CostFn, IngestJob, enrich
 from agentops_tui.server.redact import redact_json
 from agentops_tui.server.store import Store
 from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.wire_values import ID_PATTERN, MAX_DURATION_MS, JsonValue, TokenCount
 
 MAX_OUTPUT = 2_000
 _REOPENERS = {"SessionStart", "UserPromptSubmit", "PreToolUse"}
 _events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
+# Claude Code's ids become parts of session ids (`cc-<session_id>-sub-<agent_id>`), so they
+# follow the rules of an id in a URL path.
+HookId = Annotated[str, Field(min_length=1, pattern=ID_PATTERN)]
+
+
 class _Lenient(BaseModel):
     """Unknown fields are ignored; known ones must have their documented JSON type."""
 
@@ -63,10 +75,10 @@ class TranscriptUsage(_Lenient):
 
     id: Annotated[str, Field(min_length=1, max_length=70)]
     model: Annotated[str, Field(max_length=200)] | None = None
-    input_tokens: Count = 0
-    output_tokens: Count = 0
-    cache_read_tokens: Count = 0
-    cache_write_tokens: Count = 0
+    input_tokens: TokenCount = 0
+    output_tokens: TokenCount = 0
+    cache_read_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
 
 
 class Extras(_Lenient):
@@ -78,21 +90,23 @@ class Extras(_Lenient):
 
 
 class HookPayload(_Lenient):
-    session_id: Annotated[str, Field(min_length=1, max_length=120)]
+    session_id: Annotated[HookId, Field(max_length=120)]
     hook_event_name: Annotated[str, Field(min_length=1, max_length=100)]
     cwd: Annotated[str, Field(max_length=4000)] | None = None
     transcript_path: str | None = None
-    model: Any = None  # a string, or {"id", "display_name"} in some versions
+    model: JsonValue = None  # a string, or {"id", "display_name"} in some versions
     source: str | None = None
     reason: str | None = None
     prompt: Annotated[str, Field(max_length=65_536)] | None = None
     message: Annotated[str, Field(max_length=4000)] | None = None
     tool_name: Annotated[str, Field(max_length=200)] | None = None
     tool_use_id: Annotated[str, Field(max_length=64)] | None = None
-    tool_input: Any = None
-    tool_response: Any = None
-    error: Any = None
-    agent_id: Annotated[str, Field(max_length=64)] | None = None
+    tool_input: JsonValue = None
+    tool_response: JsonValue = None
+    error: JsonValue = None
+    agent_id: Annotated[
+        HookId | None, Field(max_length=64), BeforeValidator(lambda v: v or None)
+    ] = None
     agent_type: Annotated[str, Field(max_length=200)] | None = None
     last_assistant_message: Annotated[str, Field(max_length=65_536)] | None = None
     stop_hook_active: Any = None
@@ -286,6 +300,8 @@ class HookJob:
             (self.workspace, session_id, _tool_key(h)),
         ).fetchone()
         duration = max(0.0, (ts - row[0]) * 1000) if row is not None else None
+        if duration is not None and duration > MAX_DURATION_MS:
+            duration = None  # a start left over from long ago: not this call's
         error = failed or _looks_failed(h.tool_response)
         shown = h.error if failed else h.tool_response
         output = shown if isinstance(shown, str) else _summary(shown)

@@ -7,12 +7,12 @@ acknowledged without double counting.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails, from_json
 
 from agentops_tui.core.fleet import Fleet, ordered_capabilities
 from agentops_tui.models import (
@@ -33,6 +33,7 @@ from agentops_tui.pricing import Cost
 from agentops_tui.server.redact import redact, redact_optional
 from agentops_tui.server.store import Store
 from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.wire_values import ID_PATTERN, ID_RULE
 
 MAX_EVENTS = 1000
 MAX_BYTES = 1024 * 1024
@@ -66,10 +67,7 @@ def parse_batch(body: bytes) -> IngestBatch:
     except ValidationError:
         pass
     # something is wrong: decode step by step, so the answer names the right problem
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    raw = decode_json(body)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise Rejected(422, "invalid_request", 'body must be an object {"events": [...]}')
     if len(raw["events"]) > MAX_EVENTS:
@@ -83,10 +81,26 @@ def parse_batch(body: bytes) -> IngestBatch:
         raise rejection(exc, "invalid_event") from None
 
 
+def decode_json(body: bytes) -> Any:
+    """A request body as Python values, or 400. The same strict decoder as `validate_json`:
+    nesting is bounded (no recursion error) and a lone surrogate is refused, not stored."""
+    try:
+        return from_json(body)
+    except ValueError as exc:
+        raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+
+
+def _message(error: ErrorDetails) -> str:
+    if error["type"] == "string_pattern_mismatch" and (
+            error.get("ctx", {}).get("pattern") == ID_PATTERN):
+        return f"not a usable id: {ID_RULE}"
+    return error["msg"]
+
+
 def rejection(exc: ValidationError, code: str) -> Rejected:
     """A 422 naming the first bad field, with every problem in `details`."""
     errors = [
-        {"field": format_loc(tuple(e["loc"])), "message": e["msg"]}
+        {"field": format_loc(tuple(e["loc"])), "message": _message(e)}
         for e in exc.errors(include_url=False, include_input=False)
     ]
     first = errors[0]
@@ -191,7 +205,9 @@ class IngestJob:
         events = self.batch.events
         ws = self.workspace
         keys = [e.event_key for e in events if e.event_key]
-        seen: set[str] = set()
+        # keys an earlier job of this group logged count too: their rows are not written yet
+        logged = ctx.logged_keys(ws)
+        seen: set[str] = {k for k in keys if k in logged}
         if keys:
             for i in range(0, len(keys), 500):
                 chunk = keys[i : i + 500]
@@ -227,9 +243,7 @@ class IngestJob:
                 parent = ctx.session(ws, event.parent_session_id)
                 if parent is not None and parent.task_id:
                     data["task_id"] = parent.task_id
-            # an empty key is no key: two of them would collide in the log's unique index
-            emitted = ctx.emit(ws, event.type, data, ts=event.ts,
-                               event_key=event.event_key or None)
+            emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
             if isinstance(event, SessionMessage):
                 ctx.messages.append(
                     (ws, event.session_id, data["seq"], event.role, event.content, emitted.ts)

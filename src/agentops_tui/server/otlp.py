@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from pydantic_core import from_json
 
 from agentops_tui.server.writer import Rejected
 
@@ -100,9 +101,9 @@ def decode(body: bytes, kind: str) -> ExportTraceServiceRequest:
                 400, "bad_protobuf", f"body is not an ExportTraceServiceRequest: {exc}"
             ) from None
         return request
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+    try:  # bounded nesting, and no lone surrogates (they could not be stored)
+        raw = from_json(body)
+    except ValueError as exc:
         raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise Rejected(400, "bad_request", 'body must be an object {"resourceSpans": [...]}')

@@ -20,18 +20,22 @@ redacted here, as it is made: such events may wait in `otlp_spans` for their par
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic_core import from_json
+
 from agentops_tui.server.otlp import STATUS_ERROR, SpanRecord
 from agentops_tui.server.redact import redact, redact_optional
+from agentops_tui.wire_values import MAX_COST_USD, MAX_DURATION_MS
 
 AGENT, LLM, TOOL, OTHER = "agent", "llm", "tool", "other"
 MAX_TEXT = 16_000
 MAX_OUTPUT = 4_000
 
 _LLM_OPERATIONS = {"chat", "text_completion", "generate_content", "embeddings", "completion"}
+_NOT_IN_ID = re.compile(r"[/\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass
@@ -93,6 +97,13 @@ def draft(span: SpanRecord) -> SpanDraft:
     return out
 
 
+def id_from(text: str) -> str:
+    """Attribute text made into an id: ids appear in URL paths, so no '/', no control
+    characters, and not '.' or '..'."""
+    cleaned = _NOT_IN_ID.sub("-", text)[:200]
+    return cleaned.replace(".", "-") if cleaned in (".", "..") else cleaned
+
+
 def session_id_for(span: SpanRecord) -> str:
     return f"otel-{span.trace_id}-{span.span_id}"
 
@@ -104,8 +115,8 @@ def _agent(d: SpanDraft) -> None:
         a, "gen_ai.agent.name", "agent.name", "traceloop.entity.name", "traceloop.workflow.name"
     ) or s.name.removeprefix("invoke_agent").strip() or d.service or "agent"
     name = _clip(name, 200)
-    agent_id = _first_str(a, "gen_ai.agent.id") or (f"{d.service}/{name}" if d.service else name)
-    d.agent_id = agent_id[:200]
+    agent_id = _first_str(a, "gen_ai.agent.id") or (f"{d.service}:{name}" if d.service else name)
+    d.agent_id = id_from(agent_id)
     d.session_id = session_id_for(s)
     model = redact_optional(
         _first_str(a, "gen_ai.request.model", "gen_ai.response.model", "llm.model_name"))
@@ -176,7 +187,7 @@ def _llm(d: SpanDraft) -> None:
             "cache_write_tokens": cache_write, "ts": ts, "event_key": key(s, "usage"),
         }
         cost = _first_float(a, "gen_ai.usage.cost", "llm.cost.total")
-        if cost is not None and cost >= 0:
+        if cost is not None and 0 <= cost <= MAX_COST_USD:  # else priced from the table
             usage["cost_usd"] = cost
         d.events.append(usage)
     answer = _output_text(a)
@@ -190,6 +201,8 @@ def _tool(d: SpanDraft) -> None:
     name = _first_str(a, "gen_ai.tool.name", "tool.name", "traceloop.entity.name") or (
         s.name.removeprefix("execute_tool").strip() or "tool")
     duration = max(0.0, (s.end - s.start) * 1000) if s.start and s.end else None
+    if duration is not None and duration > MAX_DURATION_MS:
+        duration = None  # a start time that cannot be this call's
     failed = s.status_code == STATUS_ERROR
     output = (
         s.status_message or s.exception or _first_str(a, "error.type")
@@ -227,7 +240,7 @@ def _first_int(a: dict[str, Any], *names: str) -> int | None:
             continue
         try:
             number = int(float(value))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # not a number, NaN, infinite
             continue
         return min(max(number, 0), 10**12)
     return None
@@ -250,7 +263,7 @@ def _messages_text(value: Any, roles: tuple[str, ...], last: bool) -> str | None
     """Text of GenAI `gen_ai.input.messages` / `gen_ai.output.messages` (JSON or a list)."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = from_json(value)  # bounded nesting: deep text is just text
         except ValueError:
             return str(value)
     if not isinstance(value, list):

@@ -31,7 +31,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from agentops_tui.models import IngestAccepted, IngestBatch, IngestEvent
 from agentops_tui.server.ingest import CostFn, IngestJob, enrich
-from agentops_tui.server.otlp_mapping import AGENT, SpanDraft
+from agentops_tui.server.otlp_mapping import AGENT, SpanDraft, id_from
 from agentops_tui.server.store import Store
 from agentops_tui.server.writer import Rejected, WriteContext
 
@@ -203,7 +203,7 @@ class OtlpJob:
                     traces[trace] = (row.service, min(first, event.get("ts") or row.end_ts))
             row.pending = None
         for trace, (service, first) in traces.items():
-            agent_id = service or "otel"
+            agent_id = id_from(service) if service else "otel"
             # framework opentelemetry: no capabilities (it can be watched, not acted on)
             sid = _trace_session(trace)
             opening += [

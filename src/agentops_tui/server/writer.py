@@ -80,6 +80,8 @@ class WriteContext:
         self._touched: dict[str, Changes] = {}
         # rows for the messages table; the writer copies them there later (`MessageIndex`)
         self.messages: list[MessageRow] = []
+        # event keys logged by this group, per workspace: not in the table until the flush
+        self._keys: dict[str, set[str]] = {}
 
     def fleet(self, workspace: str) -> Fleet:
         return self._writer.fleet(workspace)
@@ -100,6 +102,10 @@ class WriteContext:
                 session = Session.model_validate_json(row[0])
                 fleet.put_session(session)
         return session
+
+    def logged_keys(self, workspace: str) -> set[str]:
+        """Event keys this group has logged so far (a later job must treat them as taken)."""
+        return self._keys.get(workspace) or set()
 
     def emit(
         self,
@@ -127,6 +133,8 @@ class WriteContext:
         for observe in self._writer.observers:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
+        if event_key is not None:
+            self._keys.setdefault(workspace, set()).add(event_key)
         self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
         return event
 
@@ -256,6 +264,38 @@ class Writer:
             self.message_index.written(through)
 
     def _commit_group(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+        # A caller that gave up before its job ran (cancelled at shutdown) gets nothing
+        # written; once running, the future can no longer be cancelled.
+        running = [(job, future) for job, future in batch if future.set_running_or_notify_cancel()]
+        if running:
+            self._commit_or_split(running)
+
+    def _commit_or_split(self, batch: list[tuple[Job, Future[Any]]]) -> None:
+        """Commit the jobs together. When that fails because of what a job wrote (a value
+        the store refuses, or a bug one request hit), commit each half on its own, down to
+        the job at fault: it alone fails, and every other request is still written. An
+        outage (disk full, I/O error) fails the whole group: halving would not help."""
+        failure = self._try_commit(batch)
+        if failure is None:
+            return
+        if len(batch) > 1 and not _is_outage(failure):
+            log.warning("commit of %d jobs failed (%s); committing them in halves",
+                        len(batch), failure)
+            middle = len(batch) // 2
+            self._commit_or_split(batch[:middle])
+            self._commit_or_split(batch[middle:])
+            return
+        if len(batch) == 1 and not _is_outage(failure):
+            log.warning("a request could not be stored; refused it alone", exc_info=failure)
+        else:
+            log.error("write failed; rolled back %d jobs", len(batch), exc_info=failure)
+        answer = _answer(failure)
+        for _, future in batch:
+            future.set_exception(answer)
+
+    def _try_commit(self, batch: list[tuple[Job, Future[Any]]]) -> BaseException | None:
+        """Run the jobs in one transaction and commit; answer them and hand on the events.
+        On failure nothing of the group stays and the exception is returned."""
         results: list[tuple[Future[Any], bool, Any]] = []
         with self.lock:
             ctx = WriteContext(self)
@@ -263,10 +303,6 @@ class Writer:
             try:
                 self.conn.execute("BEGIN IMMEDIATE")
                 for job, future in batch:
-                    # A caller that gave up before its job ran (cancelled at shutdown) gets
-                    # nothing written; once running, the future can no longer be cancelled.
-                    if not future.set_running_or_notify_cancel():
-                        continue
                     try:
                         results.append((future, True, job(ctx)))
                     except Rejected as exc:
@@ -284,20 +320,9 @@ class Writer:
                     self.message_index.written(self.committed_id)
                 else:
                     self.message_index.committed(ctx.messages, now)
-            except Exception as exc:  # disk full, I/O error, a bug: nothing of the group stays
-                log.exception("write failed; rolling back %d jobs", len(batch))
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                self.next_event_id = start_id
-                self.fleets.clear()  # reload from the database on next use
-                self.state_rows.forget()
-                failure = StoreUnavailable(f"the store could not commit: {exc}")
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(failure)
-                return
+            except Exception as exc:  # disk full, I/O error, an unstorable value, a bug
+                self._roll_back(start_id)
+                return exc
             self.commits += 1
         for future, ok, value in results:
             if ok:
@@ -308,3 +333,34 @@ class Writer:
             self._on_commit(ctx.events)
         for hook in self.after_commit_hooks:
             hook(self)
+        return None
+
+    def _roll_back(self, start_id: int) -> None:
+        """Undo a failed group: the transaction, and the state its jobs changed in memory."""
+        try:
+            self.conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
+        self.next_event_id = start_id
+        self.fleets.clear()  # reload from the database on next use
+        self.state_rows.forget()
+
+
+# Failures of the store itself rather than of what a job wrote: every job would fail alike.
+_OUTAGES = (sqlite3.OperationalError, sqlite3.InternalError, MemoryError, OSError)
+# Values the store or its JSON encoder refused: the request's fault, so a 422.
+_UNSTORABLE = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, ValueError,
+               RecursionError)
+
+
+def _is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, _OUTAGES)
+
+
+def _answer(exc: BaseException) -> Exception:
+    """What the request whose job failed at commit is told."""
+    if isinstance(exc, _UNSTORABLE):
+        return Rejected(422, "unstorable",
+                        f"the store refused a value of this request: {exc}",
+                        {"reason": type(exc).__name__})
+    return StoreUnavailable(f"the store could not commit: {exc}")

@@ -15,7 +15,7 @@ from agentops_tui.server.bus import Frame, PoolFull
 from agentops_tui.server.claude_control import Reply
 from agentops_tui.server.claude_hooks import HookJob, HookPayload, HookResult
 from agentops_tui.server.context import ServerContext, get_ctx, operator
-from agentops_tui.server.ingest import rejection
+from agentops_tui.server.ingest import decode_json, rejection
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.ingest import read_limited
 from agentops_tui.server.routes.otlp import ctx_cost
@@ -27,10 +27,7 @@ router = APIRouter(prefix="/api/v1/hooks", tags=["ingest"])
 
 def parse_hook(body: bytes) -> HookPayload:
     """Validate a hook payload; 400/422 naming what is wrong."""
-    try:
-        raw = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise Rejected(400, "malformed_json", f"request body is not valid JSON: {exc}") from None
+    raw = decode_json(body)
     if not isinstance(raw, dict):
         raise Rejected(422, "invalid_request", "body must be the hook's JSON object")
     try:

@@ -16,6 +16,7 @@ from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, 
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.params import AgentStatusFilter, SessionStatusFilter, split
 from agentops_tui.server.writer import Rejected
+from agentops_tui.wire_values import MAX_INT64
 
 router = APIRouter(prefix="/api/v1", tags=["state"])
 
@@ -138,8 +139,10 @@ async def session(
 @router.get("/sessions/{session_id}/messages")
 async def messages(
     session_id: str,
-    after: int = Query(0, ge=0),
-    before: int | None = Query(None, ge=1, description="page backwards from this seq"),
+    after: int = Query(0, ge=0, le=MAX_INT64),
+    before: int | None = Query(
+        None, ge=1, le=MAX_INT64, description="page backwards from this seq"
+    ),
     limit: int = Query(200, ge=1, le=1000),
     # not an expensive read: one session's page by index, fetched by the console's log
     # tail whenever the shown session has news, often several times a second

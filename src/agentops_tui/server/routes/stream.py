@@ -20,6 +20,7 @@ from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, 
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.subscribed import SubscribedStream, pool_full
 from agentops_tui.server.writer import LoggedEvent, Rejected
+from agentops_tui.wire_values import MAX_INT64
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -40,8 +41,8 @@ def _cursor(last_event_id: str | None, since: int | None) -> int | None:
             raise Rejected(
                 422, "invalid_request", f"Last-Event-ID must be an event id, not {last_event_id!r}"
             ) from None
-        if value < 0:
-            raise Rejected(422, "invalid_request", "Last-Event-ID cannot be negative")
+        if not 0 <= value <= MAX_INT64:
+            raise Rejected(422, "invalid_request", f"Last-Event-ID must be 0 to {MAX_INT64}")
         return value
     return since
 
@@ -66,7 +67,9 @@ class EventStream(StreamingResponse):
     503, s503="The server's stream limit is reached; retry later (`too_many_streams`)."))
 async def stream(
     request: Request,
-    since: int | None = Query(None, ge=0, description="replay events after this id"),
+    since: int | None = Query(
+        None, ge=0, le=MAX_INT64, description="replay events after this id"
+    ),
     types: str | None = Query(None, description="comma-separated event types"),
     session: str | None = Query(None, description="only events of this session"),
     last_event_id: str | None = Header(None),
@@ -129,7 +132,7 @@ def _last_id(chunk: list[bytes]) -> int:
 
 @router.get("/events")
 async def events(
-    after: int = Query(0, ge=0),
+    after: int = Query(0, ge=0, le=MAX_INT64),
     limit: int = Query(500, ge=1, le=5000),
     types: str | None = Query(None),
     session: str | None = Query(None),
