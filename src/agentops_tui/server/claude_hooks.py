@@ -29,7 +29,7 @@ import hashlib
 import json
 import posixpath
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -62,6 +62,7 @@ _events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
 # Claude Code's ids become parts of session ids (`cc-<session_id>-sub-<agent_id>`), so they
 # follow the rules of an id in a URL path.
 HookId = Annotated[str, Field(min_length=1, pattern=ID_PATTERN)]
+NoId = Literal[""]  # what Claude Code sends for `agent_id` outside a subagent
 
 
 class _Lenient(BaseModel):
@@ -105,7 +106,8 @@ class HookPayload(_Lenient):
     tool_response: JsonValue = None
     error: JsonValue = None
     agent_id: Annotated[
-        HookId | None, Field(max_length=64), BeforeValidator(lambda v: v or None)
+        Annotated[HookId, Field(max_length=64)] | NoId | None,
+        BeforeValidator(lambda v: None if v == "" else v),
     ] = None
     agent_type: Annotated[str, Field(max_length=200)] | None = None
     last_assistant_message: Annotated[str, Field(max_length=65_536)] | None = None
