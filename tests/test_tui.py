@@ -321,3 +321,26 @@ async def test_names_with_brackets_are_shown_as_written(live: LiveServer) -> Non
         shown = str(app.screen.query_one(".title").render())
         assert shown == f"Kill session {title!r}?"
         await pilot.press("n")
+
+
+async def test_fleet_shows_what_happened_while_another_screen_was_up(live: LiveServer) -> None:
+    async with console(live) as (app, pilot):
+        await _select_session(app, pilot, "ag-coder", "se-root")
+        log = app.screen.query_one("#log")
+        await until(pilot, lambda: len(log.messages) == 12, what="the log tail")
+        await pilot.press("5")
+        await pilot.pause(0.3)
+        with live.client() as c:
+            c.post("/api/v1/ingest", json={"events": [
+                {"type": "session.message", "session_id": "se-root", "content": "last word"},
+                {"type": "session.ended", "session_id": "se-root", "status": "completed"}]})
+        await until(pilot, lambda: app.fleet.sessions["se-root"].status == "completed",
+                    what="the session's end")
+        await pilot.pause(0.3)
+        await pilot.press("1")
+        await until(pilot, lambda: log.messages[-1].content == "last word",
+                    what="the message that came while Review was up")
+        roster = _table(app, "#roster")
+        row = roster.keys.index("ag-coder") + 1
+        await until(pilot, lambda: "▶" not in roster.render_line(row).text,
+                    what="the agent row repainted as idle")

@@ -87,6 +87,8 @@ class FleetScreen(Interventions):
     def on_screen_resume(self) -> None:
         self._stale = True
         self.update_state(None)
+        if self.session_id:  # messages that came while another screen was up
+            self.load_messages(self.session_id)
 
     # ---- state → rows --------------------------------------------------------------------
 
