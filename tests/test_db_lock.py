@@ -113,3 +113,13 @@ def test_the_consoles_embedded_backend_revokes_its_token(
     finally:
         backend.close()
     assert [(n, r is not None) for n, r in _tokens(db)] == [("console", True)]
+
+
+def test_a_symlink_to_a_held_database_is_refused_too(live: LiveServer, tmp_path: Path) -> None:
+    link = tmp_path / "another-name.db"
+    link.symlink_to(live.db)
+    with pytest.raises(DatabaseInUse, match=live.url):
+        create_app(ServerSettings(db_path=link))
+    with live.client() as c:  # the first still writes: no second writer took its ids
+        assert c.post("/api/v1/ingest", json={"events": [
+            {"type": "agent.registered", "agent_id": "after"}]}).status_code == 202

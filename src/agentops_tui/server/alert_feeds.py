@@ -110,7 +110,7 @@ class AlertFeeds:
         units = feeds.task_total.get(task_id)
         if units is None:  # first use: what committed groups spent on it
             row = ctx.conn.execute(
-                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ? AND task_id = ?",
+                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ? AND task_id = ?",
                 (workspace, task_id),
             ).fetchone()
             units = feeds.task_total[task_id] = int(row[0] or 0)
@@ -122,7 +122,7 @@ class AlertFeeds:
         units = feeds.agent_day.get((agent_id, day))
         if units is None:
             row = ctx.conn.execute(
-                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ? AND agent_id = ?"
+                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ? AND agent_id = ?"
                 " AND minute >= ? AND minute < ?",
                 (workspace, agent_id, day * 1440, (day + 1) * 1440),
             ).fetchone()
@@ -135,7 +135,7 @@ class AlertFeeds:
         units = feeds.workspace_day.get(day)
         if units is None:
             row = ctx.conn.execute(
-                "SELECT sum(cost_e10) FROM cost_rollup WHERE workspace = ?"
+                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ?"
                 " AND minute >= ? AND minute < ?",
                 (workspace, day * 1440, (day + 1) * 1440),
             ).fetchone()

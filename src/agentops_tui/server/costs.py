@@ -90,9 +90,9 @@ def cost_rows(conn: sqlite3.Connection, q: CostQuery, group: str) -> dict[str, A
     column = GROUPS[group]
     start = q.start_minute
     rows = conn.execute(
-        f"SELECT {column}, sum(cost_e10), sum(input_tokens), sum(output_tokens),"
-        f" sum(cache_read_tokens), sum(cache_write_tokens), sum(usage_events),"
-        f" sum(unpriced_events) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
+        f"SELECT {column}, total(cost_e10), total(input_tokens), total(output_tokens),"
+        f" total(cache_read_tokens), total(cache_write_tokens), total(usage_events),"
+        f" total(unpriced_events) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
         f" GROUP BY {column}",
         (q.workspace, start),
     ).fetchall()
@@ -151,8 +151,8 @@ def timeline(
         )
     column = GROUPS[group] if group else "''"
     rows = conn.execute(
-        f"SELECT (minute / ?) * ? AS b, {column}, sum(cost_e10), sum(input_tokens),"
-        f" sum(output_tokens) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
+        f"SELECT (minute / ?) * ? AS b, {column}, total(cost_e10), total(input_tokens),"
+        f" total(output_tokens) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
         f" GROUP BY b, {column}",
         (minutes, minutes, q.workspace, first),
     ).fetchall()

@@ -29,7 +29,10 @@ class DatabaseInUse(DatabaseUnusable):
 
 
 def lock_path(db: Path) -> Path:
-    return db.with_name(db.name + ".lock")
+    """Beside the file itself, whatever name it was opened by: a symlink or a relative path
+    to the same database must meet the same lock."""
+    real = db.resolve()
+    return real.with_name(real.name + ".lock")
 
 
 class BackendLock:

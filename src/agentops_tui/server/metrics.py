@@ -37,8 +37,9 @@ def _ratio(part: int, whole: int) -> float | None:
 def _spend(conn: sqlite3.Connection, workspace: str, since_minute: int,
            agent_id: str | None = None) -> dict[str, Any]:
     sql = (
-        "SELECT sum(cost_e10), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
-        " sum(cache_write_tokens) FROM cost_rollup WHERE workspace = ?"
+        "SELECT total(cost_e10), total(input_tokens), total(output_tokens),"
+        " total(cache_read_tokens), total(cache_write_tokens) FROM cost_rollup"
+        " WHERE workspace = ?"
     )
     params: list[Any] = [workspace]
     if agent_id is not None:
@@ -107,7 +108,7 @@ def agent_record(
             if status in ("completed", "failed"):
                 day[status] += 1
     for d, units, inp, out in conn.execute(
-        "SELECT minute / 1440, sum(cost_e10), sum(input_tokens), sum(output_tokens)"
+        "SELECT minute / 1440, total(cost_e10), total(input_tokens), total(output_tokens)"
         " FROM cost_rollup WHERE workspace = ? AND agent_id = ? AND minute >= ?"
         " GROUP BY minute / 1440",
         (workspace, agent_id, first_day * 1440),

@@ -35,6 +35,12 @@ def to_usd(units: int | float | None) -> float:
     return round((units or 0) / USD_UNITS, 10)
 
 
+# A group's sums are written as SQLite integers, which stop at 2^63 - 1: a group of in-range
+# reports can still add up past it (a thousand $1M reports is 10^19 units), and one value too
+# large for SQLite would fail the whole group. Saturated instead; the tables' own additions
+# then turn to floats, and every read sums with total(), which cannot overflow.
+MAX_STORED = 2**63 - 1
+
 # (workspace, minute, agent_id, task_id, model) -> [cost, in, out, cache_r, cache_w, n, unpriced]
 CostKey = tuple[str, int, str, str, str]
 # (workspace, session_id, model) -> (agent_id, task_id, last_ts)
@@ -167,7 +173,7 @@ class Rollups:
                 " cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,"
                 " usage_events = usage_events + excluded.usage_events,"
                 " unpriced_events = unpriced_events + excluded.unpriced_events",
-                [(*k, *v) for k, v in group.costs.items()],
+                [(*k, *(min(x, MAX_STORED) for x in v)) for k, v in group.costs.items()],
             )
         if group.sessions:
             conn.executemany(

@@ -295,16 +295,25 @@ class Store:
         if writer.commits % self.retention.every_commits == 0:
             self.prune()
 
+    def _aged_prefix(self, conn: sqlite3.Connection, before: float) -> int:
+        """The last id of the log's oldest run of events stamped before `before`.
+
+        Only a prefix: an event's `ts` is the agent's word, and one stamped in 1970 that
+        arrived today must not take every event logged before it along."""
+        row = conn.execute(
+            "SELECT id FROM events WHERE ts >= ? ORDER BY id LIMIT 1", (before,)
+        ).fetchone()
+        if row is not None:
+            return int(row[0]) - 1
+        return self.writer.next_event_id - 1  # every event is older
+
     def prune(self) -> int:
         """Drop log entries past the retention limits; remember how far, for `reset`."""
         ret = self.retention
         with self.writer.lock:
             conn = self.writer.conn
             cutoff_id = self.writer.next_event_id - 1 - ret.max_events
-            row = conn.execute(
-                "SELECT max(id) FROM events WHERE ts < ?", (time.time() - ret.max_age_seconds,)
-            ).fetchone()
-            cutoff = max(cutoff_id, int(row[0] or 0))
+            cutoff = max(cutoff_id, self._aged_prefix(conn, time.time() - ret.max_age_seconds))
             if cutoff > self.writer.message_index.through:
                 self.writer.copy_messages()  # the log must keep what `messages` lacks
                 cutoff = min(cutoff, self.writer.message_index.through)
