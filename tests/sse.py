@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,7 @@ class SseReader:
     frames: list[Frame] = field(default_factory=list)
     retry: int | None = None
     error: BaseException | None = None
+    closed_at: float | None = None  # time.monotonic() when the stream ended
 
     def __post_init__(self) -> None:
         self._stop = threading.Event()
@@ -57,7 +59,9 @@ class SseReader:
                             return
         except BaseException as exc:  # surfaced by wait_for
             self.error = exc
+        finally:
             with self._got:
+                self.closed_at = time.monotonic()
                 self._got.notify_all()
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[Frame]:
@@ -69,6 +73,10 @@ class SseReader:
             raise AssertionError(f"stream failed after {len(self.frames)} frames: {self.error!r}")
         assert ok, f"got {len(self.frames)} frames, wanted {count}: {self.frames[-3:]}"
         return list(self.frames)
+
+    def wait_closed(self, timeout: float) -> bool:
+        with self._got:
+            return self._got.wait_for(lambda: self.closed_at is not None, timeout)
 
     def stop(self) -> None:
         self._stop.set()

@@ -127,6 +127,28 @@ def test_a_stalled_body_gets_408_and_the_connection_closed(strict: LiveServer) -
     assert TIMEOUT * 0.9 < elapsed < TIMEOUT * 3
 
 
+def test_a_body_dribbled_in_gets_408_when_its_total_time_is_up(strict: LiveServer) -> None:
+    with connect(strict) as sock:
+        sock.sendall(head("POST", "/api/v1/work-queues", "Content-Length: 1000"))
+        began = time.monotonic()
+        answered = False
+        sock.settimeout(0.4)
+        while not answered and time.monotonic() - began < TIMEOUT * 5:
+            try:
+                sock.sendall(b" ")  # each byte well within the timeout of the last
+                answered = sock.recv(1, socket.MSG_PEEK) != b""
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+        elapsed = time.monotonic() - began
+        sock.settimeout(10)
+        status, body = status_and_body(read_until_closed(sock))
+    assert status == 408, (status, body)
+    assert httpx.Response(408, content=body).json()["error"]["code"] == "request_timeout"
+    assert TIMEOUT * 0.9 < elapsed < TIMEOUT * 2
+
+
 def test_a_head_sent_byte_by_byte_is_cut_off(strict: LiveServer) -> None:
     request = head("GET", "/healthz")
     with connect(strict) as sock:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -75,6 +77,42 @@ def test_tree_rolls_up_cost_and_status(live: LiveServer) -> None:
         sub = c.get("/api/v1/sessions/tree", params={"root": "child"}).json()["roots"]
         assert [r["session"]["id"] for r in sub] == ["child"]
         assert c.get("/api/v1/sessions/tree", params={"root": "nope"}).status_code == 404
+
+
+def _parse_deep(text: str) -> Any:
+    """A very deep tree nests past the default recursion limit of Python's json parser."""
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20_000)
+    try:
+        return json.loads(text)
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_tree_of_a_thousand_deep_chain_answers(live: LiveServer) -> None:
+    depth = 1000
+    chain = [started("d0000", ts=1)] + [
+        started(f"d{i:04}", parent_session_id=f"d{i - 1:04}", ts=1 + i) for i in range(1, depth)
+    ]
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": chain}).raise_for_status()
+        c.post("/api/v1/ingest", json={"events": [usage("d0999", 1_000_000, 0),
+                                                  ended("d0999", "failed")]}).raise_for_status()
+        for params in ({}, {"active": "false"}, {"active": "true"}, {"root": "d0000"}):
+            r = c.get("/api/v1/sessions/tree", params=params)
+            assert r.status_code == 200, (params, r.text[:300])
+            [top] = _parse_deep(r.text)["roots"]
+            assert top["session"]["id"] == "d0000"
+            assert top["rollup"] == {"cost_usd": 3.0, "priced": True, "tokens": 1_000_000,
+                                     "sessions": depth, "active": depth - 1, "failed": 1}
+            node, seen = top, 1
+            while node["children"]:
+                [node] = node["children"]
+                seen += 1
+            assert seen == depth and node["session"]["id"] == "d0999"
+        mid = c.get("/api/v1/sessions/tree", params={"root": "d0500"})
+        assert mid.status_code == 200
+        assert _parse_deep(mid.text)["roots"][0]["rollup"]["sessions"] == 500
 
 
 def test_openapi_document_is_served_and_self_contained(live: LiveServer) -> None:

@@ -209,6 +209,23 @@ async def test_tree_screen(live: LiveServer) -> None:
         assert isinstance(app.screen, FleetScreen)
 
 
+async def test_tree_screen_unfolds_a_thousand_deep_chain(live: LiveServer) -> None:
+    chain = [{"type": "session.started", "session_id": "d0000", "agent_id": "ag-coder"}] + [
+        {"type": "session.started", "session_id": f"d{i:04}", "agent_id": "ag-coder",
+         "parent_session_id": f"d{i - 1:04}"} for i in range(1, 1000)]
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": chain}).raise_for_status()
+    async with console(live) as (app, pilot):
+        await pilot.press("2")
+        assert isinstance(app.screen, TreeScreen)
+        tree = _table(app, "#tree")
+        await until(pilot, lambda: "d0999" in tree.keys, what="the whole chain")
+        assert app.screen.nodes["d0000"].sessions == 1000
+        app.screen.collapsed.update({"d0000", "d0100"})  # folded far above the target
+        app.screen.select_session("d0999")
+        await until(pilot, lambda: tree.current_key == "d0999", what="the deepest session")
+
+
 async def test_quit_closes_the_connection(live: LiveServer) -> None:
     async with console(live) as (app, pilot):
         await pilot.press("q")

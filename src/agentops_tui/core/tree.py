@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -20,19 +21,47 @@ class TreeNode:
     failed: int = 0
     depth: int = 0
 
-    def to_dict(self) -> dict[str, object]:
+    def rollup(self) -> dict[str, object]:
         return {
-            "session": self.session.model_dump(),
-            "rollup": {
-                "cost_usd": self.cost_usd,
-                "priced": self.priced,
-                "tokens": self.tokens,
-                "sessions": self.sessions,
-                "active": self.active,
-                "failed": self.failed,
-            },
-            "children": [c.to_dict() for c in self.children],
+            "cost_usd": self.cost_usd,
+            "priced": self.priced,
+            "tokens": self.tokens,
+            "sessions": self.sessions,
+            "active": self.active,
+            "failed": self.failed,
         }
+
+
+def forest_json(forest: Iterable[TreeNode]) -> str:
+    """The forest as a JSON array of `{session, rollup, children}`.
+
+    Written with an explicit stack: a chain of subagents may be thousands deep, past both
+    the recursion limit and the nesting the standard encoders accept.
+    """
+    parts: list[str] = []
+    # Each entry is either a node to open or the text that closes one.
+    pending: list[TreeNode | str] = ["]"]
+    first = True
+    for node in reversed(list(forest)):
+        pending.append(node)
+    parts.append("[")
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            first = False
+            continue
+        if not first:
+            parts.append(",")
+        parts.append('{"session":')
+        parts.append(item.session.model_dump_json())
+        parts.append(',"rollup":')
+        parts.append(json.dumps(item.rollup()))
+        parts.append(',"children":[')
+        pending.append("]}")
+        pending.extend(reversed(item.children))
+        first = True
+    return "".join(parts)
 
 
 def session_tokens(s: Session) -> int:

@@ -135,7 +135,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     errors.install(app)
     app.add_middleware(JsonByDefault)
     # Added last, so it runs first: bodies are capped before routing and auth.
-    app.add_middleware(BodyLimits, read_timeout=settings.body_timeout_seconds)
+    app.add_middleware(BodyLimits, body_timeout=settings.body_timeout_seconds)
     for module in (health, ingest, stream, reads, control, audit):
         app.include_router(module.router)
     app.include_router(cost_routes.router)

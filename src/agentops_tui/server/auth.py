@@ -115,8 +115,12 @@ class TokenLookup:
         self._conn = lookup_conn
 
     def resolve(self, token: str) -> Principal | None:
+        return self.resolve_hash(hash_token(token))
+
+    def resolve_hash(self, token_hash: str) -> Principal | None:
+        """As `resolve`, for a caller that kept only the hash (an open stream)."""
         row = self._conn.execute(
             "SELECT name, role, workspace FROM tokens WHERE hash = ? AND revoked_at IS NULL",
-            (hash_token(token),),
+            (token_hash,),
         ).fetchone()
         return None if row is None else Principal(row[0], row[1], row[2])

@@ -39,7 +39,8 @@ class ServerSettings:
     prices_override: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
     # Stalled connections are closed: a request head must arrive within `header_timeout`,
-    # each part of a body within `body_timeout`, and an idle keep-alive lasts `idle_timeout`.
+    # the whole body within `body_timeout` of the head, and an idle keep-alive lasts
+    # `idle_timeout`.
     header_timeout_seconds: float = 30.0
     body_timeout_seconds: float = 30.0
     idle_timeout_seconds: int = 5

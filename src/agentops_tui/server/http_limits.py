@@ -2,8 +2,10 @@
 
 A body over its path's cap is refused with 413 as soon as that is known: at once when
 Content-Length says so (nothing of the body is read, no `100 Continue` is sent), or as soon as
-a chunked body passes the cap. A body that stops arriving for longer than the read timeout gets
-408. Both answers close the connection, so the unread rest of the body is never parsed.
+a chunked body passes the cap. A body not complete within the body timeout of its request
+head gets 408: a total, not a gap between parts, so a client dribbling a byte at a time cannot
+hold the connection. Both answers close the connection, so the unread rest of the body is never
+parsed.
 
 The body is read whole here (it is at most the cap, and every route buffers its body anyway)
 and handed to the app in one piece, so no route ever sees part of a body, and a client that
@@ -55,9 +57,9 @@ def _declared_length(scope: Scope) -> int | None:
 class BodyLimits:
     """ASGI middleware: cap and time every request body (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, read_timeout: float) -> None:
+    def __init__(self, app: ASGIApp, body_timeout: float) -> None:
         self.app = app
-        self.read_timeout = read_timeout
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -74,33 +76,36 @@ class BodyLimits:
                           f"body is {declared} bytes; the limit for {scope['path']} is {limit}")
             return
         try:
-            body = await self._read(receive, limit)
+            # The app is called once the head is in: the clock for the whole body starts here.
+            async with asyncio.timeout(self.body_timeout):
+                body = await _read(receive, limit)
         except _BodyTooLarge:
             await _refuse(scope, send, 413, "too_large",
                           f"body exceeds the {limit}-byte limit for {scope['path']}")
             return
         except TimeoutError:
             await _refuse(scope, send, 408, "request_timeout",
-                          f"no part of the body arrived for {self.read_timeout:g} s")
+                          f"the body did not arrive within {self.body_timeout:g} s")
             return
         except _ClientGone:
             return  # the client left mid-upload: there is no one to answer
         await self.app(scope, _replay(body, receive), send)
 
-    async def _read(self, receive: Receive, limit: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await asyncio.wait_for(receive(), self.read_timeout)
-            if message["type"] == "http.disconnect":
-                raise _ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > limit:
-                raise _BodyTooLarge
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+
+async def _read(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _ClientGone
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -19,7 +19,13 @@ from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
-from agentops_tui.server.routes.subscribed import SubscribedStream, long_poll, pool_full
+from agentops_tui.server.routes.subscribed import (
+    REVOKED_FRAME,
+    StreamCaller,
+    SubscribedStream,
+    long_poll,
+    pool_full,
+)
 from agentops_tui.server.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
@@ -163,7 +169,7 @@ async def agent_commands(
     """Commands for an agent: SSE by default (`event: command`), or `?wait=N` long-poll JSON."""
     if wait is not None:
         return await _poll_commands(request, ctx, principal.workspace, agent_id, wait)
-    return _stream_commands(ctx, principal.workspace, agent_id)
+    return _stream_commands(ctx, principal.workspace, agent_id, StreamCaller(request, ctx.tokens))
 
 
 async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id: str,
@@ -184,7 +190,7 @@ async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id
     return {"commands": [c.model_dump() for c in pending]}
 
 
-def _stream_commands(ctx: ServerContext, ws: str, agent_id: str) -> Any:
+def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamCaller) -> Any:
     try:
         sub = ctx.bus.open_stream(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
     except PoolFull as exc:
@@ -207,7 +213,13 @@ def _stream_commands(ctx: ServerContext, ws: str, agent_id: str) -> Any:
                 await _deliver(ctx, ws, fresh)
             try:
                 await asyncio.wait_for(sub.wakeup.wait(), ctx.settings.heartbeat_seconds)
+                idle = False
             except TimeoutError:
+                idle = True
+            if caller.revoked():
+                yield REVOKED_FRAME
+                return
+            if idle:
                 yield b": keepalive\n\n"
                 batch = []
                 continue

@@ -6,10 +6,10 @@ import asyncio
 import base64
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.core.tree import build_forest
+from agentops_tui.core.tree import build_forest, forest_json
 from agentops_tui.models import Agent, Session, Snapshot
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
@@ -108,22 +108,24 @@ async def sessions(
     return {"sessions": [s.model_dump() for s in page], "next_cursor": next_cursor}
 
 
-@router.get("/sessions/tree", responses=answers(404))
+@router.get("/sessions/tree", response_model=dict[str, Any], responses=answers(404))
 async def session_tree(
     root: str | None = Query(None, description="only the tree under this session"),
     active: bool = Query(False, description="only trees with an active session"),
     principal: Principal = Depends(viewer),
     ctx: ServerContext = Depends(get_ctx),
-) -> dict[str, Any]:
+) -> Response:
     """Sessions under their parents with cost, tokens and counts rolled up per subtree."""
 
-    def build(fleet: Fleet) -> list[dict[str, object]]:
+    def build(fleet: Fleet) -> str:
         if root is not None and root not in fleet.sessions:
             raise Rejected(404, "not_found", f"no session {root!r} in current state")
         forest = build_forest(fleet.sessions, fleet.children, [root] if root else None)
-        return [n.to_dict() for n in forest if not active or n.active]
+        return forest_json(n for n in forest if not active or n.active)
 
-    return {"roots": ctx.store.with_fleet(principal.workspace, build)}
+    # Serialised here rather than by the framework, whose encoders recurse once per level.
+    roots = ctx.store.with_fleet(principal.workspace, build)
+    return Response('{"roots":' + roots + "}", media_type="application/json")
 
 
 @router.get("/sessions/{session_id}")

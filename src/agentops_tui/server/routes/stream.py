@@ -18,7 +18,12 @@ from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull, encode_frame
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
 from agentops_tui.server.openapi import answers
-from agentops_tui.server.routes.subscribed import SubscribedStream, pool_full
+from agentops_tui.server.routes.subscribed import (
+    REVOKED_FRAME,
+    StreamCaller,
+    SubscribedStream,
+    pool_full,
+)
 from agentops_tui.server.writer import LoggedEvent, Rejected
 from agentops_tui.wire_values import MAX_INT64
 
@@ -85,6 +90,7 @@ async def stream(
         return pool_full(exc, "too_many_streams")
     store = ctx.store
     settings = ctx.settings
+    caller = StreamCaller(request, ctx.tokens)
 
     async def frames() -> AsyncIterator[bytes]:
         yield f"retry: {settings.retry_ms}\n: agentops stream\n\n".encode()
@@ -99,18 +105,27 @@ async def stream(
                     store.events_after, principal.workspace, sent, REPLAY_PAGE,
                     types=wanted, session=session,
                 )
+                if caller.revoked():
+                    yield REVOKED_FRAME
+                    return
                 if page:
                     yield b"".join(encode_frame(e).data for e in page)
                     sent = page[-1].id
                 if len(page) < REPLAY_PAGE:
                     break
         while True:
+            idle = False
             if not sub.backlog:
                 try:
                     await asyncio.wait_for(sub.wakeup.wait(), settings.heartbeat_seconds)
                 except TimeoutError:
-                    yield b": keepalive\n\n"
-                    continue
+                    idle = True
+            if caller.revoked():
+                yield REVOKED_FRAME
+                return
+            if idle:
+                yield b": keepalive\n\n"
+                continue
             if sub.dropped:
                 if sub.shutting_down:
                     yield b": server shutting down; reconnect with Last-Event-ID\n\n"

@@ -2,7 +2,8 @@
 
 An SSE response releases its stream slot when the response ends, however it ends: the body
 finished, the client left, the server stopped, or the client left before the body even
-started (an async generator that never ran would not run its `finally`). A long-poll holds a
+started (an async generator that never ran would not run its `finally`). A stream also ends
+once the token that opened it is revoked. A long-poll holds a
 waiter slot for its `async with` block and stops waiting when its deadline passes, an event
 arrives, the server shuts down, or the client closes the connection.
 """
@@ -10,6 +11,7 @@ arrives, the server shuts down, or the client closes the connection.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -18,10 +20,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus, Frame, PoolFull, Subscriber
 from agentops_tui.server.errors import error_response
 
 RETRY_AFTER_SECONDS = 2
+TOKEN_RECHECK_SECONDS = 1.0
+REVOKED_FRAME = b": token revoked; reconnecting will be refused\n\n"
 
 
 class SubscribedStream(StreamingResponse):
@@ -42,6 +47,31 @@ class SubscribedStream(StreamingResponse):
             close = getattr(self._content, "aclose", None)
             if close is not None:  # run the generator's own cleanup now, not at collection
                 await close()
+
+
+class StreamCaller:
+    """Whether the token that opened a stream is still valid.
+
+    A stream outlives the request that authenticated it, so a revocation would otherwise
+    never reach it. Asked each time the stream wakes, it reads the token table at most once
+    per TOKEN_RECHECK_SECONDS: nothing is sent more than that long after a revocation.
+    """
+
+    def __init__(self, request: Request, tokens: TokenLookup) -> None:
+        caller = str(getattr(request.state, "caller", ""))
+        # Without auth the caller is an address: nothing to revoke.
+        self._hash = caller.removeprefix("token:") if caller.startswith("token:") else None
+        self._tokens = tokens
+        self._checked_at = time.monotonic()  # the request itself was just authenticated
+
+    def revoked(self) -> bool:
+        if self._hash is None:
+            return False
+        now = time.monotonic()
+        if now - self._checked_at < TOKEN_RECHECK_SECONDS:
+            return False
+        self._checked_at = now
+        return self._tokens.resolve_hash(self._hash) is None
 
 
 def pool_full(exc: PoolFull, code: str) -> JSONResponse:

@@ -174,9 +174,9 @@ class TreeScreen(Interventions):
         if session is None:
             return
         parent = session.parent_session_id
-        for _ in range(64):
-            if not parent:
-                break
+        climbed: set[str] = set()  # bad data may loop; a chain may be any depth
+        while parent and parent not in climbed:
+            climbed.add(parent)
             self.collapsed.discard(parent)
             up = fleet.sessions.get(parent)
             parent = up.parent_session_id if up else None
