@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 
 from agentops_tui import paths
 from agentops_tui.client.connection import Connection
+from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
@@ -114,6 +115,7 @@ class AgentOpsApp(App[None]):
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
+        self._seen_role: str | None = None
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -130,6 +132,12 @@ class AgentOpsApp(App[None]):
     @property
     def fleet(self) -> Fleet:
         return self.connection.state.fleet
+
+    @property
+    def role(self) -> str | None:
+        """The token's role as the server last said; None (offer everything, the server
+        decides) until it says, or when it is too old to."""
+        return getattr(self.connection, "role", None)
 
     def compose(self) -> ComposeResult:
         yield from ()
@@ -181,7 +189,20 @@ class AgentOpsApp(App[None]):
             self._update_header(force=True)
         else:
             self._update_header(force=False)
+        if self.role != self._seen_role:
+            self._role_changed()
         self._tell_new_work()
+
+    def _role_changed(self) -> None:
+        """Offer what the (new) role may do: footer, hints and header, on the screen shown;
+        other screens redo theirs when shown."""
+        self._seen_role = self.role
+        screen = self.screen
+        screen.refresh_bindings()
+        update = getattr(screen, "update_state", None)
+        if update is not None and screen.is_mounted:
+            update(None)
+        self._update_header(force=True)
 
     def _hand_down(self, changes: Changes) -> None:
         for screen in reversed(self.screen_stack):
@@ -247,7 +268,7 @@ class AgentOpsApp(App[None]):
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
                 spend_today=self._spend, spend_partial=self._spend_partial,
                 open_alerts=open_alerts, read_only=self.read_only,
-                screen=mode,
+                screen=mode, role_badge=roles.badge(self.role),
             )
 
     # ---- navigation ------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Label, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core import roles
 from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
@@ -175,6 +176,12 @@ class ReviewScreen(Interventions):
                 "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
                 "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
         hint = keys.get(item.kind, "s skip")
+        watching = roles.refusal(self.agentops.role, "approve")
+        if self.agentops.read_only or watching is not None:  # nothing to decide, only skip
+            if watching is not None:
+                lines.append(f"[dim]{escape(watching)}[/dim]")
+            lines.append("[dim]s skip[/dim]")
+            return "\n".join(lines)
         cannot = self.refusal("reply")
         if cannot is not None:  # no reply key where the agent cannot take a message
             hint = hint.replace("i reply · ", "")
