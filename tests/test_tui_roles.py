@@ -7,13 +7,17 @@ sends nothing for a refused key, and names a limiting role in the header.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 
 from agentops_tui.client.connection import Connection
+from agentops_tui.server.context import ServerSettings
+from agentops_tui.server.embedded import EmbeddedServer
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.screens.alerts import AlertsScreen
@@ -24,7 +28,7 @@ from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
-from conftest import LiveServer
+from conftest import LiveServer, start_server
 from tui_support import frozen_clock, seed, until
 
 WATCH_ONLY = "this token is a viewer: it can watch, not act"
@@ -116,11 +120,14 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
                     what="the approval in Review")
         assert not {"Approve/ack", "Reject", "Reply", "Undo"} & _offered(app)
         assert "Skip" in _offered(app)
+        title = str(review.query_one("#review-title", PaneTitle).render())
+        assert title.startswith("Review — ") and " waiting for an operator" in title
         body = str(review.query_one("#review-item").render())
         assert WATCH_ONLY in body and "a approve" not in body
         await pilot.press("a", "x")
-        await pilot.pause(5)  # longer than Review holds a decision before sending it
-        assert review.held == [] and _audit(live) == []
+        await pilot.pause(0.3)
+        assert review.held == []  # no decision held, so none will be sent when it is due
+        assert _audit(live) == []
         with live.client() as c:
             assert c.get("/api/v1/approvals/ap-notes").json()["status"] == "pending"
 
@@ -169,3 +176,27 @@ async def test_an_admin_is_offered_kill_all(live: LiveServer) -> None:
         assert isinstance(app.screen, KillAllScreen)
         await pilot.press("escape")
         assert "admin" not in _header(app)
+
+
+async def test_a_token_demoted_while_the_server_was_down_is_followed(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "d.db", heartbeat_seconds=1.0)
+    port = srv.server.port
+    try:
+        async with console(srv, "operator") as (app, pilot):
+            await _select(app, pilot, "ag-coder", "se-root")
+            assert "Pause" in _offered(app)
+            srv.server.stop()
+            await until(pilot, lambda: app.connection.status.state != "live", what="the drop")
+            db = sqlite3.connect(srv.db)
+            with db:
+                db.execute("UPDATE tokens SET role = 'viewer' WHERE role = 'operator'")
+            db.close()
+            srv.server = EmbeddedServer(ServerSettings(db_path=srv.db, heartbeat_seconds=1.0),
+                                        port=port)
+            srv.server.start()
+            await until(pilot, lambda: app.role == "viewer", timeout=30, what="the new role")
+            await pilot.pause(0.3)
+            assert not ACTION_KEYS & _offered(app)
+            assert "  viewer " in _header(app)
+    finally:
+        srv.server.stop()

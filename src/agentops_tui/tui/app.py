@@ -116,6 +116,7 @@ class AgentOpsApp(App[None]):
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
         self._seen_role: str | None = None
+        self._header_screen: object = None  # the screen whose header was drawn last
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -163,6 +164,9 @@ class AgentOpsApp(App[None]):
     def _tick(self) -> None:
         if not self.is_running:
             return  # shutting down: screens are losing their widgets while timers still fire
+        if self.screen is not self._header_screen:
+            self._header_screen = self.screen
+            self._header_at = 0.0  # a screen just shown: its header is empty or stale
         state = self.connection.state
         if state.snapshots != self._frozen_snapshots:
             self._frozen_snapshots = state.snapshots
@@ -197,8 +201,9 @@ class AgentOpsApp(App[None]):
         """Offer what the (new) role may do: footer, hints and header, on the screen shown;
         other screens redo theirs when shown."""
         self._seen_role = self.role
+        for stacked in self.screen_stack:  # a modal may be open over the screen shown
+            stacked.refresh_bindings()
         screen = self.screen
-        screen.refresh_bindings()
         update = getattr(screen, "update_state", None)
         if update is not None and screen.is_mounted:
             update(None)
@@ -226,7 +231,7 @@ class AgentOpsApp(App[None]):
                         title=f"Command {command.status}", severity="error", timeout=8)
 
     def _tell_new_work(self) -> None:
-        for notice in self._notices.due():
+        for notice in self._notices.due(acting=roles.allows(self.role, "approve")):
             self.notify(notice.message, title=notice.title, severity=notice.severity,
                         timeout=NOTICE_SECONDS)
 

@@ -102,8 +102,9 @@ class ReviewScreen(Interventions):
             if self.queue.new_since_current else ""
         undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
             if self.held else ""
-        self.query_one("#review-title", PaneTitle).show(
-            f"Review — {left} to do{badge}{undo}")
+        todo = "to do" if roles.allows(self.agentops.role, "approve") \
+            else "waiting for an operator"
+        self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")
         body = self.query_one("#review-item", Static)
