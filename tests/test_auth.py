@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import LiveServer
+from conftest import LiveServer, start_server
 from factories import agent, started
 
 
@@ -99,3 +99,31 @@ def test_token_changes_are_audited(tmp_path: Path) -> None:
     assert [(a, t) for a, t, _ in rows] == [("token.create", token_id),
                                             ("token.revoke", token_id)]
     assert rows[0][2].startswith("cli:")
+
+
+def test_whoami_names_the_token_role_and_workspace(live: LiveServer) -> None:
+    import httpx
+
+    for role in ("viewer", "operator", "admin"):
+        token = live.token_for(role, "red", name=f"{role} on call")
+        with live.client(token) as c:
+            r = c.get("/api/v1/whoami")
+        assert r.status_code == 200, r.text
+        assert r.json() == {"name": f"{role} on call", "role": role, "workspace": "red"}
+    with httpx.Client(base_url=live.url) as c:
+        r = c.get("/api/v1/whoami", headers={"Authorization": "Bearer aot_unknown"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+        assert c.get("/api/v1/whoami").status_code == 401
+
+
+def test_whoami_without_auth_is_the_local_admin(tmp_path: Path) -> None:
+    import httpx
+
+    srv = start_server(tmp_path / "open.db", auth=False)
+    try:
+        with httpx.Client(base_url=srv.url) as c:
+            r = c.get("/api/v1/whoami")
+        assert r.status_code == 200
+        assert r.json() == {"name": "local", "role": "admin", "workspace": "default"}
+    finally:
+        srv.server.stop()

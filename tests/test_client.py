@@ -5,10 +5,16 @@ tokens."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from agentops_tui.client.connection import Connection
 from agentops_tui.client.stream import ConnectionStatus
+from agentops_tui.server import embedded
+from agentops_tui.server.auth import hash_token
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer
 from agentops_tui.server.store import Retention
@@ -162,3 +168,63 @@ async def test_unreachable_backend_is_named(tmp_path: Path) -> None:
     finally:
         await conn.close()
         task.cancel()
+
+
+async def test_the_token_role_is_asked_on_connect_and_after_a_restart(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "w.db")
+    port = srv.server.port
+    token = srv.token_for("operator", name="night shift")
+    conn = Connection(srv.url, token)
+    task = asyncio.create_task(conn.run())
+    try:
+        await _until(lambda: conn.status.state == "live", what="live")
+        assert conn.identity is not None and conn.role == "operator"
+        assert (conn.identity.name, conn.identity.workspace) == ("night shift", "default")
+        srv.server.stop()
+        await _until(lambda: conn.status.state != "live", what="noticed the drop")
+        # while it was down, the token was demoted: the console must learn it on reconnect
+        db = sqlite3.connect(srv.db)
+        with db:
+            db.execute("UPDATE tokens SET role = 'viewer' WHERE hash = ?", (hash_token(token),))
+        db.close()
+        restarted = EmbeddedServer(ServerSettings(db_path=srv.db), port=port)
+        restarted.start()
+        srv.server = restarted
+        await _until(lambda: conn.status.state == "live", timeout=30, what="live again")
+        assert conn.role == "viewer"
+    finally:
+        await conn.close()
+        task.cancel()
+        srv.server.stop()
+
+
+class _WithoutWhoami:
+    """The server as one built before `/api/v1/whoami` existed answers it: a 404."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("path") == "/api/v1/whoami":
+            scope = {**scope, "path": "/api/v1/no-such-route", "raw_path": b""}
+        await self.app(scope, receive, send)
+
+
+async def test_a_server_without_whoami_leaves_the_role_unknown(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = embedded.create_app
+    monkeypatch.setattr(embedded, "create_app", lambda settings: _WithoutWhoami(real(settings)))
+    srv = start_server(tmp_path / "old.db")
+    conn = Connection(srv.url, srv.token_for("viewer"))
+    task = asyncio.create_task(conn.run())
+    try:
+        with srv.client() as c:
+            r = c.get("/api/v1/whoami")
+            assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+        await _until(lambda: conn.status.state == "live", what="live without /whoami")
+        assert conn.identity is None and conn.role is None
+    finally:
+        await conn.close()
+        task.cancel()
+        srv.server.stop()

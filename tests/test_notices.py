@@ -80,3 +80,11 @@ def test_sla_breaches_are_told_once_per_window_beside_approvals() -> None:
     assert said(notices) == []
     clock.t += NOTICE_SECONDS
     assert said(notices) == ["SLA breached on a task — 5 to review"]
+
+
+def test_a_token_that_cannot_decide_is_not_told_it_is_needed() -> None:
+    feed, notices = Feed(), NewWorkNotices(Clock())
+    notices.saw(feed.fleet, feed.approvals("ap-1"), reviewing=False, first=False)
+    [notice] = notices.due(acting=False)
+    assert (notice.title, notice.message) == ("Waiting for an operator",
+                                              "New approvals added (1) — 5 to review")

@@ -60,6 +60,10 @@ def test_the_bearer_scheme_guards_every_operation_but_healthz(live: LiveServer) 
     reads = spec["paths"]["/api/v1/agents"]["get"]["responses"]
     assert "403" not in reads  # every token may read
     assert "403" in spec["paths"]["/api/v1/killswitch"]["post"]["responses"]
+    whoami = spec["paths"]["/api/v1/whoami"]["get"]["responses"]
+    assert set(whoami) == {"200", "401", "429"}  # any token may ask who it is
+    assert whoami["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/Identity"}
 
 
 def test_fixed_sets_are_enums_and_other_media_types_are_listed(live: LiveServer) -> None:

@@ -83,6 +83,14 @@ class Entity(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class Identity(Entity):
+    """Who a token is (`GET /api/v1/whoami`): the console offers only what its role may do."""
+
+    name: str
+    role: TokenRole
+    workspace: str
+
+
 # ---- ingest events -------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from agentops_tui.models import Alert, Command, Message, Snapshot
+from agentops_tui.models import Alert, Command, Identity, Message, Snapshot
 from agentops_tui.tls import client_tls
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -84,6 +84,17 @@ class ApiClient:
     async def health(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "/healthz")
         return result
+
+    async def whoami(self) -> Identity | None:
+        """The token's name, role and workspace; None from a server too old to say (404)."""
+        try:
+            return Identity.model_validate(await self._json("GET", "/api/v1/whoami"))
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+        except ValueError:  # not our answer (a proxy's page, say): as good as not knowing
+            return None
 
     async def snapshot(self) -> Snapshot:
         return Snapshot.model_validate(await self._json("GET", "/api/v1/snapshot"))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from agentops_tui.client.api import ApiClient
 from agentops_tui.client.state import FleetState
 from agentops_tui.client.stream import ConnectionStatus, StreamRunner
+from agentops_tui.models import Identity
 
 
 class Connection:
@@ -17,12 +18,25 @@ class Connection:
         self.state = FleetState()
         self.on_change: Callable[[], None] = lambda: None
         self.on_status: Callable[[ConnectionStatus], None] = lambda status: None
-        self.runner = StreamRunner(self.api, self.state, self._status, self._changed)
+        # who the token is; None until the server says, or when it cannot (an older server):
+        # the console then offers every action and the server refuses what the role may not
+        self.identity: Identity | None = None
+        self.runner = StreamRunner(self.api, self.state, self._status, self._changed,
+                                   self._ask_identity)
         self._closed = False
 
     @property
     def status(self) -> ConnectionStatus:
         return self.runner.status
+
+    @property
+    def role(self) -> str | None:
+        return self.identity.role if self.identity is not None else None
+
+    async def _ask_identity(self) -> None:
+        """On connect and after each outage: a server restarted meanwhile may know the
+        token under another role."""
+        self.identity = await self.api.whoami()
 
     def _status(self, status: ConnectionStatus) -> None:
         self.on_status(status)

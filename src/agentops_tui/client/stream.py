@@ -1,5 +1,7 @@
 """Keeping `FleetState` current: snapshot, then SSE from `last_event_id`, resuming by id.
 
+Before the first snapshot, and again after each outage, `on_connect` runs (the connection asks
+who its token is there: the server may have been replaced meanwhile).
 On a dropped stream: exponential backoff with full jitter from the server's `retry:` value.
 After a few failures in a row it polls `/api/v1/events` instead while it keeps trying the
 stream; a `reset` (the cursor fell out of the server's log) means a fresh snapshot. A rejected
@@ -12,7 +14,7 @@ import asyncio
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,11 +52,14 @@ class Reset(Exception):
 class StreamRunner:
     def __init__(self, api: ApiClient, state: FleetState,
                  on_status: Callable[[ConnectionStatus], None],
-                 on_change: Callable[[], None]) -> None:
+                 on_change: Callable[[], None],
+                 on_connect: Callable[[], Awaitable[None]] | None = None) -> None:
         self.api = api
         self.state = state
         self._on_status = on_status
         self._on_change = on_change
+        self._on_connect = on_connect
+        self._connect_due = True  # first connect, and after every failure
         self.retry_ms = 2000
         self.failures = 0
         self.status = ConnectionStatus("connecting", api.base_url)
@@ -78,6 +83,7 @@ class StreamRunner:
         need_snapshot = True
         while not self._stop.is_set():
             try:
+                await self._connected()
                 if need_snapshot:
                     await self._resnapshot()
                     need_snapshot = False
@@ -94,10 +100,16 @@ class StreamRunner:
             except (BackendUnreachable, httpx.HTTPError, ValueError) as exc:
                 detail = str(exc) or type(exc).__name__
             self.failures += 1
+            self._connect_due = True
             if self.failures >= FAILURES_BEFORE_POLLING:
                 need_snapshot = await self._poll_until_stream_works(detail, need_snapshot)
             else:
                 await self._backoff(detail)
+
+    async def _connected(self) -> None:
+        if self._connect_due and self._on_connect is not None:
+            await self._on_connect()
+        self._connect_due = False
 
     def _delay(self) -> float:
         cap = min(MAX_BACKOFF, (self.retry_ms / 1000) * (2 ** (self.failures - 1)))
@@ -156,6 +168,7 @@ class StreamRunner:
         polls = 0
         while not self._stop.is_set():
             try:
+                await self._connected()
                 if need_snapshot:
                     await self._resnapshot()
                     need_snapshot = False
@@ -178,8 +191,10 @@ class StreamRunner:
                     await self._sleep(wait)
                     continue
                 self._set("offline", detail=exc.message)
+                self._connect_due = True
             except BackendUnreachable as exc:
                 self._set("offline", detail=str(exc))
+                self._connect_due = True
             polls += 1
             if polls % 5 == 0:  # every ~7 s, go back and try the stream
                 self.failures = FAILURES_BEFORE_POLLING - 1

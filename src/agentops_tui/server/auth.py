@@ -12,9 +12,9 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from agentops_tui.core.roles import ROLE_RANK
 from agentops_tui.models import TokenRole
 
-ROLE_RANK: dict[str, int] = {"viewer": 1, "operator": 2, "admin": 3}
 TOKEN_PREFIX = "aot_"
 
 

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 
 from agentops_tui import paths
 from agentops_tui.client.connection import Connection
+from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
@@ -114,6 +115,8 @@ class AgentOpsApp(App[None]):
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
+        self._seen_role: str | None = None
+        self._header_screen: object = None  # the screen whose header was drawn last
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -130,6 +133,12 @@ class AgentOpsApp(App[None]):
     @property
     def fleet(self) -> Fleet:
         return self.connection.state.fleet
+
+    @property
+    def role(self) -> str | None:
+        """The token's role as the server last said; None (offer everything, the server
+        decides) until it says, or when it is too old to."""
+        return getattr(self.connection, "role", None)
 
     def compose(self) -> ComposeResult:
         yield from ()
@@ -155,6 +164,9 @@ class AgentOpsApp(App[None]):
     def _tick(self) -> None:
         if not self.is_running:
             return  # shutting down: screens are losing their widgets while timers still fire
+        if self.screen is not self._header_screen:
+            self._header_screen = self.screen
+            self._header_at = 0.0  # a screen just shown: its header is empty or stale
         state = self.connection.state
         if state.snapshots != self._frozen_snapshots:
             self._frozen_snapshots = state.snapshots
@@ -181,7 +193,21 @@ class AgentOpsApp(App[None]):
             self._update_header(force=True)
         else:
             self._update_header(force=False)
+        if self.role != self._seen_role:
+            self._role_changed()
         self._tell_new_work()
+
+    def _role_changed(self) -> None:
+        """Offer what the (new) role may do: footer, hints and header, on the screen shown;
+        other screens redo theirs when shown."""
+        self._seen_role = self.role
+        for stacked in self.screen_stack:  # a modal may be open over the screen shown
+            stacked.refresh_bindings()
+        screen = self.screen
+        update = getattr(screen, "update_state", None)
+        if update is not None and screen.is_mounted:
+            update(None)
+        self._update_header(force=True)
 
     def _hand_down(self, changes: Changes) -> None:
         for screen in reversed(self.screen_stack):
@@ -205,7 +231,7 @@ class AgentOpsApp(App[None]):
                         title=f"Command {command.status}", severity="error", timeout=8)
 
     def _tell_new_work(self) -> None:
-        for notice in self._notices.due():
+        for notice in self._notices.due(acting=roles.allows(self.role, "approve")):
             self.notify(notice.message, title=notice.title, severity=notice.severity,
                         timeout=NOTICE_SECONDS)
 
@@ -247,7 +273,7 @@ class AgentOpsApp(App[None]):
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
                 spend_today=self._spend, spend_partial=self._spend_partial,
                 open_alerts=open_alerts, read_only=self.read_only,
-                screen=mode,
+                screen=mode, role_badge=roles.badge(self.role),
             )
 
     # ---- navigation ------------------------------------------------------------------------

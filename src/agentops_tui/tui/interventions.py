@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
-from agentops_tui.core import capabilities
+from agentops_tui.core import capabilities, roles
 from agentops_tui.models import Agent
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
@@ -91,6 +91,8 @@ class Interventions(Screen[Any]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in DANGEROUS_ACTIONS and self.agentops.read_only:
             return False
+        if not roles.allows(self.agentops.role, action):
+            return False  # the token's role may not: hidden like the read-only console's
         if action in CAPABILITY_OF and self.refused_by(action) is not None:
             return False  # hidden: the footer, `?` and the palette offer only what can work
         return True
@@ -119,9 +121,16 @@ class Interventions(Screen[Any]):
         return capabilities.refusal(agent, CAPABILITY_OF.get(action, action))
 
     def unavailable_note(self) -> str | None:
-        """For `?`: the actions the selection's agents cannot take, and why."""
+        """For `?`: what the token's role keeps it from, and the actions the selection's
+        agents cannot take, and why."""
         if self.agentops.read_only:
             return None
+        role = self.agentops.role
+        if not roles.acts(role):
+            return f"Not offered: {roles.refusal(role, 'pause')}"
+        kept = [a for a in roles.NEEDED_ROLE if hasattr(self, f"action_{a}")
+                and not roles.allows(role, a)]
+        role_lines = [f"Not offered: {roles.refusal(role, a)}" for a in kept]
         by_agent: dict[str, tuple[Agent, list[str]]] = {}
         for action in dict.fromkeys(CAPABILITY_OF.values()):
             if not hasattr(self, f"action_{action}"):
@@ -131,7 +140,7 @@ class Interventions(Screen[Any]):
                 by_agent.setdefault(agent.id, (agent, []))[1].append(action)
         lines = [f"Not offered here: {', '.join(actions)} — agent {agent.name}: "
                  f"{capabilities.limitation(agent)}" for agent, actions in by_agent.values()]
-        return "\n".join(lines) or None
+        return "\n".join(role_lines + lines) or None
 
     def on_key(self, event: events.Key) -> None:
         """A key whose action this selection cannot take says why, instead of nothing."""
@@ -143,7 +152,8 @@ class Interventions(Screen[Any]):
                 continue
             for binding in found:
                 action = binding.action.split("(")[0]
-                reason = None if self.agentops.read_only else self.refusal(action)
+                reason = None if self.agentops.read_only else (
+                    roles.refusal(self.agentops.role, action) or self.refusal(action))
                 if reason is not None:
                     self.notify(reason, title=f"{binding.description} not available",
                                 severity="warning")
@@ -263,6 +273,10 @@ class Interventions(Screen[Any]):
             return
         if self.agentops.read_only:
             self.notify("Read-only console: actions are off", severity="warning")
+            return
+        refused = roles.refusal(self.agentops.role, action)
+        if refused is not None:  # the role changed while a dialog was open
+            self.notify(refused, severity="warning")
             return
         self.run_worker(self._act(action, targets, message), group="actions")
 

@@ -48,11 +48,12 @@ class NewWorkNotices:
         if "sla.breached" in changes.other:
             self._breaches = True
 
-    def due(self) -> list[Notice]:
+    def due(self, *, acting: bool = True) -> list[Notice]:
+        """`acting`: the token may decide approvals (a viewer's may not: not "you")."""
         now = self.clock()
         out: list[Notice] = []
         if self._approvals and now >= self._quiet_until["approvals"]:
-            out.append(Notice("Needs you",
+            out.append(Notice("Needs you" if acting else "Waiting for an operator",
                               f"New approvals added ({self._approvals}) — 5 to review",
                               "information"))
             self._approvals = 0

@@ -1,4 +1,5 @@
-"""Liveness (no token, says nothing else) and the server's metrics (any token)."""
+"""Liveness (no token, says nothing else), who the caller is and the server's metrics
+(any token)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
+from agentops_tui.models import Identity
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
 from agentops_tui.server.ops_metrics import Sample, info_sample, render, workspace_samples
@@ -20,6 +22,14 @@ PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 async def healthz() -> dict[str, str]:
     """Whether the process answers; open to all, so it reveals nothing more."""
     return {"status": "ok"}
+
+
+@router.get("/api/v1/whoami", tags=["identity"], response_model=Identity)
+async def whoami(principal: Principal = Depends(viewer)) -> Identity:
+    """The token's name, role and workspace, so a client offers only what the role may do.
+    Without authentication (`--no-auth`) every caller is the local admin."""
+    return Identity.model_validate({"name": principal.name, "role": principal.role,
+                                    "workspace": principal.workspace})
 
 
 @router.get("/metrics", tags=["health"], response_class=PlainTextResponse,

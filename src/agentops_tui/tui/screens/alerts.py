@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import Alert
 from agentops_tui.tui import render
@@ -101,9 +102,11 @@ class AlertsScreen(Interventions):
         self.query_one("#alerts", VirtualTable).set_rows([a.id for a in alerts])
         open_ = sum(a.status == "open" for a in alerts)
         history = " + resolved (h hides)" if self.show_resolved else " — h shows resolved"
+        ack = "" if self.agentops.read_only or not roles.allows(self.agentops.role, "ack") \
+            else "a ack, "
         self.query_one("#alerts-title", PaneTitle).show(
             f"Alerts — {open_} open, {len(alerts) - open_} other{history}"
-            f" — a ack, enter go to subject")
+            f" — {ack}enter go to subject")
 
     @property
     def current(self) -> Alert | None:

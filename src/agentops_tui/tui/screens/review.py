@@ -19,6 +19,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Label, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.core import roles
 from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
@@ -101,8 +102,9 @@ class ReviewScreen(Interventions):
             if self.queue.new_since_current else ""
         undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
             if self.held else ""
-        self.query_one("#review-title", PaneTitle).show(
-            f"Review — {left} to do{badge}{undo}")
+        todo = "to do" if roles.allows(self.agentops.role, "approve") \
+            else "waiting for an operator"
+        self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")
         body = self.query_one("#review-item", Static)
@@ -175,6 +177,12 @@ class ReviewScreen(Interventions):
                 "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
                 "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
         hint = keys.get(item.kind, "s skip")
+        watching = roles.refusal(self.agentops.role, "approve")
+        if self.agentops.read_only or watching is not None:  # nothing to decide, only skip
+            if watching is not None:
+                lines.append(f"[dim]{escape(watching)}[/dim]")
+            lines.append("[dim]s skip[/dim]")
+            return "\n".join(lines)
         cannot = self.refusal("reply")
         if cannot is not None:  # no reply key where the agent cannot take a message
             hint = hint.replace("i reply · ", "")

@@ -1,4 +1,5 @@
-"""The header line: connection state, backend, fleet counts, spend today, open alerts."""
+"""The header line: connection state, what the token may not do, backend, fleet counts, spend
+today, open alerts."""
 
 from __future__ import annotations
 
@@ -48,10 +49,11 @@ class StatusLine(Static):
         read_only: bool,
         screen: str,
         spend_partial: bool = False,
+        role_badge: str | None = None,
     ) -> None:
         # State, counts and alerts show at once; the spend figure alone moves once a second.
         facts = (state, retry_in, backend, profile, sorted(counts.items()), open_alerts,
-                 read_only, screen)
+                 read_only, screen, role_badge)
         now = time.monotonic()
         if facts == self._facts and now - self._drawn_at < 1.0:
             return
@@ -67,6 +69,9 @@ class StatusLine(Static):
         _, state_style = STATE_LABELS.get(state, ("", ""))
         text.append(connection_label(state, retry_in),
                     style=f"bold {colours.get(state_style, '')}".strip())
+        if role_badge and not read_only:  # next to the state: the first thing that is read
+            text.append(" ")
+            text.append(f" {role_badge} ", style="bold reverse")
         text.append(f"  {backend.split('://', 1)[-1]}", style="dim")
         if profile:
             text.append(f" ({profile})", style="dim")

@@ -1,0 +1,202 @@
+"""The console offers only what its token's role may do, and says why when a key is pressed.
+
+Pilot against a real server, with real viewer, operator and admin tokens: the console learns
+its role from `GET /api/v1/whoami`, hides what the role may not do (footer, palette, `?`),
+sends nothing for a refused key, and names a limiting role in the header.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
+
+from agentops_tui.client.connection import Connection
+from agentops_tui.server.context import ServerSettings
+from agentops_tui.server.embedded import EmbeddedServer
+from agentops_tui.tui.app import AgentOpsApp, create_app
+from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.screens.alerts import AlertsScreen
+from agentops_tui.tui.screens.fleet import FleetScreen
+from agentops_tui.tui.screens.modals import HelpScreen, KillAllScreen
+from agentops_tui.tui.screens.review import ReviewScreen
+from agentops_tui.tui.widgets.pane_title import PaneTitle
+from agentops_tui.tui.widgets.status_line import StatusLine
+from agentops_tui.tui.widgets.virtual_table import VirtualTable
+
+from conftest import LiveServer, start_server
+from tui_support import frozen_clock, seed, until
+
+WATCH_ONLY = "this token is a viewer: it can watch, not act"
+ACTION_KEYS = {"Pause", "Resume", "Inject", "Kill", "Kill all", "Mark"}
+
+
+@asynccontextmanager
+async def console(live: LiveServer, role: str
+                  ) -> AsyncIterator[tuple[AgentOpsApp, Pilot[None]]]:
+    with live.client() as c:
+        seed(c)
+        r = c.post("/api/v1/ingest", json={"events": [
+            {"type": "approval.requested", "approval_id": "ap-notes", "session_id": "se-wait",
+             "summary": "publish the release notes?"}]})
+        assert r.status_code == 202, r.text
+    app = create_app(Connection(live.url, live.token_for(role)), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: len(app.fleet.agents) == 4, what="the snapshot")
+        await until(pilot, lambda: app.role == role, what="the role")
+        await pilot.pause(0.2)  # a tick: the footer and header follow the role
+        yield app, pilot
+
+
+async def _select(app: AgentOpsApp, pilot: Pilot[None], agent: str, session: str) -> None:
+    roster = app.screen.query_one("#roster", VirtualTable)
+    await until(pilot, lambda: agent in roster.keys, what=f"{agent} listed")
+    roster.move_to(agent)
+    await pilot.pause()
+    sessions = app.screen.query_one("#sessions", VirtualTable)
+    await until(pilot, lambda: session in sessions.keys, what=f"{session} listed")
+    sessions.move_to(session)
+    sessions.focus()
+    await pilot.pause()
+
+
+def _offered(app: AgentOpsApp) -> set[str]:
+    """What the footer shows (`check_action` keeps refused bindings out of it)."""
+    return {b.binding.description for b in app.screen.active_bindings.values()
+            if b.binding.show}
+
+
+def _palette(app: AgentOpsApp) -> set[str]:
+    return {name for name, _, _ in AgentOpsCommands(app.screen)._commands()}
+
+
+def _notices(app: AgentOpsApp) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def _header(app: AgentOpsApp) -> str:
+    shown = app.screen.query_one(StatusLine)._shown
+    return shown.plain if shown is not None else ""
+
+
+def _audit(live: LiveServer) -> list[dict[str, Any]]:
+    """What the console asked of the server (creating the test's tokens is audited too)."""
+    with live.client() as c:
+        entries = c.get("/api/v1/audit").json()["entries"]
+    return [e for e in entries if not e["action"].startswith("token.")]
+
+
+async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) -> None:
+    async with console(live, "viewer") as (app, pilot):
+        await _select(app, pilot, "ag-coder", "se-root")
+        assert not ACTION_KEYS & _offered(app)
+        assert {"Filter", "Sort", "Help", "Review"} <= _offered(app)
+        assert not {p for p in _palette(app) if p.startswith("session:")}
+        assert "agentops ● Live  viewer " in _header(app)  # the badge sits next to Live
+
+        await pilot.press("p", "k", "ctrl+k", "i", "space")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, FleetScreen)  # no dialog opened
+        assert app.screen.marked == set()
+        assert _audit(live) == []
+        # nothing was sent, not even to be refused (a 403 is not audited, but it is shown)
+        assert not any("needs role" in n for n in _notices(app))
+        assert WATCH_ONLY in _notices(app)
+
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert app.screen.unavailable == f"Not offered: {WATCH_ONLY}"
+        assert not any(text in ACTION_KEYS for _, text in app.screen.rows)
+        await pilot.press("escape")
+
+        await pilot.press("5")
+        review = app.screen
+        assert isinstance(review, ReviewScreen)
+        await until(pilot, lambda: review.queue.current == "approval:ap-notes",
+                    what="the approval in Review")
+        assert not {"Approve/ack", "Reject", "Reply", "Undo"} & _offered(app)
+        assert "Skip" in _offered(app)
+        title = str(review.query_one("#review-title", PaneTitle).render())
+        assert title.startswith("Review — ") and " waiting for an operator" in title
+        body = str(review.query_one("#review-item").render())
+        assert WATCH_ONLY in body and "a approve" not in body
+        await pilot.press("a", "x")
+        await pilot.pause(0.3)
+        assert review.held == []  # no decision held, so none will be sent when it is due
+        assert _audit(live) == []
+        with live.client() as c:
+            assert c.get("/api/v1/approvals/ap-notes").json()["status"] == "pending"
+
+        await pilot.press("6")
+        alerts = app.screen
+        assert isinstance(alerts, AlertsScreen)
+        assert "Ack" not in _offered(app)
+        assert alerts.check_action("ack", ()) is False
+        title = str(alerts.query_one("#alerts-title", PaneTitle).render())
+        assert "a ack" not in title and "enter go to subject" in title
+
+
+async def test_an_operator_acts_but_cannot_kill_all(live: LiveServer) -> None:
+    async with console(live, "operator") as (app, pilot):
+        await _select(app, pilot, "ag-coder", "se-root")
+        assert {"Pause", "Resume", "Inject", "Kill", "Mark"} <= _offered(app)
+        assert "Kill all" not in _offered(app)
+        assert "session: kill all" not in _palette(app) and "session: pause" in _palette(app)
+        assert "operator" not in _header(app)  # it lacks one key only: that key says so
+
+        await pilot.press("ctrl+k")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, KillAllScreen)
+        assert "this token is an operator: kill all needs an admin token" in _notices(app)
+
+        await pilot.press("p")
+        await until(pilot, lambda: any(e["action"] == "session.pause" and e["target"] == "se-root"
+                                       for e in _audit(live)), what="the pause")
+
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert "Not offered: this token is an operator: kill all needs an admin token" in str(
+            app.screen.unavailable)
+        await pilot.press("escape")
+
+        await pilot.press("5")
+        assert {"Approve/ack", "Reject"} <= _offered(app)
+
+
+async def test_an_admin_is_offered_kill_all(live: LiveServer) -> None:
+    async with console(live, "admin") as (app, pilot):
+        await _select(app, pilot, "ag-coder", "se-root")
+        assert ACTION_KEYS <= _offered(app)
+        assert "session: kill all" in _palette(app)
+        await pilot.press("ctrl+k")
+        assert isinstance(app.screen, KillAllScreen)
+        await pilot.press("escape")
+        assert "admin" not in _header(app)
+
+
+async def test_a_token_demoted_while_the_server_was_down_is_followed(tmp_path: Path) -> None:
+    srv = start_server(tmp_path / "d.db", heartbeat_seconds=1.0)
+    port = srv.server.port
+    try:
+        async with console(srv, "operator") as (app, pilot):
+            await _select(app, pilot, "ag-coder", "se-root")
+            assert "Pause" in _offered(app)
+            srv.server.stop()
+            await until(pilot, lambda: app.connection.status.state != "live", what="the drop")
+            db = sqlite3.connect(srv.db)
+            with db:
+                db.execute("UPDATE tokens SET role = 'viewer' WHERE role = 'operator'")
+            db.close()
+            srv.server = EmbeddedServer(ServerSettings(db_path=srv.db, heartbeat_seconds=1.0),
+                                        port=port)
+            srv.server.start()
+            await until(pilot, lambda: app.role == "viewer", timeout=30, what="the new role")
+            await pilot.pause(0.3)
+            assert not ACTION_KEYS & _offered(app)
+            assert "  viewer " in _header(app)
+    finally:
+        srv.server.stop()
