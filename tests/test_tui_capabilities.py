@@ -23,7 +23,7 @@ from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer
-from tui_support import frozen_clock, seed, until
+from tui_support import frozen_clock, offered, seed, select_in_fleet, until
 
 WATCH_ONLY = "it reports only through OpenTelemetry; its sessions can be watched, not acted on"
 SESSION_KEYS = {"Pause", "Resume", "Inject", "Redirect", "Kill"}
@@ -74,24 +74,6 @@ def _otel_session(app: AgentOpsApp) -> str:
     return sid
 
 
-async def _select(app: AgentOpsApp, pilot: Pilot[None], agent: str, session: str) -> None:
-    roster = app.screen.query_one("#roster", VirtualTable)
-    await until(pilot, lambda: agent in roster.keys, what=f"{agent} listed")
-    roster.move_to(agent)
-    await pilot.pause()
-    sessions = app.screen.query_one("#sessions", VirtualTable)
-    await until(pilot, lambda: session in sessions.keys, what=f"{session} listed")
-    sessions.move_to(session)
-    sessions.focus()
-    await pilot.pause()
-
-
-def _offered(app: AgentOpsApp) -> set[str]:
-    """The descriptions the footer shows (hidden bindings are those `check_action` refuses)."""
-    return {b.binding.description for b in app.screen.active_bindings.values()
-            if b.binding.show}
-
-
 def _audit(live: LiveServer) -> list[dict[str, Any]]:
     with live.client() as c:
         return list(c.get("/api/v1/audit", params={"action": "session."}).json()["entries"])
@@ -108,9 +90,9 @@ def _palette(app: AgentOpsApp) -> set[str]:
 async def test_an_otel_session_is_watched_not_acted_on(live: LiveServer) -> None:
     async with console(live) as (app, pilot):
         sid = _otel_session(app)
-        await _select(app, pilot, "support:writer", sid)
-        assert not SESSION_KEYS & _offered(app)
-        assert {"Mark", "Kill all", "Filter"} <= _offered(app)
+        await select_in_fleet(app, pilot, "support:writer", sid)
+        assert not SESSION_KEYS & offered(app)
+        assert {"Mark", "Kill all", "Filter"} <= offered(app)
         assert not {"session: pause", "session: kill", "session: redirect"} & _palette(app)
         assert "session: kill all" in _palette(app)
 
@@ -143,18 +125,18 @@ async def test_an_otel_session_is_watched_not_acted_on(live: LiveServer) -> None
         await until(pilot, lambda: sid in table.keys, what="the span's session in the tree")
         table.move_to(sid)
         await pilot.pause()
-        assert not SESSION_KEYS & _offered(app)
+        assert not SESSION_KEYS & offered(app)
         table.move_to("se-root")
         await pilot.pause()
-        assert {"Pause", "Resume", "Inject", "Kill"} <= _offered(app)
+        assert {"Pause", "Resume", "Inject", "Kill"} <= offered(app)
 
 
 async def test_rest_and_sdk_sessions_offer_what_their_agents_obey(live: LiveServer) -> None:
     async with console(live) as (app, pilot):
-        await _select(app, pilot, "ag-coder", "se-root")
+        await select_in_fleet(app, pilot, "ag-coder", "se-root")
         # a REST agent that declared nothing: the command channel, no redirect
-        assert {"Pause", "Resume", "Inject", "Kill"} <= _offered(app)
-        assert "Redirect" not in _offered(app)
+        assert {"Pause", "Resume", "Inject", "Kill"} <= offered(app)
+        assert "Redirect" not in offered(app)
         await pilot.press("R")
         await pilot.pause(0.2)
         assert "agent coder-1 cannot redirect: it registered as obeying only pause, resume, " \
@@ -163,8 +145,8 @@ async def test_rest_and_sdk_sessions_offer_what_their_agents_obey(live: LiveServ
         await until(pilot, lambda: any(e["action"] == "session.pause" for e in _audit(live)),
                     what="the pause")
 
-        await _select(app, pilot, "ag-sdk", "se-sdk")
-        assert SESSION_KEYS <= _offered(app)
+        await select_in_fleet(app, pilot, "ag-sdk", "se-sdk")
+        assert SESSION_KEYS <= offered(app)
         assert "session: redirect" in _palette(app)
         await pilot.press("enter")
         text = " ".join(str(w.render()) for w in app.screen.query("Static"))
@@ -186,12 +168,12 @@ async def test_rest_and_sdk_sessions_offer_what_their_agents_obey(live: LiveServ
 
 async def test_marked_sessions_skip_the_agents_that_cannot(live: LiveServer) -> None:
     async with console(live) as (app, pilot):
-        await _select(app, pilot, "ag-coder", "se-root")
+        await select_in_fleet(app, pilot, "ag-coder", "se-root")
         await pilot.press("space")
         sid = _otel_session(app)
-        await _select(app, pilot, "support:writer", sid)
+        await select_in_fleet(app, pilot, "support:writer", sid)
         await pilot.press("space")
-        assert "Pause" in _offered(app)  # one of the marked sessions can take it
+        assert "Pause" in offered(app)  # one of the marked sessions can take it
         await pilot.press("p")
         await until(pilot, lambda: any("pause sent to 1 session" in n for n in _notices(app)),
                     what="the pause notice")

@@ -26,10 +26,9 @@ from agentops_tui.tui.screens.modals import HelpScreen, KillAllScreen
 from agentops_tui.tui.screens.review import ReviewScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
-from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer, start_server
-from tui_support import frozen_clock, seed, until
+from tui_support import frozen_clock, offered, seed, select_in_fleet, until
 
 WATCH_ONLY = "this token is a viewer: it can watch, not act"
 ACTION_KEYS = {"Pause", "Resume", "Inject", "Kill", "Kill all", "Mark"}
@@ -50,24 +49,6 @@ async def console(live: LiveServer, role: str
         await until(pilot, lambda: app.role == role, what="the role")
         await pilot.pause(0.2)  # a tick: the footer and header follow the role
         yield app, pilot
-
-
-async def _select(app: AgentOpsApp, pilot: Pilot[None], agent: str, session: str) -> None:
-    roster = app.screen.query_one("#roster", VirtualTable)
-    await until(pilot, lambda: agent in roster.keys, what=f"{agent} listed")
-    roster.move_to(agent)
-    await pilot.pause()
-    sessions = app.screen.query_one("#sessions", VirtualTable)
-    await until(pilot, lambda: session in sessions.keys, what=f"{session} listed")
-    sessions.move_to(session)
-    sessions.focus()
-    await pilot.pause()
-
-
-def _offered(app: AgentOpsApp) -> set[str]:
-    """What the footer shows (`check_action` keeps refused bindings out of it)."""
-    return {b.binding.description for b in app.screen.active_bindings.values()
-            if b.binding.show}
 
 
 def _palette(app: AgentOpsApp) -> set[str]:
@@ -92,9 +73,9 @@ def _audit(live: LiveServer) -> list[dict[str, Any]]:
 
 async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) -> None:
     async with console(live, "viewer") as (app, pilot):
-        await _select(app, pilot, "ag-coder", "se-root")
-        assert not ACTION_KEYS & _offered(app)
-        assert {"Filter", "Sort", "Help", "Review"} <= _offered(app)
+        await select_in_fleet(app, pilot, "ag-coder", "se-root")
+        assert not ACTION_KEYS & offered(app)
+        assert {"Filter", "Sort", "Help", "Review"} <= offered(app)
         assert not {p for p in _palette(app) if p.startswith("session:")}
         assert "agentops ● Live  viewer " in _header(app)  # the badge sits next to Live
 
@@ -118,8 +99,8 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
         assert isinstance(review, ReviewScreen)
         await until(pilot, lambda: review.queue.current == "approval:ap-notes",
                     what="the approval in Review")
-        assert not {"Approve/ack", "Reject", "Reply", "Undo"} & _offered(app)
-        assert "Skip" in _offered(app)
+        assert not {"Approve/ack", "Reject", "Reply", "Undo"} & offered(app)
+        assert "Skip" in offered(app)
         title = str(review.query_one("#review-title", PaneTitle).render())
         assert title.startswith("Review — ") and " waiting for an operator" in title
         body = str(review.query_one("#review-item").render())
@@ -134,7 +115,7 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
         await pilot.press("6")
         alerts = app.screen
         assert isinstance(alerts, AlertsScreen)
-        assert "Ack" not in _offered(app)
+        assert "Ack" not in offered(app)
         assert alerts.check_action("ack", ()) is False
         title = str(alerts.query_one("#alerts-title", PaneTitle).render())
         assert "a ack" not in title and "enter go to subject" in title
@@ -142,9 +123,9 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
 
 async def test_an_operator_acts_but_cannot_kill_all(live: LiveServer) -> None:
     async with console(live, "operator") as (app, pilot):
-        await _select(app, pilot, "ag-coder", "se-root")
-        assert {"Pause", "Resume", "Inject", "Kill", "Mark"} <= _offered(app)
-        assert "Kill all" not in _offered(app)
+        await select_in_fleet(app, pilot, "ag-coder", "se-root")
+        assert {"Pause", "Resume", "Inject", "Kill", "Mark"} <= offered(app)
+        assert "Kill all" not in offered(app)
         assert "session: kill all" not in _palette(app) and "session: pause" in _palette(app)
         assert "operator" not in _header(app)  # it lacks one key only: that key says so
 
@@ -164,13 +145,13 @@ async def test_an_operator_acts_but_cannot_kill_all(live: LiveServer) -> None:
         await pilot.press("escape")
 
         await pilot.press("5")
-        assert {"Approve/ack", "Reject"} <= _offered(app)
+        assert {"Approve/ack", "Reject"} <= offered(app)
 
 
 async def test_an_admin_is_offered_kill_all(live: LiveServer) -> None:
     async with console(live, "admin") as (app, pilot):
-        await _select(app, pilot, "ag-coder", "se-root")
-        assert ACTION_KEYS <= _offered(app)
+        await select_in_fleet(app, pilot, "ag-coder", "se-root")
+        assert ACTION_KEYS <= offered(app)
         assert "session: kill all" in _palette(app)
         await pilot.press("ctrl+k")
         assert isinstance(app.screen, KillAllScreen)
@@ -183,8 +164,8 @@ async def test_a_token_demoted_while_the_server_was_down_is_followed(tmp_path: P
     port = srv.server.port
     try:
         async with console(srv, "operator") as (app, pilot):
-            await _select(app, pilot, "ag-coder", "se-root")
-            assert "Pause" in _offered(app)
+            await select_in_fleet(app, pilot, "ag-coder", "se-root")
+            assert "Pause" in offered(app)
             srv.server.stop()
             await until(pilot, lambda: app.connection.status.state != "live", what="the drop")
             db = sqlite3.connect(srv.db)
@@ -196,7 +177,7 @@ async def test_a_token_demoted_while_the_server_was_down_is_followed(tmp_path: P
             srv.server.start()
             await until(pilot, lambda: app.role == "viewer", timeout=30, what="the new role")
             await pilot.pause(0.3)
-            assert not ACTION_KEYS & _offered(app)
+            assert not ACTION_KEYS & offered(app)
             assert "  viewer " in _header(app)
     finally:
         srv.server.stop()

@@ -84,3 +84,24 @@ async def until(pilot: Pilot[Any], condition: Callable[[], bool], timeout: float
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+async def select_in_fleet(app: Any, pilot: Pilot[None], agent: str, session: str) -> None:
+    """On the Fleet screen: highlight `agent` in the roster, then focus its `session`."""
+    from agentops_tui.tui.widgets.virtual_table import VirtualTable
+
+    roster = app.screen.query_one("#roster", VirtualTable)
+    await until(pilot, lambda: agent in roster.keys, what=f"{agent} listed")
+    roster.move_to(agent)
+    await pilot.pause()
+    sessions = app.screen.query_one("#sessions", VirtualTable)
+    await until(pilot, lambda: session in sessions.keys, what=f"{session} listed")
+    sessions.move_to(session)
+    sessions.focus()
+    await pilot.pause()
+
+
+def offered(app: Any) -> set[str]:
+    """What the footer shows (`check_action` keeps refused bindings out of it)."""
+    return {b.binding.description for b in app.screen.active_bindings.values()
+            if b.binding.show}
