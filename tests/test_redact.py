@@ -63,6 +63,10 @@ def test_an_unterminated_pem_block_is_redacted_to_the_end() -> None:
         ('"client_secret": "short"', "credential", "short"),
         ("DB_PASSWORD=hunter2", "credential", "hunter2"),
         ("postgres://admin:s3cr3t-pw@db:5432/app", "credential", "s3cr3t-pw"),
+        ("ssh key passphrase=correct-horse ok", "credential", "correct-horse"),
+        ("PASSPHRASE: correct-horse", "credential", "correct-horse"),
+        ("config { password => 'hunter22' }", "credential", "hunter22"),
+        ("password =>hunter22", "credential", "hunter22"),
     ],
 )
 def test_more_patterns(text: str, kind: str, secret: str) -> None:

@@ -47,8 +47,8 @@ _URL_CREDENTIAL_RE = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]{0,30}://[^/\s:@]{1,25
 
 # Key names whose value is a secret whatever it looks like (also as the end of a longer
 # name: db_password, client_secret, OPENAI_API_KEY).
-_DEFINITE_KEY = (r"(?:password|passwd|pwd|secret|api[_\-]?key|access[_\-]?token|auth[_\-]?token"
-                 r"|private[_\-]?key(?:[_\-]?id)?)")
+_DEFINITE_KEY = (r"(?:password|passwd|passphrase|pwd|secret|api[_\-]?key|access[_\-]?token"
+                 r"|auth[_\-]?token|private[_\-]?key(?:[_\-]?id)?)")
 # Key names whose value is a secret only when it looks random (see `_looks_random`), so
 # `token=none` or `max_tokens=4096` stay as they are.
 _SENSITIVE_KEY = r"(?:secret|token|key|passw(?:or)?d|pwd|credential)s?"
@@ -57,7 +57,7 @@ _SENSITIVE_KEY_RE = re.compile(rf"(?i){_SENSITIVE_KEY}$")
 _PAIR_RE = re.compile(
     # the end of the key name is enough; the lookahead lets the engine skip other letters
     rf"(?i)(?=[acpkst])(?P<key>{_DEFINITE_KEY}|{_SENSITIVE_KEY})"
-    r"(?P<sep>\\?[\"']?\s*[=:]\s*)"
+    r"(?P<sep>\\?[\"']?\s*(?:=>|[=:])\s*)"  # key=v, key: v, "key": "v", key => v
     r"(?:\"(?P<v1>(?:[^\"\\\n]|\\.)*)\""  # "double quoted"
     r"|'(?P<v2>[^'\n]*)'"  # 'single quoted'
     r"|\\\"(?P<v3>(?:(?!\\\").)*)\\\""  # \"quoted inside a JSON string\"
@@ -72,11 +72,11 @@ _VALUE_GROUPS = ("v1", "v2", "v3", "v4")
 # runs only when its own hints are present.
 _TOKEN_HINTS = ("sk-", "sk_", "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_",
                 "github_pat_", "xox", "xapp-", "aiza", "bearer", "-----begin")
-_PAIR_HINTS = ("passw", "pwd", "key", "secret", "token", "credential")
+_PAIR_HINTS = ("passw", "passphrase", "pwd", "key", "secret", "token", "credential")
 # Run on the lower-cased text when a hint is there: is any of those words really a key
 # (followed by `=` or `:`)? Several times cheaper than `_PAIR_RE` finding out.
 _PAIR_PROBE = re.compile(
-    r"(?:passw(?:or)?d|pwd|secret|token|key|credential)(?:s|[_\-]?id)?\\?[\"']?\s*[=:]"
+    r"(?:passw(?:or)?d|passphrase|pwd|secret|token|key|credential)(?:s|[_\-]?id)?\\?[\"']?\s*[=:]"
 )
 _REDACTED = "[REDACTED"  # also the access log's bare `[REDACTED]`
 
