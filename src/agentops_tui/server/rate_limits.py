@@ -30,47 +30,37 @@ class RateLimited(Rejected):
 
 
 class _Limit:
-    def __init__(self, limiter: MovingWindowRateLimiter, scope: str, per_minute: int) -> None:
+    def __init__(self, limiter: MovingWindowRateLimiter, scope: str, per_minute: int,
+                 what: str) -> None:
         self._limiter = limiter
         self._scope = scope
+        self._what = what  # "failed authentications ... from this address"
         self._item: RateLimitItem | None = (
             RateLimitItemPerMinute(per_minute) if per_minute > 0 else None
         )
 
-    def take(self, key: str) -> int | None:
-        """Count one request for `key`; None if allowed, else seconds until one would be."""
+    def take(self, key: str) -> None:
+        """Count one request for `key`; RateLimited, with the wait, once over the limit."""
         if self._item is None or self._limiter.hit(self._item, self._scope, key):
-            return None
+            return
         reset_at = self._limiter.get_window_stats(self._item, self._scope, key).reset_time
-        return max(1, math.ceil(reset_at - time.time()))
-
-    @property
-    def per_minute(self) -> int:
-        return 0 if self._item is None else self._item.amount
+        retry_after = max(1, math.ceil(reset_at - time.time()))
+        raise RateLimited(
+            f"more than {self._item.amount} {self._what}; retry in {retry_after} s", retry_after)
 
 
 class RateLimits:
     def __init__(self, auth_failures_per_minute: int, expensive_reads_per_minute: int) -> None:
         limiter = MovingWindowRateLimiter(MemoryStorage())
-        self._auth_failures = _Limit(limiter, "auth-failure", auth_failures_per_minute)
-        self._expensive_reads = _Limit(limiter, "expensive-read", expensive_reads_per_minute)
+        self._auth_failures = _Limit(limiter, "auth-failure", auth_failures_per_minute,
+                                     "failed authentications a minute from this address")
+        self._expensive_reads = _Limit(limiter, "expensive-read", expensive_reads_per_minute,
+                                       "reads of this kind a minute with this token")
 
     def auth_failed(self, address: str) -> None:
         """Count a failed authentication from `address`; RateLimited once over the limit."""
-        retry_after = self._auth_failures.take(address)
-        if retry_after is not None:
-            raise RateLimited(
-                f"more than {self._auth_failures.per_minute} failed authentications a minute "
-                f"from this address; retry in {retry_after} s",
-                retry_after,
-            )
+        self._auth_failures.take(address)
 
     def expensive_read(self, caller: str) -> None:
         """Count an expensive read by `caller` (a token); RateLimited once over the limit."""
-        retry_after = self._expensive_reads.take(caller)
-        if retry_after is not None:
-            raise RateLimited(
-                f"more than {self._expensive_reads.per_minute} reads of this kind a minute "
-                f"with this token; retry in {retry_after} s",
-                retry_after,
-            )
+        self._expensive_reads.take(caller)

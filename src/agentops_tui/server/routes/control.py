@@ -3,7 +3,6 @@ command channel."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +23,7 @@ from agentops_tui.server.routes.subscribed import (
     StreamCaller,
     SubscribedStream,
     long_poll,
+    next_wake,
     pool_full,
 )
 from agentops_tui.server.writer import Rejected, WriteContext
@@ -211,21 +211,15 @@ def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamC
                 yield b"".join(_command_frame(c) for c in fresh)
                 sent.update(c.id for c in fresh)
                 await _deliver(ctx, ws, fresh)
-            try:
-                await asyncio.wait_for(sub.wakeup.wait(), ctx.settings.heartbeat_seconds)
-                idle = False
-            except TimeoutError:
-                idle = True
-            if caller.revoked():
-                yield REVOKED_FRAME
-                return
-            if idle:
-                yield b": keepalive\n\n"
-                batch = []
+            batch = []
+            note = await next_wake(sub, caller, ctx.settings.heartbeat_seconds)
+            if note is not None:
+                yield note
+                if note is REVOKED_FRAME:
+                    return
                 continue
             if sub.dropped:
                 return
-            batch = []
             for frame in sub.take():
                 if frame.type != "command.created":
                     continue

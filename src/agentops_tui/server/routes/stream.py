@@ -22,6 +22,7 @@ from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
     StreamCaller,
     SubscribedStream,
+    next_wake,
     pool_full,
 )
 from agentops_tui.server.writer import LoggedEvent, Rejected
@@ -114,17 +115,11 @@ async def stream(
                 if len(page) < REPLAY_PAGE:
                     break
         while True:
-            idle = False
-            if not sub.backlog:
-                try:
-                    await asyncio.wait_for(sub.wakeup.wait(), settings.heartbeat_seconds)
-                except TimeoutError:
-                    idle = True
-            if caller.revoked():
-                yield REVOKED_FRAME
-                return
-            if idle:
-                yield b": keepalive\n\n"
+            note = await next_wake(sub, caller, settings.heartbeat_seconds)
+            if note is not None:
+                yield note
+                if note is REVOKED_FRAME:
+                    return
                 continue
             if sub.dropped:
                 if sub.shutting_down:

@@ -74,6 +74,24 @@ class StreamCaller:
         return self._tokens.resolve_hash(self._hash) is None
 
 
+KEEPALIVE_FRAME = b": keepalive\n\n"
+
+
+async def next_wake(sub: Subscriber, caller: StreamCaller, heartbeat: float) -> bytes | None:
+    """A stream's wait for news, at most `heartbeat` seconds. None: the subscription has
+    frames (or was dropped) to look at. Otherwise the line to send instead: a keepalive, or
+    `REVOKED_FRAME`, after which the stream must end."""
+    idle = False
+    if not sub.backlog and not sub.dropped:
+        try:
+            await asyncio.wait_for(sub.wakeup.wait(), heartbeat)
+        except TimeoutError:
+            idle = True
+    if caller.revoked():
+        return REVOKED_FRAME
+    return KEEPALIVE_FRAME if idle else None
+
+
 def pool_full(exc: PoolFull, code: str) -> JSONResponse:
     """503 with Retry-After: the server is at a limit it chose, the client should come back."""
     response = error_response(503, code, f"{exc}; retry later")
