@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from agentops_tui.server.alert_config import AlertSettings, parse_alert_settings
+from agentops_tui.server.alerts.config import AlertSettings, parse_alert_settings
 
 from conftest import LiveServer, start_server
 

@@ -259,8 +259,8 @@ def test_a_failing_rule_leaves_its_alerts_and_everything_else_alone(
 ) -> None:
     """Fault injection: one rule raising must not resolve its alerts, stop the other rules
     or fail the ingest batches that share its commit group."""
-    from agentops_tui.server import alert_rules
-    from agentops_tui.server import alerts as engine_module
+    from agentops_tui.server.alerts import engine as engine_module
+    from agentops_tui.server.alerts import rules as alert_rules
 
     clock = Clock()
     with alert_server(tmp_path, clock) as srv, srv.client() as c:
@@ -293,7 +293,7 @@ def test_a_write_cancelled_before_it_runs_is_skipped_and_the_writer_lives_on(
     answering it (it skips the job) and must keep serving the others."""
     import threading
 
-    from agentops_tui.server.store import Store
+    from agentops_tui.server.store.sqlite import Store
 
     store = Store(tmp_path / "w.db")
     store.start()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agentops_tui.server.alert_config import AlertSettings
+from agentops_tui.server.alerts.config import AlertSettings
 
 from alerting import (
     AgentLoop,

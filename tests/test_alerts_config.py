@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentops_tui import paths
-from agentops_tui.server.alert_config import (
+from agentops_tui.server.alerts.config import (
     AlertConfigError,
     AlertSettings,
     load_alert_settings,

@@ -17,7 +17,7 @@ from agentops_tui.server import embedded
 from agentops_tui.server.auth import hash_token
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer
-from agentops_tui.server.store import Retention
+from agentops_tui.server.store.sqlite import Retention
 
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage

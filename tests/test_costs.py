@@ -205,7 +205,7 @@ def test_rollups_survive_a_restart(live: LiveServer, tmp_path: Any) -> None:
 def test_rollups_older_than_retention_are_pruned(live: LiveServer) -> None:
     import sqlite3
 
-    from agentops_tui.server.rollups import Rollups
+    from agentops_tui.server.analytics.rollups import Rollups
 
     now = time.time()
     with live.client() as c:

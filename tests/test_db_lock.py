@@ -14,8 +14,8 @@ import pytest
 
 from agentops_tui.server.app import create_app
 from agentops_tui.server.context import ServerSettings
-from agentops_tui.server.db_lock import DatabaseInUse
 from agentops_tui.server.embedded import EmbeddedServer
+from agentops_tui.server.store.db_lock import DatabaseInUse
 
 from conftest import LiveServer, start_server
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from agentops_tui.server.embedded import make_token
-from agentops_tui.server.store import Store
+from agentops_tui.server.store.sqlite import Store
 
 from factories import message, started
 

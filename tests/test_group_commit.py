@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentops_tui.server.writer import Rejected, WriteContext, Writer
+from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 from conftest import LiveServer
 from factories import message, started

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agentops_tui.server.store import Retention
+from agentops_tui.server.store.sqlite import Retention
 
 from conftest import LiveServer, start_server
 

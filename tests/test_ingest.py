@@ -144,7 +144,7 @@ def test_the_logged_data_is_what_model_dump_gives_for_every_event_type() -> None
     from pydantic import TypeAdapter
 
     from agentops_tui.models import INGEST_TYPES, IngestEvent
-    from agentops_tui.server.ingest import event_data
+    from agentops_tui.server.ingest.rest import event_data
 
     common = {"ts": 1_800_000_000.5, "event_key": "k-1"}
     samples = [

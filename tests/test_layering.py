@@ -76,3 +76,16 @@ def test_integrations_stay_out_of_the_server_and_the_console() -> None:
         if n.startswith(forbidden)
     ]
     assert offenders == []
+
+
+def test_import_contracts_hold() -> None:
+    """The contracts in pyproject.toml: client/core/models never import the server, the
+    console only the client, and the server's folders follow the data flow (a module may
+    import only from the layers below its own)."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports;"
+         " sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True))"],
+        cwd=root, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

@@ -7,7 +7,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from agentops_tui.server.store import Retention, Store
+from agentops_tui.server.store.sqlite import Retention, Store
 
 from conftest import LiveServer, start_server
 from factories import message, started

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agentops_tui.server.metrics import percentile
+from agentops_tui.server.analytics.metrics import percentile
 
 from conftest import LiveServer
 from factories import agent, ended, started, tool, usage

@@ -21,7 +21,7 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
-from agentops_tui.server.costs import WINDOW_PATTERN
+from agentops_tui.server.analytics.costs import WINDOW_PATTERN
 
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.trace import Status, StatusCode
 
-from agentops_tui.server.otlp import hex_ids_to_base64
+from agentops_tui.server.ingest.otlp.decode import hex_ids_to_base64
 
 from conftest import LiveServer
 

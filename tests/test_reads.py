@@ -130,7 +130,7 @@ def test_openapi_document_is_served_and_self_contained(live: LiveServer) -> None
 
 
 def test_silent_idle_agents_go_offline_and_come_back(tmp_path: Path) -> None:
-    from agentops_tui.server import presence
+    from agentops_tui.server.control import presence
 
     srv = start_server(tmp_path / "p.db", offline_after_seconds=0.2)
     try:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from agentops_tui.server.auth import list_tokens, revoke_token
-from agentops_tui.server.schema import open_database
+from agentops_tui.server.store.sqlite_schema import open_database
 
 from conftest import LiveServer
 from factories import agent, started

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 from httpx_sse import connect_sse
 
-from agentops_tui.server.store import Retention
+from agentops_tui.server.store.sqlite import Retention
 
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage
@@ -162,7 +162,7 @@ def test_a_frame_reuses_the_logs_json_and_says_the_same() -> None:
     from pydantic_core import to_json
 
     from agentops_tui.server.bus import encode_frame
-    from agentops_tui.server.writer import LoggedEvent
+    from agentops_tui.server.store.writer import LoggedEvent
 
     data = {"type": "session.message", "session_id": "se-1", "content": "héllo \"quoted\"",
             "seq": 3, "extra": None}

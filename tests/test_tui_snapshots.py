@@ -22,10 +22,10 @@ from textual.widgets import Static
 
 from agentops_tui.client.connection import Connection
 from agentops_tui.server import audit
-from agentops_tui.server.alert_config import parse_alert_settings
+from agentops_tui.server.alerts.config import parse_alert_settings
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.store.writer import WriteContext
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.status_line import StatusLine

@@ -40,13 +40,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from agentops_tui.pricing import PricingError
     from agentops_tui.server import log_filters
-    from agentops_tui.server.alert_config import AlertConfigError, load_alert_settings
+    from agentops_tui.server.alerts.config import AlertConfigError, load_alert_settings
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
     from agentops_tui.server.http_server import uvicorn_options
-    from agentops_tui.server.schema import DatabaseUnusable
-    from agentops_tui.server.store import Retention
+    from agentops_tui.server.store.sqlite import Retention
+    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
     if args.no_auth and not _is_loopback(args.host):
         print(
@@ -85,7 +85,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from agentops_tui.server import auth
-    from agentops_tui.server.schema import DatabaseUnusable, open_database
+    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable, open_database
 
     db = Path(args.db) if args.db else paths.default_db()
     try:

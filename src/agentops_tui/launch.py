@@ -59,14 +59,14 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
     Raises LaunchError, saying what to fix, for a bad database, settings or prices file.
     """
     from agentops_tui.pricing import PricingError
-    from agentops_tui.server.alert_config import (
+    from agentops_tui.server.alerts.config import (
         AlertConfigError,
         AlertSettings,
         load_alert_settings,
     )
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import EmbeddedServer
-    from agentops_tui.server.schema import DatabaseUnusable
+    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
     log_to_file()
     try:

@@ -47,7 +47,7 @@ def _rows(batches: Batches, count: int, first_id: int) -> list[list[tuple[Any, .
 
 def raw_sqlite(folder: Path, seconds: float) -> float:
     """Events/s of batched inserts into the events table, one fsync'd commit per batch."""
-    from agentops_tui.server.schema import connect, migrate
+    from agentops_tui.server.store.sqlite_schema import connect, migrate
 
     conn = connect(folder / "raw.db")
     migrate(conn)
@@ -78,7 +78,7 @@ def writer_direct(folder: Path, seconds: float, in_flight: int = 4) -> float:
     """Events/s through parse → enrich → IngestJob → the writer, no HTTP."""
     from agentops_tui.server.app import create_app
     from agentops_tui.server.context import ServerContext, ServerSettings
-    from agentops_tui.server.ingest import IngestJob, enrich, parse_batch
+    from agentops_tui.server.ingest.rest import IngestJob, enrich, parse_batch
 
     app = create_app(ServerSettings(db_path=folder / "writer.db"))
     ctx: ServerContext = app.state.ctx

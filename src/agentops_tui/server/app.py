@@ -13,23 +13,18 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_tui import __version__
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server import analytics, approvals, claude_control, errors, openapi, queues
-from agentops_tui.server import control as commands
+from agentops_tui.server import errors, observers, openapi, routes
+from agentops_tui.server.alerts.engine import evaluate_forever
 from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
+from agentops_tui.server.control import approvals, commands, queues
+from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
+from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.rate_limits import RateLimits
-from agentops_tui.server.routes import alerts as alert_routes
-from agentops_tui.server.routes import approvals as approval_routes
-from agentops_tui.server.routes import audit, control, health, ingest, reads, stream
-from agentops_tui.server.routes import costs as cost_routes
-from agentops_tui.server.routes import hooks as hook_routes
-from agentops_tui.server.routes import otlp as otlp_routes
-from agentops_tui.server.routes import queues as queue_routes
-from agentops_tui.server.routes import tasks as task_routes
-from agentops_tui.server.schema import connect
-from agentops_tui.server.store import Store
+from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.sqlite_schema import connect
 
 
 class JsonByDefault:
@@ -80,11 +75,8 @@ BackgroundLoop = Callable[[ServerContext], Coroutine[Any, Any, None]]
 
 
 def background_loops() -> list[BackgroundLoop]:
-    from agentops_tui.server.alerts import evaluate_forever
-    from agentops_tui.server.control import expire_commands_forever
-    from agentops_tui.server.presence import presence_forever
-
-    return [expire_commands_forever, presence_forever, evaluate_forever, queues.sla_forever]
+    return [commands.expire_commands_forever, presence_forever, evaluate_forever,
+            queues.sla_forever]
 
 
 def create_app(settings: ServerSettings) -> FastAPI:
@@ -102,7 +94,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
     )
     store.subscribe(ctx.heads.record)
-    analytics.install(ctx)  # rollup observers and the alert engine, before the writer starts
+    observers.install(ctx)  # rollup observers and the alert engine, before the writer starts
     store.writer.observers.append(approvals.mark_waiting)
     store.writer.observers.append(approvals.expire_with_session)
     store.writer.observers.append(commands.expire_with_session)
@@ -136,13 +128,6 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(JsonByDefault)
     # Added last, so it runs first: bodies are capped before routing and auth.
     app.add_middleware(BodyLimits, body_timeout=settings.body_timeout_seconds)
-    for module in (health, ingest, stream, reads, control, audit):
-        app.include_router(module.router)
-    app.include_router(cost_routes.router)
-    app.include_router(alert_routes.router)
-    app.include_router(approval_routes.router)
-    app.include_router(queue_routes.router)
-    app.include_router(task_routes.router)
-    app.include_router(otlp_routes.router)
-    app.include_router(hook_routes.router)
+    for router in routes.ROUTERS:
+        app.include_router(router)
     return app

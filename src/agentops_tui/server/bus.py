@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from agentops_tui.server.writer import LoggedEvent
+from agentops_tui.server.store.writer import LoggedEvent
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,16 @@ from typing import TYPE_CHECKING
 from fastapi import Depends, Request
 
 from agentops_tui.pricing import PriceTable
-from agentops_tui.server.alert_config import AlertSettings
+from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenLookup, hash_token
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.ops_metrics import WorkspaceHeads
 from agentops_tui.server.rate_limits import RateLimits
-from agentops_tui.server.store import Retention, Store
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.sqlite import Retention, Store
+from agentops_tui.server.store.writer import Rejected
 
 if TYPE_CHECKING:
-    from agentops_tui.server.alerts import AlertEngine
+    from agentops_tui.server.alerts.engine import AlertEngine
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token, revoke_token_value
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_server import uvicorn_options
-from agentops_tui.server.schema import DatabaseUnusable, open_database
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.store.sqlite_schema import DatabaseUnusable, open_database
+from agentops_tui.server.store.writer import WriteContext
 
 T = TypeVar("T")
 log = logging.getLogger("agentops.server")

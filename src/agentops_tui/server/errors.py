@@ -12,9 +12,9 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
-from agentops_tui.server.ingest import format_loc
+from agentops_tui.server.ingest.rest import format_loc
 from agentops_tui.server.rate_limits import RateLimited
-from agentops_tui.server.writer import Rejected, StoreUnavailable
+from agentops_tui.server.store.writer import Rejected, StoreUnavailable
 
 log = logging.getLogger("agentops.server")
 

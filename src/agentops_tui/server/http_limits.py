@@ -18,8 +18,9 @@ import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentops_tui.server import ingest, otlp
 from agentops_tui.server.errors import error_response
+from agentops_tui.server.ingest import rest as ingest
+from agentops_tui.server.ingest.otlp import decode as otlp
 
 DEFAULT_BODY_LIMIT = ingest.MAX_BYTES  # 1 MiB
 

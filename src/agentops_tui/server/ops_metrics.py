@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from agentops_tui import __version__
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.writer import LoggedEvent
+from agentops_tui.server.store.writer import LoggedEvent
 
 
 @dataclass

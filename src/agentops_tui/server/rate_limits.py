@@ -18,7 +18,7 @@ from limits import RateLimitItem, RateLimitItemPerMinute
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 
 class RateLimited(Rejected):

@@ -1,0 +1,27 @@
+"""The HTTP routes, one module per part of the API; `ROUTERS` is what the app mounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from agentops_tui.server.routes import (
+    alerts,
+    approvals,
+    audit,
+    control,
+    costs,
+    health,
+    hooks,
+    ingest,
+    otlp,
+    queues,
+    reads,
+    stream,
+    tasks,
+)
+
+ROUTERS: tuple[APIRouter, ...] = tuple(
+    module.router
+    for module in (health, ingest, stream, reads, control, audit, costs, alerts, approvals,
+                   queues, tasks, otlp, hooks)
+)

@@ -9,20 +9,21 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from agentops_tui.models import Alert, AlertSubject
 from agentops_tui.reports import AlertEngineStatus, AlertList
-from agentops_tui.server import alerts, control
+from agentops_tui.server.alerts import engine
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
+from agentops_tui.server.control import commands
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.control import actor_of
 from agentops_tui.server.routes.params import AlertStatusFilter, split
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.store.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
 
 _NOT_RUNNING = "Alerting is not running on this server (`unavailable`)."
 
 
-def _engine(ctx: ServerContext) -> alerts.AlertEngine:
+def _engine(ctx: ServerContext) -> engine.AlertEngine:
     if ctx.alert_engine is None:
         raise Rejected(503, "unavailable", "alerting is not running on this server")
     return ctx.alert_engine
@@ -41,7 +42,7 @@ async def list_alerts(
     """Alerts newest first; every status unless `status` says otherwise."""
     wanted = split(status)
     found = await asyncio.to_thread(
-        lambda: alerts.query(ctx.store.reader(), principal.workspace, wanted, rule,
+        lambda: engine.query(ctx.store.reader(), principal.workspace, wanted, rule,
                              subject_type, subject_id, limit)
     )
     return {"alerts": found}
@@ -62,7 +63,7 @@ async def ack_alert(
     def body(wctx: WriteContext) -> Alert:
         return engine.ack(wctx, principal.workspace, alert_id, actor)
 
-    outcome = await ctx.store.write(control.audited("alert.ack", alert_id, None, actor, body))
+    outcome = await ctx.store.write(commands.audited("alert.ack", alert_id, None, actor, body))
     acked: Alert = outcome.unwrap()
     return acked
 

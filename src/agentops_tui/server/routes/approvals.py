@@ -9,15 +9,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from agentops_tui.models import Approval, ApprovalStatus, ApproveRequest, RejectRequest
-from agentops_tui.server import approvals
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
-from agentops_tui.server.control import audited
+from agentops_tui.server.control import approvals
+from agentops_tui.server.control.commands import audited
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.control import actor_of
 from agentops_tui.server.routes.subscribed import long_poll, pool_full
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["approvals"])
 

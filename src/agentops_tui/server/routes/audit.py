@@ -13,7 +13,7 @@ from agentops_tui.server import audit
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
 from agentops_tui.server.routes.params import TimeParam
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 

@@ -12,11 +12,11 @@ from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
-from agentops_tui.server import control
 from agentops_tui.server.audit import Actor
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
+from agentops_tui.server.control import commands
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
@@ -26,7 +26,7 @@ from agentops_tui.server.routes.subscribed import (
     next_wake,
     pool_full,
 )
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.store.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["control"])
 
@@ -47,12 +47,12 @@ async def _act(
     expiry = ctx.settings.command_expiry_seconds
 
     def body(wctx: WriteContext) -> Command:
-        return control.issue_command(
+        return commands.issue_command(
             wctx, principal.workspace, session_id, action, payload, actor,  # type: ignore[arg-type]
             expiry_seconds=expiry,
         )
 
-    job = control.audited(f"session.{action}", session_id, payload or None, actor, body)
+    job = commands.audited(f"session.{action}", session_id, payload or None, actor, body)
     outcome = await ctx.store.write(job)
     command: Command = outcome.unwrap()
     return JSONResponse(command.model_dump(), status_code=202)
@@ -109,8 +109,8 @@ async def killswitch(body: KillswitchRequest, request: Request,
     Sessions whose agent cannot be killed are listed in `skipped`, each with the reason."""
     actor = actor_of(request, principal)
     expiry = ctx.settings.command_expiry_seconds
-    result: control.Killswitch = await ctx.store.write(
-        lambda wctx: control.killswitch(wctx, principal.workspace, actor, expiry)
+    result: commands.Killswitch = await ctx.store.write(
+        lambda wctx: commands.killswitch(wctx, principal.workspace, actor, expiry)
     )
     return JSONResponse({"commands": [c.model_dump() for c in result.commands],
                          "skipped": result.skipped}, status_code=202)
@@ -121,7 +121,7 @@ async def ack(command_id: str, body: AckRequest, principal: Principal = Depends(
               ctx: ServerContext = Depends(get_ctx)) -> Command:
     """The agent's answer to a command: `ok` applies it, otherwise it is marked failed."""
     result: Command = await ctx.store.write(
-        lambda wctx: control.acknowledge(wctx, principal.workspace, command_id, body.ok,
+        lambda wctx: commands.acknowledge(wctx, principal.workspace, command_id, body.ok,
                                          body.detail)
     )
     return result
@@ -142,10 +142,10 @@ def _open_commands(ctx: ServerContext, workspace: str, agent_id: str,
     return found
 
 
-async def _deliver(ctx: ServerContext, workspace: str, commands: list[Command]) -> None:
-    ids = [c.id for c in commands if c.status == "pending"]
+async def _deliver(ctx: ServerContext, workspace: str, found: list[Command]) -> None:
+    ids = [c.id for c in found if c.status == "pending"]
     if ids:
-        await ctx.store.write(lambda wctx: control.mark_delivered(wctx, workspace, ids))
+        await ctx.store.write(lambda wctx: commands.mark_delivered(wctx, workspace, ids))
 
 
 SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"}}}

@@ -16,10 +16,10 @@ from agentops_tui.reports import (
     CurrentMetrics,
     ToolMetrics,
 )
-from agentops_tui.server import costs, metrics
+from agentops_tui.server.analytics import costs, metrics
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["costs"])
 

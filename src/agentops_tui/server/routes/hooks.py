@@ -9,18 +9,18 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import ValidationError
 
-from agentops_tui.server import claude_control
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import Frame, PoolFull
-from agentops_tui.server.claude_control import Reply
-from agentops_tui.server.claude_hooks import HookJob, HookPayload, HookResult
 from agentops_tui.server.context import ServerContext, get_ctx, operator
-from agentops_tui.server.ingest import decode_json, rejection
+from agentops_tui.server.ingest.claude_code import control as claude_control
+from agentops_tui.server.ingest.claude_code.control import Reply
+from agentops_tui.server.ingest.claude_code.hooks import HookJob, HookPayload, HookResult
+from agentops_tui.server.ingest.rest import decode_json, rejection
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.ingest import read_limited
 from agentops_tui.server.routes.otlp import ctx_cost
 from agentops_tui.server.routes.subscribed import long_poll, pool_full
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1/hooks", tags=["ingest"])
 

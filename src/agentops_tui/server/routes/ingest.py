@@ -10,9 +10,9 @@ from agentops_tui.models import IngestBatch, SessionUsage
 from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
-from agentops_tui.server.ingest import MAX_BYTES, IngestJob, enrich, parse_batch
+from agentops_tui.server.ingest.rest import MAX_BYTES, IngestJob, enrich, parse_batch
 from agentops_tui.server.openapi import answers
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"])
 

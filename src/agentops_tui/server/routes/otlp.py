@@ -11,8 +11,7 @@ from agentops_tui.models import IngestEvent, SessionUsage
 from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
-from agentops_tui.server.ingest import format_loc
-from agentops_tui.server.otlp import (
+from agentops_tui.server.ingest.otlp.decode import (
     JSON,
     MAX_BYTES,
     PROTOBUF,
@@ -24,10 +23,11 @@ from agentops_tui.server.otlp import (
     spans,
     success,
 )
-from agentops_tui.server.otlp_mapping import SpanDraft, draft
-from agentops_tui.server.otlp_spans import OtlpJob
+from agentops_tui.server.ingest.otlp.mapping import SpanDraft, draft
+from agentops_tui.server.ingest.otlp.spans import OtlpJob
+from agentops_tui.server.ingest.rest import format_loc
 from agentops_tui.server.routes.ingest import read_limited
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(tags=["otlp"])
 

@@ -24,13 +24,13 @@ from agentops_tui.models import (
     TaskStatus,
     WorkQueue,
 )
-from agentops_tui.server import queues
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
-from agentops_tui.server.control import audited
+from agentops_tui.server.control import queues
+from agentops_tui.server.control.commands import audited
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.control import actor_of
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.store.writer import Rejected, WriteContext
 
 router = APIRouter(prefix="/api/v1", tags=["work queues"])
 

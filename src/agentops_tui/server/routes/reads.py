@@ -15,7 +15,7 @@ from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, viewer
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.params import AgentStatusFilter, SessionStatusFilter, split
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 from agentops_tui.wire_values import MAX_INT64
 
 router = APIRouter(prefix="/api/v1", tags=["state"])

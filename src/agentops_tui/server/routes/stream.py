@@ -25,7 +25,7 @@ from agentops_tui.server.routes.subscribed import (
     next_wake,
     pool_full,
 )
-from agentops_tui.server.writer import LoggedEvent, Rejected
+from agentops_tui.server.store.writer import LoggedEvent, Rejected
 from agentops_tui.wire_values import MAX_INT64
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])

@@ -18,7 +18,7 @@ from agentops_tui.models import Session, Task, TaskSession, TaskView
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
 from agentops_tui.server.routes.params import TaskStatusFilter, split
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 router = APIRouter(prefix="/api/v1", tags=["work queues"])
 

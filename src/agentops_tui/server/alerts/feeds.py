@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.rollups import to_units
-from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
+from agentops_tui.server.alerts.config import AlertSettings
+from agentops_tui.server.analytics.rollups import to_units
+from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 DAY = 86400
 TASK_FINAL = frozenset({"complete", "completed", "failed", "cancelled", "canceled"})

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from agentops_tui.server.rollups import to_usd
+from agentops_tui.server.analytics.rollups import to_usd
 
 DAY = 86400
 

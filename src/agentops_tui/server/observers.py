@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from agentops_tui.server.alerts import AlertEngine
-from agentops_tui.server.rollups import Rollups
-from agentops_tui.server.writer import LoggedEvent, WriteContext
+from agentops_tui.server.alerts.engine import AlertEngine
+from agentops_tui.server.analytics.rollups import Rollups
+from agentops_tui.server.store.writer import LoggedEvent, WriteContext
 
 if TYPE_CHECKING:
     from agentops_tui.server.context import ServerContext

@@ -26,7 +26,7 @@ from typing import Any
 
 from pydantic_core import from_json
 
-from agentops_tui.server.otlp import STATUS_ERROR, SpanRecord
+from agentops_tui.server.ingest.otlp.decode import STATUS_ERROR, SpanRecord
 from agentops_tui.server.redact import redact, redact_optional
 from agentops_tui.wire_values import MAX_COST_USD, MAX_DURATION_MS
 

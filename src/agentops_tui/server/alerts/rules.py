@@ -11,10 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.alert_config import AlertSettings, RunawayCost
-from agentops_tui.server.alert_feeds import DAY, AlertFeeds, Feeds, SpendWindow
-from agentops_tui.server.rollups import USD_UNITS
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.alerts.config import AlertSettings, RunawayCost
+from agentops_tui.server.alerts.feeds import DAY, AlertFeeds, Feeds, SpendWindow
+from agentops_tui.server.analytics.rollups import USD_UNITS
+from agentops_tui.server.store.writer import WriteContext
 
 
 @dataclass(frozen=True, slots=True)

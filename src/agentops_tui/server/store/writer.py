@@ -26,8 +26,8 @@ from pydantic_core import to_json
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
-from agentops_tui.server.message_index import MessageIndex, MessageRow
-from agentops_tui.server.state_rows import StateRows
+from agentops_tui.server.store.message_index import MessageIndex, MessageRow
+from agentops_tui.server.store.state_rows import StateRows
 
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")

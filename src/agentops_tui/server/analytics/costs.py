@@ -13,8 +13,8 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from agentops_tui.server.rollups import to_usd
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.analytics.rollups import to_usd
+from agentops_tui.server.store.writer import Rejected
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.writer import WriteContext
+from agentops_tui.server.store.writer import WriteContext
 
 log = logging.getLogger("agentops.presence")
 

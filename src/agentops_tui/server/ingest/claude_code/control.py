@@ -28,10 +28,10 @@ from typing import Any
 
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES
 from agentops_tui.models import ENDED_SESSION_STATUSES, Command, Session
-from agentops_tui.server import approvals
-from agentops_tui.server.control import acknowledge
+from agentops_tui.server.control import approvals
+from agentops_tui.server.control.commands import acknowledge
 from agentops_tui.server.redact import redact
-from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
+from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 # Events a pause does not hold: nothing waits on them (the session is ending, or the hook
 # only reports that Claude Code shows a notice), and `agentops hooks install` gives them a

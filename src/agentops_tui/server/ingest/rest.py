@@ -31,8 +31,8 @@ from agentops_tui.models import (
 )
 from agentops_tui.pricing import Cost
 from agentops_tui.server.redact import redact, redact_optional
-from agentops_tui.server.store import Store
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.writer import Rejected, WriteContext
 from agentops_tui.wire_values import ID_PATTERN, ID_RULE
 
 MAX_EVENTS = 1000

@@ -25,7 +25,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from pydantic_core import from_json
 
-from agentops_tui.server.writer import Rejected
+from agentops_tui.server.store.writer import Rejected
 
 MAX_BYTES = 4 * 1024 * 1024  # as sent, and again once decompressed
 PROTOBUF = "application/x-protobuf"

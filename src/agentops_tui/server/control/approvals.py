@@ -10,7 +10,7 @@ from __future__ import annotations
 from agentops_tui.models import Approval
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact_optional
-from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
+from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 WAITING_PREFIX = "approval: "
 

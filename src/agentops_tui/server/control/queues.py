@@ -23,7 +23,7 @@ from agentops_tui.models import (
 )
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
-from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
+from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.queues")
 

@@ -22,12 +22,13 @@ import sqlite3
 from typing import Any
 
 from agentops_tui.models import Alert
-from agentops_tui.server import audit, control
-from agentops_tui.server.alert_config import AlertSettings
-from agentops_tui.server.alert_feeds import AlertFeeds
-from agentops_tui.server.alert_rules import CHECKS, Evaluation, Reading
+from agentops_tui.server import audit
+from agentops_tui.server.alerts.config import AlertSettings
+from agentops_tui.server.alerts.feeds import AlertFeeds
+from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading
 from agentops_tui.server.auth import SYSTEM
-from agentops_tui.server.writer import Rejected, WriteContext, Writer
+from agentops_tui.server.control import commands
+from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 log = logging.getLogger("agentops.alerts")
 
@@ -205,7 +206,7 @@ class AlertEngine:
         payload: dict[str, Any] = {"reason": alert.message, "alert_id": alert.id}
         for sid in targets:
             try:
-                control.issue_command(ctx, workspace, sid, "pause", payload, actor,
+                commands.issue_command(ctx, workspace, sid, "pause", payload, actor,
                                       expiry_seconds=self.command_expiry_seconds)
             except Rejected as exc:  # changed under us; the audit log of the rule says why
                 audit.record(ctx.conn, actor, "session.pause", sid, payload,

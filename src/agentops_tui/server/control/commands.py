@@ -21,7 +21,7 @@ from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
-from agentops_tui.server.writer import LoggedEvent, Rejected, WriteContext
+from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.control")
 

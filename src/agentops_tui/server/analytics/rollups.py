@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
+from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 log = logging.getLogger("agentops.rollups")
 

@@ -47,13 +47,13 @@ from agentops_tui.models import (
     IngestEvent,
     Session,
 )
-from agentops_tui.server import claude_control
-from agentops_tui.server.claude_control import Reply
-from agentops_tui.server.claude_permissions import permission_detail, permission_summary
-from agentops_tui.server.ingest import CostFn, IngestJob, enrich
+from agentops_tui.server.ingest.claude_code import control as claude_control
+from agentops_tui.server.ingest.claude_code.control import Reply
+from agentops_tui.server.ingest.claude_code.permissions import permission_detail, permission_summary
+from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
 from agentops_tui.server.redact import redact_json
-from agentops_tui.server.store import Store
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.writer import Rejected, WriteContext
 from agentops_tui.wire_values import ID_PATTERN, MAX_DURATION_MS, JsonValue, TokenCount
 
 MAX_OUTPUT = 2_000

@@ -30,10 +30,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from agentops_tui.models import IngestAccepted, IngestBatch, IngestEvent
-from agentops_tui.server.ingest import CostFn, IngestJob, enrich
-from agentops_tui.server.otlp_mapping import AGENT, SpanDraft, id_from
-from agentops_tui.server.store import Store
-from agentops_tui.server.writer import Rejected, WriteContext
+from agentops_tui.server.ingest.otlp.mapping import AGENT, SpanDraft, id_from
+from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
+from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.writer import Rejected, WriteContext
 
 GRACE_SECONDS = 3600.0
 KEEP_SECONDS = 7 * 86400.0  # resolved spans are forgotten after this long

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from agentops_tui.server.schema import DatabaseUnusable
+from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
 try:
     import fcntl

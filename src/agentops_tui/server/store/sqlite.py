@@ -30,10 +30,10 @@ from agentops_tui.models import (
     Task,
     WorkQueue,
 )
-from agentops_tui.server.db_lock import BackendLock
-from agentops_tui.server.message_index import MessageRow, open_index
-from agentops_tui.server.schema import connect, open_database
-from agentops_tui.server.writer import LoggedEvent, WriteContext, Writer
+from agentops_tui.server.store.db_lock import BackendLock
+from agentops_tui.server.store.message_index import MessageRow, open_index
+from agentops_tui.server.store.sqlite_schema import connect, open_database
+from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 log = logging.getLogger("agentops.store")
 

@@ -1,0 +1,1 @@
+"""Alerting: rules, the feeds they read, their configuration and the engine."""

@@ -1,0 +1,1 @@
+"""Costs, metrics and the rollups they read."""

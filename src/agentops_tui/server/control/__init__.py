@@ -1,0 +1,1 @@
+"""The control plane: commands, approvals, work queues and agent presence."""

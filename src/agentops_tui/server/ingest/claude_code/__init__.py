@@ -1,0 +1,1 @@
+"""Claude Code hooks, both ways: events in, the console's answers out."""

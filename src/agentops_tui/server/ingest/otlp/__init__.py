@@ -1,0 +1,1 @@
+"""OTLP/HTTP traces: decoding, span bookkeeping and mapping spans to fleet events."""
