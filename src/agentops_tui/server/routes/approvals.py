@@ -54,6 +54,7 @@ async def list_approvals(
         found.sort(key=lambda a: a.requested_at, reverse=True)
         return found[:limit]
 
+    await ctx.store.caught_up()  # the table must hold every acknowledged decision
     return {"approvals": [a.model_dump() for a in await asyncio.to_thread(query)]}
 
 

@@ -54,6 +54,7 @@ async def cost_table(
     assert group is not None
     query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
                             costs.parse_window(window))
+    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
     result = await asyncio.to_thread(lambda: costs.cost_rows(ctx.store.reader(), query, group))
     if group == "agent":
         names = _agent_names(ctx, principal.workspace)
@@ -75,6 +76,7 @@ async def cost_timeline(
     group = costs.parse_group(group_by, required=False)
     query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
                             costs.parse_window(window))
+    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
     result = await asyncio.to_thread(
         lambda: costs.timeline(ctx.store.reader(), query, size, group)
     )
@@ -111,6 +113,7 @@ async def metrics_current(
     """The fleet right now and today (UTC): activity, outcomes, tokens, spend, alerts."""
     live = ctx.store.with_fleet(principal.workspace, _live_counts)
     now = ctx.settings.clock()
+    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
     today = await asyncio.to_thread(
         lambda: metrics.current(ctx.store.reader(), principal.workspace, now)
     )
@@ -141,6 +144,7 @@ async def metrics_agent(
         raise Rejected(404, "not_found", f"no agent {name!r} (by id or name)")
     agent_id, agent_name, active = found
     now = ctx.settings.clock()
+    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
     record = await asyncio.to_thread(
         lambda: metrics.agent_record(ctx.store.reader(), principal.workspace, agent_id, now,
                                      seconds)
@@ -159,6 +163,7 @@ async def metrics_tools(
     """Tool calls over the window: count, share, agents using each, errors, mean duration."""
     seconds = costs.parse_window(window)
     now = ctx.settings.clock()
+    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
     result = await asyncio.to_thread(
         lambda: metrics.tools(ctx.store.reader(), principal.workspace, now, seconds, agent_id)
     )

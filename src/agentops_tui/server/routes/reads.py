@@ -94,6 +94,7 @@ async def sessions(
 ) -> dict[str, Any]:
     """Sessions, newest first. Pass `next_cursor` back as `cursor` for the next page."""
     wanted = split(status)
+    await ctx.store.caught_up()  # the sessions table must hold every acknowledged event
     page = await asyncio.to_thread(
         ctx.store.sessions_page,
         principal.workspace,

@@ -104,6 +104,7 @@ async def list_tasks(
         rows = conn.execute(sql, params).fetchall()
         return [view(conn, ws, Task.model_validate_json(r[0]), names, now) for r in rows]
 
+    await ctx.store.caught_up()  # a task's sessions are read from their table
     return {"tasks": await asyncio.to_thread(query)}
 
 
@@ -121,6 +122,7 @@ async def get_task(task_id: str, principal: Principal = Depends(viewer),
             return None
         return view(conn, ws, Task.model_validate_json(row[0]), names, time.time())
 
+    await ctx.store.caught_up()
     found = await asyncio.to_thread(query)
     if found is None:
         raise Rejected(404, "not_found", f"no task {task_id!r}")

@@ -1,13 +1,16 @@
 """The store: one SQLite file holding the event log and current state.
 
-Writes go through the single `Writer` (group commit). Reads of current state come from the
-in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always agree);
-reads of history (event pages, messages, old sessions) use per-thread read connections;
-message reads add the rows the writer has not copied into their table yet (`message_index`).
+Writes go through the single `Writer` (group commit); the derived tables follow in state
+checkpoints (`checkpoint`), at most a second behind the log. Reads of current state come from
+the in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always
+agree); reads of history (event pages, messages, old sessions) use per-thread read
+connections; message reads add the rows not checkpointed yet. A read of other tables that
+must be current awaits `caught_up()` first.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import sqlite3
@@ -30,8 +33,10 @@ from agentops_tui.models import (
     Task,
     WorkQueue,
 )
+from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
 from agentops_tui.server.store.db_lock import BackendLock
-from agentops_tui.server.store.message_index import MessageRow, open_index
+from agentops_tui.server.store.message_index import MessageRow
+from agentops_tui.server.store.rollup_fold import RollupFold
 from agentops_tui.server.store.sqlite_schema import connect, open_database
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
@@ -57,6 +62,7 @@ class Store:
         *,
         retention: Retention | None = None,
         synchronous: str = "FULL",
+        checkpoint_seconds: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
@@ -69,20 +75,36 @@ class Store:
             self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
             next_id = max(int(row[0] or 0), self.pruned_through) + 1
             self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
-            messages = open_index(conn)
+            checkpoint = Checkpoint(read_marker(conn, next_id - 1), checkpoint_seconds)
+            self.rollups = RollupFold()
+            checkpoint.folds.append(self.rollups)
+            self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed,
+                                 checkpoint)
+            # what a crash left unfolded: into memory and the tables, before anything reads
+            self.writer.recover()
         except BaseException:
             self.lock.release()
             raise
-        self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed, messages)
         self.writer.after_commit_hooks.append(self._maybe_prune)
 
     # ---- lifecycle -------------------------------------------------------------------------
+
+    def checkpoint_now(self) -> bool:
+        """Write the pending checkpoint now (writer thread, or while it is not running)."""
+        return self.writer.checkpoint_now()
+
+    async def caught_up(self) -> None:
+        """Return once the tables hold every event committed when this was called."""
+        if self.writer.checkpoint.through >= self.writer.committed_id:
+            return
+        await asyncio.wrap_future(self.writer.request_checkpoint())
 
     def start(self) -> None:
         self.writer.start()
 
     def close(self) -> None:
-        self.writer.stop()
+        self.writer.stop()  # writes the pending checkpoint
+        self.writer.checkpoint_now()  # (a writer never started has none, but a test's)
         self.writer.conn.close()
         self.lock.release()
 
@@ -314,9 +336,10 @@ class Store:
             conn = self.writer.conn
             cutoff_id = self.writer.next_event_id - 1 - ret.max_events
             cutoff = max(cutoff_id, self._aged_prefix(conn, time.time() - ret.max_age_seconds))
-            if cutoff > self.writer.message_index.through:
-                self.writer.copy_messages()  # the log must keep what `messages` lacks
-                cutoff = min(cutoff, self.writer.message_index.through)
+            # the log must keep what the tables lack; and a session forgotten below must
+            # have its row current
+            self.writer.checkpoint_now()
+            cutoff = min(cutoff, self.writer.checkpoint.through)
             if cutoff <= self.pruned_through:
                 return 0
             conn.execute("BEGIN IMMEDIATE")
@@ -332,8 +355,9 @@ class Store:
                 log.exception("retention pruning failed")
                 return 0
             self.pruned_through = cutoff
-            for fleet in self.writer.fleets.values():
-                _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
+            if not self.writer.checkpoint.pending:
+                for fleet in self.writer.fleets.values():
+                    _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
             return int(cur.rowcount)
 
 
