@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from agentops_tui.core.fleet import Changes, Fleet
-from agentops_tui.server.store.message_index import MessageIndex, MessageRow, copy_legacy
+from agentops_tui.server.store.message_index import MessageIndex, copy_legacy
 from agentops_tui.server.store.state_rows import StateRows
 
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ class Checkpoint:
         self.changes: dict[str, Changes] = {}
         self.messages = MessageIndex()
         self.state_rows = StateRows()
-        self.folds: list[Fold] = []
+        self.folds: list[Fold] = [self.messages]
         self.pending_events = 0
         self._since: float | None = None  # when the oldest pending group committed
 
@@ -97,18 +97,16 @@ class Checkpoint:
         return wait is not None and wait <= 0.0
 
     def committed(
-        self, touched: dict[str, Changes], messages: list[MessageRow], events: int,
-        through: int, now: float,
+        self, touched: dict[str, Changes], events: int, through: int, now: float
     ) -> None:
-        """A group (or a fold of the log) committed through `through`: its dirty rows,
-        message rows and fold sums join the pending checkpoint."""
+        """A group (or a fold of the log) committed through `through`: its dirty rows and
+        fold sums (message rows, rollups) join the pending checkpoint."""
         for ws, changes in touched.items():
             pending = self.changes.get(ws)
             if pending is None:
                 self.changes[ws] = changes
             else:
                 pending.merge(changes)
-        self.messages.add(messages)
         for fold in self.folds:
             fold.group_committed()
         if through > self.pending_through:
@@ -120,7 +118,6 @@ class Checkpoint:
     def write(self, conn: sqlite3.Connection, fleets: dict[str, Fleet]) -> None:
         """Inside the checkpoint transaction: every pending row and `state_through`."""
         self.state_rows.write(conn, fleets, self.changes)
-        self.messages.write(conn)
         for fold in self.folds:
             fold.write(conn)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
@@ -150,7 +147,6 @@ class Checkpoint:
 
     def _clear(self) -> None:
         self.changes = {}
-        self.messages.clear()
         self.pending_events = 0
         self._since = None
 

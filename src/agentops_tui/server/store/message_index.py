@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Callable
+from typing import Any
 
 # (workspace, session_id, seq, role, content, ts): the messages table's columns
 MessageRow = tuple[str, str, int, str, str, float]
@@ -34,10 +36,12 @@ def row_of(workspace: str, ts: float, data: dict[str, object]) -> MessageRow:
 
 
 class MessageIndex:
-    """The waiting rows. The writer thread adds and writes them; request threads read them
-    for one session (under the index's own lock, never the writer's)."""
+    """A fold of the checkpoint (`checkpoint.Fold`): the rows of `session.message` events.
+    The writer thread adds and writes them; request threads read the waiting rows of one
+    session (under the index's own lock, never the writer's)."""
 
     def __init__(self) -> None:
+        self._group: list[MessageRow] = []
         self._pending: list[MessageRow] = []
         self._by_session: dict[tuple[str, str], list[MessageRow]] = {}
         self._lock = threading.Lock()
@@ -45,8 +49,15 @@ class MessageIndex:
     def __len__(self) -> int:
         return len(self._pending)
 
-    def add(self, rows: list[MessageRow]) -> None:
-        """A group committed these rows' events: they wait here until the checkpoint."""
+    def handlers(self) -> dict[str, Callable[[Any, Any], None]]:
+        return {"session.message": self._message}
+
+    def _message(self, ctx: Any, event: Any) -> None:
+        self._group.append(row_of(event.workspace, event.ts, event.data))
+
+    def group_committed(self) -> None:
+        """The group committed: its rows wait here (readable) until the checkpoint."""
+        rows, self._group = self._group, []
         if not rows:
             return
         with self._lock:
@@ -59,11 +70,15 @@ class MessageIndex:
         if self._pending:
             conn.executemany(INSERT_SQL, self._pending)
 
-    def clear(self) -> None:
-        """The checkpoint committed (the rows are in the table), or was dropped."""
+    def written(self) -> None:
+        """The checkpoint committed: the rows are in the table."""
         with self._lock:
             self._pending = []
             self._by_session = {}
+
+    def drop(self) -> None:
+        self._group = []
+        self.written()
 
     def pending_for(self, workspace: str, session_id: str) -> list[MessageRow]:
         """This session's rows not yet in the table, oldest first."""

@@ -204,7 +204,7 @@ class Writer:
                 ctx.refold(LoggedEvent(event_id, kind, ts, ws, _decode(raw), raw))
                 newest = event_id
                 count += 1
-            cp.committed(ctx.touched, ctx.messages, count, newest, time.monotonic())
+            cp.committed(ctx.touched, count, newest, time.monotonic())
             self._stale = False
             if count:
                 log.info("folded %d logged events after the checkpoint", count)
@@ -264,8 +264,8 @@ class Writer:
                 self._roll_back(start_id)
                 return exc
             self.committed_id = self.next_event_id - 1
-            self.checkpoint.committed(ctx.touched, ctx.messages, len(ctx.events),
-                                      self.committed_id, time.monotonic())
+            self.checkpoint.committed(ctx.touched, len(ctx.events), self.committed_id,
+                                      time.monotonic())
             self.commits += 1
         for future, ok, value in results:
             if ok:
