@@ -4,13 +4,22 @@ acknowledged event's effect nor counts one twice."""
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from agentops_tui.server.embedded import make_token
+from agentops_tui.server.store.checkpoint import INTERVAL_ENV
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import WriteContext
 
@@ -145,3 +154,84 @@ def test_a_database_from_before_the_checkpoint_keeps_its_state(tmp_path: Path) -
     assert _tables(db) == before and _marker(db) == 10
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT 1 FROM meta WHERE key = 'messages_through'").fetchone() is None
+
+
+def _serve(db: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentops_tui.cli", "serve", "--db", str(db),
+         "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
+            return proc, url
+        except httpx.HTTPError:
+            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+            time.sleep(0.1)
+
+
+def _state(c: httpx.Client, *, current: bool) -> dict[str, Any]:
+    """What a console sees: the snapshot and messages (answered from memory and the rows
+    not checkpointed yet); with `current`, also the sessions list and costs (which make the
+    server write its checkpoint first)."""
+    snap = c.get("/api/v1/snapshot").json()
+    seen: dict[str, Any] = {
+        "last_event_id": snap["last_event_id"],
+        "agents": sorted(snap["agents"], key=lambda a: a["id"]),
+        "sessions": sorted(snap["sessions"], key=lambda s: s["id"]),
+        "messages": c.get("/api/v1/sessions/se-1/messages").json()["messages"],
+    }
+    if current:
+        seen["listed"] = sorted(c.get("/api/v1/sessions").json()["sessions"],
+                                key=lambda s: s["id"])
+        seen["costs"] = c.get("/api/v1/costs", params={"group_by": "agent"}).json()
+    return seen
+
+
+def test_a_kill_between_acknowledgement_and_checkpoint_loses_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    token = make_token(db, "operator", "agent")
+    headers = {"Authorization": f"Bearer {token}"}
+    proc, url = _serve(db, {INTERVAL_ENV: "3600"})  # no checkpoint before the kill
+    try:
+        with httpx.Client(base_url=url, headers=headers) as c:
+            batches = [
+                [started(), message(content="one"), usage(), tool()],
+                [started("se-2", agent_id="ag-2"), usage("se-2", inp=50_000, out=900),
+                 message(content="two"), tool(status="error", duration_ms=12)],
+                [ended("se-2", status="failed"), usage(out=3_000), message(content="three")],
+            ]
+            for events in batches:
+                assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
+            acknowledged = _state(c, current=False)
+        assert _marker(db) < acknowledged["last_event_id"]  # the tables lag the log
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        assert _tables(db)["sessions"] == [] and _tables(db)["cost_rollup"] == []
+        proc, url = _serve(db, {})
+        with httpx.Client(base_url=url, headers=headers) as c:
+            restarted = _state(c, current=True)
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert [m["content"] for m in restarted["messages"]] == ["one", "two", "three"]
+    for key in ("last_event_id", "agents", "sessions", "messages"):
+        assert restarted[key] == acknowledged[key], key
+    assert restarted["listed"] == acknowledged["sessions"]
+    spent = sum(s["cost_usd"] for s in acknowledged["sessions"])
+    assert spent > 0 and restarted["costs"]["total_usd"] == pytest.approx(spent, abs=1e-9)
+    # costs and rollups are the same after one more clean restart
+    proc, url = _serve(db, {})
+    try:
+        with httpx.Client(base_url=url, headers=headers) as c:
+            again = _state(c, current=True)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert again == restarted
