@@ -17,42 +17,23 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
-from agentops_tui.models import (
-    Agent,
-    Alert,
-    Approval,
-    Command,
-    Message,
-    Session,
-    Snapshot,
-    Task,
-    WorkQueue,
-)
+from agentops_tui.models import Message, Session, Snapshot
 from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
 from agentops_tui.server.store.db_lock import BackendLock
+from agentops_tui.server.store.fleet_loader import load_fleet
 from agentops_tui.server.store.message_index import MessageRow
+from agentops_tui.server.store.retention import Retention, prune_log
 from agentops_tui.server.store.rollup_fold import RollupFold
 from agentops_tui.server.store.sqlite_schema import connect, open_database
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
+__all__ = ["Retention", "Store"]
+
 log = logging.getLogger("agentops.store")
-
-# Ended sessions stay in memory (and in snapshots) this long after their last activity.
-RECENT_SECONDS = 6 * 3600
-
-
-@dataclass(frozen=True)
-class Retention:
-    """How much of the event log to keep. Current state is never pruned."""
-
-    max_events: int = 2_000_000
-    max_age_seconds: float = 7 * 86400
-    every_commits: int = 500
 
 
 class Store:
@@ -135,58 +116,7 @@ class Store:
 
     def _load_fleet(self, workspace: str) -> Fleet:
         """Build a workspace's working set from the tables (writer thread, lock held)."""
-        conn = self.writer.conn
-        since = time.time() - RECENT_SECONDS
-        agents = [
-            Agent.model_validate_json(r[0])
-            for r in conn.execute("SELECT data FROM agents WHERE workspace = ?", (workspace,))
-        ]
-        sessions = [
-            Session.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM sessions WHERE workspace = ? AND (status IN"
-                " ('running','waiting','paused') OR last_activity >= ?)",
-                (workspace, since),
-            )
-        ]
-        approvals = [
-            Approval.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM approvals WHERE workspace = ? AND status = 'pending'",
-                (workspace,),
-            )
-        ]
-        commands = [
-            Command.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM commands WHERE workspace = ? AND status IN"
-                " ('pending','delivered')",
-                (workspace,),
-            )
-        ]
-        alerts = [
-            Alert.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM alerts WHERE workspace = ? AND status IN ('open','acked')",
-                (workspace,),
-            )
-        ]
-        queues = [
-            WorkQueue.model_validate_json(r[0])
-            for r in conn.execute("SELECT data FROM work_queues WHERE workspace = ?", (workspace,))
-        ]
-        tasks = [
-            Task.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM tasks WHERE workspace = ? AND (status IN"
-                " ('inbox','assigned','running') OR updated_at >= ?)",
-                (workspace, since),
-            )
-        ]
-        fleet = Fleet()
-        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1, alerts,
-                   queues, tasks)
-        return fleet
+        return load_fleet(self.writer.conn, workspace, self.writer.next_event_id - 1)
 
     # ---- current state -------------------------------------------------------------------
 
@@ -317,48 +247,10 @@ class Store:
         if writer.commits % self.retention.every_commits == 0:
             self.prune()
 
-    def _aged_prefix(self, conn: sqlite3.Connection, before: float) -> int:
-        """The last id of the log's oldest run of events stamped before `before`.
-
-        Only a prefix: an event's `ts` is the agent's word, and one stamped in 1970 that
-        arrived today must not take every event logged before it along."""
-        row = conn.execute(
-            "SELECT id FROM events WHERE ts >= ? ORDER BY id LIMIT 1", (before,)
-        ).fetchone()
-        if row is not None:
-            return int(row[0]) - 1
-        return self.writer.next_event_id - 1  # every event is older
-
     def prune(self) -> int:
         """Drop log entries past the retention limits; remember how far, for `reset`."""
-        ret = self.retention
-        with self.writer.lock:
-            conn = self.writer.conn
-            cutoff_id = self.writer.next_event_id - 1 - ret.max_events
-            cutoff = max(cutoff_id, self._aged_prefix(conn, time.time() - ret.max_age_seconds))
-            # the log must keep what the tables lack; and a session forgotten below must
-            # have its row current
-            self.writer.checkpoint_now()
-            cutoff = min(cutoff, self.writer.checkpoint.through)
-            if cutoff <= self.pruned_through:
-                return 0
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)",
-                    (str(cutoff),),
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                conn.execute("ROLLBACK")
-                log.exception("retention pruning failed")
-                return 0
-            self.pruned_through = cutoff
-            if not self.writer.checkpoint.pending:
-                for fleet in self.writer.fleets.values():
-                    _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
-            return int(cur.rowcount)
+        pruned, self.pruned_through = prune_log(self.writer, self.retention, self.pruned_through)
+        return pruned
 
 
 def _merged(
@@ -372,15 +264,3 @@ def _merged(
         Message(session_id=session_id, seq=seq, role=role, content=content, ts=ts)
         for seq, (role, content, ts) in sorted(by_seq.items())
     ]
-
-
-def _forget_old_sessions(fleet: Fleet, before: float) -> None:
-    old = [
-        s.id
-        for s in fleet.sessions.values()
-        if s.ended_at is not None and s.last_activity < before
-    ]
-    for sid in old:
-        fleet.forget_session(sid)
-    for task in [t for t in fleet.tasks.values() if t.finished_at and t.updated_at < before]:
-        del fleet.tasks[task.id]

@@ -125,7 +125,9 @@ class WriteContext:
         event_id = writer.next_event_id
         writer.next_event_id += 1
         when = ts if ts is not None else self.now
-        self.fleet(workspace).apply(event_id, type_, when, data, self._changes(workspace))
+        fleet = writer.fleets.get(workspace) or writer.fleet(workspace)
+        touched = self.touched.get(workspace) or self._changes(workspace)
+        fleet.apply(event_id, type_, when, data, touched)
         # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame;
         # folds and observers read `data` and never change it
         encoded = to_json(data).decode()

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.store.checkpoint import Checkpoint, Handler
+from agentops_tui.server.store.failures import answer, is_outage, rollback
 from agentops_tui.server.store.write_context import (
     LoggedEvent,
     Rejected,
@@ -40,18 +41,11 @@ Job = Callable[[WriteContext], Any]
 _STOP = object()
 
 
-class _CheckpointRequest:
-    """Queued by a reader that needs the tables current: answered after a checkpoint."""
-
-    def __init__(self) -> None:
-        self.future: Future[None] = Future()
-
-    def answer(self, ok: bool) -> None:
-        if ok:
-            self.future.set_result(None)
-        else:
-            self.future.set_exception(
-                StoreUnavailable("the store could not write its state checkpoint"))
+def _answer_checkpoint(asked: Future[None], ok: bool) -> None:
+    if ok:
+        asked.set_result(None)
+    else:
+        asked.set_exception(StoreUnavailable("the store could not write its state checkpoint"))
 
 
 class Writer:
@@ -127,12 +121,12 @@ class Writer:
 
     def request_checkpoint(self) -> Future[None]:
         """A future answered once the tables hold every event committed before this call."""
-        request = _CheckpointRequest()
+        asked: Future[None] = Future()  # queued alone, where jobs are (job, future) pairs
         if self._thread.is_alive():
-            self._queue.put(request)
+            self._queue.put(asked)
         else:
-            request.answer(self.checkpoint_now())
-        return request.future
+            _answer_checkpoint(asked, self.checkpoint_now())
+        return asked
 
     # ---- the thread ---------------------------------------------------------------------
 
@@ -144,12 +138,12 @@ class Writer:
                 self.checkpoint_now()
                 continue
             batch: list[tuple[Job, Future[Any]]] = []
-            asked: list[_CheckpointRequest] = []
+            asked: list[Future[None]] = []
             stop = False
             while True:
                 if item is _STOP:
                     stop = True
-                elif isinstance(item, _CheckpointRequest):
+                elif isinstance(item, Future):
                     asked.append(item)
                 else:
                     batch.append(item)
@@ -163,8 +157,8 @@ class Writer:
                 self._commit_group(batch)
             if stop or asked or self.checkpoint.due(time.monotonic()):
                 ok = self.checkpoint_now()
-                for request in asked:
-                    request.answer(ok)
+                for future in asked:
+                    _answer_checkpoint(future, ok)
             if stop:
                 return
 
@@ -183,7 +177,7 @@ class Writer:
                 self.conn.execute("COMMIT")
             except Exception:  # disk full, I/O error: the log has it all; retry later
                 log.exception("writing the state checkpoint failed")
-                _rollback(self.conn)
+                rollback(self.conn)
                 cp.failed(time.monotonic())
                 return False
             cp.written()
@@ -201,7 +195,7 @@ class Writer:
                 "SELECT id, workspace, type, ts, data FROM events WHERE id > ? ORDER BY id",
                 (cp.through,),
             ).fetchall():
-                ctx.refold(LoggedEvent(event_id, kind, ts, ws, _decode(raw), raw))
+                ctx.refold(LoggedEvent(event_id, kind, ts, ws, json.loads(raw), raw))
                 newest = event_id
                 count += 1
             cp.committed(ctx.touched, count, newest, time.monotonic())
@@ -227,20 +221,20 @@ class Writer:
         failure = self._try_commit(batch)
         if failure is None:
             return
-        if len(batch) > 1 and not _is_outage(failure):
+        if len(batch) > 1 and not is_outage(failure):
             log.warning("commit of %d jobs failed (%s); committing them in halves",
                         len(batch), failure)
             middle = len(batch) // 2
             self._commit_or_split(batch[:middle])
             self._commit_or_split(batch[middle:])
             return
-        if len(batch) == 1 and not _is_outage(failure):
+        if len(batch) == 1 and not is_outage(failure):
             log.warning("a request could not be stored; refused it alone", exc_info=failure)
         else:
             log.error("write failed; rolled back %d jobs", len(batch), exc_info=failure)
-        answer = _answer(failure)
+        refusal = answer(failure)
         for _, future in batch:
-            future.set_exception(answer)
+            future.set_exception(refusal)
 
     def _try_commit(self, batch: list[tuple[Job, Future[Any]]]) -> BaseException | None:
         """Run the jobs in one transaction and commit; answer them and hand on the events.
@@ -281,7 +275,7 @@ class Writer:
     def _roll_back(self, start_id: int) -> None:
         """Undo a failed group: the transaction, and all the state memory held beyond the
         checkpoint, which is then folded again from the log, exactly as on open."""
-        _rollback(self.conn)
+        rollback(self.conn)
         self.next_event_id = start_id
         self._stale = True
         self._recover_quietly()
@@ -299,36 +293,3 @@ class Writer:
             self.checkpoint.drop()
             return False
         return True
-
-
-def _decode(raw: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(raw)
-    return data
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    try:
-        conn.execute("ROLLBACK")
-    except sqlite3.Error:
-        pass
-
-
-# Failures of the store itself rather than of what a job wrote: every job would fail alike.
-_OUTAGES = (sqlite3.OperationalError, sqlite3.InternalError, MemoryError, OSError,
-            StoreUnavailable)
-# Values the store or its JSON encoder refused: the request's fault, so a 422.
-_UNSTORABLE = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, ValueError,
-               RecursionError)
-
-
-def _is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, _OUTAGES)
-
-
-def _answer(exc: BaseException) -> Exception:
-    """What the request whose job failed at commit is told."""
-    if isinstance(exc, _UNSTORABLE):
-        return Rejected(422, "unstorable",
-                        f"the store refused a value of this request: {exc}",
-                        {"reason": type(exc).__name__})
-    return StoreUnavailable(f"the store could not commit: {exc}")
