@@ -4,6 +4,7 @@ acknowledged event's effect nor counts one twice."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -235,3 +236,39 @@ def test_a_kill_between_acknowledgement_and_checkpoint_loses_nothing(tmp_path: P
         proc.terminate()
         proc.wait(timeout=10)
     assert again == restarted
+
+
+def test_caught_up_writes_the_pending_checkpoint(tmp_path: Path) -> None:
+    db = tmp_path / "c.db"
+    store = Store(db, checkpoint_seconds=3600)
+    store.start()
+    try:
+        asyncio.run(store.write(_emit(started(), usage(), message(content="m"), cost=1.5)))
+        assert _tables(db)["cost_rollup"] == [] and _marker(db) == 0
+        asyncio.run(store.caught_up())
+        assert _marker(db) == store.last_event_id == 3
+        assert sum(r[5] for r in _tables(db)["cost_rollup"]) == 1.5 * 10**10
+        assert [r[4] for r in _tables(db)["messages"]] == ["m"]
+        asyncio.run(store.caught_up())  # nothing pending: answered at once
+    finally:
+        store.close()
+
+
+def test_many_waiting_events_are_checkpointed_without_waiting_for_the_interval(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "n.db"
+    store = Store(db, checkpoint_seconds=3600)
+    store.writer.checkpoint.max_pending = 5
+    store.start()
+    try:
+        asyncio.run(store.write(_emit(started(), usage(), tool(), cost=1.0)))
+        assert _marker(db) == 0  # three events wait
+        asyncio.run(store.write(_emit(tool(), usage(), tool(), cost=1.0)))
+        deadline = time.monotonic() + 20
+        while _marker(db) != 6:
+            assert time.monotonic() < deadline, "six waiting events were not checkpointed"
+            time.sleep(0.02)
+        assert sum(r[4] for r in _tables(db)["tool_rollup"]) == 3
+    finally:
+        store.close()
