@@ -92,6 +92,10 @@ class Writer:
             return
         self._queue.put(_STOP)
         self._thread.join(timeout=10)
+        while not self._queue.empty():  # a reader that asked after the stop is answered
+            item = self._queue.get_nowait()
+            if isinstance(item, Future):
+                _answer_checkpoint(item, self.checkpoint_now())
 
     def fleet(self, workspace: str) -> Fleet:
         fleet = self.fleets.get(workspace)
