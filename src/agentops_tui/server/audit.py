@@ -87,8 +87,13 @@ def query(
         params.append(actor)
     if action:
         if action.endswith("*") or action.endswith("."):
-            sql += " AND action LIKE ?"
-            params.append(action.rstrip("*").replace("%", r"\%") + "%")
+            # the prefix is matched literally: its own % and _ are no wildcards (the escape
+            # is spelled out, as SQLite has no default one)
+            sql += " AND action LIKE ? ESCAPE '\\'"
+            prefix = action.rstrip("*")
+            for special in ("\\", "%", "_"):
+                prefix = prefix.replace(special, "\\" + special)
+            params.append(prefix + "%")
         else:
             sql += " AND action = ?"
             params.append(action)
