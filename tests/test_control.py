@@ -148,6 +148,12 @@ def test_killswitch_and_audit_exports(live: LiveServer) -> None:
         assert len(only) == 1
         kills = c.get("/api/v1/audit", params={"action": "session.kill"}).json()["entries"]
         assert len(kills) == 6
+        sessions = c.get("/api/v1/audit", params={"action": "session."}).json()["entries"]
+        assert len(sessions) == 7  # six kills and the refused pause
+        # a prefix is literal: its % and _ match only themselves
+        for literal in ("sess_on.", "%.", "session%*"):
+            found = c.get("/api/v1/audit", params={"action": literal}).json()["entries"]
+            assert found == [], literal
         future = c.get("/api/v1/audit", params={"since": "2999-01-01T00:00:00Z"}).json()
         assert future["entries"] == []
         assert c.get("/api/v1/audit", params={"since": "yesterday"}).status_code == 422
