@@ -61,11 +61,12 @@ async def follow(url: str, token: str, counter: FrameCounter, ready: asyncio.Eve
                 counter.ended = True
 
 
-async def wait_for_frames(counters: Sequence[FrameCounter], target: int, timeout: float) -> float:
-    """Wait until every counter that is still reading has `target` frames; the seconds it took."""
+async def wait_for_frames(counters: Sequence[FrameCounter], targets: Sequence[int],
+                          timeout: float) -> float:
+    """Wait until every counter still reading has its target count; the seconds it took."""
     start = time.perf_counter()
     while time.perf_counter() - start < timeout:
-        if all(c.frames >= target or c.ended for c in counters):
+        if all(c.frames >= t or c.ended for c, t in zip(counters, targets, strict=True)):
             break
         await asyncio.sleep(0.02)
     return time.perf_counter() - start
@@ -82,7 +83,8 @@ async def main_async(args: argparse.Namespace) -> dict[str, object]:
         print(json.dumps({"ready": True}), flush=True)
         line = await asyncio.to_thread(sys.stdin.readline)
         target = int(line) if line.strip() else 0
-        waited = await wait_for_frames(counters, target, args.drain) if target else 0.0
+        waited = (await wait_for_frames(counters, [target] * len(counters), args.drain)
+                  if target else 0.0)
     finally:
         for task in tasks:
             task.cancel()

@@ -24,10 +24,10 @@ CHILD_TIMEOUT = 600
 
 
 def _bench(name: str) -> Bench:
-    from agentops_tui.bench import console, hooks, ingest, otlp, stream, terminal
+    from agentops_tui.bench import console, fanout, hooks, ingest, otlp, stream, terminal
 
     table: dict[str, Bench] = {
-        "ingest": ingest.run, "latency": stream.latency, "fanout": stream.fanout,
+        "ingest": ingest.run, "latency": stream.latency, "fanout": fanout.fanout,
         "tui": console.tui, "control": console.control, "startup": terminal.startup,
         "output": terminal.output, "otlp": otlp.run, "hooks": hooks.run,
     }
