@@ -166,7 +166,7 @@ def _pooled(steps: list[Step]) -> Step:
     total = sum(s.seconds for s in steps)
 
     def mean(field: str) -> float:
-        return sum(getattr(s, field) * s.seconds for s in steps) / total
+        return float(sum(getattr(s, field) * s.seconds for s in steps)) / total
 
     return Step(steps[0].offered, mean("events_per_s"), mean("deliveries_per_s"),
                 all(s.kept_up for s in steps), max(s.drain_s for s in steps),
