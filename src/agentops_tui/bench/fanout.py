@@ -1,6 +1,6 @@
 """SSE fan-out to saturation, and what one client that never reads costs the others.
 
-`CLIENTS` stream clients read the byte stream and count frames (cheap, so the figure is the
+Twenty stream clients read the byte stream and count frames (cheap, so the figure is the
 server's, not a Python parser's). A load process offers events at a rising rate, the last
 step as fast as the server acknowledges them; each step's deliveries/s is the frames the
 clients counted over a fixed window after a warm-up. The ramp stops after `FLAT_STEPS` steps in
@@ -30,18 +30,25 @@ from agentops_tui.bench import Result, check
 from agentops_tui.bench.follow import FrameCounter, follow, wait_for_frames
 from agentops_tui.bench.procs import LoadProcess, ServerProcess, self_cpu_seconds, server_process
 
-CLIENTS = 20
-RATES = (5_000, 10_000, 20_000, 40_000, 0)  # events/s offered; 0 = as fast as acknowledged
 BATCH = 100
 AGENTS, SESSIONS = 50, 500
 GROWTH = 1.05
 FLAT_STEPS = 2  # one step that does not grow can be a busy moment on a shared machine
 STALL_LOAD = 0.8  # of the ceiling's events/s, for the stalled-client runs
-STALL_ORDER = (False, True, True, False)
 DRAIN_S = 2.0
-WARMUP_S = 1.0
 MIN_DELIVERIES = 200_000
 MIN_UNAFFECTED = 0.9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How hard and how long; the tests run a small one."""
+
+    seconds: float = 10.0  # each step's measured window
+    clients: int = 20
+    rates: tuple[float, ...] = (5_000, 10_000, 20_000, 40_000, 0)  # 0: as fast as acknowledged
+    warmup: float = 1.0
+    stall_order: tuple[bool, ...] = (False, True, True, False)  # a drift in the machine cancels
 
 
 @dataclass
@@ -76,9 +83,10 @@ def _stalled_client(server: ServerProcess) -> socket.socket:
 class Clients:
     """The reading clients, following one server for the whole benchmark."""
 
-    def __init__(self, server: ServerProcess) -> None:
+    def __init__(self, server: ServerProcess, plan: Plan) -> None:
         self.server = server
-        self.counters = [FrameCounter() for _ in range(CLIENTS)]
+        self.plan = plan
+        self.counters = [FrameCounter() for _ in range(plan.clients)]
         self.tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -95,17 +103,18 @@ class Clients:
     def total(self) -> int:
         return sum(c.frames for c in self.counters)
 
-    async def step(self, offered: float, seconds: float, *, prefix: str, seed: bool,
+    async def step(self, offered: float, *, prefix: str, seed: bool,
                    stalled: bool = False) -> Step:
+        seconds, warmup = self.plan.seconds, self.plan.warmup
         floors = [c.frames for c in self.counters]
         slow = _stalled_client(self.server) if stalled else None
         load = await asyncio.to_thread(  # it returns once the fleet is seeded
             LoadProcess, self.server, agents=AGENTS, sessions=SESSIONS, rate=offered,
-            duration=WARMUP_S + seconds + 0.5, batch=BATCH, concurrency=2, prefix=prefix,
+            duration=warmup + seconds + 0.5, batch=BATCH, concurrency=2, prefix=prefix,
             seed_fleet=seed)
         try:
             load.go()
-            await asyncio.sleep(WARMUP_S)
+            await asyncio.sleep(warmup)
             before, t0 = self.total(), time.perf_counter()
             cpu0, server0 = self_cpu_seconds(), self.server.cpu_seconds()
             await asyncio.sleep(seconds)
@@ -126,15 +135,15 @@ class Clients:
                     cpu / elapsed, server_cpu / elapsed, elapsed)
 
 
-async def _measure(server: ServerProcess, seconds: float
+async def _measure(server: ServerProcess, plan: Plan
                    ) -> tuple[list[Step], list[Step], list[Step]]:
-    clients = Clients(server)
+    clients = Clients(server, plan)
     await clients.start()
     try:
         ramp: list[Step] = []
         flat = 0  # steps in a row that did not grow deliveries/s
-        for n, rate in enumerate(RATES):
-            step = await clients.step(rate, seconds, prefix=f"r{n}-", seed=n == 0)
+        for n, rate in enumerate(plan.rates):
+            step = await clients.step(rate, prefix=f"r{n}-", seed=n == 0)
             ramp.append(step)
             best = max((s.deliveries_per_s for s in ramp[:-1] if s.kept_up), default=0.0)
             flat = flat + 1 if step.deliveries_per_s < best * GROWTH else 0
@@ -143,9 +152,8 @@ async def _measure(server: ServerProcess, seconds: float
         offered = round(STALL_LOAD * _ceiling(ramp).events_per_s, -2)
         alone: list[Step] = []
         with_slow: list[Step] = []
-        for n, stalled in enumerate(STALL_ORDER):  # ABBA: a drift in the machine cancels out
-            step = await clients.step(offered, seconds, prefix=f"s{n}-", seed=False,
-                                      stalled=stalled)
+        for n, stalled in enumerate(plan.stall_order):
+            step = await clients.step(offered, prefix=f"s{n}-", seed=False, stalled=stalled)
             (with_slow if stalled else alone).append(step)
     finally:
         await clients.stop()
@@ -173,10 +181,10 @@ def _pooled(steps: list[Step]) -> Step:
                 mean("client_cores"), mean("server_cores"), total)
 
 
-def fanout(quick: bool) -> list[Result]:
-    seconds = 3.0 if quick else 10.0
+def fanout(quick: bool, plan: Plan | None = None) -> list[Result]:
+    plan = plan or Plan(seconds=3.0 if quick else 10.0)
     with server_process() as server:
-        ramp, alone_runs, slow_runs = asyncio.run(_measure(server, seconds))
+        ramp, alone_runs, slow_runs = asyncio.run(_measure(server, plan))
     top = _ceiling(ramp)
     alone, with_slow = _pooled(alone_runs), _pooled(slow_runs)
     steps = "; ".join(
@@ -184,7 +192,7 @@ def fanout(quick: bool) -> list[Result]:
         f"{s.deliveries_per_s:,.0f} deliveries/s{'' if s.kept_up else ' (fell behind)'}"
         for s in ramp)
     ceiling_note = (
-        f"{CLIENTS} clients; ramp: {steps}. At the ceiling the server used "
+        f"{plan.clients} clients; ramp: {steps}. At the ceiling the server used "
         f"{top.server_cores:.2f} cores ({top.server_us_per_delivery:.1f} µs per delivery), "
         f"the clients {top.client_cores:.2f}, of this machine's {os.cpu_count()}; the clients "
         f"caught up {top.drain_s * 1000:.0f} ms after the load ended"

@@ -111,9 +111,13 @@ class LoadProcess:
         return self.finish()
 
     def kill(self) -> None:
+        """Stop it if it still runs, and let go of its pipes."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 class FollowerProcess:
@@ -146,9 +150,13 @@ class FollowerProcess:
             self.proc.wait(timeout=self.drain + 30)
 
     def kill(self) -> None:
+        """Stop it if it still runs, and let go of its pipes."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def process_cpu_seconds(pid: int) -> float:
