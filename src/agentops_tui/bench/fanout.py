@@ -36,6 +36,7 @@ GROWTH = 1.05
 FLAT_STEPS = 2  # one step that does not grow can be a busy moment on a shared machine
 STALL_LOAD = 0.8  # of the ceiling's events/s, for the stalled-client runs
 DRAIN_S = 2.0
+STARVED = 0.8  # of a core: below this at the ceiling, the machine was busy with others
 MIN_DELIVERIES = 200_000
 MIN_UNAFFECTED = 0.9
 
@@ -196,7 +197,9 @@ def fanout(quick: bool, plan: Plan | None = None) -> list[Result]:
         f"{top.server_cores:.2f} cores ({top.server_us_per_delivery:.1f} µs per delivery), "
         f"the clients {top.client_cores:.2f}, of this machine's {os.cpu_count()}; the clients "
         f"caught up {top.drain_s * 1000:.0f} ms after the load ended"
-        + ("" if top.kept_up else "; no step kept up, the best is reported"))
+        + ("" if top.kept_up else "; no step kept up, the best is reported")
+        + (f"; the server had less than {STARVED:.0%} of a core: other processes, not the "
+           "server, set this ceiling" if top.server_cores < STARVED else ""))
     ratio = with_slow.deliveries_per_s / alone.deliveries_per_s if alone.deliveries_per_s else 0
     stalled_note = (
         f"{len(slow_runs)} runs with a client that never reads and {len(alone_runs)} without "
