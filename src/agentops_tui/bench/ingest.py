@@ -133,7 +133,9 @@ def http_ingest(seconds: float) -> tuple[float, dict[str, Any]]:
             t0 = time.perf_counter()
             load.go()
             stats = load.finish(timeout=seconds + 60)
-            stats["server_cores"] = (server.cpu_seconds() - cpu0) / (time.perf_counter() - t0)
+            cpu, elapsed = server.cpu_seconds() - cpu0, time.perf_counter() - t0
+            stats["server_cores"] = cpu / elapsed
+            stats["server_us_per_event"] = cpu / max(int(stats["sent"]), 1) * 1e6
             stats["expected_frames"] = AGENTS + SESSIONS + int(stats["sent"])
             client = follower.finish(stats["expected_frames"])
         finally:
@@ -150,7 +152,8 @@ def _client_note(stats: dict[str, Any]) -> str:
     return (f"one stream client in its own process received {client['frames'][0]:,} frames "
             f"for {stats['expected_frames']:,} events acknowledged (seed included){cut}; "
             f"it used {client['cpu_seconds']:.1f} CPU s, the server "
-            f"{stats['server_cores']:.2f} cores, on this machine's {os.cpu_count()} cores")
+            f"{stats['server_cores']:.2f} cores ({stats['server_us_per_event']:.1f} µs of CPU "
+            f"per event), on this machine's {os.cpu_count()} cores")
 
 
 def run(quick: bool) -> list[Result]:
