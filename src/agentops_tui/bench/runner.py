@@ -87,7 +87,7 @@ def notes(results: Sequence[Result]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="agentops bench", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="shorter runs (under 3 minutes)")
+    p.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
                    help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")
