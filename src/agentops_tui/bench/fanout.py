@@ -3,16 +3,18 @@
 Twenty stream clients read the byte stream and count frames (cheap, so the figure is the
 server's, not a Python parser's). A load process offers events at a rising rate, the last
 step as fast as the server acknowledges them; each step's deliveries/s is the frames the
-clients counted over a fixed window after a warm-up. The ramp stops after `FLAT_STEPS` steps in
-a row that grow deliveries/s by less than `GROWTH` over the best step so far, or when the
-clients fall behind: cut off by the server as too slow, or still short of an acknowledged
-event `DRAIN_S` after the load ended. The ceiling is the best step whose clients kept up.
+clients counted over a fixed window after a warm-up. The ramp stops after `FLAT_STEPS`
+steps in a row that grow deliveries/s by less than `GROWTH` over the best step so far, or
+when the clients fall behind: cut off by the server as too slow, or still short of an
+acknowledged event `DRAIN_S` after the load ended. The ceiling is the best step whose
+clients kept up.
 
-Then the same load runs four times more at `STALL_LOAD` of the ceiling's events/s, without,
-with, with and without one more client that opens a stream and never reads: the reading clients'
-rate with it over their rate without it is what the stalled client costs them. Below the
-ceiling both runs should deliver everything offered; at the ceiling itself the figure would
-be the machine's noise (on a shared two-core machine a saturated run varies by tens of %).
+Then the same load runs four more times at `STALL_LOAD` of the ceiling's events/s: without,
+with, with and without one more client that opens a stream and never reads. The reading
+clients' rate with it over their rate without it is what the stalled client costs them.
+Below the ceiling both should deliver everything offered; at the ceiling itself the ratio
+would be the machine's noise (a saturated run on a shared two-core machine varies by tens
+of per cent).
 
 The clients run in this process, the server and the load in processes of their own.
 """
@@ -150,7 +152,8 @@ async def _measure(server: ServerProcess, plan: Plan
             flat = flat + 1 if step.deliveries_per_s < best * GROWTH else 0
             if not step.kept_up or flat == FLAT_STEPS:
                 break
-        offered = round(STALL_LOAD * _ceiling(ramp).events_per_s, -2)
+        # Never 0, which would ask the load for as much as the server takes.
+        offered = max(100.0, round(STALL_LOAD * _ceiling(ramp).events_per_s, -2))
         alone: list[Step] = []
         with_slow: list[Step] = []
         for n, stalled in enumerate(plan.stall_order):
