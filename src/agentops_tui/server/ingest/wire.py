@@ -12,6 +12,7 @@ models accept, with equal values.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -28,9 +29,11 @@ from agentops_tui.wire_values import (
 )
 
 # Python's `$` also matches before a final newline; the models' (Rust) regex does not.
-_ID_PATTERN = ID_PATTERN.removesuffix("$") + r"\Z"
+_ID_RE = re.compile(ID_PATTERN.removesuffix("$") + r"\Z")
 
-Id = Annotated[str, Meta(min_length=1, max_length=200, pattern=_ID_PATTERN)]
+# the id rule is checked after decoding (`_ids_usable`): a regex per id in the decoder
+# would cost more than the rest of the decoding
+Id = Annotated[str, Meta(min_length=1, max_length=200)]
 Key = Annotated[str, Meta(min_length=1, max_length=200)]
 Text = Annotated[str, Meta(max_length=65_536)]
 Count = Annotated[int, Meta(ge=0, le=MAX_TOKENS)]
@@ -151,6 +154,10 @@ _DATA_FIELDS: dict[str, tuple[str, ...]] = {
     name: tuple(f for f in cls.__struct_fields__ if f not in ("ts", "event_key"))
     for name, cls in STRUCTS.items()
 }
+_ID_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f for f in cls.__struct_fields__ if f.endswith("_id"))
+    for cls in STRUCTS.values()
+}
 
 
 class _Batch(msgspec.Struct, forbid_unknown_fields=True):
@@ -180,7 +187,25 @@ def decode_fast(body: bytes) -> WireBatch | None:
         events = _decoder.decode(body).events
     except (msgspec.ValidationError, msgspec.DecodeError):
         return None
+    if not _ids_usable(events):
+        return None
     return WireBatch(events)
+
+
+def _ids_usable(events: list[WireEvent]) -> bool:
+    """Every id follows `ID_PATTERN`. An ASCII id does when it is printable, holds no '/'
+    and is not '.' or '..' (what the pattern says of ASCII); others take the regex."""
+    for event in events:
+        for name in _ID_FIELDS[type(event)]:
+            value = getattr(event, name)
+            if value is None:
+                continue
+            if value.isascii():
+                if not value.isprintable() or "/" in value or value == "." or value == "..":
+                    return False
+            elif _ID_RE.match(value) is None:
+                return False
+    return True
 
 
 def from_model(event: Any) -> WireEvent:

@@ -1,0 +1,134 @@
+"""Micro-benchmark of the ingest hot path, stage by stage, in µs of CPU per event.
+
+    python benchmarks/hot_path.py [--events 20000]
+
+Stages: decode + validate (the pydantic models against the msgspec structs), enrich,
+the log's copy of an event's fields, encoding that copy (pydantic-core against msgspec),
+and `Fleet.apply` per event type. One thread, no I/O: these are the parts of a durable
+ingest that are pure Python work. The end-to-end figure is `agentops bench --only ingest`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from agentops_tui.bench.load import Batches, seed_events
+
+
+def per_event(run: Callable[[], object], events: int, repeat: int = 5) -> float:
+    """The best of `repeat` runs of `run`, in µs per event."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best / events * 1e6
+
+
+def bodies(count: int, size: int = 1000) -> list[bytes]:
+    batches = Batches(100, 1000, prefix="h")
+    return [batches.body(size) for _ in range(max(count // size, 1))]
+
+
+def decode_figures(body_list: list[bytes], events: int) -> dict[str, float]:
+    from pydantic import TypeAdapter
+
+    from agentops_tui.models import IngestBatch
+
+    adapter: TypeAdapter[IngestBatch] = TypeAdapter(IngestBatch)
+    out = {"decode_validate_pydantic": per_event(
+        lambda: [adapter.validate_json(b) for b in body_list], events)}
+    try:
+        from agentops_tui.server.ingest.wire import decode_fast
+    except ImportError:  # a tree without the structs
+        return out
+    out["decode_validate_msgspec"] = per_event(
+        lambda: [decode_fast(b) for b in body_list], events)
+    return out
+
+
+def encode_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
+    import msgspec
+    from pydantic_core import to_json
+
+    encode = msgspec.json.Encoder().encode
+    n = len(datas)
+    assert all(json.loads(to_json(d)) == json.loads(encode(d)) for d in datas[:200])
+    return {
+        "encode_pydantic_core_to_json": per_event(
+            lambda: [to_json(d).decode() for d in datas], n),
+        "encode_msgspec": per_event(lambda: [encode(d).decode() for d in datas], n),
+        "encode_json_dumps": per_event(
+            lambda: [json.dumps(d, separators=(",", ":")) for d in datas], n),
+    }
+
+
+def fleet_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
+    """`Fleet.apply` per event type, over a fleet of 100 agents and 1000 sessions."""
+    from agentops_tui.core.fleet import Changes, Fleet
+
+    seed = seed_events(100, 1000, time.time())
+    by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for data in datas:
+        by_type[data["type"]].append(data)
+    by_type["session.started"] = [
+        {**e, "session_id": f"{e['session_id']}-{i}"} for i, e in enumerate(seed[100:] * 4)]
+    by_type["agent.registered"] = seed[:100] * 10
+    out = {}
+    for type_, items in sorted(by_type.items()):
+        def run(items: list[dict[str, Any]] = items, type_: str = type_) -> None:
+            fleet = Fleet()
+            for i, e in enumerate(seed):
+                fleet.apply(i + 1, e["type"], e["ts"], e)
+            changes = Changes()
+            start = time.perf_counter()
+            for i, data in enumerate(items):
+                fleet.apply(10_000 + i, type_, 1.8e9 + i, data, changes)
+            timings.append(time.perf_counter() - start)
+
+        timings: list[float] = []
+        for _ in range(5):
+            run()
+        out[f"fleet_apply {type_}"] = min(timings) / len(items) * 1e6
+    return out
+
+
+def logged_data(body_list: list[bytes]) -> list[dict[str, Any]]:
+    """What `IngestJob` hands `emit`: each event's fields but `ts` and `event_key`."""
+    out = []
+    seq: dict[str, int] = defaultdict(int)
+    for body in body_list:
+        for event in json.loads(body)["events"]:
+            event.pop("ts"), event.pop("event_key")
+            if event["type"] == "session.message":
+                seq[event["session_id"]] += 1
+                event["seq"] = seq[event["session_id"]]
+            out.append(event)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    args = parser.parse_args()
+    body_list = bodies(args.events)
+    events = sum(len(json.loads(b)["events"]) for b in body_list)
+    datas = logged_data(body_list)
+    figures = {**decode_figures(body_list, events), **encode_figures(datas),
+               **fleet_figures(datas)}
+    mix = defaultdict(int)
+    for data in datas:
+        mix[data["type"]] += 1
+    figures["fleet_apply (this mix)"] = sum(
+        figures[f"fleet_apply {t}"] * c for t, c in mix.items()) / len(datas)
+    for name, value in figures.items():
+        print(f"{name:40s} {value:7.2f} µs/event")
+
+
+if __name__ == "__main__":
+    main()
