@@ -119,6 +119,43 @@ def fleet_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
     return out
 
 
+def pipeline_figure(body_list: list[bytes], events: int) -> dict[str, float]:
+    """CPU of the whole durable path but HTTP (parse, enrich, the writer's group commit
+    with every observer), one batch at a time, all threads counted."""
+    import tempfile
+    from pathlib import Path
+
+    from agentops_tui.server.app import create_app
+    from agentops_tui.server.ingest.rest import IngestJob, enrich, parse_batch
+
+    with tempfile.TemporaryDirectory(prefix="agentops-hot-path-") as tmp:
+        from agentops_tui.server.context import ServerSettings
+
+        app = create_app(ServerSettings(db_path=Path(tmp) / "hot.db"))
+        ctx = app.state.ctx
+        store = ctx.store
+        store.start()
+        try:
+            seed = seed_events(100, 1000, time.time())
+            for i in range(0, len(seed), 1000):
+                part = json.dumps({"events": seed[i : i + 1000]}).encode()
+                store.writer.submit(IngestJob(store, "default", parse_batch(part))).result()
+
+            def cost(usage: Any) -> Any:
+                return ctx.prices.cost(usage.model, usage.input_tokens, usage.output_tokens,
+                                       usage.cache_read_tokens, usage.cache_write_tokens)
+
+            start = time.process_time()
+            for body in body_list:
+                batch = parse_batch(body)
+                enrich(batch, cost)
+                store.writer.submit(IngestJob(store, "default", batch)).result()
+            spent = time.process_time() - start
+        finally:
+            store.close()
+    return {"whole path but HTTP (CPU, all threads)": spent / events * 1e6}
+
+
 def logged_data(body_list: list[bytes]) -> list[dict[str, Any]]:
     """What `IngestJob` hands `emit`: each event's fields but `ts` and `event_key`."""
     out = []
@@ -141,7 +178,7 @@ def main() -> None:
     events = sum(len(json.loads(b)["events"]) for b in body_list)
     datas = logged_data(body_list)
     figures = {**decode_figures(body_list, events), **enrich_figures(body_list, events),
-               **encode_figures(datas),
+               **encode_figures(datas), **pipeline_figure(body_list, events),
                **fleet_figures(datas)}
     mix = defaultdict(int)
     for data in datas:
