@@ -91,8 +91,6 @@ def encode_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
 
 def fleet_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
     """`Fleet.apply` per event type, over a fleet of 100 agents and 1000 sessions."""
-    from agentops_tui.core.fleet import Changes, Fleet
-
     seed = seed_events(100, 1000, time.time())
     by_type: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for data in datas:
@@ -100,23 +98,22 @@ def fleet_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
     by_type["session.started"] = [
         {**e, "session_id": f"{e['session_id']}-{i}"} for i, e in enumerate(seed[100:] * 4)]
     by_type["agent.registered"] = seed[:100] * 10
-    out = {}
-    for type_, items in sorted(by_type.items()):
-        def run(items: list[dict[str, Any]] = items, type_: str = type_) -> None:
-            fleet = Fleet()
-            for i, e in enumerate(seed):
-                fleet.apply(i + 1, e["type"], e["ts"], e)
-            changes = Changes()
-            start = time.process_time()
-            for i, data in enumerate(items):
-                fleet.apply(10_000 + i, type_, 1.8e9 + i, data, changes)
-            timings.append(time.process_time() - start)
+    return {f"fleet_apply {type_}": min(_apply_time(seed, type_, items) for _ in range(5))
+            / len(items) * 1e6 for type_, items in sorted(by_type.items())}
 
-        timings: list[float] = []
-        for _ in range(5):
-            run()
-        out[f"fleet_apply {type_}"] = min(timings) / len(items) * 1e6
-    return out
+
+def _apply_time(seed: list[dict[str, Any]], type_: str, items: list[dict[str, Any]]) -> float:
+    """CPU seconds to apply `items` to a freshly seeded fleet."""
+    from agentops_tui.core.fleet import Changes, Fleet
+
+    fleet = Fleet()
+    for i, e in enumerate(seed):
+        fleet.apply(i + 1, e["type"], e["ts"], e)
+    changes = Changes()
+    start = time.process_time()
+    for i, data in enumerate(items):
+        fleet.apply(10_000 + i, type_, 1.8e9 + i, data, changes)
+    return time.process_time() - start
 
 
 def pipeline_figure(body_list: list[bytes], events: int) -> dict[str, float]:

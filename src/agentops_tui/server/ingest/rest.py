@@ -254,12 +254,13 @@ class IngestJob:
         started: set[str] = set()
         approvals: set[str] = set()
         fleet = ctx.fleet(self.workspace)
+        in_memory = fleet.sessions  # most are; `ctx.session` also looks in the store
         for index, event in enumerate(events):
             if isinstance(event, SessionStarted):
                 started.add(event.session_id)
                 continue
             sid = getattr(event, "session_id", None)
-            if sid is None or sid in started:
+            if sid is None or sid in started or sid in in_memory:
                 pass
             elif ctx.session(self.workspace, sid) is None:
                 raise Rejected(
