@@ -210,8 +210,7 @@ class Fleet:
         agent = self.agents.get(agent_id)
         if agent is None:
             return
-        sessions = self.sessions
-        statuses = {vars(sessions[s])["status"] for s in self.active_by_agent.get(agent_id, ())}
+        statuses = {self.sessions[s].status for s in self.active_by_agent.get(agent_id, ())}
         if "waiting" in statuses:
             status = "waiting"
         elif "running" in statuses:
