@@ -43,7 +43,6 @@ from pydantic import (
 from agentops_tui.models import (
     ENDED_SESSION_STATUSES,
     IngestAccepted,
-    IngestBatch,
     IngestEvent,
     Session,
 )
@@ -51,6 +50,7 @@ from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.ingest.claude_code.control import Reply
 from agentops_tui.server.ingest.claude_code.permissions import permission_detail, permission_summary
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
+from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.redact import redact_json
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.sqlite_dialect import upsert
@@ -254,7 +254,7 @@ class HookJob:
             errors = exc.errors(include_url=False, include_input=False)
             raise Rejected(422, "invalid_hook", f"hook cannot be mapped: {errors[0]['msg']}",
                            [{"message": e["msg"]} for e in errors]) from None
-        batch = IngestBatch.model_construct(events=events)
+        batch = WireBatch.from_models(events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:
             found = {i: ctx.session(ws, i) for i in ids}

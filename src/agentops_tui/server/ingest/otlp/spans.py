@@ -29,9 +29,10 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from agentops_tui.models import IngestAccepted, IngestBatch, IngestEvent
+from agentops_tui.models import IngestAccepted, IngestEvent
 from agentops_tui.server.ingest.otlp.mapping import AGENT, SpanDraft, id_from
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
+from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext
@@ -100,7 +101,7 @@ class OtlpJob:
             events = _events_adapter.validate_python(self._events(ctx, rows))
         except ValidationError as exc:  # nothing is written yet: refuse only this export
             raise Rejected(422, "unmappable_spans", f"spans could not be mapped: {exc}") from None
-        batch = IngestBatch.model_construct(events=events)
+        batch = WireBatch.from_models(events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:
             found = {i: ctx.session(self.workspace, i) for i in ids}
