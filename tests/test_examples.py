@@ -5,29 +5,19 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conftest import LiveServer
+from waiting import wait_for
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def example(name: str, *args: str) -> list[str]:
     return [sys.executable, str(EXAMPLES / name), *args]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.mark.parametrize("name", ["sdk_agent.py", "otel_agent.py"])
