@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +16,8 @@ import pytest
 
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
+
+from waiting import wait_for
 
 
 @dataclass
@@ -65,3 +72,52 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
         yield srv
     finally:
         srv.server.stop()
+
+
+class ServeProcess:
+    """`agentops serve` as an operator runs it, on a free port it reports once listening;
+    its log (standard error, and output: uvicorn writes request lines there) is collected
+    as it comes."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agentops_tui", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        found = wait_for(lambda: self._port() or self.proc.poll() is not None, 60,
+                         what="agentops serve to listen")
+        if not isinstance(found, int) or isinstance(found, bool):
+            raise AssertionError(f"agentops serve did not start: {self.log}")
+        self.url = f"http://127.0.0.1:{found}"
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def _port(self) -> int | None:
+        for line in self.lines:
+            if match := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line):
+                return int(match.group(1))
+        return None
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> str:
+        """Stop it as ctrl+c does; its whole log."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return self.log

@@ -25,7 +25,7 @@ def test_round_trip_keeps_tables_it_does_not_own() -> None:
     settings.profiles["prod"] = config.Profile(url="https://ops.example:8787",
                                                token_env="PROD_TOKEN")
     settings = config.set_value(settings, "default_profile", "prod")
-    settings = config.set_value(settings, "keymap.session-pause", "P")
+    settings = config.set_value(settings, "keymap.session-pause", "z")
     config.save(settings)
     text = path.read_text()
     assert "[alerts.stuck_session]" in text and "warning = 3.0" in text

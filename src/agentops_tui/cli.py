@@ -114,7 +114,8 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(f"{'ID':<{width}}  {'NAME':<20} {'ROLE':<8} {'WORKSPACE':<12} {'CREATED':<19}  STATE")
         for row in rows:
             state = "revoked" if row["revoked_at"] else "active"
-            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(float(str(row["created_at"]))))
+            created_at = float(str(row["created_at"]))
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_at))
             print(f"{row['id']:<{width}}  {row['name']:<20} {row['role']:<8} "
                   f"{row['workspace']:<12} {created}  {state}")
     elif args.token_cmd == "revoke":
