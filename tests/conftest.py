@@ -121,3 +121,31 @@ class ServeProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         return self.log
+
+
+# ---- the two tiers: `pytest -m "not integration"` runs the fast one ----
+
+# Fixtures that start a real server (or a console app on one): a test using any is integration.
+INTEGRATION_FIXTURES = frozenset({"live", "snap_compare", "fixed_server", "strict", "limited",
+                                  "quick", "slow_heartbeat"})
+# Modules whose tests start servers, processes, CLIs or console apps themselves.
+INTEGRATION_MODULES = frozenset({
+    "test_alerts.py", "test_alerts_actions.py", "test_alerts_config.py", "test_auth.py",
+    "test_bench_runner.py", "test_capabilities.py", "test_claude_code_control.py",
+    "test_claude_code_real.py", "test_claude_hook_answers.py", "test_claude_hooks.py",
+    "test_cli_bad_input.py", "test_client.py", "test_control.py", "test_db_lock.py",
+    "test_durability.py", "test_examples.py", "test_hooks_check.py", "test_hooks_install_real.py",
+    "test_hostile_totals.py", "test_http_limits.py", "test_layering.py", "test_long_polls.py",
+    "test_message_index.py", "test_openapi_fuzz.py", "test_queue_worker_example.py",
+    "test_rate_limits.py", "test_review.py", "test_revoked_streams.py", "test_sdk.py",
+    "test_secrets_at_rest.py", "test_simulator.py", "test_stream.py", "test_tui.py",
+    "test_tui_capabilities.py", "test_tui_roles.py", "test_tui_snapshots.py", "test_tui_tasks.py",
+    "test_virtual_table.py",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name in INTEGRATION_MODULES or fixtures & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)

@@ -11,9 +11,13 @@ import httpx
 import pytest
 
 from agentops_tui import __version__, config, paths
+from agentops_tui.client.connection import Connection
 from agentops_tui.launch import LaunchError, pick_theme
+from agentops_tui.tui.app import create_app
 
-from conftest import ServeProcess
+from conftest import LiveServer, ServeProcess
+
+pytestmark = pytest.mark.integration  # each test runs the real command
 
 
 def agentops(*args: str) -> subprocess.CompletedProcess[str]:
@@ -84,7 +88,6 @@ def test_token_list_has_a_header_and_creation_times() -> None:
     assert fields[4][:2] == "20" and fields[5].count(":") == 2  # date and time
 
 
-@pytest.mark.integration
 @pytest.mark.parametrize("flags", [(), ("--access-log",), ("--log-level", "debug")])
 def test_serve_logs_requests_only_when_asked(flags: tuple[str, ...]) -> None:
     backend = ServeProcess("--no-auth", *flags)
@@ -95,3 +98,9 @@ def test_serve_logs_requests_only_when_asked(flags: tuple[str, ...]) -> None:
         log = backend.stop()
     assert "Uvicorn running on" in log  # start-up (and errors) are always logged
     assert ('"GET /api/v1/sessions HTTP/1.1" 200' in log) == bool(flags)
+
+
+async def test_the_console_applies_a_readme_theme_name(live: LiveServer) -> None:
+    app = create_app(Connection(live.url, live.token), theme=pick_theme("high contrast", None))
+    async with app.run_test():
+        assert app.theme == "agentops-high-contrast"

@@ -55,6 +55,7 @@ def test_bad_files_name_line_or_key() -> None:
         config.load()
 
 
+@pytest.mark.integration  # runs the real command
 def test_cli_config_commands(tmp_path: Path) -> None:
     out = _cli("config", "add-profile", "staging", "--url", "http://127.0.0.1:8787",
                "--token", "aot_abcdefghijkl")

@@ -18,7 +18,7 @@ from agentops_tui.demo_process import DemoProcess
 
 from waiting import wait_for
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def demo(tmp_path: Path) -> Terminal:
