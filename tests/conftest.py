@@ -37,6 +37,10 @@ class LiveServer:
     def token_for(self, role: str, workspace: str = "default", name: str | None = None) -> str:
         return make_token(self.db, role, name or f"{role}-{workspace}", workspace)
 
+    def open_streams(self) -> int:
+        """SSE streams the server holds open: a test waits for its reader to subscribe."""
+        return len(self.server._app.state.ctx.bus.streams)  # type: ignore[union-attr]
+
     def metric(self, name: str, token: str | None = None) -> float:
         """One unlabelled (or single-series) figure from `GET /metrics`."""
         with self.client(token) as c:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +14,7 @@ from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
 
 from conftest import LiveServer
-from waiting import until
+from waiting import until, wait_for
 
 
 def _free_port() -> int:
@@ -107,8 +106,5 @@ def test_sync_client(live: LiveServer) -> None:
             tree = c.get("/api/v1/sessions/tree", params={"root": "se-s"}).json()["roots"][0]
             assert tree["children"][0]["session"]["tool_calls"] == {"Grep": 1}
             c.post("/api/v1/sessions/se-s/pause").raise_for_status()
-        deadline = time.monotonic() + 5
-        while not session.inner.paused:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for(lambda: session.inner.paused, 5, what="the session to pause")
         session.end()
