@@ -43,7 +43,7 @@ async def test_events_survive_an_outage_without_duplicates(tmp_path: Path) -> No
         server.stop()  # and a second outage in the middle
         for i in range(50):
             session.message(f"after {i}")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # deliberate: an outage the SDK must ride out
         server = EmbeddedServer(ServerSettings(db_path=db), port=port)
         server.start()
         session.usage(model="claude-sonnet-4", input_tokens=1000, output_tokens=10)
@@ -79,7 +79,7 @@ async def test_checkpoint_obeys_pause_resume_inject_kill(live: LiveServer) -> No
             c.post("/api/v1/sessions/se-1/pause").raise_for_status()
             await until(lambda: session.paused)
             waiter = asyncio.create_task(session.checkpoint())
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # deliberate: a window in which nothing may unblock it
             assert not waiter.done()  # blocked while paused
             await until(lambda: c.get("/api/v1/sessions/se-1").json()["status"] == "paused")
             c.post("/api/v1/sessions/se-1/resume").raise_for_status()

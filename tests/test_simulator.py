@@ -32,7 +32,7 @@ def test_default_scenario_shows_every_behaviour_within_30_simulated_seconds(
     sim = Simulator(live.url, live.token, agents=8, seed=3, speed=speed)
     sim.start_in_thread()
     try:
-        time.sleep(30 / speed + 0.5)
+        time.sleep(30 / speed + 0.5)  # deliberate: what 30 simulated seconds show is the test
     finally:
         sim.stop()
     with live.client() as c:
@@ -88,7 +88,7 @@ def test_same_seed_same_content(tmp_path: Path) -> None:
         srv = start_server(tmp_path / f"d{n}.db")
         sim = Simulator(srv.url, srv.token, agents=6, seed=11, speed=20.0)
         sim.start_in_thread()
-        time.sleep(1.0)
+        time.sleep(1.0)  # deliberate: the same stretch of simulated work from each run
         sim.stop()
         runs.append(_contents(srv.url, srv.token))
         srv.server.stop()
@@ -145,7 +145,7 @@ def test_simulator_never_feeds_queues_it_did_not_make(live: LiveServer) -> None:
     sim = Simulator(live.url, live.token, agents=2, seed=1, speed=20.0)
     sim.start_in_thread()
     try:
-        time.sleep(1.5)
+        time.sleep(1.5)  # deliberate: long enough to fill its queues, were it to touch this one
     finally:
         sim.stop()
     with live.client() as c:
