@@ -18,7 +18,7 @@ from textual.theme import BUILTIN_THEMES
 
 from agentops_tui import paths
 
-# The names the README and the palette's words use, for the four built-in themes.
+# The everyday names of the four built-in themes (the README uses them).
 THEME_ALIASES = {
     "dark": "agentops-dark",
     "light": "agentops-light",
