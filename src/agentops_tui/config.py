@@ -95,7 +95,7 @@ def set_value(config: Config, key: str, value: str) -> Config:
     A theme is stored by its real name (`dark` is saved as `agentops-dark`); a key binding
     is refused if the action is unknown or the key would hide another action.
     """
-    from agentops_tui.config_checks import SettingRefused, check_keymap, resolve_theme
+    from agentops_tui.tui.settings_checks import SettingRefused, check_keymap, resolve_theme
 
     data = config.model_dump()
     try:

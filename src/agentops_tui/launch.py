@@ -104,7 +104,7 @@ def pick_theme(asked: str | None, saved: str | None) -> str | None:
     """The real name of the theme to start with: `--theme` (refused, listing the themes, if
     there is none by that name), else the saved one (an unknown saved name is left to the
     console, which says so and uses its default)."""
-    from agentops_tui.config_checks import SettingRefused, resolve_theme
+    from agentops_tui.tui.settings_checks import SettingRefused, resolve_theme
 
     try:
         if asked:

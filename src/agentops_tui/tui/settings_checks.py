@@ -1,7 +1,7 @@
 """Checks for values a person types into the console's settings: theme names and key bindings.
 
 Both need the console's own definitions (its themes, its screens' bindings), so this module
-imports Textual and the console's classes; `config` imports it only when a value is set or a
+lives with the console; `config` imports it only when a value is set, `launch` when a
 console starts. A refusal names what is wrong and what would be accepted.
 """
 
