@@ -5,13 +5,15 @@ as messages, tool calls and token usage. Between steps it calls `checkpoint()`: 
 in the console and it pauses there, `r` resumes it, `i` sends it a message (it answers),
 and `k` kills it - it stops at once.
 
-Try it (two terminals):
+Try it from the repository's folder, with agentops installed in the active environment
+(`pip install -e .`). Terminal 1 runs the backend; terminal 2 the agent, in the background,
+and the console:
 
-    agentops serve                                     # terminal 1: the backend on :8787
-    export AGENTOPS_URL=http://127.0.0.1:8787
+    agentops serve                                          # 1: the backend on :8787
+    export AGENTOPS_URL=http://127.0.0.1:8787               # 2: where it is, and a token
     export AGENTOPS_TOKEN=$(agentops token create --role operator)
-    python examples/sdk_agent.py --steps 40            # terminal 2: the agent
-    agentops tui --url $AGENTOPS_URL --token $(agentops token create --role operator)
+    python examples/sdk_agent.py --steps 300 2>agent.log &  # 2: the agent, 5 minutes long
+    agentops tui --url $AGENTOPS_URL                        # 2: the console ($AGENTOPS_TOKEN)
 """
 
 from __future__ import annotations
@@ -36,8 +38,9 @@ def run(url: str, token: str, agent_id: str, steps: int, step_seconds: float) ->
         session.message("fix the flaky checkout test", role="user")
         try:
             for step in range(1, steps + 1):
-                for note in session.checkpoint():  # blocks while paused; raises on kill
-                    session.message(f"operator says: {note}", role="operator")
+                # Blocks while paused; raises on kill. The backend has already logged each
+                # injected message as the operator's: the agent only answers it.
+                for note in session.checkpoint():
                     session.message(f"noted: {note}")
                 tool = TOOLS[step % len(TOOLS)]
                 started = time.monotonic()

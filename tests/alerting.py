@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import httpx
 from agentops_tui.server.alerts.config import AlertSettings, parse_alert_settings
 
 from conftest import LiveServer, start_server
+from waiting import wait_for
 
 ALERT_EVENTS = "alert.raised,alert.updated,alert.resolved,alert.acked"
 
@@ -44,17 +45,6 @@ def alert_server(
         yield srv
     finally:
         srv.server.stop()
-
-
-def wait_for(fn: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        time.sleep(0.02)
 
 
 def passes(c: httpx.Client, count: int = 3) -> None:

@@ -52,6 +52,7 @@ from typing import Any, TypeVar
 import pytest
 
 from claude_stand_in import ModelStandIn, Turn
+from waiting import wait_for
 
 NODE_DIR = Path(__file__).parent / "node"
 CLAUDE_BIN = NODE_DIR / "node_modules" / ".bin" / "claude"
@@ -111,14 +112,7 @@ def eventually(check: Callable[[], T | None], timeout: float = 30, *,
     """Poll `check` until it returns something truthy, and return that; AssertionError after
     `timeout` s. For waiting on the console's side while the CLI runs in the background, e.g.
     `eventually(lambda: session_of(live, run_id)["status"] == "paused", what="paused")`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} did not happen within {timeout}s (last: {value!r})")
-        time.sleep(0.05)
+    return wait_for(check, timeout, what=what)  # type: ignore[return-value]
 
 
 @dataclass

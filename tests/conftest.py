@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +16,8 @@ import pytest
 
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
+
+from waiting import wait_for
 
 
 @dataclass
@@ -29,6 +36,10 @@ class LiveServer:
 
     def token_for(self, role: str, workspace: str = "default", name: str | None = None) -> str:
         return make_token(self.db, role, name or f"{role}-{workspace}", workspace)
+
+    def open_streams(self) -> int:
+        """SSE streams the server holds open: a test waits for its reader to subscribe."""
+        return len(self.server._app.state.ctx.bus.streams)  # type: ignore[union-attr]
 
     def metric(self, name: str, token: str | None = None) -> float:
         """One unlabelled (or single-series) figure from `GET /metrics`."""
@@ -65,3 +76,80 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
         yield srv
     finally:
         srv.server.stop()
+
+
+class ServeProcess:
+    """`agentops serve` as an operator runs it, on a free port it reports once listening;
+    its log (standard error, and output: uvicorn writes request lines there) is collected
+    as it comes."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agentops_tui", "serve", "--port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        found = wait_for(lambda: self._port() or self.proc.poll() is not None, 60,
+                         what="agentops serve to listen")
+        if not isinstance(found, int) or isinstance(found, bool):
+            raise AssertionError(f"agentops serve did not start: {self.log}")
+        self.url = f"http://127.0.0.1:{found}"
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def _port(self) -> int | None:
+        for line in self.lines:
+            if match := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line):
+                return int(match.group(1))
+        return None
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> str:
+        """Stop it as ctrl+c does; its whole log."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        return self.log
+
+
+# ---- the two tiers: `pytest -m "not integration"` runs the fast one ----
+
+# Fixtures that start a real server (or a console app on one): a test using any is integration.
+INTEGRATION_FIXTURES = frozenset({"live", "snap_compare", "fixed_server", "strict", "limited",
+                                  "quick", "slow_heartbeat"})
+# Modules whose tests start servers, processes, CLIs or console apps themselves.
+INTEGRATION_MODULES = frozenset({
+    "test_alerts.py", "test_alerts_actions.py", "test_alerts_config.py", "test_auth.py",
+    "test_bench_runner.py", "test_capabilities.py", "test_claude_code_control.py",
+    "test_claude_code_real.py", "test_claude_hook_answers.py", "test_claude_hooks.py",
+    "test_cli_bad_input.py", "test_client.py", "test_control.py", "test_db_lock.py",
+    "test_durability.py", "test_examples.py", "test_hooks_check.py", "test_hooks_install_real.py",
+    "test_hostile_totals.py", "test_http_limits.py", "test_layering.py", "test_long_polls.py",
+    "test_message_index.py", "test_openapi_fuzz.py", "test_queue_worker_example.py",
+    "test_rate_limits.py", "test_review.py", "test_revoked_streams.py", "test_sdk.py",
+    "test_secrets_at_rest.py", "test_simulator.py", "test_stream.py", "test_tui.py",
+    "test_tui_capabilities.py", "test_tui_roles.py", "test_tui_snapshots.py", "test_tui_tasks.py",
+    "test_virtual_table.py",
+})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if item.path.name in INTEGRATION_MODULES or fixtures & INTEGRATION_FIXTURES:
+            item.add_marker(pytest.mark.integration)

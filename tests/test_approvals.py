@@ -7,14 +7,7 @@ import asyncio
 from agentops_tui.sdk import AsyncAgentClient
 
 from conftest import LiveServer
-
-
-async def _until(condition: object, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
+from waiting import until
 
 
 async def test_request_wait_decide(live: LiveServer) -> None:
@@ -23,7 +16,7 @@ async def test_request_wait_decide(live: LiveServer) -> None:
         session = agent.session("se-1", title="migrate")
         ask = asyncio.create_task(session.request_approval("run migration on prod?", "1.2M rows"))
         with live.client() as c:
-            await _until(lambda: c.get("/api/v1/approvals?status=pending").json()["approvals"])
+            await until(lambda: c.get("/api/v1/approvals?status=pending").json()["approvals"])
             [pending] = c.get("/api/v1/approvals", params={"status": "pending"}).json()[
                 "approvals"]
             assert pending["summary"] == "run migration on prod?"
@@ -50,7 +43,7 @@ async def test_rejection_reaches_the_agent(live: LiveServer) -> None:
         session = agent.session("se-2")
         ask = asyncio.create_task(session.request_approval("delete the bucket?"))
         with live.client() as c:
-            await _until(lambda: c.get("/api/v1/approvals?status=pending").json()["approvals"])
+            await until(lambda: c.get("/api/v1/approvals?status=pending").json()["approvals"])
             approval_id = c.get("/api/v1/approvals").json()["approvals"][0]["id"]
             c.post(f"/api/v1/approvals/{approval_id}/reject",
                    json={"reason": "not today"}).raise_for_status()

@@ -91,7 +91,8 @@ def test_token_changes_are_audited(tmp_path: Path) -> None:
     db = tmp_path / "a.db"
     assert _cli("token", "create", "--role", "operator", "--db", str(db),
                 "--name", "bot").returncode == 0
-    token_id = _cli("token", "list", "--db", str(db)).stdout.split()[0]
+    _, row = _cli("token", "list", "--db", str(db)).stdout.splitlines()  # a header, one token
+    token_id = row.split()[0]
     assert _cli("token", "revoke", token_id, "--db", str(db)).returncode == 0
     assert _cli("token", "revoke", token_id, "--db", str(db)).returncode == 1
     rows = sqlite3.connect(db).execute(

@@ -58,3 +58,40 @@ def test_the_hook_benchmark_times_the_installed_command_against_a_real_server() 
     assert figures["hook_http_p99_ms"].budget == "<= 10"
     for figure in figures.values():
         assert figure.value is not None and figure.value > 0 and figure.baseline
+
+
+def test_a_frame_counter_counts_each_frame_once_however_the_reads_split() -> None:
+    from agentops_tui.bench.follow import FrameCounter
+
+    stream = (b"retry: 2000\n: agentops stream\n\n"
+              + b"".join(f"id: {i}\nevent: x\ndata: {{}}\n\n".encode() for i in range(1, 40))
+              + b": too slow; reconnect with Last-Event-ID to resume\n\n")
+    for size in (1, 3, 5, 7, 64, len(stream)):
+        counter = FrameCounter()
+        for at in range(0, len(stream), size):
+            counter.feed(stream[at : at + size])
+        assert (counter.frames, counter.cut_off) == (39, True), size
+
+
+def test_durable_ingest_is_followed_by_a_stream_client_that_gets_every_event() -> None:
+    from agentops_tui.bench import ingest
+
+    rate, stats = ingest.http_ingest(0.5)
+    assert rate > 0 and stats["sent"] > 0
+    client = stats["client"]
+    assert client["frames"][0] >= stats["expected_frames"] == 1100 + stats["sent"]
+    assert client["cut_off"] == [False]
+
+
+def test_fan_out_ramps_the_load_and_runs_the_stalled_client_check() -> None:
+    from agentops_tui.bench import fanout
+
+    plan = fanout.Plan(seconds=0.5, clients=2, rates=(200, 400), warmup=0.2,
+                       stall_order=(False, True))
+    figures = {r.name: r for r in fanout.fanout(True, plan)}
+    ceiling = figures["fanout_ceiling_deliveries_per_s"]
+    assert ceiling.budget == ">= 200000" and ceiling.value and ceiling.value > 0
+    assert "ramp: 200 offered" in ceiling.note
+    stalled = figures["fanout_with_stalled_client_vs_without"]
+    assert stalled.budget == ">= 0.9" and stalled.value and stalled.value > 0
+    assert figures["fanout_server_cpu_us_per_delivery"].value

@@ -11,7 +11,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import WriteContext
 
 from factories import ended, message, started, tool, usage
+from waiting import wait_for
 
 DERIVED = {
     "agents": "workspace, id",
@@ -167,14 +167,16 @@ def _serve(db: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env},
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
+
+    def healthy() -> bool:
+        assert proc.poll() is None, "the server exited"
         try:
-            httpx.get(f"{url}/healthz", timeout=1).raise_for_status()
-            return proc, url
+            return httpx.get(f"{url}/healthz", timeout=1).status_code == 200
         except httpx.HTTPError:
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
+            return False
+
+    wait_for(healthy, 20, what="the server to start")
+    return proc, url
 
 
 def _state(c: httpx.Client, *, current: bool) -> dict[str, Any]:
@@ -195,6 +197,7 @@ def _state(c: httpx.Client, *, current: bool) -> dict[str, Any]:
     return seen
 
 
+@pytest.mark.integration
 def test_a_kill_between_acknowledgement_and_checkpoint_loses_nothing(tmp_path: Path) -> None:
     db = tmp_path / "k.db"
     token = make_token(db, "operator", "agent")
@@ -265,10 +268,7 @@ def test_many_waiting_events_are_checkpointed_without_waiting_for_the_interval(
         asyncio.run(store.write(_emit(started(), usage(), tool(), cost=1.0)))
         assert _marker(db) == 0  # three events wait
         asyncio.run(store.write(_emit(tool(), usage(), tool(), cost=1.0)))
-        deadline = time.monotonic() + 20
-        while _marker(db) != 6:
-            assert time.monotonic() < deadline, "six waiting events were not checkpointed"
-            time.sleep(0.02)
+        wait_for(lambda: _marker(db) == 6, 20, what="six waiting events to be checkpointed")
         assert sum(r[4] for r in _tables(db)["tool_rollup"]) == 3
     finally:
         store.close()

@@ -208,7 +208,7 @@ def test_a_permission_prompt_approved_from_review_runs_the_tool(rig: Rig) -> Non
     assert '"command": "touch ran.marker"' in approval["detail"]
     session = rig.session(approval["session_id"])
     assert session["status"] == "waiting" and session["detail"].startswith("approval: ")
-    time.sleep(0.5)
+    time.sleep(0.5)  # deliberate: the held tool does not run meanwhile
     assert run.running and not (rig.cc.project / "ran.marker").exists()
     r = rig.api.post(f"/api/v1/approvals/{approval['id']}/approve")
     assert r.status_code == 200, r.text

@@ -21,14 +21,7 @@ from agentops_tui.server.store.sqlite import Retention
 
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage
-
-
-async def _until(condition: object, timeout: float = 15.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():  # type: ignore[operator]
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
+from waiting import until
 
 
 def _same_as_server(conn: Connection, live: LiveServer) -> None:
@@ -56,13 +49,13 @@ async def test_state_matches_the_server_after_a_burst(live: LiveServer) -> None:
     conn = Connection(live.url, live.token)
     task = asyncio.create_task(conn.run())
     try:
-        await _until(lambda: conn.status.state == "live", what="live")
+        await until(lambda: conn.status.state == "live", what="live")
         for i in range(20):
             await _ingest(live, *[message("s1", f"m{i}-{j}") for j in range(20)],
                           usage("s1", 100, 10), started(f"s{i + 2}", f"a{i % 3}"))
         with live.client() as c:
             head = c.get("/api/v1/snapshot").json()["last_event_id"]
-        await _until(lambda: conn.state.last_event_id == head, what="caught up")
+        await until(lambda: conn.state.last_event_id == head, what="caught up")
         _same_as_server(conn, live)
         assert conn.state.snapshots == 1
     finally:
@@ -79,17 +72,17 @@ async def test_reconnect_after_the_server_dies_misses_nothing(tmp_path: Path) ->
     task = asyncio.create_task(conn.run())
     try:
         await _ingest(srv, agent("a1"), started("s1", "a1"))
-        await _until(lambda: "s1" in conn.state.fleet.sessions, what="first events")
+        await until(lambda: "s1" in conn.state.fleet.sessions, what="first events")
         srv.server.stop()  # mid-stream
-        await _until(lambda: conn.status.state in ("reconnecting", "polling", "offline"),
+        await until(lambda: conn.status.state in ("reconnecting", "polling", "offline"),
                      what="noticed the drop")
         restarted = EmbeddedServer(ServerSettings(db_path=srv.db), port=port)
         restarted.start()
         srv.server = restarted
         await _ingest(srv, *[message("s1", f"after {i}") for i in range(30)])
-        await _until(lambda: conn.state.fleet.sessions["s1"].messages == 30, timeout=30,
+        await until(lambda: conn.state.fleet.sessions["s1"].messages == 30, timeout=30,
                      what="the events written while away")
-        await _until(lambda: conn.status.state == "live", timeout=30, what="live again")
+        await until(lambda: conn.status.state == "live", timeout=30, what="live again")
         _same_as_server(conn, srv)
         assert statuses[0] == "live" and "reconnecting" in statuses and statuses[-1] == "live"
         assert conn.state.snapshots == 1  # resumed by id, no re-snapshot needed
@@ -105,9 +98,9 @@ async def test_polling_when_streams_are_refused(tmp_path: Path) -> None:
     task = asyncio.create_task(conn.run())
     try:
         await _ingest(srv, agent("a1"), started("s1", "a1"))
-        await _until(lambda: conn.status.state == "polling", timeout=30, what="polling")
+        await until(lambda: conn.status.state == "polling", timeout=30, what="polling")
         await _ingest(srv, message("s1", "by polling"))
-        await _until(lambda: conn.state.fleet.sessions.get("s1") is not None
+        await until(lambda: conn.state.fleet.sessions.get("s1") is not None
                      and conn.state.fleet.sessions["s1"].messages == 1, what="polled events")
         _same_as_server(conn, srv)
     finally:
@@ -121,7 +114,7 @@ async def test_polling_waits_out_a_rate_limit(tmp_path: Path) -> None:
     conn = Connection(srv.url, srv.token)
     task = asyncio.create_task(conn.run())
     try:
-        await _until(lambda: "limits log reads" in (conn.status.detail or ""), timeout=30,
+        await until(lambda: "limits log reads" in (conn.status.detail or ""), timeout=30,
                      what="the rate limit named")
         assert conn.status.state == "polling"  # not offline: it pages again when allowed
         assert conn.status.retry_in is not None and 1 <= conn.status.retry_in <= 60
@@ -140,8 +133,8 @@ async def test_reset_takes_a_new_snapshot(tmp_path: Path) -> None:
         for i in range(15):
             await _ingest(srv, message("s1", f"m{i}"))
         task = asyncio.create_task(conn.run())  # its cursor is now older than the log
-        await _until(lambda: conn.state.snapshots >= 2, what="a re-snapshot")
-        await _until(lambda: conn.status.state == "live", what="live")
+        await until(lambda: conn.state.snapshots >= 2, what="a re-snapshot")
+        await until(lambda: conn.status.state == "live", what="live")
         _same_as_server(conn, srv)
         task.cancel()
     finally:
@@ -163,7 +156,7 @@ async def test_unreachable_backend_is_named(tmp_path: Path) -> None:
     conn = Connection("http://127.0.0.1:9", "t")
     task = asyncio.create_task(conn.run())
     try:
-        await _until(lambda: conn.status.state in ("reconnecting", "offline"), what="status")
+        await until(lambda: conn.status.state in ("reconnecting", "offline"), what="status")
         assert "127.0.0.1:9" in str(conn.status.detail)
     finally:
         await conn.close()
@@ -177,11 +170,11 @@ async def test_the_token_role_is_asked_on_connect_and_after_a_restart(tmp_path: 
     conn = Connection(srv.url, token)
     task = asyncio.create_task(conn.run())
     try:
-        await _until(lambda: conn.status.state == "live", what="live")
+        await until(lambda: conn.status.state == "live", what="live")
         assert conn.identity is not None and conn.role == "operator"
         assert (conn.identity.name, conn.identity.workspace) == ("night shift", "default")
         srv.server.stop()
-        await _until(lambda: conn.status.state != "live", what="noticed the drop")
+        await until(lambda: conn.status.state != "live", what="noticed the drop")
         # while it was down, the token was demoted: the console must learn it on reconnect
         db = sqlite3.connect(srv.db)
         with db:
@@ -190,7 +183,7 @@ async def test_the_token_role_is_asked_on_connect_and_after_a_restart(tmp_path: 
         restarted = EmbeddedServer(ServerSettings(db_path=srv.db), port=port)
         restarted.start()
         srv.server = restarted
-        await _until(lambda: conn.status.state == "live", timeout=30, what="live again")
+        await until(lambda: conn.status.state == "live", timeout=30, what="live again")
         assert conn.role == "viewer"
     finally:
         await conn.close()
@@ -222,7 +215,7 @@ async def test_a_server_without_whoami_leaves_the_role_unknown(
         with srv.client() as c:
             r = c.get("/api/v1/whoami")
             assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
-        await _until(lambda: conn.status.state == "live", what="live without /whoami")
+        await until(lambda: conn.status.state == "live", what="live without /whoami")
         assert conn.identity is None and conn.role is None
     finally:
         await conn.close()

@@ -25,7 +25,7 @@ def test_round_trip_keeps_tables_it_does_not_own() -> None:
     settings.profiles["prod"] = config.Profile(url="https://ops.example:8787",
                                                token_env="PROD_TOKEN")
     settings = config.set_value(settings, "default_profile", "prod")
-    settings = config.set_value(settings, "keymap.session-pause", "P")
+    settings = config.set_value(settings, "keymap.session-pause", "z")
     config.save(settings)
     text = path.read_text()
     assert "[alerts.stuck_session]" in text and "warning = 3.0" in text
@@ -55,6 +55,7 @@ def test_bad_files_name_line_or_key() -> None:
         config.load()
 
 
+@pytest.mark.integration  # runs the real command
 def test_cli_config_commands(tmp_path: Path) -> None:
     out = _cli("config", "add-profile", "staging", "--url", "http://127.0.0.1:8787",
                "--token", "aot_abcdefghijkl")

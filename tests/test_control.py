@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import httpx
 from conftest import LiveServer, start_server
 from factories import started
 from sse import SseReader
+from waiting import wait_for
 
 
 def _poll_one(c: httpx.Client, agent_id: str = "ag-1") -> dict[str, Any]:
@@ -87,12 +87,8 @@ def test_failed_ack_and_expiry(tmp_path: Path) -> None:
             assert (failed["status"], failed["detail"]) == ("failed", "mid-transaction")
             assert _status(c) == "running"
             cmd = c.post("/api/v1/sessions/se-1/pause").json()
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline:
-                snap = c.get("/api/v1/snapshot").json()
-                if not snap["commands"]:
-                    break
-                time.sleep(0.1)
+            wait_for(lambda: not c.get("/api/v1/snapshot").json()["commands"], 5,
+                     what="the command to expire")
             late = c.post(f"/api/v1/commands/{cmd['id']}/ack", json={"ok": True})
             assert late.status_code == 409 and "expired" in late.json()["error"]["message"]
             assert _status(c) == "running"
@@ -148,6 +144,12 @@ def test_killswitch_and_audit_exports(live: LiveServer) -> None:
         assert len(only) == 1
         kills = c.get("/api/v1/audit", params={"action": "session.kill"}).json()["entries"]
         assert len(kills) == 6
+        sessions = c.get("/api/v1/audit", params={"action": "session."}).json()["entries"]
+        assert len(sessions) == 7  # six kills and the refused pause
+        # a prefix is literal: its % and _ match only themselves
+        for literal in ("sess_on.", "%.", "session%*"):
+            found = c.get("/api/v1/audit", params={"action": literal}).json()["entries"]
+            assert found == [], literal
         future = c.get("/api/v1/audit", params={"since": "2999-01-01T00:00:00Z"}).json()
         assert future["entries"] == []
         assert c.get("/api/v1/audit", params={"since": "yesterday"}).status_code == 422

@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import signal
 import sys
-import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from agentops_tui.bench.procs import bench_env
 from agentops_tui.bench.terminal import DEMO_AGENTS, Terminal
+from agentops_tui.demo_process import DemoProcess
 
-pytestmark = pytest.mark.slow
+from waiting import wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def demo(tmp_path: Path) -> Terminal:
@@ -28,10 +32,8 @@ def demo_folders(tmp_path: Path) -> list[Path]:
 
 
 def wait_until_gone(tmp_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while demo_folders(tmp_path) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not demo_folders(tmp_path), "the demo's database outlived the console"
+    wait_for(lambda: not demo_folders(tmp_path), timeout,
+             what="the demo's database to go with the console")
 
 
 def test_demo_draws_the_fleet_and_quits_cleanly(tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_demo_says_why_its_backend_could_not_start(tmp_path: Path) -> None:
     term = demo(tmp_path)
     try:
         assert term.proc.wait(timeout=60) == 2
-        time.sleep(0.2)  # the reader thread takes the last of its output
+        wait_for(lambda: b"line 1" in term.text, 5, what="the end of its message")
         said = term.text.decode(errors="replace")
     finally:
         term.close()
@@ -73,3 +75,28 @@ def test_demo_says_why_its_backend_could_not_start(tmp_path: Path) -> None:
     assert "pricing.toml" in said and "line 1" in said
     assert "Traceback" not in said
     assert not demo_folders(tmp_path)
+
+
+def test_demo_audit_names_the_simulator_apart_from_the_console(tmp_path: Path) -> None:
+    """The fleet's own doings (its queues and tasks) are audited under its token's name, the
+    operator's actions under the console's."""
+    demo = DemoProcess(agents=3, seed=7, speed=4.0, log=tmp_path / "demo.log")
+    try:
+        url, token = demo.wait_until_listening()
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"},
+                          timeout=10) as c:
+            def audit() -> list[dict[str, Any]]:
+                return c.get("/api/v1/audit", params={"limit": 500}).json()["entries"]  # type: ignore[no-any-return]
+
+            made = wait_for(lambda: [e for e in audit() if e["action"] == "queue.create"],
+                            timeout=30, what="the simulator's queues")
+            assert {e["actor"] for e in made} == {"demo-simulator"}
+            running = wait_for(lambda: [s for s in c.get("/api/v1/sessions").json()["sessions"]
+                                        if s["status"] == "running"],
+                               timeout=30, what="a running session")
+            sid = running[0]["id"]
+            assert c.post(f"/api/v1/sessions/{sid}/pause").status_code in (200, 202)
+            [paused] = [e for e in audit() if e["action"] == "session.pause"]
+            assert paused["actor"] == "demo-console" and paused["target"] == sid
+    finally:
+        demo.stop()

@@ -18,6 +18,7 @@ from agentops_tui.server.embedded import make_token
 from agentops_tui.server.store.sqlite import Store
 
 from factories import message, started
+from waiting import wait_for
 
 
 def _free_port() -> int:
@@ -65,8 +66,7 @@ def test_acknowledged_events_survive_sigkill(tmp_path: Path) -> None:
         threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
         for t in threads:
             t.start()
-        while len(acked) < 2000:
-            time.sleep(0.01)
+        wait_for(lambda: len(acked) >= 2000, 60, what="2000 acknowledged events")
         os.kill(proc.pid, signal.SIGKILL)  # mid-flight: requests are being written right now
         for t in threads:
             t.join(timeout=20)

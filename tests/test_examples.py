@@ -2,32 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import re
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+import httpx
 import pytest
 
-from conftest import LiveServer
+from agentops_tui import paths
+from agentops_tui.server.embedded import make_token
+
+from conftest import LiveServer, ServeProcess
+from waiting import wait_for
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 def example(name: str, *args: str) -> list[str]:
     return [sys.executable, str(EXAMPLES / name), *args]
-
-
-def wait_for(check: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
 
 
 @pytest.mark.parametrize("name", ["sdk_agent.py", "otel_agent.py"])
@@ -77,40 +73,60 @@ def test_sdk_agent_runs_to_completion(live: LiveServer) -> None:
     assert s["cost_usd"] > 0
 
 
-def test_sdk_agent_obeys_inject_pause_and_kill(live: LiveServer) -> None:
-    agent = subprocess.Popen(
-        example("sdk_agent.py", "--url", live.url, "--token", live.token, "--steps", "1000",
-                "--step-seconds", "0.05"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        with live.client() as c:
-            def sessions() -> list[dict[str, Any]]:
-                return c.get("/api/v1/sessions").json()["sessions"]  # type: ignore[no-any-return]
+def documented_commands(name: str) -> list[str]:
+    """The command lines of an example's "Try it" block, as a reader copies them."""
+    block = (EXAMPLES / name).read_text().split('"""')[1].split("Try it", 1)[1]
+    return [re.sub(r"\s+#.*$", "", line).strip() for line in block.splitlines()
+            if line.startswith("    ")]
 
-            [s] = wait_for(sessions)
+
+def test_sdk_agent_runs_as_its_docstring_says_and_obeys(tmp_path: Path) -> None:
+    """The documented commands, run in a shell as written (the port aside: the backend
+    takes a free one), then the console's actions: inject, pause, kill."""
+    serve, *shell, console = documented_commands("sdk_agent.py")
+    assert serve == "agentops serve" and console.startswith("agentops tui --url $AGENTOPS_URL")
+    env = {**os.environ,  # this environment's `agentops` and `python` come first
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    (tmp_path / "examples").symlink_to(EXAMPLES)  # the repository's folder, as documented
+    backend = ServeProcess(env=env)
+    script = "\n".join(shell).replace(":8787", f":{backend.url.rsplit(':', 1)[1]}")
+    agent = subprocess.Popen(["bash", "-c", f"set -e\n{script}\nwait $!"], cwd=tmp_path,
+                             env=env, start_new_session=True)
+    try:
+        token = make_token(paths.default_db(), "operator", "test-console")
+        with httpx.Client(base_url=backend.url, headers={"Authorization": f"Bearer {token}"},
+                          timeout=10) as c:
+            [s] = wait_for(lambda: c.get("/api/v1/sessions").json()["sessions"], 30,
+                           what="the agent's session")
             sid = s["id"]
 
-            def contents() -> list[str]:
+            def said() -> list[tuple[str, str]]:
                 page = c.get(f"/api/v1/sessions/{sid}/messages", params={"limit": 1000})
-                return [m["content"] for m in page.json()["messages"]]
+                return [(m["role"], m["content"]) for m in page.json()["messages"]]
 
             c.post(f"/api/v1/sessions/{sid}/inject", json={"message": "use the mock"})
-            wait_for(lambda: "noted: use the mock" in contents())
+            wait_for(lambda: ("assistant", "noted: use the mock") in said(),
+                     what="the agent to answer")
+            assert [m for m in said() if "use the mock" in m[1]] == [
+                ("operator", "use the mock"), ("assistant", "noted: use the mock")]
             c.post(f"/api/v1/sessions/{sid}/pause").raise_for_status()
             wait_for(lambda: c.get(f"/api/v1/sessions/{sid}").json()["status"] == "paused")
-            time.sleep(0.3)  # the agent holds at its checkpoint
-            before = len(contents())
-            time.sleep(0.4)
-            assert len(contents()) == before
+            # Deliberate windows: the step under way (a second long) still reports, then the
+            # paused agent says nothing more for longer than a step takes.
+            time.sleep(1.2)
+            before = len(said())
+            time.sleep(1.5)
+            assert len(said()) == before
             c.post(f"/api/v1/sessions/{sid}/kill").raise_for_status()
-            _, err = agent.communicate(timeout=20)
-            assert agent.returncode == 0 and "session killed" in err
+            assert agent.wait(timeout=20) == 0
+            assert "session killed" in (tmp_path / "agent.log").read_text()
             assert c.get(f"/api/v1/sessions/{sid}").json()["status"] == "killed"
     finally:
         if agent.poll() is None:
-            agent.kill()
-            agent.communicate()
+            os.killpg(agent.pid, signal.SIGKILL)
+            agent.wait()
+        log = backend.stop()
+    assert '"GET /api/v1/' not in log  # no access log unless asked for
 
 
 def test_the_claude_code_hook_script_needs_only_the_standard_library() -> None:

@@ -193,7 +193,7 @@ def test_an_abandoned_body_logs_no_traceback(
                               "Content-Type: application/json", "Content-Length: 1000"))
             sock.sendall(b'{"events": [' + b" " * 400)
             time.sleep(0.2)  # let the route start reading
-    time.sleep(0.5)
+    time.sleep(0.5)  # deliberate: time for the abandoned reads to fail, and be logged
     with strict.client() as c:  # the server is fine afterwards
         assert c.get("/api/v1/work-queues").status_code == 200
     logged = caplog.text + capfd.readouterr().err

@@ -139,12 +139,13 @@ def test_ended_session_and_message_paging(live: LiveServer) -> None:
 
 
 def test_the_logged_data_is_what_model_dump_gives_for_every_event_type() -> None:
-    """`event_data` copies the field dict; it must stay equal to `model_dump` (no nested
-    models), with every optional field set so none is skipped."""
+    """`event_data` reads the struct's fields; it must stay equal to the model's
+    `model_dump` (keys in the same order), with every optional field set so none is
+    skipped, whether the struct was decoded or converted from the model."""
     from pydantic import TypeAdapter
 
     from agentops_tui.models import INGEST_TYPES, IngestEvent
-    from agentops_tui.server.ingest.rest import event_data
+    from agentops_tui.server.ingest.wire import decode_fast, event_data, from_model
 
     common = {"ts": 1_800_000_000.5, "event_key": "k-1"}
     samples = [
@@ -169,5 +170,9 @@ def test_the_logged_data_is_what_model_dump_gives_for_every_event_type() -> None
     assert sorted(s["type"] for s in samples) == sorted(INGEST_TYPES)
     for sample in samples:
         event = adapter.validate_python({**sample, **common})
-        assert event_data(event) == event.model_dump(exclude={"ts", "event_key"})
-        assert set(event_data(event)) == set(type(event).model_fields) - {"ts", "event_key"}
+        dumped = event.model_dump(exclude={"ts", "event_key"})
+        decoded = decode_fast(json.dumps({"events": [{**sample, **common}]}).encode())
+        assert decoded is not None
+        for struct in (from_model(event), decoded.events[0]):
+            assert list(event_data(struct).items()) == list(dumped.items())
+            assert (struct.ts, struct.event_key) == (event.ts, event.event_key)

@@ -89,3 +89,17 @@ def test_import_contracts_hold() -> None:
         cwd=root, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+
+
+def test_routes_hold_no_sql() -> None:
+    """Routes read through `Store.read` with functions of the module that owns the data, and
+    write through writer jobs: no SQL and no driver in server/routes, so a second backend
+    never has to look there."""
+    sql = re.compile(r"execute\(|SELECT |INSERT |UPDATE .* SET |DELETE FROM |sqlite3")
+    offenders = [
+        f"{p.relative_to(PACKAGE)}:{number}: {line.strip()}"
+        for p in _modules("server/routes")
+        for number, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+        if sql.search(line)
+    ]
+    assert offenders == []

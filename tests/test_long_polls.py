@@ -11,16 +11,9 @@ import httpx
 
 from conftest import LiveServer, start_server
 from factories import agent, started
+from waiting import until
 
 AGENTS = 10
-
-
-async def _until(condition: Any, what: str, timeout: float = 15.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
 
 
 def _seed(live: LiveServer) -> None:
@@ -65,7 +58,7 @@ async def test_hundreds_of_long_polls_leave_nothing_behind(tmp_path: Path) -> No
             abandoned += [asyncio.ensure_future(_approval(leaving, n + 5, 30)) for n in range(60)]
             quick = asyncio.gather(*timing_out)
             slow = asyncio.gather(*answered)
-            await _until(lambda: len(bus.waiters) == 310, "every long-poll to wait")
+            await until(lambda: len(bus.waiters) == 310, what="every long-poll to wait")
             assert len(bus.streams) == 0  # none of them takes a console's slot
 
             # a console can stream while they wait
@@ -79,7 +72,7 @@ async def test_hundreds_of_long_polls_leave_nothing_behind(tmp_path: Path) -> No
                 task.cancel()
             await asyncio.gather(*abandoned, return_exceptions=True)
             await leaving.aclose()
-            await _until(lambda: len(bus.waiters) == 190, "abandoned long-polls to end", 5)
+            await until(lambda: len(bus.waiters) == 190, 5, what="abandoned long-polls to end")
 
             for n in range(5):
                 (await c.post(f"/api/v1/sessions/se-{n}/pause")).raise_for_status()
@@ -92,7 +85,7 @@ async def test_hundreds_of_long_polls_leave_nothing_behind(tmp_path: Path) -> No
                 body = r.json()
                 assert r.status_code == 200
                 assert body.get("status") == "pending" or body.get("commands") == []
-        await _until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), "the baseline")
+        await until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), what="the baseline")
         assert live.metric("agentops_long_poll_waiters") == 0
         assert live.metric("agentops_stream_clients") == 0
     finally:
@@ -106,7 +99,7 @@ async def test_a_full_long_poll_pool_answers_503_and_spares_the_streams(tmp_path
         _seed(live)
         async with _client(live) as c:
             waiting = [asyncio.ensure_future(_commands(c, n, 30)) for n in range(4)]
-            await _until(lambda: len(bus.waiters) == 4, "the pool to fill")
+            await until(lambda: len(bus.waiters) == 4, what="the pool to fill")
             for refused in (await _commands(c, 5, 5), await _approval(c, 5, 5)):
                 assert refused.status_code == 503
                 assert refused.json()["error"]["code"] == "too_many_waiters"
@@ -122,7 +115,7 @@ async def test_a_full_long_poll_pool_answers_503_and_spares_the_streams(tmp_path
             for task in waiting:
                 task.cancel()
             await asyncio.gather(*waiting, return_exceptions=True)
-        await _until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), "the baseline")
+        await until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), what="the baseline")
     finally:
         live.server.stop()
 
@@ -144,4 +137,4 @@ async def test_a_stream_abandoned_before_its_first_byte_gives_its_slot_back(
             await writer.drain()
             writer.close()
             await writer.wait_closed()
-    await _until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), "every slot back", 5)
+    await until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), 5, what="every slot back")

@@ -4,13 +4,13 @@ must never notice."""
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 
 from agentops_tui.server.store.sqlite import Retention, Store
 
 from conftest import LiveServer, start_server
 from factories import message, started
+from waiting import wait_for
 
 
 def _table(db: Path) -> list[tuple[int, str, str]]:
@@ -59,10 +59,8 @@ def test_an_idle_writer_copies_waiting_messages_within_the_interval(tmp_path: Pa
         with live.client() as c:
             events = [started(), message(content="a"), message(content="b")]
             assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
-        deadline = time.monotonic() + 10
-        while _table(live.db) != [(1, "assistant", "a"), (2, "assistant", "b")]:
-            assert time.monotonic() < deadline, "the messages were never copied"
-            time.sleep(0.05)
+        wait_for(lambda: _table(live.db) == [(1, "assistant", "a"), (2, "assistant", "b")],
+                 10, what="the messages to be copied")
         # later messages go on from there, in order, whether copied or waiting
         with live.client() as c:
             assert c.post("/api/v1/ingest",

@@ -137,7 +137,7 @@ def test_silent_idle_agents_go_offline_and_come_back(tmp_path: Path) -> None:
         with srv.client() as c:
             c.post("/api/v1/ingest", json={"events": [
                 agent("quiet"), agent("busy"), started("s1", "busy")]}).raise_for_status()
-            time.sleep(0.3)
+            time.sleep(0.3)  # a deliberate window: longer than offline_after, in silence
             # run one presence pass through the writer, as the background loop does
             count = srv.server.run_job(lambda ctx: presence.mark_offline(ctx, 0.2))
             assert count == 1

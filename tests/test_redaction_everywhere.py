@@ -21,6 +21,7 @@ import pytest
 from conftest import LiveServer
 from factories import agent, ended, message, started, tool
 from sse import SseReader
+from waiting import wait_for
 
 
 def _pem(tag: str) -> tuple[str, list[str]]:
@@ -254,7 +255,7 @@ def test_no_secret_is_seen_again(kind: str, live: LiveServer, caplog: pytest.Log
     stream = SseReader(f"{live.url}/api/v1/stream", headers).start()
     with live.client() as c:
         ok(c.get("/api/v1/snapshot"))
-        time.sleep(0.2)  # the stream is subscribed
+        wait_for(lambda: live.open_streams() == 1, what="the stream to subscribe")
         for send in (send_ingest, send_control, send_queues, send_otlp, send_hooks):
             send(c, s)
         head = ok(c.get("/api/v1/snapshot"))["last_event_id"]

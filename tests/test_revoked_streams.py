@@ -15,6 +15,7 @@ from agentops_tui.server import auth
 from conftest import LiveServer, start_server
 from factories import message, started
 from sse import SseReader
+from waiting import wait_for
 
 
 @pytest.fixture
@@ -72,7 +73,7 @@ def test_a_revoked_tokens_stream_ends(slow_heartbeat: LiveServer, path: str) -> 
         return str(data["content"] if path == "/api/v1/stream" else data["id"])
 
     reader = SseReader(live.url + path, {"Authorization": f"Bearer {token}"}).start()
-    time.sleep(0.3)  # let it subscribe
+    wait_for(lambda: live.open_streams() == 1, what="the stream to subscribe")
     with live.client() as c:
         first = send(c, -1)
     assert [key(f.data) for f in reader.wait_for(1)] == [first]

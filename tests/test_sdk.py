@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from pathlib import Path
 
 import httpx
@@ -15,19 +14,13 @@ from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
 
 from conftest import LiveServer
+from waiting import until, wait_for
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def _wait(condition: object, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, "timed out"
-        await asyncio.sleep(0.02)
 
 
 async def test_events_survive_an_outage_without_duplicates(tmp_path: Path) -> None:
@@ -50,7 +43,7 @@ async def test_events_survive_an_outage_without_duplicates(tmp_path: Path) -> No
         server.stop()  # and a second outage in the middle
         for i in range(50):
             session.message(f"after {i}")
-        await asyncio.sleep(0.3)
+        await asyncio.sleep(0.3)  # deliberate: an outage the SDK must ride out
         server = EmbeddedServer(ServerSettings(db_path=db), port=port)
         server.start()
         session.usage(model="claude-sonnet-4", input_tokens=1000, output_tokens=10)
@@ -81,21 +74,21 @@ async def test_checkpoint_obeys_pause_resume_inject_kill(live: LiveServer) -> No
         await agent.flush()
         with live.client() as c:
             c.post("/api/v1/sessions/se-1/inject", json={"message": "check the tests"})
-            await _wait(lambda: session.injected)
+            await until(lambda: session.injected)
             assert await session.checkpoint() == ["check the tests"]
             c.post("/api/v1/sessions/se-1/pause").raise_for_status()
-            await _wait(lambda: session.paused)
+            await until(lambda: session.paused)
             waiter = asyncio.create_task(session.checkpoint())
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # deliberate: a window in which nothing may unblock it
             assert not waiter.done()  # blocked while paused
-            await _wait(lambda: c.get("/api/v1/sessions/se-1").json()["status"] == "paused")
+            await until(lambda: c.get("/api/v1/sessions/se-1").json()["status"] == "paused")
             c.post("/api/v1/sessions/se-1/resume").raise_for_status()
             assert await asyncio.wait_for(waiter, 5) == []
             c.post("/api/v1/sessions/se-1/kill").raise_for_status()
-            await _wait(lambda: session.killed)
+            await until(lambda: session.killed)
             with pytest.raises(SessionKilled):
                 await session.checkpoint()
-            await _wait(lambda: c.get("/api/v1/sessions/se-1").json()["status"] == "killed")
+            await until(lambda: c.get("/api/v1/sessions/se-1").json()["status"] == "killed")
             messages = c.get("/api/v1/sessions/se-1/messages").json()["messages"]
             assert [m["role"] for m in messages] == ["operator"]
 
@@ -113,8 +106,5 @@ def test_sync_client(live: LiveServer) -> None:
             tree = c.get("/api/v1/sessions/tree", params={"root": "se-s"}).json()["roots"][0]
             assert tree["children"][0]["session"]["tool_calls"] == {"Grep": 1}
             c.post("/api/v1/sessions/se-s/pause").raise_for_status()
-        deadline = time.monotonic() + 5
-        while not session.inner.paused:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for(lambda: session.inner.paused, 5, what="the session to pause")
         session.end()

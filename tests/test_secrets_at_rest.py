@@ -76,7 +76,8 @@ def test_a_token_in_the_query_string_never_reaches_the_access_log(tmp_path: Path
     secret = "aot_" + "s3cr3t" * 6
     pasted = "sk-ant-api03-" + "Zq9" * 12
     with subprocess.Popen(
-        [sys.executable, "-m", "agentops_tui.cli", "serve", "--port", "0", "--db", str(db)],
+        [sys.executable, "-m", "agentops_tui.cli", "serve", "--port", "0", "--db", str(db),
+         "--access-log"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     ) as proc:
         assert proc.stdout is not None

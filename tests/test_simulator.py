@@ -12,13 +12,7 @@ import httpx
 from agentops_tui.simulator import Simulator
 
 from conftest import LiveServer, start_server
-
-
-def _wait(condition: Any, timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
+from waiting import wait_for
 
 
 def _events(c: httpx.Client) -> list[dict[str, Any]]:
@@ -38,7 +32,7 @@ def test_default_scenario_shows_every_behaviour_within_30_simulated_seconds(
     sim = Simulator(live.url, live.token, agents=8, seed=3, speed=speed)
     sim.start_in_thread()
     try:
-        time.sleep(30 / speed + 0.5)
+        time.sleep(30 / speed + 0.5)  # deliberate: what 30 simulated seconds show is the test
     finally:
         sim.stop()
     with live.client() as c:
@@ -94,7 +88,7 @@ def test_same_seed_same_content(tmp_path: Path) -> None:
         srv = start_server(tmp_path / f"d{n}.db")
         sim = Simulator(srv.url, srv.token, agents=6, seed=11, speed=20.0)
         sim.start_in_thread()
-        time.sleep(1.0)
+        time.sleep(1.0)  # deliberate: the same stretch of simulated work from each run
         sim.stop()
         runs.append(_contents(srv.url, srv.token))
         srv.server.stop()
@@ -118,10 +112,10 @@ def test_simulated_agents_obey_pause_inject_and_kill(live: LiveServer) -> None:
                         return str(s["id"])
                 return None
 
-            _wait(lambda: running_session() is not None, what="a running session")
+            wait_for(lambda: running_session() is not None, what="a running session")
             sid = running_session()
             c.post(f"/api/v1/sessions/{sid}/pause").raise_for_status()
-            _wait(lambda: c.get(f"/api/v1/sessions/{sid}").json()["status"] == "paused",
+            wait_for(lambda: c.get(f"/api/v1/sessions/{sid}").json()["status"] == "paused",
                   timeout=5, what="paused")
             count = c.get(f"/api/v1/sessions/{sid}").json()["messages"]
             time.sleep(1.0)  # paused: it says nothing more
@@ -135,12 +129,12 @@ def test_simulated_agents_obey_pause_inject_and_kill(live: LiveServer) -> None:
                 return any("use the staging database" in m["content"]
                            and m["role"] == "assistant" for m in msgs.json()["messages"])
 
-            _wait(acknowledged, timeout=10, what="the agent to take up the message")
+            wait_for(acknowledged, timeout=10, what="the agent to take up the message")
             c.post(f"/api/v1/sessions/{sid}/kill").raise_for_status()
-            _wait(lambda: c.get(f"/api/v1/sessions/{sid}").json()["status"] == "killed",
+            wait_for(lambda: c.get(f"/api/v1/sessions/{sid}").json()["status"] == "killed",
                   timeout=5, what="killed")
             # the agent goes on with new work
-            _wait(lambda: running_session() not in (None, sid), timeout=15, what="new work")
+            wait_for(lambda: running_session() not in (None, sid), timeout=15, what="new work")
     finally:
         sim.stop()
 
@@ -151,7 +145,7 @@ def test_simulator_never_feeds_queues_it_did_not_make(live: LiveServer) -> None:
     sim = Simulator(live.url, live.token, agents=2, seed=1, speed=20.0)
     sim.start_in_thread()
     try:
-        time.sleep(1.5)
+        time.sleep(1.5)  # deliberate: long enough to fill its queues, were it to touch this one
     finally:
         sim.stop()
     with live.client() as c:

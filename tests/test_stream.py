@@ -13,6 +13,7 @@ from agentops_tui.server.store.sqlite import Retention
 from conftest import LiveServer, start_server
 from factories import agent, message, started, usage
 from sse import SseReader
+from waiting import wait_for
 
 
 def _ingest(c: httpx.Client, *events: dict[str, object]) -> dict[str, int]:
@@ -56,7 +57,7 @@ def test_live_only_without_cursor(live: LiveServer) -> None:
     with live.client() as c:
         _ingest(c, started(), message(content="old"))
         reader = SseReader(f"{live.url}/api/v1/stream", _auth(live)).start()
-        time.sleep(0.3)  # let it subscribe
+        wait_for(lambda: live.open_streams() == 1, what="the stream to subscribe")
         _ingest(c, message(content="new"))
         frames = reader.wait_for(1)
         reader.stop()
@@ -145,12 +146,8 @@ def test_slow_client_is_dropped_and_others_continue(tmp_path: Path) -> None:
                 for _ in range(40):
                     _ingest(c, *[message(content="x" * 2000) for _ in range(100)])
                 fast.wait_for(4001, timeout=30)
-                deadline = time.monotonic() + 10
-                while time.monotonic() < deadline:
-                    if srv.metric("agentops_stream_clients") == 1:
-                        break
-                    time.sleep(0.1)
-                assert srv.metric("agentops_stream_clients") == 1
+                wait_for(lambda: srv.metric("agentops_stream_clients") == 1,
+                         what="the slow client to be dropped")
         fast.stop()
     finally:
         srv.server.stop()

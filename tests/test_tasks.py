@@ -3,7 +3,6 @@ move it and add up on it; a missed deadline raises `sla.breached` once, everywhe
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -17,14 +16,6 @@ from agentops_tui.sdk import AsyncAgentClient, TaskRefused
 
 from conftest import LiveServer
 from sse import SseReader
-
-
-async def _until(condition: Any, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        assert loop.time() < deadline, "timed out"
-        await asyncio.sleep(0.05)
 
 
 def _setup(c: httpx.Client, **task: Any) -> tuple[str, str]:

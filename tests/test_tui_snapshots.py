@@ -1,7 +1,8 @@
 """Snapshot tests of each screen at 120×40 and 80×24, with a fixed fleet and a frozen clock.
 
-The server listens on a fixed loopback port so the backend address in the header is stable,
-and local time is UTC so log timestamps are too. Screens whose figures the server computes
+The server listens on a free loopback port; the header shows a fixed address instead
+(`SHOWN_URL`), so snapshots do not depend on the port. Local time is UTC so log timestamps
+are stable too. Screens whose figures the server computes
 against its own now (cost windows, alerts) pin that too, with `ServerSettings.clock`.
 Update snapshots only deliberately:
 `pytest tests/test_tui_snapshots.py --snapshot-update`.
@@ -34,7 +35,7 @@ from agentops_tui.tui.widgets.virtual_table import VirtualTable
 from conftest import LiveServer
 from tui_support import FROZEN, PinnedClock, frozen_clock, seed, until
 
-SNAPSHOT_PORT = 47_873
+SHOWN_URL = "http://127.0.0.1:47873"  # the backend address the header shows in snapshots
 SIZES = [(120, 40), (80, 24)]
 
 
@@ -49,11 +50,11 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @contextmanager
 def serving(tmp_path: Path, **settings: Any) -> Iterator[LiveServer]:
-    """The seeded fleet on the snapshot port; `settings` go to `ServerSettings`."""
+    """The seeded fleet on a free port; `settings` go to `ServerSettings`."""
     db = tmp_path / "snap.db"
     # Without auth no token is made, and so no audit entry with the wall clock and user name.
     token = make_token(db, "admin", "snapshots") if settings.get("auth", True) else "none"
-    server = EmbeddedServer(ServerSettings(db_path=db, **settings), port=SNAPSHOT_PORT)
+    server = EmbeddedServer(ServerSettings(db_path=db, **settings))
     url = server.start()
     live = LiveServer(url=url, db=db, token=token, server=server)
     try:
@@ -71,7 +72,11 @@ def fixed_server(tmp_path: Path, utc: None) -> Iterator[LiveServer]:
 
 
 def _app(live: LiveServer) -> AgentOpsApp:
-    return create_app(Connection(live.url, live.token), clock=frozen_clock)
+    connection = Connection(live.url, live.token)
+    # Only the header reads `base_url`; requests go through the client already bound to
+    # the real port.
+    connection.api.base_url = SHOWN_URL
+    return create_app(connection, clock=frozen_clock)
 
 
 async def _ready(pilot: Pilot[Any]) -> None:

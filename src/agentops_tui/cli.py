@@ -7,6 +7,7 @@ import ipaddress
 import os
 import socket
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from agentops_tui import config
 
 Handler = Callable[[argparse.Namespace], int]
+THEME_HELP = ("agentops-dark (or: dark), agentops-light (light), agentops-high-contrast "
+              "(high contrast), agentops-mono (monochrome), a theme file's name, or a Textual "
+              "theme")
 
 
 def _is_loopback(host: str) -> bool:
@@ -76,6 +80,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level,
+        # a line per request only when asked for: errors and start-up are logged regardless
+        access_log=args.access_log or args.log_level in ("debug", "trace"),
         timeout_graceful_shutdown=5, **uvicorn_options(settings),
     )
     log_filters.install()  # after Config: building it (re)configures uvicorn's loggers
@@ -100,9 +106,18 @@ def cmd_token(args: argparse.Namespace) -> int:
         print(f"created {args.role} token for workspace {args.workspace} in {db}", file=sys.stderr)
         print(token)
     elif args.token_cmd == "list":
-        for row in auth.list_tokens(conn):
+        rows = auth.list_tokens(conn)
+        if not rows:
+            print(f"no tokens in {db}; make one with agentops token create", file=sys.stderr)
+            return 0
+        width = max(len(str(row["id"])) for row in rows)
+        print(f"{'ID':<{width}}  {'NAME':<20} {'ROLE':<8} {'WORKSPACE':<12} {'CREATED':<19}  STATE")
+        for row in rows:
             state = "revoked" if row["revoked_at"] else "active"
-            print(f"{row['id']}  {row['name']:<20} {row['role']:<8} {row['workspace']:<12} {state}")
+            created_at = float(str(row["created_at"]))
+            created = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(created_at))
+            print(f"{row['id']:<{width}}  {row['name']:<20} {row['role']:<8} "
+                  f"{row['workspace']:<12} {created}  {state}")
     elif args.token_cmd == "revoke":
         if not auth.revoke_token(conn, args.id):
             print(f"agentops token revoke: no active token {args.id!r}", file=sys.stderr)
@@ -159,11 +174,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if settings is None:
         demo.stop()
         return 2
-    from agentops_tui.launch import LaunchError, log_to_file, run_console
+    from agentops_tui.launch import LaunchError, log_to_file, pick_theme, run_console
 
     try:
+        theme = pick_theme(args.theme, settings.theme)
         log_to_file()
-        return run_console(demo, settings, read_only=args.read_only, theme=args.theme)
+        return run_console(demo, settings, read_only=args.read_only, theme=theme)
     except LaunchError as exc:
         demo.stop()
         print(f"agentops demo: {exc}", file=sys.stderr)
@@ -171,12 +187,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
-    from agentops_tui.launch import LaunchError, embedded_backend, remote_backend, run_console
+    from agentops_tui.launch import (
+        LaunchError,
+        embedded_backend,
+        pick_theme,
+        remote_backend,
+        run_console,
+    )
 
     settings = _load_config("tui")
     if settings is None:
         return 2
     try:
+        theme = pick_theme(args.theme, settings.theme)
         profile_name = args.profile or (None if args.url else settings.default_profile)
         if args.url:
             backend = remote_backend(args.url, args.token)
@@ -194,7 +217,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     except LaunchError as exc:
         print(f"agentops tui: {exc}", file=sys.stderr)
         return 2
-    return run_console(backend, settings, read_only=args.read_only, theme=args.theme)
+    return run_console(backend, settings, read_only=args.read_only, theme=theme)
 
 
 def cmd_config(args: argparse.Namespace) -> int:
@@ -286,7 +309,8 @@ def cmd_info(args: argparse.Namespace) -> int:
         ("data dir", str(paths.data_dir())),
         ("default database", str(paths.default_db())),
         ("console log", str(paths.log_file())),
-        ("user themes", str(paths.config_dir() / "themes")),
+        ("bundled themes", str(paths.bundled_themes_dir())),
+        ("user themes", str(paths.user_themes_dir())),
     ]
     for key, value in rows:
         print(f"{key:<18} {value}")
@@ -312,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--expensive-reads-per-minute", type=whole_number(0, 10**6), default=300,
                        help="audit, cost, metric and paging reads per token (0: no limit)")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    serve.add_argument("--access-log", action="store_true",
+                       help="log every request (on by default at --log-level debug)")
     serve.set_defaults(handler=cmd_serve)
 
     token = sub.add_parser("token", help="create, list or revoke API tokens")
@@ -344,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--speed", type=positive_number, default=1.0)
     demo.add_argument("--read-only", action="store_true", help="hide and refuse actions")
-    demo.add_argument("--theme")
+    demo.add_argument("--theme", help=THEME_HELP)
     demo.set_defaults(handler=cmd_demo)
 
     tui = sub.add_parser("tui", help="the console on a remote or local backend")
@@ -352,7 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--token", help="token for --url (default: $AGENTOPS_TOKEN)")
     tui.add_argument("--db", help="database of the embedded backend (default: data dir)")
     tui.add_argument("--read-only", action="store_true", help="hide and refuse actions")
-    tui.add_argument("--theme")
+    tui.add_argument("--theme", help=THEME_HELP)
     tui.add_argument("--profile", help="a profile from the config file")
     tui.set_defaults(handler=cmd_tui)
 

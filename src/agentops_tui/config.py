@@ -90,19 +90,35 @@ def save(config: Config, path: Path | None = None) -> Path:
 
 
 def set_value(config: Config, key: str, value: str) -> Config:
-    """`agentops config set KEY VALUE` for the top-level keys and `keymap.<binding-id>`."""
+    """`agentops config set KEY VALUE` for the top-level keys and `keymap.<binding-id>`.
+
+    A theme is stored by its real name (`dark` is saved as `agentops-dark`); a key binding
+    is refused if the action is unknown or the key would hide another action.
+    """
+    from agentops_tui.tui.settings_checks import SettingRefused, check_keymap, resolve_theme
+
     data = config.model_dump()
-    if key.startswith("keymap."):
-        data["keymap"][key.removeprefix("keymap.")] = value
-    elif key == "read_only":
-        if value.lower() not in ("true", "false"):
-            raise ConfigError("read_only: use true or false")
-        data["read_only"] = value.lower() == "true"
-    elif key in ("theme", "default_profile"):
-        data[key] = value or None
-    else:
-        raise ConfigError(f"unknown key {key!r}; use theme, default_profile, read_only or "
-                          "keymap.<binding-id>")
+    try:
+        if key.startswith("keymap."):
+            binding_id = key.removeprefix("keymap.")
+            keymap = {**data["keymap"], binding_id: value}
+            if not value:  # an empty value gives the action its default key back
+                keymap.pop(binding_id)
+            check_keymap(keymap)
+            data["keymap"] = keymap
+        elif key == "theme":
+            data["theme"] = resolve_theme(value) if value else None
+        elif key == "read_only":
+            if value.lower() not in ("true", "false"):
+                raise ConfigError("read_only: use true or false")
+            data["read_only"] = value.lower() == "true"
+        elif key == "default_profile":
+            data[key] = value or None
+        else:
+            raise ConfigError(f"unknown key {key!r}; use theme, default_profile, read_only or "
+                              "keymap.<binding-id>")
+    except SettingRefused as exc:
+        raise ConfigError(f"{key}: {exc}") from None
     try:
         return Config.model_validate(data)
     except ValidationError as exc:

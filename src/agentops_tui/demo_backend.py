@@ -1,7 +1,8 @@
 """The demo's backend process: `python -m agentops_tui.demo_backend`.
 
 Started by `DemoProcess` (demo_process.py). It opens an embedded backend on a temporary
-database, starts the simulator against it, prints one JSON line (`{"url", "token"}` or
+database, starts the simulator against it (with an operator token of its own,
+`demo-simulator`; the console's is `demo-console`), prints one JSON line (`{"url", "token"}` or
 `{"error"}`) and runs until its input closes, then stops the fleet and removes the database.
 """
 
@@ -42,7 +43,10 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps({"error": f"{type(exc).__name__}: {exc}"}), flush=True)
             return 1
         try:
-            simulator = Simulator(backend.url, backend.token, agents=args.agents,
+            # its own token, so the audit log tells the fleet's doings from the operator's
+            assert backend.issue_token is not None  # an embedded backend has one
+            simulator_token = backend.issue_token("operator", "demo-simulator")
+            simulator = Simulator(backend.url, simulator_token, agents=args.agents,
                                   seed=args.seed, speed=args.speed)
             simulator.start_in_thread()
             backend.cleanups.append(simulator.stop)

@@ -24,6 +24,9 @@ class Backend:
     token: str | None
     profile: str
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    # An embedded backend's own tokens for its other clients: (role, name) → token, revoked
+    # when it stops. None for a remote backend.
+    issue_token: Callable[[str, str], str] | None = None
 
     def close(self) -> None:
         for cleanup in reversed(self.cleanups):
@@ -85,8 +88,8 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
         if isinstance(exc, DatabaseUnusable):
             raise LaunchError(str(exc)) from None
         raise
-    backend = Backend(url, token, profile)
-    backend.cleanups.append(server.stop)  # which revokes the token
+    backend = Backend(url, token, profile, issue_token=server.issue_token)
+    backend.cleanups.append(server.stop)  # which revokes its tokens
     return backend
 
 
@@ -95,6 +98,23 @@ def remote_backend(url: str, token: str | None) -> Backend:
     if not url.startswith(("http://", "https://")):
         raise LaunchError(f"--url must start with http:// or https://, not {url!r}")
     return Backend(url.rstrip("/"), token, "")
+
+
+def pick_theme(asked: str | None, saved: str | None) -> str | None:
+    """The real name of the theme to start with: `--theme` (refused, listing the themes, if
+    there is none by that name), else the saved one (an unknown saved name is left to the
+    console, which says so and uses its default)."""
+    from agentops_tui.tui.settings_checks import SettingRefused, resolve_theme
+
+    try:
+        if asked:
+            return resolve_theme(asked)
+    except SettingRefused as exc:
+        raise LaunchError(f"--theme: {exc}") from None
+    try:
+        return resolve_theme(saved) if saved else None
+    except SettingRefused:
+        return saved
 
 
 def run_console(backend: Backend | DemoProcess, settings: config.Config, *, read_only: bool,

@@ -32,6 +32,21 @@ def default_db() -> Path:
     return data_dir() / "agentops.db"
 
 
+def user_themes_dir() -> Path:
+    return config_dir() / "themes"
+
+
+def bundled_themes_dir() -> Path | None:
+    """The theme files that ship with agentops: inside the installed package (a wheel carries
+    them as `agentops_tui/themes/`), else the repository's top-level `themes/` folder when
+    running from a checkout."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "themes", package.parents[1] / "themes"):
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
 def log_file() -> Path:
     """Where the console commands' processes log: never the terminal, which the UI owns."""
     return data_dir() / "agentops.log"

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BeforeValidator, Field
 
 
-def _parse_ts(value: Any) -> Any:
+def parse_ts(value: Any) -> Any:
     """Accept epoch seconds or an ISO 8601 string; hand pydantic a float or the bad value."""
     if isinstance(value, str):
         try:
@@ -48,20 +48,20 @@ ID_PATTERN = (
 )
 
 # Epoch seconds or ISO 8601, unbounded (query filters); `EventTime` is what may be stored.
-Timestamp = Annotated[float, BeforeValidator(_parse_ts)]
+Timestamp = Annotated[float, BeforeValidator(parse_ts)]
 # The bounds come before the parser: so they stay in pydantic-core (after a Python
 # validator they would be checked in Python, at four times the cost per event).
 EventTime = Annotated[
     float,
     Field(ge=0, le=EPOCH_2100, allow_inf_nan=False,
           description="epoch seconds or ISO 8601, from 1970 to 2100"),
-    BeforeValidator(_parse_ts),
+    BeforeValidator(parse_ts),
 ]
 Deadline = Annotated[
     float,
     Field(ge=EPOCH_2000, le=EPOCH_2100, allow_inf_nan=False,
           description="epoch seconds or ISO 8601, from 2000 to 2100"),
-    BeforeValidator(_parse_ts),
+    BeforeValidator(parse_ts),
 ]
 Id = Annotated[
     str, Field(min_length=1, max_length=200, pattern=ID_PATTERN, description=ID_RULE)

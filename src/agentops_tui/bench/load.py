@@ -153,7 +153,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
         def watch_stdin() -> None:  # an empty read means the parent wants us to stop
             sys.stdin.read()
-            loop.call_soon_threadsafe(stop.set)
+            try:
+                loop.call_soon_threadsafe(stop.set)
+            except RuntimeError:  # the load had ended already and its loop is closed
+                pass
 
         if args.wait:
             threading.Thread(target=watch_stdin, daemon=True).start()

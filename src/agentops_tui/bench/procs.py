@@ -111,9 +111,52 @@ class LoadProcess:
         return self.finish()
 
     def kill(self) -> None:
+        """Stop it if it still runs, and let go of its pipes."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
+
+
+class FollowerProcess:
+    """`agentops_tui.bench.follow`: stream clients counting frames, in a process of their own.
+
+    Started before the load, so every event the load gets acknowledged must reach them."""
+
+    def __init__(self, server: ServerProcess, *, clients: int = 1, drain: float = 10.0) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "agentops_tui.bench.follow", server.url, server.token,
+             "--clients", str(clients), "--drain", str(drain)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout is not None
+        try:
+            read_json_line(self.proc.stdout, "the stream client")  # streams open
+        except BaseException:
+            self.kill()
+            raise
+        self.drain = drain
+
+    def finish(self, expected_frames: int) -> dict[str, Any]:
+        """Wait until each client has `expected_frames` (or the drain time passed); counts."""
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write(f"{expected_frames}\n")
+            self.proc.stdin.flush()
+            return read_json_line(self.proc.stdout, "the stream client")
+        finally:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=self.drain + 30)
+
+    def kill(self) -> None:
+        """Stop it if it still runs, and let go of its pipes."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout):
+            if pipe is not None:
+                pipe.close()
 
 
 def process_cpu_seconds(pid: int) -> float:

@@ -24,10 +24,10 @@ CHILD_TIMEOUT = 600
 
 
 def _bench(name: str) -> Bench:
-    from agentops_tui.bench import console, hooks, ingest, otlp, stream, terminal
+    from agentops_tui.bench import console, fanout, hooks, ingest, otlp, stream, terminal
 
     table: dict[str, Bench] = {
-        "ingest": ingest.run, "latency": stream.latency, "fanout": stream.fanout,
+        "ingest": ingest.run, "latency": stream.latency, "fanout": fanout.fanout,
         "tui": console.tui, "control": console.control, "startup": terminal.startup,
         "output": terminal.output, "otlp": otlp.run, "hooks": hooks.run,
     }
@@ -87,7 +87,7 @@ def notes(results: Sequence[Result]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="agentops bench", description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="shorter runs (under 3 minutes)")
+    p.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
     p.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     p.add_argument("--only", action="append", choices=NAMES, metavar="NAME",
                    help=f"run only this benchmark (repeatable): {', '.join(NAMES)}")

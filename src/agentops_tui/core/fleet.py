@@ -3,6 +3,12 @@
 The server's writer and the console's client both keep a `Fleet` and feed it the same event
 log, so what an operator sees is, by construction, what the backend stored. Every event is
 applied in O(1) (agent status is re-derived from that agent's few active sessions).
+
+The handlers of the frequent events (messages, tool calls, usage, heartbeats, status) write
+an entity's field dict, `vars(entity)`, rather than its attributes. The entities are
+pydantic models without assignment validation, so `BaseModel.__setattr__` would store the
+same value in the same dict, at about three times the cost of the write itself, and record
+the name in `model_fields_set`, which nothing reads for fleet entities.
 """
 
 from __future__ import annotations
@@ -175,23 +181,29 @@ class Fleet:
         if agent is None:
             agent = Agent(id=agent_id, name=agent_id, created_at=ts, last_seen=ts)
             self.agents[agent_id] = agent
-        if ts > agent.last_seen:
-            agent.last_seen = ts
+        fields = vars(agent)
+        if ts > fields["last_seen"]:
+            fields["last_seen"] = ts
         changes.agents.add(agent_id)
         return agent
 
-    def _touch(self, session_id: str, ts: float, changes: Changes) -> Session | None:
+    def _touch(self, session_id: str, ts: float, changes: Changes) -> dict[str, Any] | None:
+        """A session's field dict, its last activity moved to `ts` (and its agent's last
+        sight); None for a session not in memory."""
         session = self.sessions.get(session_id)
         if session is None:
             return None
-        if ts > session.last_activity:
-            session.last_activity = ts
+        fields: dict[str, Any] = vars(session)
+        if ts > fields["last_activity"]:
+            fields["last_activity"] = ts
         changes.sessions.add(session_id)
-        agent = self.agents.get(session.agent_id)
-        if agent is not None and ts > agent.last_seen:
-            agent.last_seen = ts
-            changes.agents.add(agent.id)
-        return session
+        agent = self.agents.get(fields["agent_id"])
+        if agent is not None:
+            agent_fields = vars(agent)
+            if ts > agent_fields["last_seen"]:
+                agent_fields["last_seen"] = ts
+                changes.agents.add(agent_fields["id"])
+        return fields
 
     def refresh_agent_status(self, agent_id: str, changes: Changes) -> None:
         """Derive an agent's status from its active sessions: waiting > running > paused."""
@@ -209,8 +221,9 @@ class Fleet:
             status = "idle"
         else:
             return
-        if agent.status != status:
-            agent.status = status  # type: ignore[assignment]
+        fields = vars(agent)
+        if fields["status"] != status:
+            fields["status"] = status
             changes.agents.add(agent_id)
 
 
@@ -235,12 +248,13 @@ def _agent_registered(fleet: Fleet, ts: float, data: dict[str, Any], changes: Ch
 
 def _agent_heartbeat(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     agent = fleet._agent(data["agent_id"], ts, changes)
+    fields = vars(agent)
     status = data.get("status")
     if status:
-        agent.status = status
-    elif agent.status == "offline":
-        agent.status = "idle"
-    fleet.refresh_agent_status(agent.id, changes)
+        fields["status"] = status
+    elif fields["status"] == "offline":
+        fields["status"] = "idle"
+    fleet.refresh_agent_status(fields["id"], changes)
 
 
 def _agent_offline(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
@@ -279,53 +293,56 @@ def _session_started(fleet: Fleet, ts: float, data: dict[str, Any], changes: Cha
 def _session_message(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     session = fleet._touch(data["session_id"], ts, changes)
     if session is not None:
-        session.messages = max(session.messages, int(data.get("seq") or session.messages + 1))
-        changes.messages.add(session.id)
+        count = session["messages"]
+        session["messages"] = max(count, int(data.get("seq") or count + 1))
+        changes.messages.add(session["id"])
 
 
 def _session_tool_call(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     session = fleet._touch(data["session_id"], ts, changes)
     if session is not None:
         tool = data["tool"]
-        session.tool_calls[tool] = session.tool_calls.get(tool, 0) + 1
+        calls = session["tool_calls"]
+        calls[tool] = calls.get(tool, 0) + 1
 
 
 def _session_usage(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     session = fleet._touch(data["session_id"], ts, changes)
     if session is None:
         return
-    session.input_tokens += int(data.get("input_tokens") or 0)
-    session.output_tokens += int(data.get("output_tokens") or 0)
-    session.cache_read_tokens += int(data.get("cache_read_tokens") or 0)
-    session.cache_write_tokens += int(data.get("cache_write_tokens") or 0)
-    session.cost_usd += float(data.get("cost_usd") or 0.0)
+    session["input_tokens"] += int(data.get("input_tokens") or 0)
+    session["output_tokens"] += int(data.get("output_tokens") or 0)
+    session["cache_read_tokens"] += int(data.get("cache_read_tokens") or 0)
+    session["cache_write_tokens"] += int(data.get("cache_write_tokens") or 0)
+    session["cost_usd"] += float(data.get("cost_usd") or 0.0)
     if data.get("priced") is False:
-        session.priced = False
-    if data.get("model") and not session.model:
-        session.model = data["model"]
+        session["priced"] = False
+    if data.get("model") and not session["model"]:
+        session["model"] = data["model"]
 
 
 def _session_status(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     session = fleet._touch(data["session_id"], ts, changes)
-    if session is None or session.status not in ACTIVE_SESSION_STATUSES:
+    if session is None or session["status"] not in ACTIVE_SESSION_STATUSES:
         return
-    session.status = data["status"]
-    session.detail = data.get("detail")
-    fleet.refresh_agent_status(session.agent_id, changes)
+    session["status"] = data["status"]
+    session["detail"] = data.get("detail")
+    fleet.refresh_agent_status(session["agent_id"], changes)
 
 
 def _session_ended(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:
     session = fleet._touch(data["session_id"], ts, changes)
     if session is None:
         return
-    session.status = data.get("status") or "completed"
-    session.error = data.get("error")
-    session.ended_at = ts
-    session.detail = None
-    fleet.active_by_agent.get(session.agent_id, set()).discard(session.id)
-    fleet.refresh_agent_status(session.agent_id, changes)
-    agent = fleet.agents.get(session.agent_id)
-    if agent is not None and session.status == "failed" and agent.status == "idle":
+    session["status"] = data.get("status") or "completed"
+    session["error"] = data.get("error")
+    session["ended_at"] = ts
+    session["detail"] = None
+    agent_id = session["agent_id"]
+    fleet.active_by_agent.get(agent_id, set()).discard(session["id"])
+    fleet.refresh_agent_status(agent_id, changes)
+    agent = fleet.agents.get(agent_id)
+    if agent is not None and session["status"] == "failed" and agent.status == "idle":
         agent.status = "error"
         changes.agents.add(agent.id)
 

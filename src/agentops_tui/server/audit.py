@@ -10,12 +10,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from agentops_tui.models import Entity
 from agentops_tui.server.redact import redact, redact_json, redact_optional
+from agentops_tui.server.store.connection import Connection
 
 
 class AuditEntry(Entity):
@@ -40,7 +40,7 @@ class Actor:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Connection,
     actor: Actor,
     action: str,
     target: str | None,
@@ -63,7 +63,7 @@ def record(
 
 
 def query(
-    conn: sqlite3.Connection,
+    conn: Connection,
     workspace: str,
     *,
     since: float | None = None,
@@ -87,8 +87,13 @@ def query(
         params.append(actor)
     if action:
         if action.endswith("*") or action.endswith("."):
-            sql += " AND action LIKE ?"
-            params.append(action.rstrip("*").replace("%", r"\%") + "%")
+            # the prefix is matched literally: its own % and _ are no wildcards (the escape
+            # is spelled out, as SQLite has no default one)
+            sql += " AND action LIKE ? ESCAPE '\\'"
+            prefix = action.rstrip("*")
+            for special in ("\\", "%", "_"):
+                prefix = prefix.replace(special, "\\" + special)
+            params.append(prefix + "%")
         else:
             sql += " AND action = ?"
             params.append(action)

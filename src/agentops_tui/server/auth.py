@@ -7,13 +7,14 @@ import getpass
 import hashlib
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from agentops_tui.core.roles import ROLE_RANK
 from agentops_tui.models import TokenRole
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 
 TOKEN_PREFIX = "aot_"
 
@@ -37,7 +38,7 @@ def hash_token(token: str) -> str:
 
 
 def create_token(
-    conn: sqlite3.Connection, *, name: str, role: TokenRole, workspace: str = "default"
+    conn: Connection, *, name: str, role: TokenRole, workspace: str = "default"
 ) -> str:
     """Store a new token's hash and return the token (shown once, never stored)."""
     if role not in ROLE_RANK:
@@ -56,8 +57,8 @@ def create_token(
 
 
 @contextlib.contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
-    conn.execute("BEGIN IMMEDIATE")
+def _transaction(conn: Connection) -> Iterator[None]:
+    conn.execute(BEGIN_WRITE)
     try:
         yield
     except BaseException:
@@ -66,7 +67,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("COMMIT")
 
 
-def _audit(conn: sqlite3.Connection, workspace: str, action: str, target: str,
+def _audit(conn: Connection, workspace: str, action: str, target: str,
            payload: dict[str, object], ts: float) -> None:
     """Token changes are made from the command line, by whoever runs it on this host."""
     conn.execute(
@@ -76,7 +77,7 @@ def _audit(conn: sqlite3.Connection, workspace: str, action: str, target: str,
     )
 
 
-def list_tokens(conn: sqlite3.Connection) -> list[dict[str, object]]:
+def list_tokens(conn: Connection) -> list[dict[str, object]]:
     rows = conn.execute(
         "SELECT id, name, role, workspace, created_at, revoked_at FROM tokens ORDER BY created_at"
     )
@@ -84,7 +85,7 @@ def list_tokens(conn: sqlite3.Connection) -> list[dict[str, object]]:
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
-def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
+def revoke_token(conn: Connection, token_id: str) -> bool:
     now = time.time()
     with _transaction(conn):
         row = conn.execute(
@@ -97,7 +98,7 @@ def revoke_token(conn: sqlite3.Connection, token_id: str) -> bool:
     return True
 
 
-def revoke_token_value(conn: sqlite3.Connection, token: str) -> bool:
+def revoke_token_value(conn: Connection, token: str) -> bool:
     """Revoke the token itself (its owner knows the token, not its id)."""
     row = conn.execute("SELECT id FROM tokens WHERE hash = ?", (hash_token(token),)).fetchone()
     return row is not None and revoke_token(conn, str(row[0]))
@@ -111,7 +112,7 @@ class TokenLookup:
     less than what checking a cache for staleness would save.
     """
 
-    def __init__(self, lookup_conn: sqlite3.Connection) -> None:
+    def __init__(self, lookup_conn: Connection) -> None:
         self._conn = lookup_conn
 
     def resolve(self, token: str) -> Principal | None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token, revoke_token_value
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_server import uvicorn_options
+from agentops_tui.server.store.sqlite_dialect import DatabaseError
 from agentops_tui.server.store.sqlite_schema import DatabaseUnusable, open_database
 from agentops_tui.server.store.writer import WriteContext
 
@@ -38,7 +38,7 @@ def make_token(
     db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default"
 ) -> str:
     """Create a token directly in the database file (the server need not run)."""
-    conn: sqlite3.Connection = open_database(db_path)
+    conn = open_database(db_path)
     try:
         return create_token(conn, name=name, role=role, workspace=workspace)  # type: ignore[arg-type]
     finally:
@@ -147,5 +147,5 @@ class EmbeddedServer:
                     revoke_token_value(conn, token)
                 finally:
                     conn.close()
-            except (DatabaseUnusable, sqlite3.Error) as exc:
+            except (DatabaseUnusable, DatabaseError) as exc:
                 log.warning("could not revoke this server's own token: %s", exc)

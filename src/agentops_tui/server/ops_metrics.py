@@ -8,13 +8,13 @@ global head would, so each workspace's newest id is tracked on its own.
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
 
 from agentops_tui import __version__
 from agentops_tui.core.fleet import Fleet
+from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.writer import LoggedEvent
 
 
@@ -37,7 +37,7 @@ class WorkspaceHeads:
                 if event.id > self.newest.get(event.workspace, 0):
                     self.newest[event.workspace] = event.id
 
-    def newest_id(self, conn: sqlite3.Connection, workspace: str) -> int:
+    def newest_id(self, conn: Connection, workspace: str) -> int:
         with self._lock:
             known = self.newest.get(workspace)
         if known is not None:

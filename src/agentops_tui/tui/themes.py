@@ -148,6 +148,7 @@ def load_themes(*folders: Path | None) -> tuple[list[Theme], list[str]]:
 
 
 def default_themes_dir() -> Path | None:
-    """The repository's top-level `themes/` folder when running from a checkout."""
-    candidate = Path(__file__).resolve().parents[3] / "themes"
-    return candidate if candidate.is_dir() else None
+    """The theme files shipped with agentops (in the package, or a checkout's `themes/`)."""
+    from agentops_tui import paths
+
+    return paths.bundled_themes_dir()

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-import sqlite3
 from typing import Any
 
 from agentops_tui.models import Alert
@@ -28,6 +27,8 @@ from agentops_tui.server.alerts.feeds import AlertFeeds
 from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading
 from agentops_tui.server.auth import SYSTEM
 from agentops_tui.server.control import commands
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 log = logging.getLogger("agentops.alerts")
@@ -46,10 +47,17 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-def save(conn: sqlite3.Connection, workspace: str, alert: Alert) -> None:
+SAVE_SQL = upsert(
+    "alerts",
+    ("workspace", "id", "rule", "subject_type", "subject_id", "severity", "status",
+     "raised_at", "data"),
+    ("workspace", "id"),
+)
+
+
+def save(conn: Connection, workspace: str, alert: Alert) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO alerts (workspace, id, rule, subject_type, subject_id,"
-        " severity, status, raised_at, data) VALUES (?,?,?,?,?,?,?,?,?)",
+        SAVE_SQL,
         (workspace, alert.id, alert.rule, alert.subject_type, alert.subject_id,
          alert.severity, alert.status, alert.raised_at, alert.model_dump_json()),
     )
@@ -240,13 +248,13 @@ class AlertEngine:
         return acked
 
 
-def query(conn: sqlite3.Connection, workspace: str, statuses: list[str], rule: str | None,
+def query(conn: Connection, workspace: str, statuses: list[str], rule: str | None,
           subject_type: str | None, subject_id: str | None, limit: int) -> list[Alert]:
     """Alerts newest first."""
     sql = "SELECT data FROM alerts WHERE workspace = ?"
     params: list[Any] = [workspace]
     if statuses:
-        sql += f" AND status IN ({','.join('?' * len(statuses))})"
+        sql += f" AND status IN ({placeholders(len(statuses))})"
         params.extend(statuses)
     for column, value in (("rule", rule), ("subject_type", subject_type),
                           ("subject_id", subject_id)):

@@ -18,6 +18,7 @@ from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.analytics.rollups import to_units
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
+from agentops_tui.server.store.sqlite_dialect import total
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 DAY = 86400
@@ -117,7 +118,8 @@ class AlertFeeds:
         units = feeds.task_total.get(task_id)
         if units is None:  # first use: what committed groups spent on it
             row = ctx.conn.execute(
-                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ? AND task_id = ?",
+                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
+                " AND task_id = ?",
                 (workspace, task_id),
             ).fetchone()
             units = int(row[0] or 0) + self._pending_units(workspace, lambda k: k[3] == task_id)
@@ -130,8 +132,8 @@ class AlertFeeds:
         units = feeds.agent_day.get((agent_id, day))
         if units is None:
             row = ctx.conn.execute(
-                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ? AND agent_id = ?"
-                " AND minute >= ? AND minute < ?",
+                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
+                " AND agent_id = ? AND minute >= ? AND minute < ?",
                 (workspace, agent_id, day * 1440, (day + 1) * 1440),
             ).fetchone()
             units = int(row[0] or 0) + self._pending_units(
@@ -145,7 +147,7 @@ class AlertFeeds:
         units = feeds.workspace_day.get(day)
         if units is None:
             row = ctx.conn.execute(
-                "SELECT total(cost_e10) FROM cost_rollup WHERE workspace = ?"
+                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
                 " AND minute >= ? AND minute < ?",
                 (workspace, day * 1440, (day + 1) * 1440),
             ).fetchone()

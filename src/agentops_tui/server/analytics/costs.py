@@ -9,11 +9,12 @@ every bucket of the window is returned, empty ones as zeros, so charts need no g
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from agentops_tui.server.analytics.rollups import to_usd
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import totals
 from agentops_tui.server.store.writer import Rejected
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -23,6 +24,8 @@ BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 MAX_BUCKETS = 5000
 GROUPS = {"agent": "agent_id", "task": "task_id", "model": "model"}
 WINDOW_PATTERN = _SPAN.pattern  # published as the `window` parameters' schema
+_COST_TOTALS = totals("cost_e10", "input_tokens", "output_tokens", "cache_read_tokens",
+                      "cache_write_tokens", "usage_events", "unpriced_events")
 
 
 def parse_window(raw: str, name: str = "window") -> float:
@@ -86,14 +89,12 @@ class CostQuery:
         return window_start_minute(self.now, self.window)
 
 
-def cost_rows(conn: sqlite3.Connection, q: CostQuery, group: str) -> dict[str, Any]:
+def cost_rows(conn: Connection, q: CostQuery, group: str) -> dict[str, Any]:
     column = GROUPS[group]
     start = q.start_minute
     rows = conn.execute(
-        f"SELECT {column}, total(cost_e10), total(input_tokens), total(output_tokens),"
-        f" total(cache_read_tokens), total(cache_write_tokens), total(usage_events),"
-        f" total(unpriced_events) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
-        f" GROUP BY {column}",
+        f"SELECT {column}, {_COST_TOTALS} FROM cost_rollup WHERE workspace = ?"
+        f" AND minute >= ? GROUP BY {column}",
         (q.workspace, start),
     ).fetchall()
     sessions = dict(
@@ -136,7 +137,7 @@ def cost_rows(conn: sqlite3.Connection, q: CostQuery, group: str) -> dict[str, A
 
 
 def timeline(
-    conn: sqlite3.Connection, q: CostQuery, bucket: int, group: str | None
+    conn: Connection, q: CostQuery, bucket: int, group: str | None
 ) -> dict[str, Any]:
     minutes = bucket // 60
     first = (q.start_minute // minutes) * minutes
@@ -151,9 +152,9 @@ def timeline(
         )
     column = GROUPS[group] if group else "''"
     rows = conn.execute(
-        f"SELECT (minute / ?) * ? AS b, {column}, total(cost_e10), total(input_tokens),"
-        f" total(output_tokens) FROM cost_rollup WHERE workspace = ? AND minute >= ?"
-        f" GROUP BY b, {column}",
+        f"SELECT (minute / ?) * ? AS b, {column},"
+        f" {totals('cost_e10', 'input_tokens', 'output_tokens')} FROM cost_rollup"
+        f" WHERE workspace = ? AND minute >= ? GROUP BY b, {column}",
         (minutes, minutes, q.workspace, first),
     ).fetchall()
     buckets: dict[int, dict[str, Any]] = {}

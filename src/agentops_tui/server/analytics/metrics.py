@@ -9,13 +9,16 @@ session actually took (and with 100 runs of 1..100 s, p50 = 50, p95 = 95, p99 = 
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from agentops_tui.server.analytics.rollups import to_usd
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import totals
 
 DAY = 86400
+_SPEND_TOTALS = totals("cost_e10", "input_tokens", "output_tokens", "cache_read_tokens",
+                       "cache_write_tokens")
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float | None:
@@ -34,12 +37,10 @@ def _ratio(part: int, whole: int) -> float | None:
     return None if whole == 0 else round(part / whole, 6)
 
 
-def _spend(conn: sqlite3.Connection, workspace: str, since_minute: int,
+def _spend(conn: Connection, workspace: str, since_minute: int,
            agent_id: str | None = None) -> dict[str, Any]:
     sql = (
-        "SELECT total(cost_e10), total(input_tokens), total(output_tokens),"
-        " total(cache_read_tokens), total(cache_write_tokens) FROM cost_rollup"
-        " WHERE workspace = ?"
+        f"SELECT {_SPEND_TOTALS} FROM cost_rollup WHERE workspace = ?"
     )
     params: list[Any] = [workspace]
     if agent_id is not None:
@@ -57,7 +58,7 @@ def _spend(conn: sqlite3.Connection, workspace: str, since_minute: int,
     }
 
 
-def current(conn: sqlite3.Connection, workspace: str, now: float) -> dict[str, Any]:
+def current(conn: Connection, workspace: str, now: float) -> dict[str, Any]:
     """Today's figures from the tables; the route adds the live counts from memory."""
     since = day_start(now)
     started = conn.execute(
@@ -65,8 +66,9 @@ def current(conn: sqlite3.Connection, workspace: str, now: float) -> dict[str, A
         (workspace, since),
     ).fetchone()[0]
     ended, completed, failed, killed, avg = conn.execute(
-        "SELECT count(*), sum(status = 'completed'), sum(status = 'failed'),"
-        " sum(status = 'killed'), avg(duration) FROM session_runs"
+        "SELECT count(*), count(CASE WHEN status = 'completed' THEN 1 END),"
+        " count(CASE WHEN status = 'failed' THEN 1 END),"
+        " count(CASE WHEN status = 'killed' THEN 1 END), avg(duration) FROM session_runs"
         " WHERE workspace = ? AND ended_at >= ?",
         (workspace, since),
     ).fetchone()
@@ -86,7 +88,7 @@ def current(conn: sqlite3.Connection, workspace: str, now: float) -> dict[str, A
 
 
 def agent_record(
-    conn: sqlite3.Connection, workspace: str, agent_id: str, now: float, window: float
+    conn: Connection, workspace: str, agent_id: str, now: float, window: float
 ) -> dict[str, Any]:
     since = ((now - window) // 60) * 60.0  # minute-aligned, like the cost windows
     runs = conn.execute(
@@ -108,7 +110,7 @@ def agent_record(
             if status in ("completed", "failed"):
                 day[status] += 1
     for d, units, inp, out in conn.execute(
-        "SELECT minute / 1440, total(cost_e10), total(input_tokens), total(output_tokens)"
+        f"SELECT minute / 1440, {totals('cost_e10', 'input_tokens', 'output_tokens')}"
         " FROM cost_rollup WHERE workspace = ? AND agent_id = ? AND minute >= ?"
         " GROUP BY minute / 1440",
         (workspace, agent_id, first_day * 1440),
@@ -142,7 +144,7 @@ def agent_record(
     }
 
 
-def tools(conn: sqlite3.Connection, workspace: str, now: float, window: float,
+def tools(conn: Connection, workspace: str, now: float, window: float,
           agent_id: str | None = None) -> dict[str, Any]:
     sql = (
         "SELECT tool, sum(calls), sum(errors), count(DISTINCT agent_id), sum(timed_calls),"

@@ -7,23 +7,43 @@ pending, its session reads `waiting` — that is what puts it in front of an ope
 
 from __future__ import annotations
 
-from agentops_tui.models import Approval
+from typing import Any
+
+from agentops_tui.models import Approval, ApprovalStatus
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact_optional
+from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 WAITING_PREFIX = "approval: "
 
 
+def stored(conn: Connection, workspace: str, approval_id: str) -> Approval | None:
+    """The approval as its table holds it (decided ones leave memory)."""
+    row = conn.execute(
+        "SELECT data FROM approvals WHERE workspace = ? AND id = ?", (workspace, approval_id)
+    ).fetchone()
+    return None if row is None else Approval.model_validate_json(row[0])
+
+
+def listed(conn: Connection, workspace: str, status: ApprovalStatus | None,
+           limit: int) -> list[Approval]:
+    """Approvals from their table, newest request first."""
+    sql = "SELECT data FROM approvals WHERE workspace = ?"
+    params: list[Any] = [workspace]
+    if status:
+        sql += " AND status = ?"
+        params.append(status)
+    found = [Approval.model_validate_json(r[0]) for r in conn.execute(sql, params)]
+    found.sort(key=lambda a: a.requested_at, reverse=True)
+    return found[:limit]
+
+
 def find(ctx: WriteContext, workspace: str, approval_id: str) -> Approval:
-    approval = ctx.fleet(workspace).approvals.get(approval_id)
+    approval = ctx.fleet(workspace).approvals.get(approval_id) or stored(
+        ctx.conn, workspace, approval_id)
     if approval is None:
-        row = ctx.conn.execute(
-            "SELECT data FROM approvals WHERE workspace = ? AND id = ?", (workspace, approval_id)
-        ).fetchone()
-        if row is None:
-            raise Rejected(404, "not_found", f"no approval {approval_id!r}")
-        approval = Approval.model_validate_json(row[0])
+        raise Rejected(404, "not_found", f"no approval {approval_id!r}")
     return approval
 
 

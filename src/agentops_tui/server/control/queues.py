@@ -8,6 +8,7 @@ group's flush) so the next job of the same group commit already sees the task as
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -19,10 +20,13 @@ from agentops_tui.models import (
     CreateQueueRequest,
     CreateTaskRequest,
     Task,
+    TaskStatus,
     WorkQueue,
 )
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.queues")
@@ -32,6 +36,12 @@ MAX_JSON_BYTES = 65_536  # a task's payload or result, serialised
 DUE_SQL = ("SELECT workspace, data FROM tasks WHERE breached = 0 AND status IN"
            " ('inbox', 'assigned', 'running') AND deadline < ?")
 PICK_ORDER_SQL = "ORDER BY t.priority DESC, t.deadline IS NULL, t.deadline, t.created_at, t.id"
+SAVE_TASK_SQL = upsert(
+    "tasks",
+    ("workspace", "id", "queue_id", "status", "priority", "deadline", "created_at",
+     "updated_at", "assignee", "breached", "data"),
+    ("workspace", "id"),
+)
 
 
 def new_id(prefix: str) -> str:
@@ -49,8 +59,7 @@ def save(ctx: WriteContext, workspace: str, task: Task, type_: str = "task.updat
     """Log the task's new state, apply it, and write its row in this transaction."""
     ctx.emit(workspace, type_, task.model_dump(mode="json"))
     ctx.conn.execute(
-        "INSERT OR REPLACE INTO tasks (workspace, id, queue_id, status, priority, deadline,"
-        " created_at, updated_at, assignee, breached, data) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        SAVE_TASK_SQL,
         (workspace, task.id, task.queue_id, task.status, task.priority, task.deadline,
          task.created_at, task.updated_at, task.assignee, int(task.sla_breached),
          task.model_dump_json()),
@@ -230,14 +239,45 @@ def breach_due(ctx: WriteContext) -> int:
     return len(rows)
 
 
+# ---- reads (functions of a read connection, run by `Store.read`) -------------------------
+
+
+def any_due(conn: Connection, now: float) -> bool:
+    """Whether some open task is past its deadline and not yet marked breached."""
+    return conn.execute(DUE_SQL + " LIMIT 1", (now,)).fetchone() is not None
+
+
+def task_counts(conn: Connection, workspace: str) -> dict[str, dict[str, int]]:
+    """Per queue, how many of its tasks are in each status."""
+    counts: dict[str, dict[str, int]] = {}
+    for queue_id, status, n in conn.execute(
+        "SELECT queue_id, status, count(*) FROM tasks WHERE workspace = ?"
+        " GROUP BY queue_id, status", (workspace,),
+    ):
+        counts.setdefault(queue_id, {})[status] = n
+    return counts
+
+
+def queue_tasks(conn: Connection, workspace: str, queue_id: str, status: TaskStatus | None,
+                limit: int) -> list[Task]:
+    """The queue's tasks in the order they are handed out."""
+    sql = "SELECT t.data FROM tasks t WHERE t.workspace = ? AND t.queue_id = ?"
+    params: list[Any] = [workspace, queue_id]
+    if status is not None:
+        sql += " AND t.status = ?"
+        params.append(status)
+    sql += f" {PICK_ORDER_SQL} LIMIT ?"
+    params.append(limit)
+    return [Task.model_validate_json(r[0]) for r in conn.execute(sql, params)]
+
+
 async def sla_forever(server: Any, interval: float = SLA_CHECK_SECONDS) -> None:
     """Background loop: breach overdue tasks; a partial index makes the check cheap."""
     store = server.store
     while True:
         await asyncio.sleep(interval)
-        due = store.reader().execute(DUE_SQL + " LIMIT 1", (time.time(),)).fetchone()
-        if due:
-            try:
+        try:
+            if await store.read(functools.partial(any_due, now=time.time())):
                 await store.write(breach_due)
-            except Exception:  # the store logs it; try again next tick
-                log.warning("SLA pass failed", exc_info=True)
+        except Exception:  # the store logs it; try again next tick
+            log.warning("SLA pass failed", exc_info=True)

@@ -2,7 +2,8 @@
 
 A batch is all or nothing: the first invalid event rejects it, naming its index and field.
 `event_key` makes a retried event a no-op, so an agent can resend a batch it did not see
-acknowledged without double counting.
+acknowledged without double counting. Events travel as the structs of `wire`: decoded in
+one pass when they can be, validated by the public models when they cannot.
 """
 
 from __future__ import annotations
@@ -15,21 +16,22 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails, from_json
 
 from agentops_tui.core.fleet import Fleet, ordered_capabilities
-from agentops_tui.models import (
+from agentops_tui.models import Capability, IngestAccepted, IngestBatch, default_capabilities
+from agentops_tui.pricing import Cost
+from agentops_tui.server.ingest.wire import (
     AgentRegistered,
     ApprovalRequested,
-    Capability,
-    IngestAccepted,
-    IngestBatch,
     SessionEnded,
     SessionMessage,
     SessionStarted,
     SessionStatusChanged,
     SessionToolCall,
     SessionUsage,
-    default_capabilities,
+    WireBatch,
+    WireEvent,
+    decode_fast,
+    event_data,
 )
-from agentops_tui.pricing import Cost
 from agentops_tui.server.redact import redact, redact_optional
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import Rejected, WriteContext
@@ -59,11 +61,15 @@ def format_loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
-def parse_batch(body: bytes) -> IngestBatch:
+def parse_batch(body: bytes) -> WireBatch:
     """Decode and validate a request body; raise `Rejected` naming what is wrong."""
+    # the common case: one pass over the bytes into structs, no dicts built first
+    fast = decode_fast(body)
+    if fast is not None:
+        return fast
+    # the models decide the rest: camelCase keys, unknown keys, `5.0` for 5, or an error
     try:
-        # the common case in one pass over the bytes, without building dicts first
-        return _batch_adapter.validate_json(body)
+        return WireBatch.from_models(_batch_adapter.validate_json(body).events)
     except ValidationError:
         pass
     # something is wrong: decode step by step, so the answer names the right problem
@@ -76,7 +82,7 @@ def parse_batch(body: bytes) -> IngestBatch:
             {"events": len(raw["events"]), "max": MAX_EVENTS},
         )
     try:
-        return _batch_adapter.validate_python(raw)
+        return WireBatch.from_models(_batch_adapter.validate_python(raw).events)
     except ValidationError as exc:
         raise rejection(exc, "invalid_event") from None
 
@@ -108,7 +114,7 @@ def rejection(exc: ValidationError, code: str) -> Rejected:
 
 
 def enrich(
-    batch: IngestBatch, cost: CostFn, session_models: SessionModelsFn | None = None
+    batch: WireBatch, cost: CostFn, session_models: SessionModelsFn | None = None
 ) -> None:
     """Redact secrets and fill in costs, before anything reaches the store or the wire.
 
@@ -149,7 +155,7 @@ def enrich(
                 event.cost_usd = result
 
 
-def _fill_usage_models(batch: IngestBatch, session_models: SessionModelsFn | None) -> None:
+def _fill_usage_models(batch: WireBatch, session_models: SessionModelsFn | None) -> None:
     """A usage report without a model is priced (and rolled up) as its session's model."""
     agent_models: dict[str, str | None] = {}
     models: dict[str, str | None] = {}
@@ -170,17 +176,6 @@ def _fill_usage_models(batch: IngestBatch, session_models: SessionModelsFn | Non
         event.model = models.get(event.session_id)
 
 
-def event_data(event: Any) -> dict[str, Any]:
-    """What the log keeps of an ingest event: its fields but `ts` and `event_key`.
-
-    Ingest models are flat (strings, numbers, None), so their field dict is already what
-    `model_dump` would build; copying it costs a tenth as much, once per event.
-    """
-    data: dict[str, Any] = event.__dict__.copy()
-    del data["ts"], data["event_key"]
-    return data
-
-
 def _capabilities(fleet: Fleet, event: AgentRegistered) -> list[Capability]:
     """What the log records an agent obeys: what it declares; when it declares nothing,
     what it declared before, or, for a new agent, what its framework's channel offers
@@ -199,7 +194,7 @@ class IngestJob:
 
     store: Store
     workspace: str
-    batch: IngestBatch
+    batch: WireBatch
 
     def __call__(self, ctx: WriteContext) -> IngestAccepted:
         events = self.batch.events
@@ -254,17 +249,18 @@ class IngestJob:
             accepted=len(fresh), duplicates=duplicates, first_event_id=first, last_event_id=last
         )
 
-    def _check_references(self, ctx: WriteContext, events: list[Any]) -> None:
+    def _check_references(self, ctx: WriteContext, events: list[WireEvent]) -> None:
         """Every session an event names must exist already or start earlier in the batch."""
         started: set[str] = set()
         approvals: set[str] = set()
         fleet = ctx.fleet(self.workspace)
+        in_memory = fleet.sessions  # most are; `ctx.session` also looks in the store
         for index, event in enumerate(events):
             if isinstance(event, SessionStarted):
                 started.add(event.session_id)
                 continue
             sid = getattr(event, "session_id", None)
-            if sid is None or sid in started:
+            if sid is None or sid in started or sid in in_memory:
                 pass
             elif ctx.session(self.workspace, sid) is None:
                 raise Rejected(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -41,9 +40,9 @@ async def list_alerts(
 ) -> dict[str, list[Alert]]:
     """Alerts newest first; every status unless `status` says otherwise."""
     wanted = split(status)
-    found = await asyncio.to_thread(
-        lambda: engine.query(ctx.store.reader(), principal.workspace, wanted, rule,
-                             subject_type, subject_id, limit)
+    found = await ctx.store.read(
+        lambda conn: engine.query(conn, principal.workspace, wanted, rule, subject_type,
+                                  subject_id, limit)
     )
     return {"alerts": found}
 

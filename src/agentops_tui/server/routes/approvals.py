@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -24,14 +23,12 @@ router = APIRouter(prefix="/api/v1", tags=["approvals"])
 DECIDED = frozenset({"approval.decided"})
 
 
-def _read(ctx: ServerContext, workspace: str, approval_id: str) -> Approval | None:
+async def _read(ctx: ServerContext, workspace: str, approval_id: str) -> Approval | None:
     found = ctx.store.with_fleet(workspace, lambda f: f.approvals.get(approval_id))
     if found is not None:
         return found.model_copy()  # type: ignore[no-any-return]
-    row = ctx.store.reader().execute(
-        "SELECT data FROM approvals WHERE workspace = ? AND id = ?", (workspace, approval_id)
-    ).fetchone()
-    return None if row is None else Approval.model_validate_json(row[0])
+    return await ctx.store.read(
+        lambda conn: approvals.stored(conn, workspace, approval_id), current=True)
 
 
 @router.get("/approvals")
@@ -42,20 +39,9 @@ async def list_approvals(
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
     """Approvals, newest first."""
-    sql = "SELECT data FROM approvals WHERE workspace = ?"
-    params: list[Any] = [principal.workspace]
-    if status:
-        sql += " AND status = ?"
-        params.append(status)
-
-    def query() -> list[Approval]:
-        rows = ctx.store.reader().execute(sql, params).fetchall()
-        found = [Approval.model_validate_json(r[0]) for r in rows]
-        found.sort(key=lambda a: a.requested_at, reverse=True)
-        return found[:limit]
-
-    await ctx.store.caught_up()  # the table must hold every acknowledged decision
-    return {"approvals": [a.model_dump() for a in await asyncio.to_thread(query)]}
+    found = await ctx.store.read(
+        lambda conn: approvals.listed(conn, principal.workspace, status, limit), current=True)
+    return {"approvals": [a.model_dump() for a in found]}
 
 
 @router.get("/approvals/{approval_id}", response_model=Approval)
@@ -67,14 +53,15 @@ async def get_approval(
     ctx: ServerContext = Depends(get_ctx),
 ) -> Any:
     ws = principal.workspace
-    approval = _read(ctx, ws, approval_id)
+    approval = await _read(ctx, ws, approval_id)
     if approval is None:
         raise Rejected(404, "not_found", f"no approval {approval_id!r}")
     if not wait or approval.status != "pending":
         return approval
     try:
         async with long_poll(request, ctx.bus, ws, DECIDED, wait) as poll:
-            approval = _read(ctx, ws, approval_id) or approval  # decided before we listened?
+            # decided before we listened?
+            approval = await _read(ctx, ws, approval_id) or approval
             while approval.status == "pending" and (frames := await poll.next()) is not None:
                 for frame in frames:
                     data = json.loads(frame.data.split(b"data: ", 1)[1])

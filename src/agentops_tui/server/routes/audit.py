@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -49,11 +48,11 @@ async def audit_log(
     ctx: ServerContext = Depends(get_ctx),
 ) -> Response:
     """Who did what to which target, with what result, when and from where. Newest first."""
-    entries = await asyncio.to_thread(
-        audit.query, ctx.store.reader(), principal.workspace,
-        since=_time("since", since), until=_time("until", until),
-        actor=actor, action=action, limit=limit,
-    )
+    start, end = _time("since", since), _time("until", until)
+    entries = await ctx.store.read(lambda conn: audit.query(
+        conn, principal.workspace, since=start, until=end, actor=actor, action=action,
+        limit=limit,
+    ))
     if format == "jsonl":
         return PlainTextResponse(audit.to_jsonl(entries), media_type="application/x-ndjson")
     if format == "csv":

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -54,8 +53,7 @@ async def cost_table(
     assert group is not None
     query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
                             costs.parse_window(window))
-    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
-    result = await asyncio.to_thread(lambda: costs.cost_rows(ctx.store.reader(), query, group))
+    result = await ctx.store.read(lambda conn: costs.cost_rows(conn, query, group), current=True)
     if group == "agent":
         names = _agent_names(ctx, principal.workspace)
         for row in result["rows"]:
@@ -76,9 +74,8 @@ async def cost_timeline(
     group = costs.parse_group(group_by, required=False)
     query = costs.CostQuery(principal.workspace, ctx.settings.clock(),
                             costs.parse_window(window))
-    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
-    result = await asyncio.to_thread(
-        lambda: costs.timeline(ctx.store.reader(), query, size, group)
+    result = await ctx.store.read(
+        lambda conn: costs.timeline(conn, query, size, group), current=True
     )
     return {**result, "bucket": bucket, "window": window, "group_by": group}
 
@@ -113,9 +110,8 @@ async def metrics_current(
     """The fleet right now and today (UTC): activity, outcomes, tokens, spend, alerts."""
     live = ctx.store.with_fleet(principal.workspace, _live_counts)
     now = ctx.settings.clock()
-    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
-    today = await asyncio.to_thread(
-        lambda: metrics.current(ctx.store.reader(), principal.workspace, now)
+    today = await ctx.store.read(
+        lambda conn: metrics.current(conn, principal.workspace, now), current=True
     )
     return {**live, **today, "server_time": now}
 
@@ -144,10 +140,9 @@ async def metrics_agent(
         raise Rejected(404, "not_found", f"no agent {name!r} (by id or name)")
     agent_id, agent_name, active = found
     now = ctx.settings.clock()
-    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
-    record = await asyncio.to_thread(
-        lambda: metrics.agent_record(ctx.store.reader(), principal.workspace, agent_id, now,
-                                     seconds)
+    record = await ctx.store.read(
+        lambda conn: metrics.agent_record(conn, principal.workspace, agent_id, now, seconds),
+        current=True,
     )
     return {"agent_id": agent_id, "name": agent_name, "window": window,
             "active_sessions": active, **record}
@@ -163,8 +158,8 @@ async def metrics_tools(
     """Tool calls over the window: count, share, agents using each, errors, mean duration."""
     seconds = costs.parse_window(window)
     now = ctx.settings.clock()
-    await ctx.store.caught_up()  # the rollups must hold every acknowledged event
-    result = await asyncio.to_thread(
-        lambda: metrics.tools(ctx.store.reader(), principal.workspace, now, seconds, agent_id)
+    result = await ctx.store.read(
+        lambda conn: metrics.tools(conn, principal.workspace, now, seconds, agent_id),
+        current=True,
     )
     return {**result, "window": window}

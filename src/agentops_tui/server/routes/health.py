@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, Depends
 from fastapi.responses import PlainTextResponse
 
@@ -39,7 +37,7 @@ async def metrics(principal: Principal = Depends(viewer),
     """Prometheus text format: this server's capacity figures and the caller's workspace."""
     ws = principal.workspace
     bus, store = ctx.bus, ctx.store
-    newest = await asyncio.to_thread(lambda: ctx.heads.newest_id(store.reader(), ws))
+    newest = await store.read(lambda conn: ctx.heads.newest_id(conn, ws))
     samples = [
         info_sample(),
         Sample("agentops_stream_clients", "gauge", "Open event streams (all workspaces).",

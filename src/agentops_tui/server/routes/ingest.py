@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import IngestBatch, SessionUsage
+from agentops_tui.models import IngestBatch
 from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
 from agentops_tui.server.ingest.rest import MAX_BYTES, IngestJob, enrich, parse_batch
+from agentops_tui.server.ingest.wire import SessionUsage
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.store.writer import Rejected
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
-from agentops_tui.models import IngestEvent, SessionUsage
+from agentops_tui.models import IngestEvent
 from agentops_tui.pricing import Cost
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator
@@ -26,6 +26,7 @@ from agentops_tui.server.ingest.otlp.decode import (
 from agentops_tui.server.ingest.otlp.mapping import SpanDraft, draft
 from agentops_tui.server.ingest.otlp.spans import OtlpJob
 from agentops_tui.server.ingest.rest import format_loc
+from agentops_tui.server.ingest.wire import SessionUsage
 from agentops_tui.server.routes.ingest import read_limited
 from agentops_tui.server.store.writer import Rejected
 

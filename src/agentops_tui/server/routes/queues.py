@@ -6,8 +6,6 @@ Paths and bodies follow the work-queue API agents already speak (camelCase accep
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
 from collections.abc import Callable
 from typing import Any, get_args
 
@@ -35,16 +33,6 @@ from agentops_tui.server.store.writer import Rejected, WriteContext
 router = APIRouter(prefix="/api/v1", tags=["work queues"])
 
 TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
-
-
-def _counts(conn: sqlite3.Connection, workspace: str) -> dict[str, dict[str, int]]:
-    counts: dict[str, dict[str, int]] = {}
-    for queue_id, status, n in conn.execute(
-        "SELECT queue_id, status, count(*) FROM tasks WHERE workspace = ?"
-        " GROUP BY queue_id, status", (workspace,),
-    ):
-        counts.setdefault(queue_id, {})[status] = n
-    return counts
 
 
 def _with_counts(queue: WorkQueue, counts: dict[str, dict[str, int]]) -> dict[str, Any]:
@@ -78,7 +66,7 @@ async def list_queues(principal: Principal = Depends(viewer),
     ws = principal.workspace
     found: list[WorkQueue] = ctx.store.with_fleet(
         ws, lambda f: [q.model_copy() for q in f.queues.values()])
-    counts = await asyncio.to_thread(_counts, ctx.store.reader(), ws)
+    counts = await ctx.store.read(lambda conn: queues.task_counts(conn, ws))
     found.sort(key=lambda q: (q.created_at, q.id))
     return {"queues": [_with_counts(q, counts) for q in found]}
 
@@ -94,7 +82,7 @@ def _queue(ctx: ServerContext, workspace: str, queue_id: str) -> WorkQueue:
 async def get_queue(queue_id: str, principal: Principal = Depends(viewer),
                     ctx: ServerContext = Depends(get_ctx)) -> dict[str, Any]:
     queue = _queue(ctx, principal.workspace, queue_id)
-    counts = await asyncio.to_thread(_counts, ctx.store.reader(), principal.workspace)
+    counts = await ctx.store.read(lambda conn: queues.task_counts(conn, principal.workspace))
     return _with_counts(queue, counts)
 
 
@@ -132,15 +120,9 @@ async def list_tasks(
 ) -> dict[str, Any]:
     """The queue's tasks in the order they are handed out."""
     _queue(ctx, principal.workspace, queue_id)
-    sql = "SELECT t.data FROM tasks t WHERE t.workspace = ? AND t.queue_id = ?"
-    params: list[Any] = [principal.workspace, queue_id]
-    if status is not None:
-        sql += " AND t.status = ?"
-        params.append(status)
-    sql += f" {queues.PICK_ORDER_SQL} LIMIT ?"
-    params.append(limit)
-    rows = await asyncio.to_thread(lambda: ctx.store.reader().execute(sql, params).fetchall())
-    return {"tasks": [Task.model_validate_json(r[0]).model_dump(mode="json") for r in rows]}
+    found = await ctx.store.read(
+        lambda conn: queues.queue_tasks(conn, principal.workspace, queue_id, status, limit))
+    return {"tasks": [t.model_dump(mode="json") for t in found]}
 
 
 async def _take(verb: str, queue_id: str, body: TakeTaskRequest, principal: Principal,

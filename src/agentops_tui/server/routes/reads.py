@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -94,9 +93,7 @@ async def sessions(
 ) -> dict[str, Any]:
     """Sessions, newest first. Pass `next_cursor` back as `cursor` for the next page."""
     wanted = split(status)
-    await ctx.store.caught_up()  # the sessions table must hold every acknowledged event
-    page = await asyncio.to_thread(
-        ctx.store.sessions_page,
+    page = await ctx.store.sessions_page(
         principal.workspace,
         status=wanted or None,
         agent_id=agent_id,
@@ -133,7 +130,7 @@ async def session_tree(
 async def session(
     session_id: str, principal: Principal = Depends(viewer), ctx: ServerContext = Depends(get_ctx)
 ) -> Session:
-    found = await asyncio.to_thread(ctx.store.session, principal.workspace, session_id)
+    found = await ctx.store.session(principal.workspace, session_id)
     if found is None:
         raise Rejected(404, "not_found", f"no session {session_id!r}")
     return found
@@ -154,14 +151,10 @@ async def messages(
 ) -> dict[str, Any]:
     """A session's messages by `seq`: forward with `after`, or backwards with `before`."""
     store = ctx.store
-    if await asyncio.to_thread(store.session, principal.workspace, session_id) is None:
+    if await store.session(principal.workspace, session_id) is None:
         raise Rejected(404, "not_found", f"no session {session_id!r}")
     if before is not None:
-        page = await asyncio.to_thread(
-            store.messages_before, principal.workspace, session_id, before, limit
-        )
+        page = await store.messages_before(principal.workspace, session_id, before, limit)
     else:
-        page = await asyncio.to_thread(
-            store.messages, principal.workspace, session_id, after, limit
-        )
+        page = await store.messages(principal.workspace, session_id, after, limit)
     return {"messages": [m.model_dump() for m in page]}

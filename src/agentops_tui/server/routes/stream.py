@@ -6,7 +6,6 @@ switches to live frames, skipping ids it already sent: no event can fall between
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -102,9 +101,8 @@ async def stream(
             sent = head
         elif cursor is not None:
             while True:
-                page = await asyncio.to_thread(
-                    store.events_after, principal.workspace, sent, REPLAY_PAGE,
-                    types=wanted, session=session,
+                page = await store.events_after(
+                    principal.workspace, sent, REPLAY_PAGE, types=wanted, session=session
                 )
                 if caller.revoked():
                     yield REVOKED_FRAME
@@ -153,8 +151,8 @@ async def events(
     store = ctx.store
     reset = after < store.pruned_through
     start = max(after, store.pruned_through) if reset else after
-    page: list[LoggedEvent] = await asyncio.to_thread(
-        store.events_after, principal.workspace, start, limit, types=_types(types), session=session
+    page: list[LoggedEvent] = await store.events_after(
+        principal.workspace, start, limit, types=_types(types), session=session
     )
     return {
         "events": [

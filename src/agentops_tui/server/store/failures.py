@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from agentops_tui.server.store.sqlite_dialect import OUTAGES, UNSTORABLE
 from agentops_tui.server.store.write_context import Rejected, StoreUnavailable
 
 
@@ -15,12 +16,9 @@ def rollback(conn: sqlite3.Connection) -> None:
         pass
 
 
-# Failures of the store itself rather than of what a job wrote: every job would fail alike.
-_OUTAGES = (sqlite3.OperationalError, sqlite3.InternalError, MemoryError, OSError,
-            StoreUnavailable)
-# Values the store or its JSON encoder refused: the request's fault, so a 422.
-_UNSTORABLE = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, ValueError,
-               RecursionError)
+# Failures of the store itself rather than of what a job wrote: every job would fail alike
+# (and a store that could not fold its log again after a rollback).
+_OUTAGES = (*OUTAGES, StoreUnavailable)
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -29,7 +27,7 @@ def is_outage(exc: BaseException) -> bool:
 
 def answer(exc: BaseException) -> Exception:
     """What the request whose job failed at commit is told."""
-    if isinstance(exc, _UNSTORABLE):
+    if isinstance(exc, UNSTORABLE):
         return Rejected(422, "unstorable",
                         f"the store refused a value of this request: {exc}",
                         {"reason": type(exc).__name__})

@@ -3,29 +3,30 @@
 Writes go through the single `Writer` (group commit); the derived tables follow in state
 checkpoints (`checkpoint`), at most a second behind the log. Reads of current state come from
 the in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always
-agree); reads of history (event pages, messages, old sessions) use per-thread read
-connections; message reads add the rows not checkpointed yet. A read of other tables that
-must be current awaits `caught_up()` first.
+agree); every read of the tables goes through `read`, which runs a function of a read-only
+connection on one of the store's read threads (`ReadPool`), after a checkpoint when it asks
+for `current` tables. Message reads add the rows not checkpointed yet instead.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import Message, Session, Snapshot
+from agentops_tui.server.store import history
 from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
+from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.db_lock import BackendLock
 from agentops_tui.server.store.fleet_loader import load_fleet
 from agentops_tui.server.store.message_index import MessageRow
+from agentops_tui.server.store.read_pool import ReadPool, StoreClosed
 from agentops_tui.server.store.retention import Retention, prune_log
 from agentops_tui.server.store.rollup_fold import RollupFold
 from agentops_tui.server.store.sqlite_schema import connect, open_database
@@ -34,6 +35,7 @@ from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 __all__ = ["Retention", "Store"]
 
 log = logging.getLogger("agentops.store")
+T = TypeVar("T")
 
 
 class Store:
@@ -51,7 +53,6 @@ class Store:
         self.lock.acquire()
         try:
             conn = open_database(self.path, synchronous=synchronous)
-            self._local = threading.local()
             row = conn.execute("SELECT max(id) FROM events").fetchone()
             self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
             next_id = max(int(row[0] or 0), self.pruned_through) + 1
@@ -67,23 +68,17 @@ class Store:
             self.lock.release()
             raise
         self.writer.after_commit_hooks.append(self._maybe_prune)
+        self._reads = ReadPool(lambda: connect(self.path, readonly=True))
+        self.closed = False
 
     # ---- lifecycle -------------------------------------------------------------------------
-
-    def checkpoint_now(self) -> bool:
-        """Write the pending checkpoint now (writer thread, or while it is not running)."""
-        return self.writer.checkpoint_now()
-
-    async def caught_up(self) -> None:
-        """Return once the tables hold every event committed when this was called."""
-        if self.writer.checkpoint.through >= self.writer.committed_id:
-            return
-        await asyncio.wrap_future(self.writer.request_checkpoint())
 
     def start(self) -> None:
         self.writer.start()
 
     def close(self) -> None:
+        self.closed = True
+        self._reads.close()
         self.writer.stop()  # writes the pending checkpoint
         self.writer.checkpoint_now()  # (a writer never started has none, but a test's)
         self.writer.conn.close()
@@ -98,16 +93,33 @@ class Store:
             listener(events)
 
     async def write(self, job: Callable[[WriteContext], Any]) -> Any:
+        """Run `job` in the next group commit; returns once it is durable."""
+        if self.closed:  # the writer thread is gone: the job would wait forever
+            raise StoreClosed("the store is closed")
         return await self.writer.run(job)
 
-    # ---- reading helpers ---------------------------------------------------------------
+    # ---- reading ---------------------------------------------------------------------------
 
-    def reader(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = connect(self.path, readonly=True)
-            self._local.conn = conn
-        return conn
+    async def read(self, fn: Callable[[Connection], T], *, current: bool = False) -> T:
+        """`fn(connection)` on a read thread, with that thread's own read-only connection.
+
+        `current=True` for reads of the current-state tables (sessions, agents, approvals,
+        commands, messages, the cost and tool rollups, session runs) that must reflect every
+        committed event; reads of the log, the audit log, alerts or tasks need not ask."""
+        if current:
+            await self.caught_up()
+        return await self._reads.run(fn)
+
+    async def caught_up(self) -> None:
+        """Returns once the current-state tables hold every event committed when this was
+        called: at once when the checkpoint has them, else after the writer wrote one."""
+        if self.writer.checkpoint.through >= self.writer.committed_id:
+            return
+        await asyncio.wrap_future(self.writer.request_checkpoint())
+
+    def checkpoint_now(self) -> bool:
+        """Write the pending checkpoint now (writer thread, or while it is not running)."""
+        return self.writer.checkpoint_now()
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -154,7 +166,7 @@ class Store:
 
     # ---- history -------------------------------------------------------------------------
 
-    def events_after(
+    async def events_after(
         self,
         workspace: str,
         after: int,
@@ -163,55 +175,45 @@ class Store:
         types: frozenset[str] | None = None,
         session: str | None = None,
     ) -> list[LoggedEvent]:
-        sql = "SELECT id, type, ts, data FROM events WHERE id > ? AND workspace = ?"
-        params: list[Any] = [after, workspace]
-        if types:
-            sql += f" AND type IN ({','.join('?' * len(types))})"
-            params.extend(sorted(types))
-        if session:
-            sql += " AND session_id = ?"
-            params.append(session)
-        sql += " ORDER BY id LIMIT ?"
-        params.append(limit)
-        return [
-            LoggedEvent(r[0], r[1], r[2], workspace, json.loads(r[3]), r[3])
-            for r in self.reader().execute(sql, params)
-        ]
+        return await self.read(lambda conn: history.events_after(
+            conn, workspace, after, limit, types=types, session=session))
 
-    def messages(self, workspace: str, session_id: str, after: int, limit: int) -> list[Message]:
-        # the rows still waiting are read first: copied since, they are in the table read next
-        waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
-                   if r[2] > after]
-        rows = self.reader().execute(
-            "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
-            " AND seq > ? ORDER BY seq LIMIT ?",
-            (workspace, session_id, after, limit),
-        ).fetchall()
-        return _merged(session_id, rows, waiting)[:limit]
+    async def messages(
+        self, workspace: str, session_id: str, after: int, limit: int
+    ) -> list[Message]:
+        def page(conn: Connection) -> list[Message]:
+            # the rows still waiting are read first: copied since, they are in the table
+            waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
+                       if r[2] > after]
+            rows = history.message_rows_after(conn, workspace, session_id, after, limit)
+            return _merged(session_id, rows, waiting)[:limit]
 
-    def messages_before(
+        return await self.read(page)  # current without a checkpoint: the waiting rows merge
+
+    async def messages_before(
         self, workspace: str, session_id: str, before: int, limit: int
     ) -> list[Message]:
         """The `limit` messages just before `before`, oldest first (for scrolling back)."""
-        waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
-                   if r[2] < before]
-        rows = self.reader().execute(
-            "SELECT seq, role, content, ts FROM messages WHERE workspace = ? AND session_id = ?"
-            " AND seq < ? ORDER BY seq DESC LIMIT ?",
-            (workspace, session_id, before, limit),
-        ).fetchall()
-        return _merged(session_id, rows, waiting)[-limit:] if limit > 0 else []
+        def page(conn: Connection) -> list[Message]:
+            waiting = [r for r in self.writer.message_index.pending_for(workspace, session_id)
+                       if r[2] < before]
+            rows = history.message_rows_before(conn, workspace, session_id, before, limit)
+            return _merged(session_id, rows, waiting)[-limit:] if limit > 0 else []
 
-    def session(self, workspace: str, session_id: str) -> Session | None:
-        found = self.with_fleet(workspace, lambda f: f.sessions.get(session_id))
-        if found is not None:
-            return found.model_copy(deep=True)  # type: ignore[no-any-return]
-        row = self.reader().execute(
-            "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
-        ).fetchone()
-        return None if row is None else Session.model_validate_json(row[0])
+        return await self.read(page)
 
-    def sessions_page(
+    async def session(self, workspace: str, session_id: str) -> Session | None:
+        """A session from memory, or from its table (ended long ago: a session leaves memory
+        only once its row is checkpointed, so no checkpoint is needed)."""
+        def find(conn: Connection) -> Session | None:
+            found = self.with_fleet(workspace, lambda f: f.sessions.get(session_id))
+            if found is not None:
+                return found.model_copy(deep=True)  # type: ignore[no-any-return]
+            return history.stored_session(conn, workspace, session_id)
+
+        return await self.read(find)
+
+    async def sessions_page(
         self,
         workspace: str,
         *,
@@ -223,23 +225,9 @@ class Store:
         limit: int,
     ) -> list[Session]:
         """Sessions newest first, keyset-paged by (started_at, id)."""
-        sql = "SELECT data FROM sessions WHERE workspace = ?"
-        params: list[Any] = [workspace]
-        if status:
-            sql += f" AND status IN ({','.join('?' * len(status))})"
-            params.extend(status)
-        for column, value in (
-            ("agent_id", agent_id), ("task_id", task_id), ("parent_session_id", parent_session_id)
-        ):
-            if value is not None:
-                sql += f" AND {column} = ?"
-                params.append(value)
-        if cursor is not None:
-            sql += " AND (started_at < ? OR (started_at = ? AND id < ?))"
-            params.extend([cursor[0], cursor[0], cursor[1]])
-        sql += " ORDER BY started_at DESC, id DESC LIMIT ?"
-        params.append(limit)
-        return [Session.model_validate_json(r[0]) for r in self.reader().execute(sql, params)]
+        return await self.read(lambda conn: history.sessions_page(
+            conn, workspace, status=status, agent_id=agent_id, task_id=task_id,
+            parent_session_id=parent_session_id, cursor=cursor, limit=limit), current=True)
 
     # ---- retention -------------------------------------------------------------------------
 
@@ -254,7 +242,7 @@ class Store:
 
 
 def _merged(
-    session_id: str, rows: list[tuple[Any, ...]], waiting: list[MessageRow]
+    session_id: str, rows: list[history.MessageTableRow], waiting: list[MessageRow]
 ) -> list[Message]:
     """Table rows (seq, role, content, ts) and waiting rows as messages in seq order, once each."""
     by_seq = {r[0]: (r[1], r[2], r[3]) for r in rows}

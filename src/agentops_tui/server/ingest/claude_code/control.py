@@ -31,6 +31,7 @@ from agentops_tui.models import ENDED_SESSION_STATUSES, Command, Session
 from agentops_tui.server.control import approvals
 from agentops_tui.server.control.commands import acknowledge
 from agentops_tui.server.redact import redact
+from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 # Events a pause does not hold: nothing waits on them (the session is ending, or the hook
@@ -198,9 +199,12 @@ def _carry(ctx: WriteContext, workspace: str, held: HeldEvent, carried: list[Com
     return Reply({}, scope)
 
 
+_SET_FOLLOWUP_SQL = upsert("claude_followups", ("workspace", "session_id", "message"),
+                          ("workspace", "session_id"))
+
+
 def _set_followup(ctx: WriteContext, workspace: str, session_id: str, text: str) -> None:
-    ctx.conn.execute("INSERT OR REPLACE INTO claude_followups (workspace, session_id, message)"
-                     " VALUES (?, ?, ?)", (workspace, session_id, text))
+    ctx.conn.execute(_SET_FOLLOWUP_SQL, (workspace, session_id, text))
 
 
 def _take_followup(ctx: WriteContext, workspace: str, session_id: str) -> str | None:

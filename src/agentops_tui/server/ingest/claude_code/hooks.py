@@ -43,7 +43,6 @@ from pydantic import (
 from agentops_tui.models import (
     ENDED_SESSION_STATUSES,
     IngestAccepted,
-    IngestBatch,
     IngestEvent,
     Session,
 )
@@ -51,13 +50,19 @@ from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.ingest.claude_code.control import Reply
 from agentops_tui.server.ingest.claude_code.permissions import permission_detail, permission_summary
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
+from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.redact import redact_json
 from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext
 from agentops_tui.wire_values import ID_PATTERN, MAX_DURATION_MS, JsonValue, TokenCount
 
 MAX_OUTPUT = 2_000
 _REOPENERS = {"SessionStart", "UserPromptSubmit", "PreToolUse"}
+# a tool call that started and has not finished yet, by the key its end event will carry
+_SAVE_TOOL_START_SQL = upsert("claude_tool_starts",
+                              ("workspace", "session_id", "tool_key", "tool", "started_at"),
+                              ("workspace", "session_id", "tool_key"))
 _events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
 # Claude Code's ids become parts of session ids (`cc-<session_id>-sub-<agent_id>`), so they
 # follow the rules of an id in a URL path.
@@ -221,8 +226,7 @@ class HookJob:
         accepted = self._record(ctx, out)
         if starts:
             ctx.conn.executemany(
-                "INSERT OR REPLACE INTO claude_tool_starts (workspace, session_id, tool_key,"
-                " tool, started_at) VALUES (?, ?, ?, ?, ?)",
+                _SAVE_TOOL_START_SQL,
                 [(ws, target, *s) for s in starts],
             )
         if ended:
@@ -250,7 +254,7 @@ class HookJob:
             errors = exc.errors(include_url=False, include_input=False)
             raise Rejected(422, "invalid_hook", f"hook cannot be mapped: {errors[0]['msg']}",
                            [{"message": e["msg"]} for e in errors]) from None
-        batch = IngestBatch.model_construct(events=events)
+        batch = WireBatch.from_models(events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:
             found = {i: ctx.session(ws, i) for i in ids}

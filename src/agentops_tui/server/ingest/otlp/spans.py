@@ -29,10 +29,12 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from agentops_tui.models import IngestAccepted, IngestBatch, IngestEvent
+from agentops_tui.models import IngestAccepted, IngestEvent
 from agentops_tui.server.ingest.otlp.mapping import AGENT, SpanDraft, id_from
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
+from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.store.sqlite import Store
+from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext
 
 GRACE_SECONDS = 3600.0
@@ -41,10 +43,11 @@ PRUNE_EVERY = 500  # exports
 
 _events_adapter: TypeAdapter[list[IngestEvent]] = TypeAdapter(list[IngestEvent])
 _exports = itertools.count(1)
-_COLUMNS = (
-    "trace_id, span_id, parent_id, kind, agent_id, session_id, owner, service, pending,"
-    " end_ts, seen_at"
-)
+_SPAN_COLUMNS = ("trace_id", "span_id", "parent_id", "kind", "agent_id", "session_id", "owner",
+                 "service", "pending", "end_ts", "seen_at")
+_COLUMNS = ", ".join(_SPAN_COLUMNS)
+_SAVE_SQL = upsert("otlp_spans", ("workspace", *_SPAN_COLUMNS),
+                   ("workspace", "trace_id", "span_id"))
 
 
 @dataclass
@@ -98,7 +101,7 @@ class OtlpJob:
             events = _events_adapter.validate_python(self._events(ctx, rows))
         except ValidationError as exc:  # nothing is written yet: refuse only this export
             raise Rejected(422, "unmappable_spans", f"spans could not be mapped: {exc}") from None
-        batch = IngestBatch.model_construct(events=events)
+        batch = WireBatch.from_models(events)
 
         def session_models(ids: set[str]) -> dict[str, str | None]:
             found = {i: ctx.session(self.workspace, i) for i in ids}
@@ -138,7 +141,7 @@ class OtlpJob:
                 chunk = listed[i : i + 500]
                 found += ctx.conn.execute(
                     f"SELECT {_COLUMNS} FROM otlp_spans WHERE workspace = ? AND trace_id = ?"
-                    f" AND span_id IN ({','.join('?' * len(chunk))})", (ws, trace, *chunk),
+                    f" AND span_id IN ({placeholders(len(chunk))})", (ws, trace, *chunk),
                 ).fetchall()
         for raw in found:
             rows[(raw[0], raw[1])] = _Row(
@@ -150,8 +153,7 @@ class OtlpJob:
     def _save(self, ctx: WriteContext, rows: list[_Row]) -> None:
         ws = self.workspace
         ctx.conn.executemany(
-            f"INSERT OR REPLACE INTO otlp_spans (workspace, {_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            _SAVE_SQL,
             [
                 (ws, r.trace_id, r.span_id, r.parent_id, r.kind, r.agent_id, r.session_id,
                  r.owner, r.service, json.dumps(r.pending) if r.pending else None, r.end_ts,
