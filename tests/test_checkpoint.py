@@ -119,8 +119,8 @@ def test_a_rolled_back_group_leaves_the_committed_sums_exact(
         assert good.result() is None
         with pytest.raises(Exception, match="refused a value"):
             bad.result()
-        session = store.session("default", "se-1")
-        assert session is not None and session.cost_usd == 3.0
+        session = store.with_fleet("default", lambda f: f.sessions["se-1"])
+        assert session.cost_usd == 3.0
         assert session.input_tokens == 2000 and session.output_tokens == 101
         _commit(store, _emit(usage(), cost=0.25))
         store.checkpoint_now()
@@ -132,8 +132,8 @@ def test_a_rolled_back_group_leaves_the_committed_sums_exact(
         store.close()
     again = Store(db)
     try:
-        session = again.session("default", "se-1")
-        assert session is not None and session.cost_usd == 3.25
+        session = again.with_fleet("default", lambda f: f.sessions["se-1"])
+        assert session.cost_usd == 3.25
     finally:
         again.close()
     assert sum(r[5] for r in _tables(db)["cost_rollup"]) == 3.25 * 10**10
