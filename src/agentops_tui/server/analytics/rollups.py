@@ -13,6 +13,7 @@ import sqlite3
 import time
 
 from agentops_tui.server.store.rollup_fold import MAX_STORED, USD_UNITS, to_units, to_usd
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 from agentops_tui.server.store.writer import Writer
 
 __all__ = ["MAX_STORED", "USD_UNITS", "Rollups", "to_units", "to_usd"]
@@ -51,7 +52,7 @@ class Rollups:
         minute = int(before // 60)
         deleted = 0
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(BEGIN_WRITE)
             for ws in workspaces:
                 for sql, arg in (
                     ("DELETE FROM cost_rollup WHERE workspace = ? AND minute < ?", minute),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.server.store.message_index import MessageIndex, copy_legacy
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 from agentops_tui.server.store.state_rows import StateRows
 
 if TYPE_CHECKING:
@@ -158,7 +159,7 @@ def read_marker(conn: sqlite3.Connection, newest: int) -> int:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (THROUGH_KEY,)).fetchone()
     if row is not None:
         return int(row[0])
-    conn.execute("BEGIN IMMEDIATE")
+    conn.execute(BEGIN_WRITE)
     try:
         copy_legacy(conn, newest)
         conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",

@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 
 from agentops_tui.server.store.fleet_loader import RECENT_SECONDS, forget_old
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 from agentops_tui.server.store.writer import Writer
 
 log = logging.getLogger("agentops.store")
@@ -52,7 +53,7 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
         cutoff = min(cutoff, writer.checkpoint.through)
         if cutoff <= pruned_through:
             return 0, pruned_through
-        conn.execute("BEGIN IMMEDIATE")
+        conn.execute(BEGIN_WRITE)
         try:
             cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
             conn.execute(

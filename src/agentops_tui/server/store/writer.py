@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.store.checkpoint import Checkpoint, Handler
 from agentops_tui.server.store.failures import answer, is_outage, rollback
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 from agentops_tui.server.store.write_context import (
     LoggedEvent,
     Rejected,
@@ -176,7 +177,7 @@ class Writer:
             if not cp.pending:
                 return True
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute(BEGIN_WRITE)
                 cp.write(self.conn, self.fleets)
                 self.conn.execute("COMMIT")
             except Exception:  # disk full, I/O error: the log has it all; retry later
@@ -250,7 +251,7 @@ class Writer:
             try:
                 if self._stale and not self._recover_quietly():
                     raise StoreUnavailable("the store could not fold its log after a rollback")
-                self.conn.execute("BEGIN IMMEDIATE")
+                self.conn.execute(BEGIN_WRITE)
                 for job, future in batch:
                     try:
                         results.append((future, True, job(ctx)))
