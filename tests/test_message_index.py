@@ -28,7 +28,7 @@ def _store(live: LiveServer) -> Store:
 def test_messages_read_back_before_they_are_copied_to_their_table(tmp_path: Path) -> None:
     live = start_server(tmp_path / "m.db")
     try:
-        _store(live).writer.message_index.interval = 3600
+        _store(live).writer.checkpoint.interval = 3600
         with live.client() as c:
             events = [started(), *(message(content=f"m{i}") for i in range(1, 6))]
             assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
@@ -55,7 +55,7 @@ def test_messages_read_back_before_they_are_copied_to_their_table(tmp_path: Path
 def test_an_idle_writer_copies_waiting_messages_within_the_interval(tmp_path: Path) -> None:
     live = start_server(tmp_path / "m.db")
     try:
-        _store(live).writer.message_index.interval = 0.2
+        _store(live).writer.checkpoint.interval = 0.2
         with live.client() as c:
             events = [started(), message(content="a"), message(content="b")]
             assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
@@ -75,7 +75,7 @@ def test_messages_a_crash_left_uncopied_come_back_from_the_log(tmp_path: Path) -
     live = start_server(tmp_path / "m.db")
     crashed = tmp_path / "crashed.db"
     try:
-        _store(live).writer.message_index.interval = 3600
+        _store(live).writer.checkpoint.interval = 3600
         with live.client() as c:
             events = [started(), message(content="x"), message(content="y")]
             assert c.post("/api/v1/ingest", json={"events": events}).status_code == 202
@@ -101,7 +101,7 @@ def test_messages_a_crash_left_uncopied_come_back_from_the_log(tmp_path: Path) -
 def test_pruning_the_log_copies_waiting_messages_first(tmp_path: Path) -> None:
     live = start_server(tmp_path / "m.db", retention=Retention(max_events=5, every_commits=1))
     try:
-        _store(live).writer.message_index.interval = 3600
+        _store(live).writer.checkpoint.interval = 3600
         with live.client() as c:
             assert c.post("/api/v1/ingest", json={"events": [started()]}).status_code == 202
             for i in range(1, 11):

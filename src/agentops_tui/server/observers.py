@@ -1,7 +1,8 @@
-"""Wire costs, metrics and alerting into a server: rollup observers and the alert engine.
+"""Wire costs, metrics and alerting into a server: rollup retention and the alert engine.
 
-One observer dispatches by event type to the rollups and the alert feeds, so an event that
-neither cares about (most messages) costs a single dict lookup.
+The rollups themselves are a fold of the store's checkpoint (`store.rollup_fold`). The alert
+feeds are reactions: one observer dispatches by event type to them, so an event they do not
+care about (most messages) costs a single dict lookup.
 """
 
 from __future__ import annotations
@@ -46,13 +47,13 @@ class Dispatch:
 
 
 def install(ctx: ServerContext) -> AlertEngine:
-    """Register the observers on the store's writer (before it starts) and the engine."""
+    """Register the reactions on the store's writer (before it starts) and the engine."""
     writer = ctx.store.writer
-    rollups = Rollups()
-    rollups.install(writer, observe=False)
+    Rollups().install(writer)
     engine = AlertEngine(ctx.settings.alerts, ctx.settings.command_expiry_seconds)
+    engine.feeds.rollups = ctx.store.rollups  # spend committed but not yet in the tables
     writer.observers.append(Dispatch(
-        [rollups.handlers(), engine.feeds.handlers()], engine.feeds.prefix_handlers()
+        [engine.feeds.handlers()], engine.feeds.prefix_handlers()
     ))
     ctx.alert_engine = engine
     return engine

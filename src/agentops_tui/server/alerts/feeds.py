@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.analytics.rollups import to_units
+from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
 from agentops_tui.server.store.sqlite_dialect import total
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
@@ -81,6 +82,12 @@ class AlertFeeds:
     def __init__(self, settings: AlertSettings) -> None:
         self.settings = settings
         self.by_workspace: dict[str, Feeds] = {}
+        # The rollup tables lag the log by up to a checkpoint; spend and runs committed since
+        # are added from here, so the lookups below count every committed event once.
+        self.rollups: RollupFold | None = None
+
+    def _pending_units(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
+        return 0 if self.rollups is None else self.rollups.pending_cost(workspace, match)
 
     def install(self, writer: Writer) -> None:
         writer.observers.append(self.observe)
@@ -115,7 +122,8 @@ class AlertFeeds:
                 " AND task_id = ?",
                 (workspace, task_id),
             ).fetchone()
-            units = feeds.task_total[task_id] = int(row[0] or 0)
+            units = int(row[0] or 0) + self._pending_units(workspace, lambda k: k[3] == task_id)
+            feeds.task_total[task_id] = units
         return units
 
     def agent_day_units(
@@ -128,7 +136,9 @@ class AlertFeeds:
                 " AND agent_id = ? AND minute >= ? AND minute < ?",
                 (workspace, agent_id, day * 1440, (day + 1) * 1440),
             ).fetchone()
-            units = feeds.agent_day[(agent_id, day)] = int(row[0] or 0)
+            units = int(row[0] or 0) + self._pending_units(
+                workspace, lambda k: k[2] == agent_id and day * 1440 <= k[1] < (day + 1) * 1440)
+            feeds.agent_day[(agent_id, day)] = units
         return units
 
     def workspace_day_units(
@@ -141,7 +151,9 @@ class AlertFeeds:
                 " AND minute >= ? AND minute < ?",
                 (workspace, day * 1440, (day + 1) * 1440),
             ).fetchone()
-            units = feeds.workspace_day[day] = int(row[0] or 0)
+            units = int(row[0] or 0) + self._pending_units(
+                workspace, lambda k: day * 1440 <= k[1] < (day + 1) * 1440)
+            feeds.workspace_day[day] = units
         return units
 
     # ---- observing ----------------------------------------------------------------------
@@ -260,11 +272,16 @@ class AlertFeeds:
         ended_horizon = max(
             s.seconds(s.error_rate.window_minutes), s.seconds(s.success_rate.window_minutes)
         )
-        for agent_id, ended_at, status in ctx.conn.execute(
-            "SELECT agent_id, ended_at, status FROM session_runs WHERE workspace = ?"
-            " AND ended_at >= ? ORDER BY ended_at",
-            (workspace, now - ended_horizon),
-        ):
+        since = now - ended_horizon
+        ends: dict[str, tuple[str, float, str]] = {  # session -> (agent, ended_at, status)
+            sid: (agent_id, ended_at, status)
+            for sid, agent_id, ended_at, status in ctx.conn.execute(
+                "SELECT session_id, agent_id, ended_at, status FROM session_runs"
+                " WHERE workspace = ? AND ended_at >= ?", (workspace, since))
+        }
+        for run in self.rollups.pending_runs(workspace, since) if self.rollups else ():
+            ends[run[1]] = (run[2], run[6], run[4])  # newer than the table's row
+        for agent_id, ended_at, status in sorted(ends.values(), key=lambda e: e[1]):
             feeds.ended.setdefault(agent_id, deque()).append((ended_at, status))
         for ts, raw in ctx.conn.execute(
             "SELECT ts, data FROM events WHERE workspace = ? AND type = 'command.updated'"

@@ -1,56 +1,41 @@
 """The store: one SQLite file holding the event log and current state.
 
-Writes go through the single `Writer` (group commit). Reads of current state come from the
-in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always agree);
-every read of the tables goes through `read`, which runs a function of a read-only connection
-on one of the store's read threads (`ReadPool`). Message reads add the rows the writer has not
-copied into their table yet (`message_index`).
+Writes go through the single `Writer` (group commit); the derived tables follow in state
+checkpoints (`checkpoint`), at most a second behind the log. Reads of current state come from
+the in-memory fleets under the writer's lock (so a snapshot and its `last_event_id` always
+agree); every read of the tables goes through `read`, which runs a function of a read-only
+connection on one of the store's read threads (`ReadPool`), after a checkpoint when it asks
+for `current` tables. Message reads add the rows not checkpointed yet instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
-from agentops_tui.models import (
-    Agent,
-    Alert,
-    Approval,
-    Command,
-    Message,
-    Session,
-    Snapshot,
-    Task,
-    WorkQueue,
-)
+from agentops_tui.models import Message, Session, Snapshot
 from agentops_tui.server.store import history
+from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
 from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.db_lock import BackendLock
-from agentops_tui.server.store.message_index import MessageRow, open_index
+from agentops_tui.server.store.fleet_loader import load_fleet
+from agentops_tui.server.store.message_index import MessageRow
 from agentops_tui.server.store.read_pool import ReadPool, StoreClosed
+from agentops_tui.server.store.retention import Retention, prune_log
+from agentops_tui.server.store.rollup_fold import RollupFold
 from agentops_tui.server.store.sqlite_schema import connect, open_database
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
+__all__ = ["Retention", "Store"]
+
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")
-
-# Ended sessions stay in memory (and in snapshots) this long after their last activity.
-RECENT_SECONDS = 6 * 3600
-
-
-@dataclass(frozen=True)
-class Retention:
-    """How much of the event log to keep. Current state is never pruned."""
-
-    max_events: int = 2_000_000
-    max_age_seconds: float = 7 * 86400
-    every_commits: int = 500
 
 
 class Store:
@@ -60,6 +45,7 @@ class Store:
         *,
         retention: Retention | None = None,
         synchronous: str = "FULL",
+        checkpoint_seconds: float | None = None,
     ) -> None:
         self.path = Path(path)
         self.retention = retention or Retention()
@@ -71,11 +57,16 @@ class Store:
             self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
             next_id = max(int(row[0] or 0), self.pruned_through) + 1
             self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
-            messages = open_index(conn)
+            checkpoint = Checkpoint(read_marker(conn, next_id - 1), checkpoint_seconds)
+            self.rollups = RollupFold()
+            checkpoint.folds.append(self.rollups)
+            self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed,
+                                 checkpoint)
+            # what a crash left unfolded: into memory and the tables, before anything reads
+            self.writer.recover()
         except BaseException:
             self.lock.release()
             raise
-        self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed, messages)
         self.writer.after_commit_hooks.append(self._maybe_prune)
         self._reads = ReadPool(lambda: connect(self.path, readonly=True))
         self.closed = False
@@ -88,7 +79,8 @@ class Store:
     def close(self) -> None:
         self.closed = True
         self._reads.close()
-        self.writer.stop()
+        self.writer.stop()  # writes the pending checkpoint
+        self.writer.checkpoint_now()  # (a writer never started has none, but a test's)
         self.writer.conn.close()
         self.lock.release()
 
@@ -119,10 +111,15 @@ class Store:
         return await self._reads.run(fn)
 
     async def caught_up(self) -> None:
-        """Returns once the current-state tables hold every committed event.
+        """Returns once the current-state tables hold every event committed when this was
+        called: at once when the checkpoint has them, else after the writer wrote one."""
+        if self.writer.checkpoint.through >= self.writer.committed_id:
+            return
+        await asyncio.wrap_future(self.writer.request_checkpoint())
 
-        Today the writer updates them in the very transaction that logs the events, so they
-        always do and this returns at once."""
+    def checkpoint_now(self) -> bool:
+        """Write the pending checkpoint now (writer thread, or while it is not running)."""
+        return self.writer.checkpoint_now()
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> str | None:
@@ -131,58 +128,7 @@ class Store:
 
     def _load_fleet(self, workspace: str) -> Fleet:
         """Build a workspace's working set from the tables (writer thread, lock held)."""
-        conn = self.writer.conn
-        since = time.time() - RECENT_SECONDS
-        agents = [
-            Agent.model_validate_json(r[0])
-            for r in conn.execute("SELECT data FROM agents WHERE workspace = ?", (workspace,))
-        ]
-        sessions = [
-            Session.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM sessions WHERE workspace = ? AND (status IN"
-                " ('running','waiting','paused') OR last_activity >= ?)",
-                (workspace, since),
-            )
-        ]
-        approvals = [
-            Approval.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM approvals WHERE workspace = ? AND status = 'pending'",
-                (workspace,),
-            )
-        ]
-        commands = [
-            Command.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM commands WHERE workspace = ? AND status IN"
-                " ('pending','delivered')",
-                (workspace,),
-            )
-        ]
-        alerts = [
-            Alert.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM alerts WHERE workspace = ? AND status IN ('open','acked')",
-                (workspace,),
-            )
-        ]
-        queues = [
-            WorkQueue.model_validate_json(r[0])
-            for r in conn.execute("SELECT data FROM work_queues WHERE workspace = ?", (workspace,))
-        ]
-        tasks = [
-            Task.model_validate_json(r[0])
-            for r in conn.execute(
-                "SELECT data FROM tasks WHERE workspace = ? AND (status IN"
-                " ('inbox','assigned','running') OR updated_at >= ?)",
-                (workspace, since),
-            )
-        ]
-        fleet = Fleet()
-        fleet.load(agents, sessions, approvals, commands, self.writer.next_event_id - 1, alerts,
-                   queues, tasks)
-        return fleet
+        return load_fleet(self.writer.conn, workspace, self.writer.next_event_id - 1)
 
     # ---- current state -------------------------------------------------------------------
 
@@ -242,7 +188,7 @@ class Store:
             rows = history.message_rows_after(conn, workspace, session_id, after, limit)
             return _merged(session_id, rows, waiting)[:limit]
 
-        return await self.read(page, current=True)
+        return await self.read(page)  # current without a checkpoint: the waiting rows merge
 
     async def messages_before(
         self, workspace: str, session_id: str, before: int, limit: int
@@ -254,17 +200,18 @@ class Store:
             rows = history.message_rows_before(conn, workspace, session_id, before, limit)
             return _merged(session_id, rows, waiting)[-limit:] if limit > 0 else []
 
-        return await self.read(page, current=True)
+        return await self.read(page)
 
     async def session(self, workspace: str, session_id: str) -> Session | None:
-        """A session from memory, or from its table (ended long ago)."""
+        """A session from memory, or from its table (ended long ago: a session leaves memory
+        only once its row is checkpointed, so no checkpoint is needed)."""
         def find(conn: Connection) -> Session | None:
             found = self.with_fleet(workspace, lambda f: f.sessions.get(session_id))
             if found is not None:
                 return found.model_copy(deep=True)  # type: ignore[no-any-return]
             return history.stored_session(conn, workspace, session_id)
 
-        return await self.read(find, current=True)
+        return await self.read(find)
 
     async def sessions_page(
         self,
@@ -288,46 +235,10 @@ class Store:
         if writer.commits % self.retention.every_commits == 0:
             self.prune()
 
-    def _aged_prefix(self, conn: sqlite3.Connection, before: float) -> int:
-        """The last id of the log's oldest run of events stamped before `before`.
-
-        Only a prefix: an event's `ts` is the agent's word, and one stamped in 1970 that
-        arrived today must not take every event logged before it along."""
-        row = conn.execute(
-            "SELECT id FROM events WHERE ts >= ? ORDER BY id LIMIT 1", (before,)
-        ).fetchone()
-        if row is not None:
-            return int(row[0]) - 1
-        return self.writer.next_event_id - 1  # every event is older
-
     def prune(self) -> int:
         """Drop log entries past the retention limits; remember how far, for `reset`."""
-        ret = self.retention
-        with self.writer.lock:
-            conn = self.writer.conn
-            cutoff_id = self.writer.next_event_id - 1 - ret.max_events
-            cutoff = max(cutoff_id, self._aged_prefix(conn, time.time() - ret.max_age_seconds))
-            if cutoff > self.writer.message_index.through:
-                self.writer.copy_messages()  # the log must keep what `messages` lacks
-                cutoff = min(cutoff, self.writer.message_index.through)
-            if cutoff <= self.pruned_through:
-                return 0
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
-                conn.execute(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)",
-                    (str(cutoff),),
-                )
-                conn.execute("COMMIT")
-            except sqlite3.Error:
-                conn.execute("ROLLBACK")
-                log.exception("retention pruning failed")
-                return 0
-            self.pruned_through = cutoff
-            for fleet in self.writer.fleets.values():
-                _forget_old_sessions(fleet, time.time() - RECENT_SECONDS)
-            return int(cur.rowcount)
+        pruned, self.pruned_through = prune_log(self.writer, self.retention, self.pruned_through)
+        return pruned
 
 
 def _merged(
@@ -341,15 +252,3 @@ def _merged(
         Message(session_id=session_id, seq=seq, role=role, content=content, ts=ts)
         for seq, (role, content, ts) in sorted(by_seq.items())
     ]
-
-
-def _forget_old_sessions(fleet: Fleet, before: float) -> None:
-    old = [
-        s.id
-        for s in fleet.sessions.values()
-        if s.ended_at is not None and s.last_activity < before
-    ]
-    for sid in old:
-        fleet.forget_session(sid)
-    for task in [t for t in fleet.tasks.values() if t.finished_at and t.updated_at < before]:
-        del fleet.tasks[task.id]

@@ -66,7 +66,7 @@ CREATE TABLE IF NOT EXISTS audit (
     action TEXT NOT NULL, target TEXT, payload TEXT, result TEXT NOT NULL, address TEXT
 );
 CREATE INDEX IF NOT EXISTS audit_ts ON audit (workspace, ts);
--- costs and metrics: rollups kept by writer observers, in the same transaction as the events
+-- costs and metrics: rollups folded from the log by the state checkpoint (store/rollup_fold.py)
 CREATE TABLE IF NOT EXISTS cost_rollup (
     workspace TEXT NOT NULL, minute INTEGER NOT NULL, agent_id TEXT NOT NULL,
     task_id TEXT NOT NULL, model TEXT NOT NULL, cost_e10 INTEGER NOT NULL,

@@ -1,5 +1,5 @@
-"""Current-state rows: the agents, sessions, approvals and commands a group's events touched,
-written in the group's transaction just before it commits."""
+"""Current-state rows: the agents, sessions, approvals and commands the events folded since
+the last checkpoint touched, written by the next checkpoint (`checkpoint`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def _columns(s: Session) -> SessionColumns:
 
 
 class StateRows:
-    """Writes the dirty current-state rows of a group (writer thread only).
+    """Writes the dirty current-state rows of a checkpoint (writer thread only).
 
     A session row is replaced whole only when a column other than `last_activity` and `data`
     changed since this writer last wrote it; otherwise an UPDATE of those two leaves the
@@ -37,7 +37,7 @@ class StateRows:
         self._written: dict[tuple[str, str], SessionColumns] = {}
 
     def forget(self) -> None:
-        """The transaction rolled back: what it wrote is no longer in the table."""
+        """A checkpoint rolled back: what it wrote is no longer in the table."""
         self._written.clear()
 
     def write(

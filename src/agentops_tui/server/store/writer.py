@@ -1,17 +1,16 @@
 """The single writer: group commit of jobs from many requests into one SQLite transaction.
 
-A job is a function of a `WriteContext`. It must validate first (raising `Rejected`, with no
-side effects) and only then change state through `ctx.emit`, which applies the event to the
-in-memory `Fleet`, queues the log row and marks the touched rows dirty. The writer runs every
-queued job, writes dirty rows and event rows with `executemany`, commits once, and only then
-answers each job's future and hands the events to the fan-out. One fsync covers them all.
-Message rows, derived from the log, are copied into their table at most once a second
-(`message_index`).
+The writer runs every queued job (`WriteContext`), writes the group's log rows with one
+`executemany`, commits once, and only then answers each job's future and hands the events to
+the fan-out. One fsync covers them all. The derived tables follow in checkpoint
+transactions of their own (`checkpoint`): at most `Checkpoint.interval` behind, sooner when
+many events wait, and whenever a reader asks for current tables (`request_checkpoint`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import sqlite3
@@ -19,139 +18,35 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from pydantic_core import to_json
+from agentops_tui.core.fleet import Fleet
+from agentops_tui.server.store.checkpoint import Checkpoint, Handler
+from agentops_tui.server.store.failures import answer, is_outage, rollback
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.write_context import (
+    LoggedEvent,
+    Rejected,
+    StoreUnavailable,
+    WriteContext,
+)
 
-from agentops_tui.core.fleet import Changes, Fleet
-from agentops_tui.models import Session
-from agentops_tui.server.store.message_index import MessageIndex, MessageRow
-from agentops_tui.server.store.state_rows import StateRows
+__all__ = ["LoggedEvent", "Rejected", "StoreUnavailable", "WriteContext", "Writer"]
 
 log = logging.getLogger("agentops.store")
 T = TypeVar("T")
 
 MAX_JOBS_PER_COMMIT = 256
 
-
-class Rejected(Exception):
-    """A job refused its input; nothing it was given is written."""
-
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details
-
-
-class StoreUnavailable(Exception):
-    """The write failed for a reason that is not the client's (disk full, I/O error)."""
-
-
-@dataclass(slots=True)
-class LoggedEvent:
-    """An event as the writer appended it, for observers, commit listeners and the fan-out.
-
-    A plain slotted class rather than the wire model `Event`: building a pydantic model for
-    every event cost about 2 us, a tenth of the ingest budget. `data_json` is `data` as the
-    compact JSON stored in the log, so the stream frames it without encoding it again.
-    """
-
-    id: int
-    type: str
-    ts: float
-    workspace: str
-    data: dict[str, Any]
-    data_json: str
-
-
-class WriteContext:
-    """What a job sees: the connection (inside the open transaction) and the fleets."""
-
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
-        self.conn = writer.conn
-        self.now = time.time()
-        self.events: list[LoggedEvent] = []
-        self._rows: list[tuple[int, str, str, float, str | None, str | None, str]] = []
-        # what this group's events touched, per workspace: those rows are written at flush
-        self._touched: dict[str, Changes] = {}
-        # rows for the messages table; the writer copies them there later (`MessageIndex`)
-        self.messages: list[MessageRow] = []
-        # event keys logged by this group, per workspace: not in the table until the flush
-        self._keys: dict[str, set[str]] = {}
-
-    def fleet(self, workspace: str) -> Fleet:
-        return self._writer.fleet(workspace)
-
-    def fleets(self) -> dict[str, Fleet]:
-        """Every workspace's state loaded so far."""
-        return self._writer.fleets
-
-    def session(self, workspace: str, session_id: str) -> Session | None:
-        """A session from memory, or paged back in from its table (ended long ago)."""
-        fleet = self.fleet(workspace)
-        session = fleet.sessions.get(session_id)
-        if session is None:
-            row = self.conn.execute(
-                "SELECT data FROM sessions WHERE workspace = ? AND id = ?", (workspace, session_id)
-            ).fetchone()
-            if row is not None:
-                session = Session.model_validate_json(row[0])
-                fleet.put_session(session)
-        return session
-
-    def logged_keys(self, workspace: str) -> set[str]:
-        """Event keys this group has logged so far (a later job must treat them as taken)."""
-        return self._keys.get(workspace) or set()
-
-    def emit(
-        self,
-        workspace: str,
-        type_: str,
-        data: dict[str, Any],
-        *,
-        ts: float | None = None,
-        session_id: str | None = None,
-        event_key: str | None = None,
-    ) -> LoggedEvent:
-        """Append one event to the log and apply it to current state."""
-        event_id = self._writer.next_event_id
-        self._writer.next_event_id += 1
-        when = ts if ts is not None else self.now
-        touched = self._touched.get(workspace)
-        if touched is None:
-            touched = self._touched[workspace] = Changes()
-        self.fleet(workspace).apply(event_id, type_, when, data, touched)
-        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame;
-        # observers read `data` and never change it
-        encoded = to_json(data).decode()
-        event = LoggedEvent(event_id, type_, when, workspace, data, encoded)
-        self.events.append(event)
-        for observe in self._writer.observers:
-            observe(self, event)
-        sid = session_id if session_id is not None else data.get("session_id")
-        if event_key is not None:
-            self._keys.setdefault(workspace, set()).add(event_key)
-        self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
-        return event
-
-    def flush(self) -> None:
-        """Write the log rows and every dirty current-state row."""
-        conn = self.conn
-        if self._rows:
-            conn.executemany(
-                "INSERT INTO events (id, workspace, type, ts, session_id, event_key, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._rows,
-            )
-        self._writer.state_rows.write(conn, self._writer.fleets, self._touched)
-
-
 Job = Callable[[WriteContext], Any]
 _STOP = object()
+
+
+def _answer_checkpoint(asked: Future[None], ok: bool) -> None:
+    if ok:
+        asked.set_result(None)
+    else:
+        asked.set_exception(StoreUnavailable("the store could not write its state checkpoint"))
 
 
 class Writer:
@@ -164,11 +59,11 @@ class Writer:
         next_event_id: int,
         load_fleet: Callable[[str], Fleet],
         on_commit: Callable[[list[LoggedEvent]], None],
-        message_index: MessageIndex,
+        checkpoint: Checkpoint,
     ) -> None:
         self.conn = conn
-        self.message_index = message_index
-        self.state_rows = StateRows()
+        self.checkpoint = checkpoint
+        self.message_index = checkpoint.messages  # message rows reads merge until written
         self.fleets = fleets
         self.next_event_id = next_event_id
         self.committed_id = next_event_id - 1  # the newest id a reader may rely on
@@ -179,13 +74,16 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
         self.commits = 0
         self.after_commit_hooks: list[Callable[[Writer], None]] = []
-        # Called for every emitted event inside the open transaction (rollups, task links).
-        # An observer may write its own tables with ctx.conn and may emit further events.
+        # Reactions: called for every emitted event inside the open transaction, after the
+        # folds. A reaction may write its own tables with ctx.conn and may emit further
+        # events; it never runs again when the log is folded on open.
         self.observers: list[Callable[[WriteContext, LoggedEvent], None]] = []
-        # Called once per group after `ctx.flush()`, still inside the transaction: observers
-        # that aggregate per group write their rows here (one executemany per group). A hook
-        # must not emit events: the group's log rows are already written.
-        self.flush_hooks: list[Callable[[WriteContext], None]] = []
+        self.fold_handlers: dict[str, tuple[Handler, ...]] = {}
+        # memory lost what a rolled-back group's predecessors folded and has not folded the
+        # log again yet (that failed too): nothing may be written until it has
+        self._stale = False
+
+    # ---- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
         self._thread.start()
@@ -195,6 +93,10 @@ class Writer:
             return
         self._queue.put(_STOP)
         self._thread.join(timeout=10)
+        while not self._queue.empty():  # a reader that asked after the stop is answered
+            item = self._queue.get_nowait()
+            if isinstance(item, Future):
+                _answer_checkpoint(item, self.checkpoint_now())
 
     def fleet(self, workspace: str) -> Fleet:
         fleet = self.fleets.get(workspace)
@@ -202,6 +104,15 @@ class Writer:
             fleet = self._load_fleet(workspace)
             self.fleets[workspace] = fleet
         return fleet
+
+    def resolve_folds(self, kind: str) -> tuple[Handler, ...]:
+        """The folds' handlers of one event type, looked up once per type."""
+        found = tuple(h for fold in self.checkpoint.folds
+                      if (h := fold.handlers().get(kind)) is not None)
+        self.fold_handlers[kind] = found
+        return found
+
+    # ---- submitting ---------------------------------------------------------------------
 
     def submit(self, job: Job) -> Future[Any]:
         future: Future[Any] = Future()
@@ -213,55 +124,92 @@ class Writer:
         result: T = await asyncio.wrap_future(self.submit(job))
         return result
 
+    def request_checkpoint(self) -> Future[None]:
+        """A future answered once the tables hold every event committed before this call."""
+        asked: Future[None] = Future()  # queued alone, where jobs are (job, future) pairs
+        if self._thread.is_alive():
+            self._queue.put(asked)
+        else:
+            _answer_checkpoint(asked, self.checkpoint_now())
+        return asked
+
+    # ---- the thread ---------------------------------------------------------------------
+
     def _run(self) -> None:
         while True:
-            wait = self.message_index.wait_seconds(time.monotonic())
             try:
-                item = self._queue.get(timeout=wait)
-            except queue.Empty:  # idle with message rows waiting: copy them now
-                self.copy_messages()
+                item = self._queue.get(timeout=self.checkpoint.wait_seconds(time.monotonic()))
+            except queue.Empty:  # idle with a checkpoint pending: write it now
+                self.checkpoint_now()
                 continue
-            if item is _STOP:
-                self.copy_messages()
-                return
-            batch = [item]
-            stop_after = False
-            while len(batch) < MAX_JOBS_PER_COMMIT:
+            batch: list[tuple[Job, Future[Any]]] = []
+            asked: list[Future[None]] = []
+            stop = False
+            while True:
+                if item is _STOP:
+                    stop = True
+                elif isinstance(item, Future):
+                    asked.append(item)
+                else:
+                    batch.append(item)
+                if stop or len(batch) >= MAX_JOBS_PER_COMMIT:
+                    break
                 try:
-                    nxt = self._queue.get_nowait()
+                    item = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is _STOP:
-                    stop_after = True
-                    break
-                batch.append(nxt)
-            self._commit_group(batch)
-            if stop_after:
-                self.copy_messages()
+            if batch:
+                self._commit_group(batch)
+            if stop or asked or self.checkpoint.due(time.monotonic()):
+                ok = self.checkpoint_now()
+                for future in asked:
+                    _answer_checkpoint(future, ok)
+            if stop:
                 return
 
-    def copy_messages(self) -> None:
-        """A transaction of its own that copies the waiting message rows to their table.
-
-        The writer thread calls it when they are due; pruning, before it drops their events.
-        """
-        if self.message_index.wait_seconds(time.monotonic()) is None:
-            return
+    def checkpoint_now(self) -> bool:
+        """Write the pending checkpoint in a transaction of its own (writer thread, or a
+        store whose thread is not running). False when it failed: all stays pending."""
         with self.lock:
-            through = self.next_event_id - 1
+            cp = self.checkpoint
+            if self._stale and not self._recover_quietly():
+                return False
+            if not cp.pending:
+                return True
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
-                self.message_index.write(self.conn, [], through)
+                self.conn.execute(BEGIN_WRITE)
+                cp.write(self.conn, self.fleets)
                 self.conn.execute("COMMIT")
-            except sqlite3.Error:  # they stay waiting (and in the log); try again later
-                log.exception("copying message rows failed")
-                try:
-                    self.conn.execute("ROLLBACK")
-                except sqlite3.Error:
-                    pass
-                self.message_index.postpone(time.monotonic())
-                return
-            self.message_index.written(through)
+            except Exception:  # disk full, I/O error: the log has it all; retry later
+                log.exception("writing the state checkpoint failed")
+                rollback(self.conn)
+                cp.failed(time.monotonic())
+                return False
+            cp.written()
+            return True
+
+    def recover(self) -> None:
+        """Fold the log after `state_through` into the fleets and the folds, then write a
+        checkpoint: on open, and after a group rolled back (with memory cleared)."""
+        with self.lock:
+            cp = self.checkpoint
+            ctx = WriteContext(self)
+            newest = cp.through
+            count = 0
+            for event_id, ws, kind, ts, raw in self.conn.execute(
+                "SELECT id, workspace, type, ts, data FROM events WHERE id > ? ORDER BY id",
+                (cp.through,),
+            ).fetchall():
+                ctx.refold(LoggedEvent(event_id, kind, ts, ws, json.loads(raw), raw))
+                newest = event_id
+                count += 1
+            cp.committed(ctx.touched, count, newest, time.monotonic())
+            self._stale = False
+            if count:
+                log.info("folded %d logged events after the checkpoint", count)
+            self.checkpoint_now()
+
+    # ---- group commit -------------------------------------------------------------------
 
     def _commit_group(self, batch: list[tuple[Job, Future[Any]]]) -> None:
         # A caller that gave up before its job ran (cancelled at shutdown) gets nothing
@@ -278,20 +226,20 @@ class Writer:
         failure = self._try_commit(batch)
         if failure is None:
             return
-        if len(batch) > 1 and not _is_outage(failure):
+        if len(batch) > 1 and not is_outage(failure):
             log.warning("commit of %d jobs failed (%s); committing them in halves",
                         len(batch), failure)
             middle = len(batch) // 2
             self._commit_or_split(batch[:middle])
             self._commit_or_split(batch[middle:])
             return
-        if len(batch) == 1 and not _is_outage(failure):
+        if len(batch) == 1 and not is_outage(failure):
             log.warning("a request could not be stored; refused it alone", exc_info=failure)
         else:
             log.error("write failed; rolled back %d jobs", len(batch), exc_info=failure)
-        answer = _answer(failure)
+        refusal = answer(failure)
         for _, future in batch:
-            future.set_exception(answer)
+            future.set_exception(refusal)
 
     def _try_commit(self, batch: list[tuple[Job, Future[Any]]]) -> BaseException | None:
         """Run the jobs in one transaction and commit; answer them and hand on the events.
@@ -301,28 +249,22 @@ class Writer:
             ctx = WriteContext(self)
             start_id = self.next_event_id
             try:
-                self.conn.execute("BEGIN IMMEDIATE")
+                if self._stale and not self._recover_quietly():
+                    raise StoreUnavailable("the store could not fold its log after a rollback")
+                self.conn.execute(BEGIN_WRITE)
                 for job, future in batch:
                     try:
                         results.append((future, True, job(ctx)))
                     except Rejected as exc:
                         results.append((future, False, exc))
                 ctx.flush()
-                for flush_hook in self.flush_hooks:
-                    flush_hook(ctx)
-                now = time.monotonic()
-                copy_messages = self.message_index.due(now)
-                if copy_messages:
-                    self.message_index.write(self.conn, ctx.messages, self.next_event_id - 1)
                 self.conn.execute("COMMIT")
-                self.committed_id = self.next_event_id - 1
-                if copy_messages:
-                    self.message_index.written(self.committed_id)
-                else:
-                    self.message_index.committed(ctx.messages, now)
             except Exception as exc:  # disk full, I/O error, an unstorable value, a bug
                 self._roll_back(start_id)
                 return exc
+            self.committed_id = self.next_event_id - 1
+            self.checkpoint.committed(ctx.touched, len(ctx.events), self.committed_id,
+                                      time.monotonic())
             self.commits += 1
         for future, ok, value in results:
             if ok:
@@ -336,31 +278,23 @@ class Writer:
         return None
 
     def _roll_back(self, start_id: int) -> None:
-        """Undo a failed group: the transaction, and the state its jobs changed in memory."""
-        try:
-            self.conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
+        """Undo a failed group: the transaction, and all the state memory held beyond the
+        checkpoint, which is then folded again from the log, exactly as on open."""
+        rollback(self.conn)
         self.next_event_id = start_id
-        self.fleets.clear()  # reload from the database on next use
-        self.state_rows.forget()
+        self._stale = True
+        self._recover_quietly()
 
-
-# Failures of the store itself rather than of what a job wrote: every job would fail alike.
-_OUTAGES = (sqlite3.OperationalError, sqlite3.InternalError, MemoryError, OSError)
-# Values the store or its JSON encoder refused: the request's fault, so a 422.
-_UNSTORABLE = (sqlite3.IntegrityError, sqlite3.DataError, OverflowError, ValueError,
-               RecursionError)
-
-
-def _is_outage(exc: BaseException) -> bool:
-    return isinstance(exc, _OUTAGES)
-
-
-def _answer(exc: BaseException) -> Exception:
-    """What the request whose job failed at commit is told."""
-    if isinstance(exc, _UNSTORABLE):
-        return Rejected(422, "unstorable",
-                        f"the store refused a value of this request: {exc}",
-                        {"reason": type(exc).__name__})
-    return StoreUnavailable(f"the store could not commit: {exc}")
+    def _recover_quietly(self) -> bool:
+        """Fold the log again into emptied memory; False when that failed too (the store
+        is failing), to be tried again before the next write."""
+        self.fleets.clear()  # reloaded from the tables and the log
+        self.checkpoint.drop()
+        try:
+            self.recover()
+        except Exception:
+            log.exception("folding the log after a rollback failed")
+            self.fleets.clear()
+            self.checkpoint.drop()
+            return False
+        return True

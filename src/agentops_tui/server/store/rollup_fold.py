@@ -1,0 +1,222 @@
+"""Rollups folded from the log: cost per minute, tool calls per minute, finished runs.
+
+A fold of the state checkpoint (`checkpoint.Fold`): each event adds to the current group's
+sums; those join the pending sums once the group commits, and the checkpoint writes them
+with one `executemany` upsert per table. A rolled-back group leaves no trace, and the log
+after `state_through` is folded again on open, so the rollups count every acknowledged event
+exactly once.
+
+Money is kept as integer units of 1e-10 USD (the precision prices are rounded to), so sums
+over any window are exact and the API reports the same figures the price table gives.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agentops_tui.server.store.checkpoint import Handler
+from agentops_tui.server.store.write_context import LoggedEvent, WriteContext
+
+USD_UNITS = 10_000_000_000  # 1e-10 USD
+
+
+def to_units(usd: float) -> int:
+    return round(usd * USD_UNITS)
+
+
+def to_usd(units: int | float | None) -> float:
+    return round((units or 0) / USD_UNITS, 10)
+
+
+# Sums are written as SQLite integers, which stop at 2^63 - 1: in-range reports can still
+# add up past it (a thousand $1M reports is 10^19 units), and one value too large for SQLite
+# would fail the checkpoint. Saturated instead; the tables' own additions then turn to
+# floats, and every read sums with total(), which cannot overflow.
+MAX_STORED = 2**63 - 1
+
+# (workspace, minute, agent_id, task_id, model) -> [cost, in, out, cache_r, cache_w, n, unpriced]
+CostKey = tuple[str, int, str, str, str]
+# (workspace, session_id, model) -> (agent_id, task_id, last_ts)
+SessionKey = tuple[str, str, str]
+# (workspace, minute, tool, agent_id) -> [calls, errors, timed_calls, duration_ms]
+ToolKey = tuple[str, int, str, str]
+# (workspace, session_id, agent_id, task_id, status, started_at, ended_at, duration)
+RunRow = tuple[str, str, str, str | None, str, float, float, float]
+
+
+@dataclass
+class Sums:
+    """Sums of some events, in the shape of the tables' rows."""
+
+    costs: dict[CostKey, list[int]] = field(default_factory=dict)
+    sessions: dict[SessionKey, tuple[str, str, float]] = field(default_factory=dict)
+    tools: dict[ToolKey, list[float]] = field(default_factory=dict)
+    runs: dict[tuple[str, str], RunRow] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.costs or self.sessions or self.tools or self.runs)
+
+    def add(self, other: Sums) -> None:
+        for key, values in other.costs.items():
+            mine = self.costs.get(key)
+            if mine is None:
+                self.costs[key] = values
+            else:
+                for i, v in enumerate(values):
+                    mine[i] += v
+        for skey, seen in other.sessions.items():
+            previous = self.sessions.get(skey)
+            if previous is None or seen[2] >= previous[2]:
+                self.sessions[skey] = seen
+        for tkey, tool in other.tools.items():
+            had = self.tools.get(tkey)
+            if had is None:
+                self.tools[tkey] = tool
+            else:
+                for j, w in enumerate(tool):
+                    had[j] += w
+        self.runs.update(other.runs)
+
+
+class RollupFold:
+    """Keeps `cost_rollup`, `cost_sessions`, `tool_rollup` and `session_runs` (writer
+    thread only)."""
+
+    def __init__(self) -> None:
+        self.group = Sums()  # the group being committed
+        self.pending = Sums()  # committed, not yet in the tables
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "session.usage": self._usage,
+            "session.tool_call": self._tool,
+            "session.ended": self._ended,
+        }
+
+    # ---- the fold -----------------------------------------------------------------------
+
+    def _usage(self, ctx: WriteContext, event: LoggedEvent) -> None:
+        data = event.data
+        ws = event.workspace
+        session = ctx.fleet(ws).sessions.get(data["session_id"])
+        if session is None:
+            return
+        group = self.group
+        model = data.get("model") or session.model or ""
+        task = session.task_id or ""
+        key = (ws, int(event.ts // 60), session.agent_id, task, model)
+        sums = group.costs.get(key)
+        if sums is None:
+            sums = group.costs[key] = [0, 0, 0, 0, 0, 0, 0]
+        sums[0] += to_units(float(data.get("cost_usd") or 0.0))
+        sums[1] += int(data.get("input_tokens") or 0)
+        sums[2] += int(data.get("output_tokens") or 0)
+        sums[3] += int(data.get("cache_read_tokens") or 0)
+        sums[4] += int(data.get("cache_write_tokens") or 0)
+        sums[5] += 1
+        if data.get("priced") is False:
+            sums[6] += 1
+        skey = (ws, session.id, model)
+        previous = group.sessions.get(skey)
+        if previous is None or event.ts > previous[2]:
+            group.sessions[skey] = (session.agent_id, task, event.ts)
+
+    def _tool(self, ctx: WriteContext, event: LoggedEvent) -> None:
+        data = event.data
+        session = ctx.fleet(event.workspace).sessions.get(data["session_id"])
+        if session is None:
+            return
+        key = (event.workspace, int(event.ts // 60), str(data["tool"]), session.agent_id)
+        sums = self.group.tools.get(key)
+        if sums is None:
+            sums = self.group.tools[key] = [0, 0, 0, 0.0]
+        sums[0] += 1
+        if data.get("status") == "error":
+            sums[1] += 1
+        duration = data.get("duration_ms")
+        if duration is not None:
+            sums[2] += 1
+            sums[3] += float(duration)
+
+    def _ended(self, ctx: WriteContext, event: LoggedEvent) -> None:
+        session = ctx.fleet(event.workspace).sessions.get(event.data["session_id"])
+        if session is None or session.ended_at is None:
+            return
+        duration = max(0.0, session.ended_at - session.started_at)
+        self.group.runs[(event.workspace, session.id)] = (
+            event.workspace, session.id, session.agent_id, session.task_id, session.status,
+            session.started_at, session.ended_at, duration,
+        )
+
+    # ---- the checkpoint -----------------------------------------------------------------
+
+    def group_committed(self) -> None:
+        if self.group:
+            if self.pending:
+                self.pending.add(self.group)
+            else:
+                self.pending = self.group
+            self.group = Sums()
+
+    def written(self) -> None:
+        self.pending = Sums()
+
+    def drop(self) -> None:
+        self.group = Sums()
+        self.pending = Sums()
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        sums = self.pending
+        if sums.costs:
+            conn.executemany(
+                "INSERT INTO cost_rollup (workspace, minute, agent_id, task_id, model, cost_e10,"
+                " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+                " usage_events, unpriced_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (workspace, minute, agent_id, task_id, model) DO UPDATE SET"
+                " cost_e10 = cost_e10 + excluded.cost_e10,"
+                " input_tokens = input_tokens + excluded.input_tokens,"
+                " output_tokens = output_tokens + excluded.output_tokens,"
+                " cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,"
+                " cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,"
+                " usage_events = usage_events + excluded.usage_events,"
+                " unpriced_events = unpriced_events + excluded.unpriced_events",
+                [(*k, *(min(x, MAX_STORED) for x in v)) for k, v in sums.costs.items()],
+            )
+        if sums.sessions:
+            conn.executemany(
+                "INSERT INTO cost_sessions (workspace, session_id, model, agent_id, task_id,"
+                " last_ts) VALUES (?,?,?,?,?,?)"
+                " ON CONFLICT (workspace, session_id, model) DO UPDATE SET"
+                " agent_id = excluded.agent_id, task_id = excluded.task_id,"
+                " last_ts = max(last_ts, excluded.last_ts)",
+                [(*k, *v) for k, v in sums.sessions.items()],
+            )
+        if sums.tools:
+            conn.executemany(
+                "INSERT INTO tool_rollup (workspace, minute, tool, agent_id, calls, errors,"
+                " timed_calls, duration_ms) VALUES (?,?,?,?,?,?,?,?)"
+                " ON CONFLICT (workspace, minute, tool, agent_id) DO UPDATE SET"
+                " calls = calls + excluded.calls, errors = errors + excluded.errors,"
+                " timed_calls = timed_calls + excluded.timed_calls,"
+                " duration_ms = duration_ms + excluded.duration_ms",
+                [(*k, *v) for k, v in sums.tools.items()],
+            )
+        if sums.runs:
+            conn.executemany(
+                "INSERT OR REPLACE INTO session_runs (workspace, session_id, agent_id, task_id,"
+                " status, started_at, ended_at, duration) VALUES (?,?,?,?,?,?,?,?)",
+                list(sums.runs.values()),
+            )
+
+    # ---- what the tables lack (for the alert feeds, which read them in the writer) ------
+
+    def pending_cost(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
+        """Units of committed spend matching `match` that the checkpoint has not written."""
+        return sum(v[0] for k, v in self.pending.costs.items()
+                   if k[0] == workspace and match(k))
+
+    def pending_runs(self, workspace: str, since: float) -> list[RunRow]:
+        """Committed finished runs (ended at or after `since`) not yet in `session_runs`."""
+        return [r for r in self.pending.runs.values() if r[0] == workspace and r[6] >= since]
