@@ -4,8 +4,8 @@ A supervisor agent answers the user by calling a research agent as a tool; the r
 calls a `search` tool, then answers. Each model step reports its token usage. The models are
 scripted by conversation state rather than by a call counter, so one app can run many times.
 
-Used by tests/test_otlp_frameworks.py; each `run_*` takes the tracer provider that the
-instrumentation exports through, instruments, runs the app, and uninstruments.
+Used by tests/test_otlp_frameworks.py; each context manager instruments the framework with
+the given tracer provider, builds the app, and gives a function that runs it once.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import warnings
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -102,30 +103,35 @@ def _langgraph_app() -> Any:
         )
 
 
-def run_langgraph_openinference(tp: TracerProvider, times: int = 1) -> None:
+@contextmanager
+def langgraph_openinference(tp: TracerProvider) -> Iterator[Callable[[], None]]:
     from openinference.instrumentation.langchain import LangChainInstrumentor
 
     instrumentor = LangChainInstrumentor()
     instrumentor.instrument(tracer_provider=tp)
     try:
         app = _langgraph_app()
-        for _ in range(times):
-            app.invoke({"messages": [("user", PROMPT)]})
+        yield lambda: _ask_langgraph(app)
     finally:
         instrumentor.uninstrument()
 
 
-def run_langgraph_openllmetry(tp: TracerProvider, times: int = 1) -> None:
+@contextmanager
+def langgraph_openllmetry(tp: TracerProvider) -> Iterator[Callable[[], None]]:
     from opentelemetry.instrumentation.langchain import LangchainInstrumentor
 
     instrumentor = LangchainInstrumentor()
     instrumentor.instrument(tracer_provider=tp)
     try:
         app = _langgraph_app()
-        for _ in range(times):
-            app.invoke({"messages": [("user", PROMPT)]})
+        yield lambda: _ask_langgraph(app)
     finally:
         instrumentor.uninstrument()
+
+
+def _ask_langgraph(app: Any) -> None:
+    result = app.invoke({"messages": [("user", PROMPT)]})
+    assert result["messages"][-1].content == FINAL_ANSWER
 
 
 # ---- OpenAI Agents SDK ------------------------------------------------------------------------
@@ -201,16 +207,20 @@ def _agents_app() -> Any:
     )
 
 
-def run_agents_openinference(tp: TracerProvider, times: int = 1) -> None:
+@contextmanager
+def agents_openinference(tp: TracerProvider) -> Iterator[Callable[[], None]]:
     from agents import Runner
     from openinference.instrumentation.openai_agents import OpenAIAgentsInstrumentor
 
     instrumentor = OpenAIAgentsInstrumentor()
     instrumentor.instrument(tracer_provider=tp)
+
+    def ask() -> None:
+        result = asyncio.run(Runner.run(app, PROMPT))
+        assert result.final_output == FINAL_ANSWER
+
     try:
         app = _agents_app()
-        for _ in range(times):
-            result = asyncio.run(Runner.run(app, PROMPT))
-            assert result.final_output == FINAL_ANSWER
+        yield ask
     finally:
         instrumentor.uninstrument()
