@@ -154,8 +154,7 @@ def _agent(d: SpanDraft) -> None:
     d.opening = [
         {"type": "agent.registered", "agent_id": d.agent_id, "name": name,
          "kind": "workflow" if loop == "workflow" and "gen_ai.agent.name" not in a else "agent",
-         "framework": framework(s),
-         "model": model, "ts": start, "event_key": key(s, "agent")},
+         "framework": framework(s), "model": model, "ts": start, "event_key": key(s, "agent")},
         {"type": "session.started", "session_id": d.session_id, "agent_id": d.agent_id,
          "model": model, "title": clip(title, 1000), "ts": start, "event_key": key(s, "start")},
     ]
@@ -183,11 +182,11 @@ def _llm(d: SpanDraft) -> None:
         "llm.request.model", "llm.model_name",
     ))
     inp = first_int(a, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
-                     "llm.usage.prompt_tokens", "llm.token_count.prompt")
+                    "llm.usage.prompt_tokens", "llm.token_count.prompt")
     out = first_int(a, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
-                     "llm.usage.completion_tokens", "llm.token_count.completion")
+                    "llm.usage.completion_tokens", "llm.token_count.completion")
     total = first_int(a, "llm.usage.total_tokens", "gen_ai.usage.total_tokens",
-                       "llm.token_count.total")
+                      "llm.token_count.total")
     cache_read = first_int(
         a, "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
         "llm.token_count.prompt_details.cache_read") or 0
