@@ -326,6 +326,44 @@ def test_older_names_openllmetry_and_openinference(client: httpx.Client) -> None
     assert [(m["role"], m["content"]) for m in msgs] == [("user", "route this ticket")]
 
 
+
+def test_prompt_once_per_run_and_tool_call_answers(client: httpx.Client) -> None:
+    """The run's prompt comes from its first model call when the agent span has none; an
+    answer made only of tool calls reads as the calls; a raw JSON response is not shown."""
+    root = "a000000000000001"
+    asked = json.dumps([{"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
+                        {"role": "user", "parts": [{"type": "text", "content": "plan a trip"}]}])
+    calls = json.dumps([{"role": "assistant", "parts": [
+        {"type": "tool_call", "id": "c1", "name": "weather", "arguments": {"city": "Oslo"}}]}])
+    oi_call = {
+        "openinference__span__kind": "LLM", "llm__model_name": "gpt-4o",
+        "llm__token_count__prompt": 10, "llm__token_count__completion": 1,
+        "llm__input_messages__0__message__role": "user",
+        "llm__input_messages__0__message__content": "plan a trip",
+        "llm__output_messages__0__message__tool_calls__0__tool_call__function__name": "maps",
+        "llm__output_messages__0__message__tool_calls__0__tool_call__function__arguments":
+            '{"to": "Bergen"}',
+        "output__mime_type": "application/json", "output__value": '{"id": "resp_1"}',
+    }
+    body = export(
+        chat("c000000000000001", root, gen_ai__input__messages=asked,
+             gen_ai__output__messages=calls, start=time.time() - 3),
+        span("c000000000000002", "response", root, start=time.time() - 2, **oi_call),
+        chat("c000000000000003", root, gen_ai__input__messages=asked,
+             gen_ai__completion__0__content="Go to Bergen."),
+        span(root, "invoke_agent writer", **AGENT),
+    )
+    assert post(client, body).json() == {}
+    [s] = client.get("/api/v1/sessions").json()["sessions"]
+    msgs = client.get(f"/api/v1/sessions/{s['id']}/messages").json()["messages"]
+    assert [(m["role"], m["content"]) for m in msgs] == [
+        ("user", "plan a trip"),
+        ("assistant", '→ weather({"city": "Oslo"})'),
+        ("assistant", '→ maps({"to": "Bergen"})'),
+        ("assistant", "Go to Bergen."),
+    ]
+
+
 # ---- bad requests --------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from agentops_tui.models import IngestAccepted, IngestEvent
-from agentops_tui.server.ingest.otlp.mapping import AGENT, SpanDraft, id_from
+from agentops_tui.server.ingest.otlp.mapping import AGENT, PROMPT_KEY, SpanDraft, id_from
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
 from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.store.sqlite import Store
@@ -199,7 +199,10 @@ class OtlpJob:
                 continue
             target = row.owner or _trace_session(trace)
             for event in row.pending or ():
-                middle.append({**event, "session_id": target})
+                event = {**event, "session_id": target}
+                if event.get("event_key") == PROMPT_KEY:  # one prompt per session
+                    event["event_key"] = f"otlp:{target}:prompt"
+                middle.append(event)
                 if not row.owner:
                     first = traces.get(trace, (row.service, row.end_ts))[1]
                     traces[trace] = (row.service, min(first, event.get("ts") or row.end_ts))
