@@ -67,10 +67,9 @@ def _session(ctx: WriteContext, session_id: str, started_at: float,
 
 def _messages(ctx: WriteContext, session_id: str, seqs: range) -> None:
     for seq in seqs:
-        event = ctx.emit(WS, "session.message", {
+        ctx.emit(WS, "session.message", {
             "session_id": session_id, "role": "assistant", "content": f"m{seq}", "seq": seq,
         }, ts=2000.0 + seq)
-        ctx.messages.append((WS, session_id, seq, "assistant", f"m{seq}", event.ts))
 
 
 async def test_a_committed_write_is_readable(store: Store) -> None:

@@ -234,10 +234,9 @@ def acknowledge(
         # redacted when issued; again for commands stored by versions that did not
         message = redact(str(command.payload.get("message", "")))
         seq = session.messages + 1
-        event = ctx.emit(workspace, "session.message",
-                         {"type": "session.message", "session_id": sid, "role": "operator",
-                          "content": message, "seq": seq})
-        ctx.messages.append((workspace, sid, seq, "operator", message, event.ts))
+        ctx.emit(workspace, "session.message",
+                 {"type": "session.message", "session_id": sid, "role": "operator",
+                  "content": message, "seq": seq})
     return updated
 
 

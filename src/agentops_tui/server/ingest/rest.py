@@ -239,10 +239,6 @@ class IngestJob:
                 if parent is not None and parent.task_id:
                     data["task_id"] = parent.task_id
             emitted = ctx.emit(ws, event.type, data, ts=event.ts, event_key=event.event_key)
-            if isinstance(event, SessionMessage):
-                ctx.messages.append(
-                    (ws, event.session_id, data["seq"], event.role, event.content, emitted.ts)
-                )
             first = first or emitted.id
             last = emitted.id
         return IngestAccepted(

@@ -18,7 +18,6 @@ from pydantic_core import to_json
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
-from agentops_tui.server.store.message_index import MessageRow
 
 if TYPE_CHECKING:
     from agentops_tui.server.store.writer import Writer
@@ -70,9 +69,6 @@ class WriteContext:
         self._rows: list[LogRow] = []
         # what this group's events touched, per workspace: those rows join the checkpoint
         self.touched: dict[str, Changes] = {}
-        # Jobs used to hand their message rows over here. The rows are now folded from the
-        # `session.message` events themselves (`MessageIndex`), so this list is not read.
-        self.messages: list[MessageRow] = []
         # event keys logged by this group, per workspace: not in the table until the flush
         self._keys: dict[str, set[str]] = {}
 
