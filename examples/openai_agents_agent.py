@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,7 @@ from agentops_tui.integrations.openai_agents import CAPABILITIES, AgentOpsAgents
 from agentops_tui.sdk import AsyncAgentClient, SessionKilled
 
 MODEL = "gpt-4.1-mini"
+_call_ids = itertools.count(1)  # a tool call id is never reused within a run
 
 
 def _since_last_goal(call: ModelCall) -> tuple[str, list[str]]:
@@ -58,10 +60,10 @@ def supervisor_policy(call: ModelCall) -> ModelStep:
     goal, outputs = _since_last_goal(call)
     if not outputs:
         return _step(function_call("research", {"input": goal},
-                                   call_id=f"call_r{len(call.input)}"), call)
+                                   call_id=f"call_r{next(_call_ids)}"), call)
     if len(outputs) == 1:
         return _step(function_call("publish", {"text": f"Summary: {outputs[0]}"},
-                                   call_id=f"call_p{len(call.input)}"), call)
+                                   call_id=f"call_p{next(_call_ids)}"), call)
     return _step(assistant_message(outputs[-1]), call)
 
 
@@ -69,7 +71,7 @@ def research_policy(call: ModelCall) -> ModelStep:
     goal, outputs = _since_last_goal(call)
     if not outputs:
         return _step(function_call("search", {"query": goal},
-                                   call_id=f"call_s{len(call.input)}"), call)
+                                   call_id=f"call_s{next(_call_ids)}"), call)
     return _step(assistant_message(f"Findings: {outputs[-1]}"), call)
 
 
