@@ -47,7 +47,6 @@ from agentops_tui.sdk import AgentClient, ApprovalResult, Session, SessionKilled
 try:
     from langchain_core.callbacks import BaseCallbackManager
     from langchain_core.messages import (
-        AnyMessage,
         BaseMessage,
         HumanMessage,
         RemoveMessage,
@@ -256,7 +255,7 @@ class AgentOpsCallbackHandler(GraphCallbackHandler):
     # ---- the operator's messages, as a graph node ------------------------------------------
 
     def operator_node(self, state: Mapping[str, Any],
-                      config: RunnableConfig) -> dict[str, list[AnyMessage]]:
+                      config: RunnableConfig) -> dict[str, list[BaseMessage]]:
         """A graph node (or `pre_model_hook`): obeys pause and kill, then adds what the
         operator injected to `messages`, or replaces the goal after a redirect."""
         session = self.session_for(config)
@@ -264,7 +263,7 @@ class AgentOpsCallbackHandler(GraphCallbackHandler):
             return {"messages": []}
         self.hold(self._parents.get(session.id))
         notes = session.checkpoint()  # waits while paused; raises SessionKilled
-        update: list[AnyMessage] = []
+        update: list[BaseMessage] = []
         goal = self._redirects.pop(session.id, None)
         if goal is not None:
             kept = [m for m in state.get("messages", []) if isinstance(m, SystemMessage)]
@@ -283,11 +282,11 @@ class AgentOpsCallbackHandler(GraphCallbackHandler):
         The graph needs a checkpointer to resume after an interrupt. Raises `SessionKilled`
         when the operator kills the run.
         """
-        config = dict(config or {})
-        configurable = dict(config.get("configurable") or {})
+        given: RunnableConfig = config or {}
+        configurable = dict(given.get("configurable") or {})
         configurable.setdefault("thread_id", f"agentops-{uuid.uuid4().hex[:12]}")
-        config["configurable"] = configurable
-        config["callbacks"] = [*_handlers(config.get("callbacks")), self]
+        config = {**given, "configurable": configurable,
+                  "callbacks": [*_handlers(given.get("callbacks")), self]}
         session = self.client.session(title=title or getattr(graph, "name", None),
                                       task_id=task_id)
         prompt = last_user_text(graph_input)

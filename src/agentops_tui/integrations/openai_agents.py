@@ -29,6 +29,7 @@ try:
     from agents.items import ModelResponse, TResponseInputItem
     from agents.run_config import CallModelData, ModelInputData
     from agents.tool import FunctionTool, Tool
+    from openai.types.responses import ResponseOutputMessage
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError(
         "the OpenAI Agents SDK integration needs: pip install 'agentops-tui[openai-agents]'"
@@ -243,7 +244,7 @@ class _Hooks(RunHooks[Any]):
                       input_tokens=max(0, usage.input_tokens - cached),
                       output_tokens=usage.output_tokens, cache_read_tokens=cached)
         for item in response.output:
-            if getattr(item, "type", None) == "message":
+            if isinstance(item, ResponseOutputMessage):
                 text = "".join(getattr(part, "text", "") or "" for part in item.content)
                 if text:
                     session.message(text)
