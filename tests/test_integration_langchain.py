@@ -5,6 +5,7 @@ with its scripted chat model)."""
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 import threading
 import time
@@ -230,3 +231,24 @@ def test_an_interrupt_waits_for_the_operators_decision(
     r.finish()
     assert r.error is None and r.result["messages"][-1].content.startswith(answer)
     assert r.sessions()["find the churn numbers"]["status"] == "completed"
+
+
+def test_the_example_runs_as_written(live: LiveServer) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--url", live.url, "--token", live.token,
+         "--fake-model", "--step-seconds", "0", "--goal", "count the regions"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with live.client() as c:
+            [approval] = wait_for(lambda: c.get(
+                "/api/v1/approvals", params={"status": "pending"}).json()["approvals"], 60)
+            c.post(f"/api/v1/approvals/{approval['id']}/approve").raise_for_status()
+            out, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err
+            assert out.startswith("published: Summary: Findings:")
+            [root] = c.get("/api/v1/sessions/tree").json()["roots"]
+            assert root["session"]["status"] == "completed" and len(root["children"]) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()

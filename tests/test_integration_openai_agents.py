@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -247,3 +248,27 @@ async def test_a_tool_approval_waits_for_the_operators_decision(
     assert result.final_output.startswith(answer)
     await r.client.flush()
     assert await r.status(GOAL) == "completed"
+
+
+def test_the_example_runs_as_written(live: LiveServer) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(EXAMPLE), "--url", live.url, "--token", live.token,
+         "--fake-model", "--step-seconds", "0", "--goal", "count the regions"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with live.client() as c:
+            deadline = time.monotonic() + 60
+            while not (pending := c.get("/api/v1/approvals",
+                                        params={"status": "pending"}).json()["approvals"]):
+                assert time.monotonic() < deadline and process.poll() is None, "no approval"
+                time.sleep(0.05)
+            c.post(f"/api/v1/approvals/{pending[0]['id']}/approve").raise_for_status()
+            out, err = process.communicate(timeout=60)
+            assert process.returncode == 0, err
+            assert out.startswith("published: Summary: Findings:")
+            [root] = c.get("/api/v1/sessions/tree").json()["roots"]
+            assert root["session"]["status"] == "completed" and len(root["children"]) == 1
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
