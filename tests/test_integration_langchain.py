@@ -4,6 +4,7 @@ with its scripted chat model)."""
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 pytest.importorskip("langgraph", reason="the [langchain] extra is not installed")
@@ -252,3 +254,55 @@ def test_the_example_runs_as_written(live: LiveServer) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+async def test_arun_graph_runs_with_ainvoke_and_takes_the_decision(live: LiveServer) -> None:
+    client = AgentClient(live.url, live.token, "lg-async", framework="langgraph",
+                         capabilities=CAPABILITIES, flush_interval=0.01)
+    try:
+        ops = AgentOpsCallbackHandler(client)
+        supervisor, research = ex.fake_models()
+        graph = ex.build(ops, supervisor, research, lambda query: f"sources on {query!r}")
+        task = asyncio.create_task(ops.arun_graph(
+            graph, {"messages": [HumanMessage("list the regions")]}, title="async run"))
+        async with httpx.AsyncClient(base_url=live.url, timeout=10, headers={
+                "Authorization": f"Bearer {live.token}"}) as api:
+            deadline = time.monotonic() + 15
+            while not (pending := (await api.get("/api/v1/approvals", params={
+                    "status": "pending"})).json()["approvals"]):
+                assert time.monotonic() < deadline and not task.done(), "no approval"
+                await asyncio.sleep(0.02)
+            (await api.post(f"/api/v1/approvals/{pending[0]['id']}/reject")).raise_for_status()
+            result = await asyncio.wait_for(task, 30)
+            assert result["messages"][-1].content.startswith("not published")
+            await asyncio.to_thread(client.flush)
+            [root] = (await api.get("/api/v1/sessions/tree")).json()["roots"]
+        assert root["session"]["title"] == "async run"
+        assert root["session"]["status"] == "completed"
+        assert root["children"][0]["session"]["tool_calls"] == {"search": 1}
+    finally:
+        await asyncio.to_thread(client.close)
+
+
+def test_without_run_graph_each_top_level_run_is_a_session(live: LiveServer) -> None:
+    with AgentClient(live.url, live.token, "lg-plain", framework="langgraph",
+                     capabilities=("pause", "resume", "kill", "approve"),
+                     flush_interval=0.01) as client:
+        ops = AgentOpsCallbackHandler(client)
+        _, research = ex.fake_models()
+        @ex.tool("search")
+        def search(query: str) -> str:
+            """Search the web."""
+            return f"sources on {query!r}"
+
+        graph = ex.agent_graph("research", research, [search], ops)
+        for question in ("first question", "second question"):
+            graph.invoke({"messages": [HumanMessage(question)]}, {"callbacks": [ops]})
+        client.flush()
+        with live.client() as c:
+            roots = c.get("/api/v1/sessions/tree").json()["roots"]
+            assert sorted((r["session"]["status"], r["session"]["tool_calls"]["search"])
+                          for r in roots) == [("completed", 1), ("completed", 1)]
+            for root in roots:
+                messages = c.get(f"/api/v1/sessions/{root['session']['id']}/messages").json()
+                assert [m["role"] for m in messages["messages"]] == ["user", "assistant"]

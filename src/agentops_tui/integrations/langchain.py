@@ -29,19 +29,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import uuid
 from collections.abc import Callable, Collection, Mapping
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from agentops_tui.integrations.langchain_text import (
-    interrupt_summary,
-    last_user_text,
-    message_text,
-    usage_fields,
-)
+from agentops_tui.integrations.langchain_text import last_user_text, message_text, usage_fields
 from agentops_tui.sdk import AgentClient, ApprovalResult, Session, SessionKilled
 
 try:
@@ -56,7 +49,9 @@ try:
     from langchain_core.runnables import RunnableConfig
     from langgraph.callbacks import GraphCallbackHandler, GraphInterruptEvent
     from langgraph.graph.message import REMOVE_ALL_MESSAGES
-    from langgraph.types import Command
+
+    from agentops_tui.integrations.langgraph_runs import GraphRun
+    from agentops_tui.integrations.langgraph_runs import pinned as _pinned
 except ImportError as exc:  # pragma: no cover - depends on the extra
     raise ImportError(
         "the LangChain integration needs: pip install 'agentops-tui[langchain]'") from exc
@@ -69,8 +64,6 @@ log = logging.getLogger("agentops.integrations.langchain")
 # the graph; without it declare `("pause", "resume", "kill", "approve")`.
 CAPABILITIES = ("pause", "resume", "inject", "redirect", "kill", "approve")
 
-# The session `run_graph` opened: the top-level run it starts reports into it.
-_pinned: ContextVar[Session | None] = ContextVar("agentops_langgraph_session", default=None)
 
 
 @dataclass
@@ -277,60 +270,43 @@ class AgentOpsCallbackHandler(GraphCallbackHandler):
                   title: str | None = None, task_id: str | None = None,
                   resume_with: Callable[[ApprovalResult], Any] | None = None,
                   approval_timeout: float = 600.0) -> Any:
-        """Invoke `graph` as one session; each interrupt waits for an operator's decision.
+        """`graph.invoke()` as one session; each interrupt waits for an operator's decision.
 
         The graph needs a checkpointer to resume after an interrupt. Raises `SessionKilled`
         when the operator kills the run.
         """
-        given: RunnableConfig = config or {}
-        configurable = dict(given.get("configurable") or {})
-        configurable.setdefault("thread_id", f"agentops-{uuid.uuid4().hex[:12]}")
-        config = {**given, "configurable": configurable,
-                  "callbacks": [*_handlers(given.get("callbacks")), self]}
-        session = self.client.session(title=title or getattr(graph, "name", None),
-                                      task_id=task_id)
-        prompt = last_user_text(graph_input)
-        if prompt:
-            session.message(prompt, role="user")
-        token = _pinned.set(session)
-        decide = resume_with or (lambda decision: decision.approved)
+        run = GraphRun(self.client, self, graph, graph_input, config, title=title,
+                       task_id=task_id, resume_with=resume_with,
+                       approval_timeout=approval_timeout)
+        run.start()
         try:
             value = graph_input
             while True:
-                result = graph.invoke(value, config)
-                interrupts = result.get("__interrupt__") if isinstance(result, dict) else None
-                if not interrupts:
+                result = graph.invoke(value, run.config)
+                if (value := run.resume_value(result)) is None:
                     break
-                answers = {}
-                for pending in interrupts:
-                    summary, detail = interrupt_summary(pending.value)
-                    decision = session.request_approval(summary, detail,
-                                                        timeout=approval_timeout)
-                    if session.inner.killed:
-                        raise SessionKilled(session.id)
-                    answers[pending.id] = decide(decision)
-                value = Command(resume=answers)
-        except SessionKilled:
-            # the backend ended a session killed itself; a kill of a subagent below stops
-            # this run too, and it ends the same way
-            session.end("killed")
-            raise
         except BaseException as exc:
-            session.end("failed", f"{type(exc).__name__}: {exc}"[:2000])
+            run.stop(exc)
             raise
-        finally:
-            _pinned.reset(token)
-        final = result.get("messages") if isinstance(result, dict) else None
-        if final and getattr(final[-1], "type", None) == "ai" and not getattr(
-                final[-1], "usage_metadata", None):
-            session.message(message_text(final[-1]))  # an answer a node wrote, not a model
-        session.end("completed")
-        return result
+        return run.done(result)
 
-
-def _handlers(callbacks: Any) -> list[Any]:
-    if callbacks is None:
-        return []
-    if isinstance(callbacks, BaseCallbackManager):
-        return list(callbacks.handlers)
-    return list(callbacks)
+    async def arun_graph(self, graph: Any, graph_input: Any,
+                         config: RunnableConfig | None = None, *, title: str | None = None,
+                         task_id: str | None = None,
+                         resume_with: Callable[[ApprovalResult], Any] | None = None,
+                         approval_timeout: float = 600.0) -> Any:
+        """`run_graph()` with `graph.ainvoke()`, for asyncio programs."""
+        run = GraphRun(self.client, self, graph, graph_input, config, title=title,
+                       task_id=task_id, resume_with=resume_with,
+                       approval_timeout=approval_timeout)
+        run.start()
+        try:
+            value = graph_input
+            while True:
+                result = await graph.ainvoke(value, run.config)
+                if (value := await run.aresume_value(result)) is None:
+                    break
+        except BaseException as exc:
+            run.stop(exc)
+            raise
+        return run.done(result)
