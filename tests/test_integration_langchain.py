@@ -306,3 +306,15 @@ def test_without_run_graph_each_top_level_run_is_a_session(live: LiveServer) -> 
             for root in roots:
                 messages = c.get(f"/api/v1/sessions/{root['session']['id']}/messages").json()
                 assert [m["role"] for m in messages["messages"]] == ["user", "assistant"]
+
+
+def test_killing_a_subagent_stops_the_run_that_called_it(run: Callable[..., Run]) -> None:
+    r = run()
+    assert r.searching.wait(15)
+    research = r.session_id("research")
+    r.post(f"/api/v1/sessions/{research}/kill")
+    wait_for(lambda: r.sessions()["research"]["status"] == "killed")
+    r.gate.set()
+    r.finish()
+    assert isinstance(r.error, SessionKilled)
+    assert r.sessions()["find the churn numbers"]["status"] == "killed"

@@ -272,3 +272,23 @@ def test_the_example_runs_as_written(live: LiveServer) -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+async def test_killing_an_agent_tool_ends_it_and_its_caller_goes_on(
+        run: Callable[[], Awaitable[Run]]) -> None:
+    r = await run()
+    await r.searching.wait()
+    research = await r.session_id("research")
+    await r.post(f"/api/v1/sessions/{research}/kill")
+
+    async def killed() -> bool:
+        return await r.status("research") == "killed"
+    await wait_for(killed)
+    calls = len(r.research.calls)
+    r.gate.set()
+    await r.decide("approve")
+    result = await r.result()
+    assert len(r.research.calls) == calls  # the killed agent never asked its model again
+    assert result.final_output.startswith("published: Summary:")
+    await r.client.flush()
+    assert await r.status(GOAL) == "completed" and await r.status("research") == "killed"
