@@ -101,13 +101,19 @@ class AsyncSession:
             return False
         return True
 
-    async def checkpoint(self) -> list[str]:
-        """Call between steps: waits while paused, raises `SessionKilled` after a kill, and
-        returns the operator's messages that arrived since the last checkpoint."""
+    async def hold(self) -> None:
+        """Waits while paused and raises `SessionKilled` after a kill, like `checkpoint()`, but
+        leaves the operator's messages for the next `checkpoint()` (for framework integrations
+        that obey at one boundary and deliver messages at another)."""
         while self.paused and not self.killed:
             await self._resumed.wait()
         if self.killed:
             raise SessionKilled(self.id)
+
+    async def checkpoint(self) -> list[str]:
+        """Call between steps: waits while paused, raises `SessionKilled` after a kill, and
+        returns the operator's messages that arrived since the last checkpoint."""
+        await self.hold()
         messages, self.injected = self.injected, []
         return messages
 

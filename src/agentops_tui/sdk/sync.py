@@ -70,6 +70,10 @@ class Session:
         """Blocks while paused; raises `SessionKilled`; returns injected messages."""
         return self._loop.run(self.inner.checkpoint())
 
+    def hold(self) -> None:
+        """Blocks while paused; raises `SessionKilled`; leaves injected messages queued."""
+        self._loop.run(self.inner.hold())
+
     def request_approval(self, summary: str, detail: str | None = None, *,
                          timeout: float = 600.0) -> ApprovalResult:
         return self._loop.run(self.inner.request_approval(summary, detail, timeout=timeout))
