@@ -26,7 +26,8 @@ def example(name: str, *args: str) -> list[str]:
     return [sys.executable, str(EXAMPLES / name), *args]
 
 
-@pytest.mark.parametrize("name", ["sdk_agent.py", "otel_agent.py"])
+@pytest.mark.parametrize("name", ["sdk_agent.py", "otel_agent.py", "langgraph_agent.py",
+                                  "openai_agents_agent.py"])
 def test_every_example_says_how_to_run_it(name: str) -> None:
     text = (EXAMPLES / name).read_text()
     assert "python" in text.split('"""')[1]  # the docstring shows the command
