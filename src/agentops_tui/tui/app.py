@@ -273,8 +273,11 @@ class AgentOpsApp(App[None]):
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
                 spend_today=self._spend, spend_partial=self._spend_partial,
                 open_alerts=open_alerts, read_only=self.read_only,
-                screen=mode, role_badge=roles.badge(self.role),
+                screen=mode, role_badge=roles.badge(self.role), detail=status.detail,
             )
+        shown = getattr(self.screen, "connection_changed", None)
+        if shown is not None and self.screen.is_mounted:
+            shown(status)
 
     # ---- navigation ------------------------------------------------------------------------
 

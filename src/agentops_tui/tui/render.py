@@ -177,6 +177,17 @@ def session_cells(
     ]
 
 
+def not_connected(state: str, detail: str | None, url: str) -> str | None:
+    """What an empty list says while the console has no data to show, and why; None when
+    the data is current (live, or polling the log), so empty really means empty."""
+    host = url.split("://", 1)[-1]
+    if state in ("live", "polling"):
+        return None
+    if state == "connecting":
+        return f"connecting to {host}…"
+    return f"not connected — {detail}" if detail else f"not connected to {host}"
+
+
 def matches(query: str, *, name: str, status: str, model: str | None, kind: str) -> bool:
     """Filter syntax: words match name or kind; `status:x` and `model:y` match those fields."""
     for word in query.lower().split():

@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
@@ -34,6 +35,9 @@ SESSION_COLUMNS = [
     Column("model", 18, min_screen=100), Column("tokens", 7, "right", slow=True),
     Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]
+
+
+NO_AGENTS = "no agents yet — they appear as soon as they report"
 
 
 class FleetScreen(Interventions):
@@ -63,7 +67,7 @@ class FleetScreen(Interventions):
             with Vertical(id="fleet-left"):
                 yield PaneTitle("Agents", id="roster-title")
                 yield VirtualTable(AGENT_COLUMNS, self._agent_cells, id="roster",
-                                   empty="no agents yet — they appear as soon as they report")
+                                   empty=NO_AGENTS)
                 yield PaneTitle("Sessions", id="sessions-title")
                 yield VirtualTable(
                     SESSION_COLUMNS,
@@ -164,6 +168,7 @@ class FleetScreen(Interventions):
         filt = f" — filter: {self.query_text}" if self.query_text else ""
         sort = f" — by {self.sort}{' ↑' if self.reverse else ''}"
         self.query_one("#roster-title", PaneTitle).show(f"Agents {shown}/{total}{sort}{filt}")
+        self.connection_changed(None)
         agent = fleet.agents.get(self.agent_id or "")
         self.query_one("#sessions-title", PaneTitle).show(
             f"Sessions of {agent.name}" if agent else "Sessions")
@@ -172,6 +177,17 @@ class FleetScreen(Interventions):
         follow = "following" if log.follow else "paused — f to follow"
         self.query_one("#log-title", PaneTitle).show(
             f"Log {session.title or session.id} ({follow})" if session else "Log")
+
+    def connection_changed(self, status: ConnectionStatus | None) -> None:
+        """The roster's empty state says why it is empty: not connected (and why), a filter
+        that matches nothing, or a fleet where no agent has reported yet."""
+        status = status or self.agentops.connection.status
+        roster = self.query_one("#roster", VirtualTable)
+        if self.agentops.fleet.agents and self.query_text:
+            roster.set_empty(f"no agent matches “{self.query_text}” — esc clears the filter")
+        else:
+            roster.set_empty(render.not_connected(status.state, status.detail, status.url)
+                             or NO_AGENTS)
 
     def refresh_rows(self) -> None:
         self.query_one("#sessions", VirtualTable).refresh_rows()

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input
 
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
 from agentops_tui.tui import board, render
@@ -63,6 +64,13 @@ class TasksScreen(Interventions):
 
     def on_screen_resume(self) -> None:
         self.update_state(None)
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        reason = render.not_connected(status.state, status.detail, status.url) or "no tasks"
+        kanban = self.query_one(Kanban)
+        if reason != kanban.empty:
+            kanban.empty = reason
+            kanban.refresh()
 
     def _clock_moved(self) -> None:
         if self.is_current:

@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
@@ -28,6 +29,9 @@ TREE_COLUMNS = [
 
 # Rebuilding the whole forest is O(sessions); under a busy fleet twice a second is plenty.
 REBUILD_INTERVAL = 0.5
+
+
+NO_SESSIONS = "no sessions yet — sessions and their subagents appear here"
 
 
 class TreeScreen(Interventions):
@@ -52,8 +56,7 @@ class TreeScreen(Interventions):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield PaneTitle("Subagent tree", id="tree-title")
-        yield VirtualTable(TREE_COLUMNS, self._cells, id="tree",
-                           empty="no sessions yet — sessions and their subagents appear here")
+        yield VirtualTable(TREE_COLUMNS, self._cells, id="tree", empty=NO_SESSIONS)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -118,6 +121,10 @@ class TreeScreen(Interventions):
         self.query_one("#tree-title", PaneTitle).show(
             f"Subagent tree — {len(forest)} {scope}, {active} active sessions"
             f" — ←/→ fold, P parent, t task, a active only")
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        reason = render.not_connected(status.state, status.detail, status.url)
+        self.query_one("#tree", VirtualTable).set_empty(reason or NO_SESSIONS)
 
     def refresh_rows(self) -> None:
         self.query_one("#tree", VirtualTable).refresh_rows()

@@ -159,6 +159,13 @@ class VirtualTable(ScrollView, can_focus=True):
         else:
             self._repaint_all()
 
+    def set_empty(self, text: str) -> None:
+        """What the table says when it has no rows (why it is empty, when that is known)."""
+        if text != self.empty:
+            self.empty = text
+            if not self.keys:
+                self.refresh()
+
     def move_to(self, key: str) -> bool:
         index = self._index.get(key)
         if index is None:
