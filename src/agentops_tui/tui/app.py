@@ -140,6 +140,11 @@ class AgentOpsApp(App[None]):
         decides) until it says, or when it is too old to."""
         return getattr(self.connection, "role", None)
 
+    @property
+    def may_decide(self) -> bool:
+        """This console may decide approvals (a viewer's token or a read-only console not)."""
+        return not self.read_only and roles.allows(self.role, "approve")
+
     def compose(self) -> ComposeResult:
         yield from ()
 
@@ -231,7 +236,7 @@ class AgentOpsApp(App[None]):
                         title=f"Command {command.status}", severity="error", timeout=8)
 
     def _tell_new_work(self) -> None:
-        for notice in self._notices.due(acting=roles.allows(self.role, "approve")):
+        for notice in self._notices.due(acting=self.may_decide):
             self.notify(notice.message, title=notice.title, severity=notice.severity,
                         timeout=NOTICE_SECONDS)
 

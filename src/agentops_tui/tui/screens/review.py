@@ -74,10 +74,8 @@ class ReviewScreen(Interventions):
     def on_screen_resume(self) -> None:
         self.update_state(None)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.DANGEROUS and self.agentops.read_only:
-            return False
-        return super().check_action(action, parameters)
+    def dangerous(self, action: str) -> bool:
+        return action in self.DANGEROUS or super().dangerous(action)
 
     def target_sessions(self) -> list[str]:
         item = self.items.get(self.queue.current or "")
@@ -100,10 +98,9 @@ class ReviewScreen(Interventions):
         # a pane title is plain text (it quotes what agents wrote), so the badge is too
         badge = f"  +{self.queue.new_since_current} new" \
             if self.queue.new_since_current else ""
-        undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
+        undo = f"  — u undoes: {self.held[-1].verb} {render.clip(self.held[-1].item.title, 30)}" \
             if self.held else ""
-        todo = "to do" if roles.allows(self.agentops.role, "approve") \
-            else "waiting for an operator"
+        todo = "to do" if self.agentops.may_decide else "waiting for an operator"
         self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")
