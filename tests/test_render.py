@@ -160,3 +160,14 @@ def test_board_filter() -> None:
     assert board.matches("queue:bug p:4", facts) and board.matches("triage", facts)
     assert not board.matches("p:5", facts) and not board.matches("queue:research", facts)
     assert not board.matches("reviewer", facts) and not board.matches("p:x", facts)
+
+
+def test_fit_counts_cells_not_characters() -> None:
+    from rich.cells import cell_len
+
+    assert render.fit("⏳pause", 8) == "⏳pause " and cell_len(render.fit("⏳pause", 8)) == 8
+    assert render.fit("⏳pause", 8, "right") == " ⏳pause"
+    assert cell_len(render.fit("⏳pause", 4)) == 4 and render.fit("⏳pause", 4).endswith("…")
+    assert cell_len(render.fit("日本語のエージェント", 7)) == 7
+    assert render.clip("short", 30) == "short"
+    assert render.clip("a very long approval title", 10) == "a very lo…"

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import cell_len, set_cell_size
+
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Command, Session
 
 Cell = tuple[str, str]
@@ -31,6 +33,24 @@ STATUS_ORDER: dict[str, int] = {  # what needs a human first
 }
 
 ACTION_LABELS = {"pause": "pause", "resume": "resume", "kill": "kill", "inject": "inject"}
+
+
+def fit(text: str, width: int, align: str = "left") -> str:
+    """`text` in exactly `width` terminal cells: cut with "…" when longer, padded when
+    shorter. Counts cells, not characters: "⏳" or a CJK name takes two, and padding by
+    `len()` would shift the rest of the row (and the pane border) by one."""
+    if width <= 0:
+        return ""
+    size = cell_len(text)
+    if size > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - size)
+    return pad + text if align == "right" else text + pad
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to at most `width` cells, with "…" when cut (not padded)."""
+    return text if cell_len(text) <= width else set_cell_size(text, max(0, width - 1)) + "…"
 
 
 def status_style(status: str) -> str:

@@ -35,8 +35,9 @@ def share_bar(value: float, total: float, width: int = 12) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """Cut to `width` with an ellipsis, padded to it (before markup escaping adds backslashes)."""
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+    """Cut to `width` cells with an ellipsis, padded to it (before markup escaping adds
+    backslashes)."""
+    return render.fit(text, width)
 
 
 WIDE = 56  # a pane this wide shows share bars and tokens; narrower ones show the essentials

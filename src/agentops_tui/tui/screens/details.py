@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -91,8 +92,8 @@ class SessionDetails(ModalScreen[None]):
                 ("pending", render.pending_label(app.last_command(s.id)) or "—"),
                 ("error", s.error or "—"),
             ]
-            width = max(len(k) for k, _ in rows)
-            yield Static("\n".join(f"[b]{k.ljust(width)}[/b]  {escape(v)}" for k, v in rows),
+            width = max(cell_len(k) for k, _ in rows)
+            yield Static("\n".join(f"[b]{render.fit(k, width)}[/b]  {escape(v)}" for k, v in rows),
                          markup=True)
             yield Label("esc: close    P: parent session    t: task", classes="title")
 

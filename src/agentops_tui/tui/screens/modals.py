@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from agentops_tui.tui.render import fit
 
 KILL_ALL_PHRASE = "KILL ALL"
 
@@ -113,8 +117,8 @@ class HelpScreen(_Dialog):
         self.unavailable = unavailable  # actions this selection's agents cannot take, and why
 
     def compose(self) -> ComposeResult:
-        width = max((len(k) for k, _ in self.rows), default=4)
-        lines = [f"[b]{key.ljust(width)}[/b]  {text}" for key, text in self.rows]
+        width = max((cell_len(k) for k, _ in self.rows), default=4)
+        lines = [f"[b]{escape(fit(key, width))}[/b]  {escape(text)}" for key, text in self.rows]
         with Vertical(classes="dialog"):
             yield Label("Keys", classes="title")
             if self.unavailable:  # first, where it is seen; it names agents: not markup

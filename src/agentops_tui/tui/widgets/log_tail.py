@@ -21,6 +21,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentops_tui.models import Message
+from agentops_tui.tui.render import fit
 
 ROLE_CLASSES = ("user", "assistant", "tool", "system", "operator")
 
@@ -159,15 +160,16 @@ class LogTail(ScrollView, can_focus=True):
             if y == 0:
                 text = self.placeholder if self.session_id is None else "no messages yet"
                 style = base + self.get_component_rich_style("logtail--dim", partial=True)
-                return Strip([Segment(f" {text}".ljust(width), style)])
+                return Strip([Segment(fit(f" {text}", width), style)])
             return Strip.blank(width, base)
         index = int(self.scroll_offset.y) + y
         if index == 0 and not self.complete_history:
             style = base + self.get_component_rich_style("logtail--dim", partial=True)
-            return Strip([Segment(" ↑ older messages load as you scroll up".ljust(width), style)])
+            return Strip([Segment(fit(" ↑ older messages load as you scroll up", width), style)])
         index -= 1
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
         text, role = self._lines[index]
         line_style: Style = base + self.get_component_rich_style(f"logtail--{role}", partial=True)
-        return Strip([Segment(text[:width].ljust(width), line_style)])
+        # wrapped by characters; a line of wide glyphs is cut to the pane by cells
+        return Strip([Segment(fit(text, width), line_style)])

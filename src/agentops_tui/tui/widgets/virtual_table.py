@@ -27,7 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from agentops_tui.tui.render import Cell
+from agentops_tui.tui.render import Cell, fit
 
 SLOW_REPAINT_SECONDS = 1.0
 
@@ -310,8 +310,7 @@ class VirtualTable(ScrollView, can_focus=True):
         for (text, style), w, column in zip(cells, widths, self.columns, strict=False):
             if w < 0:
                 continue
-            text = text if len(text) <= w else text[: max(0, w - 1)] + "…"
-            text = text.rjust(w) if column.align == "right" else text.ljust(w)
+            text = fit(text, w, column.align)
             segments.append(Segment(text, base + self._style(style)))
             segments.append(Segment(" ", base))
             used += w + 1
@@ -329,7 +328,7 @@ class VirtualTable(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + y - 1
         if not self.keys:
             if y == 1:
-                return Strip([Segment(f" {self.empty}".ljust(width), base + self._style("dim"))])
+                return Strip([Segment(fit(f" {self.empty}", width), base + self._style("dim"))])
             return Strip.blank(width, base)
         if row >= len(self.keys):
             return Strip.blank(width, base)
