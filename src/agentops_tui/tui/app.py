@@ -25,6 +25,7 @@ from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
 from agentops_tui.tui.screens.alerts import AlertsScreen
 from agentops_tui.tui.screens.audit import AuditScreen
@@ -45,6 +46,10 @@ from agentops_tui.tui.widgets.status_line import StatusLine
 
 TICK_SECONDS = 0.1
 FAILED_SHOWN_SECONDS = 30.0
+
+
+# the number keys share one footer entry, `1234567 Screens`: each alone took 80 columns' worth
+SCREENS = Binding.Group("Screens", compact=True)
 
 
 class AgentOpsApp(App[None]):
@@ -73,13 +78,13 @@ class AgentOpsApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app-quit"),
         Binding("question_mark", "help", "Help", id="app-help"),
-        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
-        Binding("2", "screen('tree')", "Tree", id="screen-tree"),
-        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks"),
-        Binding("4", "screen('costs')", "Costs", id="screen-costs"),
-        Binding("5", "screen('review')", "Review", id="screen-review"),
-        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
-        Binding("7", "screen('audit')", "Audit", id="screen-audit"),
+        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet", group=SCREENS),
+        Binding("2", "screen('tree')", "Tree", id="screen-tree", group=SCREENS),
+        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks", group=SCREENS),
+        Binding("4", "screen('costs')", "Costs", id="screen-costs", group=SCREENS),
+        Binding("5", "screen('review')", "Review", id="screen-review", group=SCREENS),
+        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts", group=SCREENS),
+        Binding("7", "screen('audit')", "Audit", id="screen-audit", group=SCREENS),
     ]
 
     def __init__(
@@ -291,21 +296,14 @@ class AgentOpsApp(App[None]):
             self.switch_mode(mode)
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            action = binding.action.split("(")[0]
-            node = active.node
-            allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
-            if not binding.description or allowed is False or binding.description in seen:
-                continue
-            seen.add(binding.description)
-            rows.append((self.get_key_display(binding), binding.description))
-        rows.append((":", "command palette"))
-        note = getattr(self.screen, "unavailable_note", None)
-        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only,
-                                    note() if note is not None else None))
+        screen = self.screen
+        name = next((label for mode, label in self.SCREENS_BY_KEY.values()
+                     if mode == self.current_mode), "Here")
+        sections = help_sections(screen.active_bindings.values(), self, self.get_key_display,
+                                 [label for _, label in self.SCREENS_BY_KEY.values()],
+                                 here=f"{name} screen")
+        note = getattr(screen, "unavailable_note", None)
+        self.push_screen(HelpScreen(sections, self.read_only, note() if note is not None else None))
 
     def set_theme(self, name: str) -> None:
         """Switch theme from the palette, and remember it for next time."""

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
@@ -64,7 +64,7 @@ class Targets:
         return f" ({self.skipped} skipped: {self.reason})" if self.skipped else ""
 
 
-class Interventions(Screen[Any]):
+class Interventions(ConsoleScreen):
     """A screen whose rows are sessions the operator can act on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
@@ -33,7 +33,7 @@ COLUMNS = [
 RELOAD_SECONDS = 5.0
 
 
-class AuditScreen(Screen[Any]):
+class AuditScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="audit-filter"),
         Binding("e", "export", "Export", id="audit-export"),

@@ -15,12 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
@@ -105,7 +105,7 @@ def minutes_into_utc_day(now: float) -> int:
     return max(1, int(now % 86400) // 60)
 
 
-class CostsScreen(Screen[Any]):
+class CostsScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "window", "Window", id="costs-window"),
         Binding("R", "reload", "Reload", id="costs-reload"),

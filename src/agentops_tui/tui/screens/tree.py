@@ -36,8 +36,8 @@ NO_SESSIONS = "no sessions yet — sessions and their subagents appear here"
 
 class TreeScreen(Interventions):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,minus", "collapse", "Collapse", id="tree-collapse"),
-        Binding("right,plus", "expand", "Expand", id="tree-expand"),
+        Binding("left,minus", "collapse", "Fold", id="tree-collapse"),
+        Binding("right,plus", "expand", "Unfold", id="tree-expand"),
         Binding("P,backspace", "parent", "Parent", id="tree-parent"),
         Binding("t", "task", "Task", id="tree-task"),
         Binding("a", "toggle_active", "Active only", id="tree-active"),

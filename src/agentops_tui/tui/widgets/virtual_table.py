@@ -30,6 +30,7 @@ from textual.timer import Timer
 from agentops_tui.tui.render import Cell, fit
 
 SLOW_REPAINT_SECONDS = 1.0
+NO_SIDEWAYS = frozenset({"scroll_left", "scroll_right", "page_left", "page_right"})
 
 STATUS_CLASSES = (
     "status-running", "status-waiting", "status-paused", "status-error", "status-idle",
@@ -132,6 +133,13 @@ class VirtualTable(ScrollView, can_focus=True):
         self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
         self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
         self._retry: Timer | None = None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Rows are cut to the width, never scrolled sideways: ←/→ belong to the screen (the
+        # Tree folds with them), not to ScrollView's horizontal scrolling.
+        if action in NO_SIDEWAYS:
+            return False
+        return super().check_action(action, parameters)
 
     # ---- data ------------------------------------------------------------------------------
 
