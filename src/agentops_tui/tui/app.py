@@ -24,6 +24,7 @@ from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
+from agentops_tui.tui import names
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
@@ -237,7 +238,8 @@ class AgentOpsApp(App[None]):
                 continue
             self._failed[command.session_id] = (command, now)
             reason = command.detail or command.status
-            self.notify(f"{command.action} of {command.session_id}: {reason}",
+            target = names.session_name(self.fleet, command.session_id)
+            self.notify(f"{command.action} of {target}: {reason}",
                         title=f"Command {command.status}", severity="error", timeout=8)
 
     def _tell_new_work(self) -> None:

@@ -18,7 +18,7 @@ from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
-from agentops_tui.tui import render
+from agentops_tui.tui import names, render
 from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -26,8 +26,8 @@ from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = [
-    Column("when", 19), Column("actor", 14, min_screen=90), Column("action", 16),
-    Column("target", 20),
+    # actor, target and result are as wide as what they say (a result is mostly "accepted")
+    Column("when", 19), Column("actor", 0), Column("action", 16), Column("target", 0),
     Column("result", 0), Column("from", 15, min_screen=110),
 ]
 RELOAD_SECONDS = 5.0
@@ -75,7 +75,8 @@ class AuditScreen(ConsoleScreen):
         style = "status-error" if result.startswith("rejected") else ""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
         return [(when, "dim"), (str(e["actor"]), ""), (str(e["action"]), ""),
-                (str(e.get("target") or ""), "dim"), (result, style),
+                (names.target(self.app.fleet, str(e.get("target") or "")), "dim"),  # type: ignore[attr-defined]
+                (result, style),
                 (str(e.get("address") or ""), "dim")]
 
     def _params(self) -> dict[str, str]:

@@ -31,7 +31,7 @@ AGENT_COLUMNS = [
     Column("last seen", 12, "right", min_screen=70, slow=True),
 ]
 SESSION_COLUMNS = [
-    Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
+    Column("", 1), Column("", 1), Column("session", 0), Column("status", 13),
     Column("model", 18, min_screen=100), Column("tokens", 7, "right", slow=True),
     Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]

@@ -22,7 +22,7 @@ from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import roles
 from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
-from agentops_tui.tui import render
+from agentops_tui.tui import names, render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.review_items import Item, ReviewQueue, current_items
 from agentops_tui.tui.screens.modals import InjectScreen
@@ -135,8 +135,9 @@ class ReviewScreen(Interventions):
         elif item.kind == "alert":
             alert = fleet.alerts.get(item.id)
             if alert is not None:
+                said = names.subject(fleet, alert.subject_type, alert.subject_id)
                 lines.append(f"{alert.severity} · {alert.rule.replace('_', ' ')} · "
-                             f"{alert.subject_type} {escape(alert.subject_id)}")
+                             f"{escape(said)}")
         task_id = item.id if item.kind in ("failed", "sla") else None
         alert = fleet.alerts.get(item.id) if item.kind == "alert" else None
         if alert is not None and alert.subject_type == "task":

@@ -20,11 +20,12 @@ from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
+# At 80 columns the tree keeps who works on what (agent, task) and drops the roll-up counts.
 TREE_COLUMNS = [
-    Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
-    Column("agent", 14, min_screen=90), Column("subtree", 9, "right", slow=True),
-    Column("cost", 9, "right", slow=True), Column("tokens", 7, "right", min_screen=70, slow=True),
-    Column("task", 12, min_screen=110),
+    Column("", 1), Column("", 1), Column("session", 0), Column("status", 10),
+    Column("agent", 13), Column("subtree", 7, "right", min_screen=100, slow=True),
+    Column("cost", 8, "right", slow=True),
+    Column("tokens", 7, "right", min_screen=100, slow=True), Column("task", 0),
 ]
 
 # Rebuilding the whole forest is O(sessions); under a busy fleet twice a second is plenty.

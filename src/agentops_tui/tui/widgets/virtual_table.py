@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -133,6 +134,7 @@ class VirtualTable(ScrollView, can_focus=True):
         self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
         self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
         self._retry: Timer | None = None
+        self._widest: dict[int, int] = {}  # flexible column → widest text seen
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Rows are cut to the width, never scrolled sideways: ←/→ belong to the screen (the
@@ -162,6 +164,7 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.cursor != before:  # the row moved: keep it in view
             self._scroll_to_cursor()
         self._announce()
+        self._measure()
         if self.cursor == before and self._visible_keys() == shown_before:
             self.refresh_rows()
         else:
@@ -192,6 +195,9 @@ class VirtualTable(ScrollView, can_focus=True):
             if drawn is None:
                 continue  # not drawn yet: render_line fetches it when it is
             cells = self._cells(key)
+            if self._outgrows(cells):  # a longer name than any before: the column widens
+                self._repaint_all()
+                return
             if len(cells) != len(drawn):
                 changed = list(range(max(len(cells), len(drawn))))
             else:
@@ -284,28 +290,69 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
         self._shown.clear()  # other rows come into view; they are drawn from fresh cells
+        self._widest.clear()
+        self._measure()
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         if round(old_value) != round(new_value):
             self._shown.clear()  # likewise when scrolled by the mouse or the scrollbar
+            self.call_after_refresh(self._measure)
         super().watch_scroll_y(old_value, new_value)
 
     # ---- rendering ---------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
+        """Fixed columns take their width; flexible ones (width 0) as much as their widest
+        text seen so far needs, sharing what is left fairly. Spare width stays at the right
+        end, so a short name is not followed by fifty blank cells."""
         visible = [c for c in self.columns if width >= c.min_screen]
         fixed = sum(c.width for c in visible) + len(visible)
-        flex = [c for c in visible if c.width == 0]
-        spare = max(8, width - fixed)
+        flex = [i for i, c in enumerate(self.columns) if c.width == 0 and width >= c.min_screen]
+        spare = max(8 * max(1, len(flex)), width - fixed)
+        given: dict[int, int] = {}
+        by_need = sorted(flex, key=lambda i: self._need(i, spare))
+        for n, i in enumerate(by_need):  # water-filling: the least needy are served first
+            share = spare // (len(by_need) - n)
+            given[i] = min(share, self._need(i, spare))
+            spare -= given[i]
         out: list[int] = []
-        for column in self.columns:
+        for i, column in enumerate(self.columns):
             if width < column.min_screen:
                 out.append(-1)
-            elif column.width == 0:
-                out.append(spare // max(1, len(flex)))
             else:
-                out.append(column.width)
+                out.append(given[i] if column.width == 0 else column.width)
         return out
+
+    def _need(self, index: int, spare: int) -> int:
+        """A flexible column's width: its widest text (or title), never under 8 cells; all
+        of the spare width while nothing has been measured (an empty table)."""
+        seen = self._widest.get(index)
+        if seen is None:
+            return spare
+        return max(8, cell_len(self.columns[index].title), seen)
+
+    def _measure(self) -> None:
+        """Remember the widest text of each flexible column in the rows on screen; columns
+        only grow (until a resize), so they do not jump while the operator scrolls."""
+        if not self.keys or all(c.width for c in self.columns):
+            return
+        grew = False
+        for key in self._visible_keys():
+            grew = self._outgrows(self._shown.get(key) or self._cells(key)) or grew
+        if grew:
+            self._shown.clear()
+            self.refresh()
+
+    def _outgrows(self, cells: list[Cell]) -> bool:
+        """Whether a row's text is wider than its flexible column has been (and note it)."""
+        grew = False
+        for i, column in enumerate(self.columns):
+            if column.width == 0 and i < len(cells):
+                size = cell_len(cells[i][0])
+                if size > self._widest.get(i, 0):
+                    self._widest[i] = size
+                    grew = True
+        return grew
 
     def _style(self, name: str) -> Style:
         if not name:
