@@ -121,6 +121,7 @@ class AgentOpsApp(App[None]):
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
+        self._noticed_snapshots = 0
         self._seen_role: str | None = None
         self._header_screen: object = None  # the screen whose header was drawn last
 
@@ -189,8 +190,12 @@ class AgentOpsApp(App[None]):
             self._seen_version = state.version
             changes = state.take_changes()
             self._watch_commands(changes)
+            # approvals that came with a snapshot (on connect, after a reset) were pending
+            # already: not news, however many events arrived before this tick
+            fresh_snapshot = state.snapshots != self._noticed_snapshots
+            self._noticed_snapshots = state.snapshots
             self._notices.saw(self.fleet, changes, reviewing=self.current_mode == "review",
-                              first=self._seen_version <= 1)
+                              first=fresh_snapshot)
             update = getattr(self.screen, "update_state", None)
             if update is not None:
                 # a screen still being set up builds itself from the whole state on mount

@@ -338,8 +338,9 @@ class Interventions(ConsoleScreen):
         done = len(targets.ids) - len(failures)
         if done:
             what = "message sent to" if action == "inject" else f"{action} sent to"
-            self.notify(f"{what} {done} session{'s' if done != 1 else ''}; waiting for the "
-                        f"agent{targets.note()}")
+            # brief: the row's ⏳ says how long the agent takes; a notice would go stale
+            self.notify(f"{what} {done} session{'s' if done != 1 else ''} — ⏳ on the row "
+                        f"until the agent acts{targets.note()}", timeout=3)
         elif targets.skipped:
             self.notify(f"{targets.skipped} skipped: {targets.reason}", severity="warning")
         for failure in failures[:3]:

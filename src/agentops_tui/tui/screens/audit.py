@@ -7,15 +7,18 @@ by the local search, to a JSONL or CSV file (chosen by the extension).
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from platformdirs import user_downloads_path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input
 
+from agentops_tui import paths
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import names, render
@@ -31,6 +34,25 @@ COLUMNS = [
     Column("result", 0), Column("from", 15, min_screen=110),
 ]
 RELOAD_SECONDS = 5.0
+
+
+def export_dir() -> Path:
+    """Where an export goes unless the operator says otherwise: the user's downloads folder
+    when there is one, else agentops' own data folder (never wherever the console started)."""
+    downloads = user_downloads_path()
+    if downloads.is_dir() and os.access(downloads, os.W_OK):
+        return downloads
+    return paths.data_dir() / "exports"
+
+
+def keep_matching(text: str, words: list[str], *, header: bool) -> str:
+    """The exported lines the screen's free-text filter shows (the server filters the rest:
+    actor, action, since, until); a CSV keeps its header line."""
+    if not words:
+        return text
+    lines = text.splitlines(keepends=True)
+    head, body = (lines[:1], lines[1:]) if header else ([], lines)
+    return "".join(head + [line for line in body if all(w in line.lower() for w in words)])
 
 
 class AuditScreen(ConsoleScreen):
@@ -130,7 +152,8 @@ class AuditScreen(ConsoleScreen):
         self.action_reload()
 
     def action_export(self) -> None:
-        default = str(Path.cwd() / f"agentops-audit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        name = f"agentops-audit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        default = str(export_dir() / name)
 
         def chosen(path: object) -> None:
             if isinstance(path, str):
@@ -145,6 +168,8 @@ class AuditScreen(ConsoleScreen):
         try:
             text = await self.app.connection.api.audit_export(  # type: ignore[attr-defined]
                 fmt, **self._params())
+            text = keep_matching(text, self._words(), header=fmt == "csv")
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Export failed", severity="error")

@@ -98,7 +98,14 @@ class FleetScreen(Interventions):
 
     def _agent_cells(self, agent_id: str) -> list[render.Cell]:
         summary = self._summaries.get(agent_id) or self._summarize(agent_id)
-        return render.agent_cells(summary, self.agentops.clock())
+        return render.agent_cells(summary, self.agentops.clock(),
+                                  marked=agent_id in self._marked_agents())
+
+    def _marked_agents(self) -> set[str]:
+        """Agents with a marked session: their roster rows show the mark too, so marks
+        made under another agent stay in sight."""
+        sessions = self.agentops.fleet.sessions
+        return {s.agent_id for sid in self.marked if (s := sessions.get(sid)) is not None}
 
     def _summarize(self, agent_id: str) -> render.AgentSummary:
         fleet = self.agentops.fleet
@@ -140,7 +147,7 @@ class FleetScreen(Interventions):
 
         def key(agent_id: str) -> tuple[object, ...]:
             agent = fleet.agents[agent_id]
-            name = agent.name.lower()
+            name = render.natural_key(agent.name)
             if self.sort == "name":
                 return (name,)
             if self.sort == "status":
@@ -159,7 +166,16 @@ class FleetScreen(Interventions):
         sessions = [fleet.sessions[s] for s in ids if s in fleet.sessions]
         sessions.sort(key=_session_order)
         table = self.query_one("#sessions", VirtualTable)
+        before = set(table.keys)
         table.set_rows([s.id for s in sessions])
+        shown = fleet.sessions.get(self.session_id or "")
+        newest = sessions[0] if sessions else None
+        if (before and shown is not None and shown.status not in ACTIVE_SESSION_STATUSES
+                and newest is not None and newest.id not in before
+                and newest.status in ACTIVE_SESSION_STATUSES and self.query_one(LogTail).follow):
+            # the log was following work that ended; the agent's new session is where it
+            # goes on (a log scrolled back by hand, or an active one, stays put)
+            table.move_to(newest.id)
 
     def _update_titles(self) -> None:
         fleet = self.agentops.fleet
@@ -167,7 +183,9 @@ class FleetScreen(Interventions):
         total = len(fleet.agents)
         filt = f" — filter: {self.query_text}" if self.query_text else ""
         sort = f" — by {self.sort}{' ↑' if self.reverse else ''}"
-        self.query_one("#roster-title", PaneTitle).show(f"Agents {shown}/{total}{sort}{filt}")
+        marks = f" — {len(self.marked)} marked (space)" if self.marked else ""
+        self.query_one("#roster-title", PaneTitle).show(
+            f"Agents {shown}/{total}{marks}{sort}{filt}")
         self.connection_changed(None)
         agent = fleet.agents.get(self.agent_id or "")
         self.query_one("#sessions-title", PaneTitle).show(
@@ -192,6 +210,7 @@ class FleetScreen(Interventions):
     def refresh_rows(self) -> None:
         self.query_one("#sessions", VirtualTable).refresh_rows()
         self.query_one("#roster", VirtualTable).refresh_rows()
+        self._update_titles()
 
     # ---- selection -------------------------------------------------------------------------
 

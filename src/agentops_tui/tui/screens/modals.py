@@ -30,7 +30,7 @@ class _Dialog(ModalScreen[object]):
         border: thick $primary; background: $panel; padding: 1 2;
     }
     .dialog.-danger { border: thick $error; }
-    .dialog .title { text-style: bold; margin-bottom: 1; }
+    .dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
     .dialog .hint { color: $text-muted; margin-top: 1; }
     .dialog .note { color: $warning; margin-bottom: 1; }
     """
@@ -123,6 +123,11 @@ class HelpScreen(_Dialog):
         self.sections = sections
         self.read_only = read_only
         self.unavailable = unavailable  # actions this selection's agents cannot take, and why
+
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """Every (keys, what they do) listed, all sections together."""
+        return [row for _, rows in self.sections for row in rows]
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):

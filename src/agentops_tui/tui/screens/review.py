@@ -98,8 +98,10 @@ class ReviewScreen(Interventions):
         # a pane title is plain text (it quotes what agents wrote), so the badge is too
         badge = f"  +{self.queue.new_since_current} new" \
             if self.queue.new_since_current else ""
-        undo = f"  — u undoes: {self.held[-1].verb} {render.clip(self.held[-1].item.title, 30)}" \
-            if self.held else ""
+        undo = ""
+        if self.held:
+            last = self.held[-1]
+            undo = f"  — u undoes: {last.verb} {render.clip_words(last.item.title, 30)}"
         todo = "to do" if self.agentops.may_decide else "waiting for an operator"
         self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
@@ -231,9 +233,9 @@ class ReviewScreen(Interventions):
             if isinstance(reason, str):
                 self._decide("reject", reason or None)
 
-        self.app.push_screen(InjectScreen(item.title, allow_empty=True,
-                                          title=f"Reject {item.title!r} — reason (optional)"),
-                             done)
+        self.app.push_screen(InjectScreen(
+            item.title, allow_empty=True, title=f"Reject {item.title!r} — reason (optional)",
+            placeholder="why, for the agent (optional); enter rejects"), done)
 
     def action_reply(self) -> None:
         self.action_inject()
