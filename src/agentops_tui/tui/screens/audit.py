@@ -1,8 +1,9 @@
 """7 Audit: who did what to which agent, with what result — filterable and exportable.
 
 The audit log is not streamed; the screen reloads it every few seconds while shown. `/` sets
-filters (`actor:olga action:session.kill` or free words), `e` writes what is shown, unfiltered
-by the local search, to a JSONL or CSV file (chosen by the extension).
+filters (`actor:olga action:session.kill` or free words), `e` writes what is shown, filters
+included, to a JSONL or CSV file (chosen by the extension) in the downloads folder unless
+another path is typed. Targets show by name where the console knows them.
 """
 
 from __future__ import annotations

@@ -94,7 +94,7 @@ def budget_lines(settings: dict[str, Any], today: float,
                  agents_today: list[dict[str, Any]], width: int = WIDE, top: int = 5) -> str:
     budget = settings.get("budget", {})
     lines = ["[b]Budgets today, UTC: workspace, agents[/b]",
-             "[dim]% of the critical alert threshold; near: past the warning one[/dim]"]
+             "[dim]% of critical; near = past warning[/dim]"]
     wide = width >= WIDE
     label_width = max(8, width - (45 if wide else 22))
 
