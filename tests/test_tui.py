@@ -319,7 +319,8 @@ def test_costs_lay_out_for_the_width_and_count_the_utc_day() -> None:
         assert plain[0].index("$1.50") == plain[1].index("$1.50")  # escaping keeps columns
         assert "$1.50" in lines[0] and "3 sess" in lines[0]
         settings = {"budget": {"workspace": {"warning": 8.0, "critical": 10.0}}}
-        budget = budget_lines(settings, 9.0, rows, width).splitlines()[1:]
+        title, note, *budget = budget_lines(settings, 9.0, rows, width).splitlines()
+        assert "near = past warning" in note  # what "near" means, under the title
         assert all(len(line) <= width for line in budget), (width, budget)
         assert "near" in budget[0]
     assert "█" in table("t", rows, 3.0, "agent", 56) and "█" not in table("t", rows, 3.0, "a", 40)

@@ -71,6 +71,8 @@ async def test_footers_lead_with_help_and_quit(live: LiveServer) -> None:
             screen_keys = [b.binding for b in app.screen.active_bindings.values()
                            if b.binding.action.startswith("screen(")]
             assert all(b.group is not None for b in screen_keys)  # one `1234567 Screens`
+            if key == "5":  # a screen's own keys before the session keys it shares
+                assert _footer_keys(app)[2:4] == ["Approve/ack", "Reject"]
 
 
 async def test_columns_are_as_wide_as_their_text(live: LiveServer) -> None:

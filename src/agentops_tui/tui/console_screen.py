@@ -8,7 +8,7 @@ at any width; the screens' number keys come last, grouped as one `1234567 Screen
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.binding import ActiveBinding
 from textual.screen import Screen
@@ -17,12 +17,17 @@ FOOTER_FIRST = ("app-help", "app-quit")
 
 
 class ConsoleScreen(Screen[Any]):
+    # binding ids of this screen's own main keys, shown right after Help and Quit (before
+    # the session keys it shares with other screens)
+    LEADING: ClassVar[tuple[str, ...]] = ()
+
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         bindings = super().active_bindings
+        order = FOOTER_FIRST + self.LEADING
         first = sorted((key for key, active in bindings.items()
-                        if active.binding.id in FOOTER_FIRST),
-                       key=lambda key: FOOTER_FIRST.index(bindings[key].binding.id or ""))
+                        if active.binding.id in order),
+                       key=lambda key: order.index(bindings[key].binding.id or ""))
         ordered = {key: bindings[key] for key in first}
         ordered.update(bindings)
         return ordered

@@ -25,7 +25,8 @@ from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = [
-    Column("", 1), Column("sev", 8), Column("status", 8), Column("rule", 18),
+    # narrow screens drop the status column ("!" marks the open ones) for subject and message
+    Column("", 1), Column("sev", 8), Column("status", 8, min_screen=100), Column("rule", 16),
     Column("subject", 0), Column("message", 0), Column("raised", 10, "right"),
 ]
 SEVERITY_ORDER = {"critical": 0, "warning": 1}
@@ -37,6 +38,7 @@ class AlertsScreen(Interventions):
         Binding("a", "ack", "Ack", id="alert-ack"),
         Binding("h", "toggle_resolved", "Resolved", id="alert-history"),
     ]
+    LEADING = ("alert-ack", "alert-history")
 
     def __init__(self) -> None:
         super().__init__()

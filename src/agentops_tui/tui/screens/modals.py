@@ -68,8 +68,10 @@ class InjectScreen(_Dialog):
     """A line of text to send into the selected session(s)."""
 
     def __init__(self, target: str, *, title: str | None = None,
-                 allow_empty: bool = False, placeholder: str | None = None) -> None:
+                 allow_empty: bool = False, placeholder: str | None = None,
+                 hint: str = "enter: send    esc: cancel") -> None:
         super().__init__()
+        self.hint = hint
         self.title_text = title or f"Send a message to {target}"
         self.allow_empty = allow_empty
         self.placeholder = placeholder or "e.g. stop and summarise what you have so far"
@@ -78,7 +80,7 @@ class InjectScreen(_Dialog):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title", markup=False)
             yield Input(placeholder=self.placeholder, id="message")
-            yield Label("enter: send    esc: cancel", classes="hint")
+            yield Label(self.hint, classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()

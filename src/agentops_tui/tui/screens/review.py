@@ -50,6 +50,7 @@ class ReviewScreen(Interventions):
         Binding("u", "undo", "Undo", id="review-undo"),
     ]
     DANGEROUS = frozenset({"approve", "reject", "reply", "undo"})
+    LEADING = ("review-approve", "review-reject", "review-reply", "review-skip", "review-undo")
 
     def __init__(self) -> None:
         super().__init__()
@@ -235,7 +236,8 @@ class ReviewScreen(Interventions):
 
         self.app.push_screen(InjectScreen(
             item.title, allow_empty=True, title=f"Reject {item.title!r} — reason (optional)",
-            placeholder="why, for the agent (optional); enter rejects"), done)
+            placeholder="why, for the agent (optional)", hint="enter: reject    esc: cancel"),
+            done)
 
     def action_reply(self) -> None:
         self.action_inject()

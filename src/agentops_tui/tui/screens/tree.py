@@ -44,6 +44,7 @@ class TreeScreen(Interventions):
         Binding("a", "toggle_active", "Active only", id="tree-active"),
         Binding("l", "show_in_fleet", "Log", id="tree-log"),
     ]
+    LEADING = ("tree-collapse", "tree-expand")
 
     def __init__(self) -> None:
         super().__init__()
