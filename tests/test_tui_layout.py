@@ -94,3 +94,29 @@ async def test_left_folds_the_tree(live: LiveServer) -> None:
         await until(pilot, lambda: "se-grand" not in table.keys, what="folded")
         await pilot.press("right")
         await until(pilot, lambda: "se-grand" in table.keys, what="unfolded")
+
+
+async def test_the_log_wraps_wide_text_by_cells() -> None:
+    """A line of CJK text is wrapped to the pane's cells, not cut off at its right edge."""
+    from rich.cells import cell_len
+    from textual.app import App, ComposeResult
+
+    from agentops_tui.models import Message
+    from agentops_tui.tui.widgets.log_tail import LogTail
+
+    text = "日本語のエージェントが設定ファイルを読み込んでいます" * 2
+
+    class LogApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogTail()
+
+    app = LogApp()
+    async with app.run_test(size=(40, 12)) as pilot:
+        log = app.query_one(LogTail)
+        log.show("se-1")
+        log.append([Message(session_id="se-1", seq=1, role="assistant", content=text, ts=0.0)])
+        await pilot.pause()
+        shown = [log.render_line(y).text for y in range(log.size.height)]
+        assert all(cell_len(line) == log.size.width for line in shown)
+        body = "".join(line.strip() for line in shown if "assistant" not in line)
+        assert text in body.replace("↑ older messages load as you scroll up", "")

@@ -11,6 +11,7 @@ import textwrap
 import time
 from typing import ClassVar
 
+from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -119,7 +120,9 @@ class LogTail(ScrollView, can_focus=True):
             lines.append((f"{stamp} #{m.seq} {m.role}", "meta"))
             for paragraph in m.content.splitlines() or [""]:
                 wrapped = textwrap.wrap(paragraph, width - 2, replace_whitespace=False) or [""]
-                lines.extend((f"  {line}", m.role) for line in wrapped)
+                for line in wrapped:  # wrapped by characters; wide ones need more cells
+                    parts = chop_cells(line, width - 2) if cell_len(line) > width - 2 else [line]
+                    lines.extend((f"  {part}", m.role) for part in parts)
         return lines
 
     def _relayout(self, keep_offset: int = 0) -> None:
