@@ -73,3 +73,18 @@ async def test_a_filter_matching_nothing_says_so(live: LiveServer) -> None:
         await until(pilot, lambda: "matches" in _roster_empty(app), what="the no-match note")
         assert "nobody-by-this-name" in _roster_empty(app)
         assert "no agents yet" not in _roster_empty(app)
+
+
+async def test_nothing_that_acts_is_offered_before_the_server_says_who_the_token_is(
+        live: LiveServer) -> None:
+    from tui_support import offered
+
+    app = create_app(Connection(live.url, "not-a-token"), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.connection.status.state == "offline", what="offline")
+        await pilot.pause(0.2)  # a tick: the footer follows
+        assert not {"Mark", "Pause", "Resume", "Inject", "Kill", "Kill all"} & offered(app)
+        assert {"Help", "Quit", "Filter"} <= offered(app)
+        await pilot.press("p")
+        await until(pilot, lambda: any("not connected yet — token rejected" in str(n.message)
+                                       for n in app._notifications), what="the reason")

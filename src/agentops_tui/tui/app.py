@@ -122,7 +122,7 @@ class AgentOpsApp(App[None]):
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
         self._noticed_snapshots = 0
-        self._seen_role: str | None = None
+        self._seen_role: tuple[str | None, bool] = (None, False)
         self._header_screen: object = None  # the screen whose header was drawn last
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -148,9 +148,15 @@ class AgentOpsApp(App[None]):
         return getattr(self.connection, "role", None)
 
     @property
+    def role_known(self) -> bool:
+        """The server said who the token is (or that it cannot say). Until then nothing that
+        acts is offered: a viewer's console must not show an operator's footer first."""
+        return bool(getattr(self.connection, "identity_asked", True))
+
+    @property
     def may_decide(self) -> bool:
         """This console may decide approvals (a viewer's token or a read-only console not)."""
-        return not self.read_only and roles.allows(self.role, "approve")
+        return not self.read_only and self.role_known and roles.allows(self.role, "approve")
 
     def compose(self) -> ComposeResult:
         yield from ()
@@ -209,14 +215,14 @@ class AgentOpsApp(App[None]):
             self._update_header(force=True)
         else:
             self._update_header(force=False)
-        if self.role != self._seen_role:
+        if (self.role, self.role_known) != self._seen_role:
             self._role_changed()
         self._tell_new_work()
 
     def _role_changed(self) -> None:
         """Offer what the (new) role may do: footer, hints and header, on the screen shown;
         other screens redo theirs when shown."""
-        self._seen_role = self.role
+        self._seen_role = (self.role, self.role_known)
         for stacked in self.screen_stack:  # a modal may be open over the screen shown
             stacked.refresh_bindings()
         screen = self.screen

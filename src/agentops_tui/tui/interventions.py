@@ -94,6 +94,8 @@ class Interventions(ConsoleScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if self.dangerous(action) and self.agentops.read_only:
             return False
+        if self.dangerous(action) and not self.agentops.role_known:
+            return False  # not yet known who the token is: offered once the server says
         if not roles.allows(self.agentops.role, action):
             return False  # the token's role may not: hidden like the read-only console's
         if action in CAPABILITY_OF and (self.refused_by(action) is not None
@@ -188,6 +190,10 @@ class Interventions(ConsoleScreen):
         """Why the key for `action` does nothing here, or None when it works."""
         if self.agentops.read_only:
             return READ_ONLY_REFUSAL if self.dangerous(action) else None
+        if self.dangerous(action) and not self.agentops.role_known:
+            status = self.agentops.connection.status
+            return f"not connected yet — {status.detail}" if status.detail \
+                else "not connected yet: actions come once the server says what this token may do"
         return (roles.refusal(self.agentops.role, action) or self.refusal(action)
                 or self.ended_refusal(action))
 
