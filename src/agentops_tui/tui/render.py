@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.cells import cell_len, set_cell_size
 
@@ -209,6 +210,7 @@ def session_cells(
     ]
 
 
+@lru_cache(maxsize=65_536)  # the roster sorts its names on every tick; names rarely change
 def natural_key(text: str) -> tuple[object, ...]:
     """Sort key that orders numbers by value: coder-2 before coder-11."""
     return tuple(int(part) if i % 2 else part

@@ -134,7 +134,8 @@ class VirtualTable(ScrollView, can_focus=True):
         self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
         self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
         self._retry: Timer | None = None
-        self._widest: dict[int, int] = {}  # flexible column → widest text seen
+        self._widest: dict[int, int] = {}  # flexible column → widest text drawn
+        self._widen_due = False
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # Rows are cut to the width, never scrolled sideways: ←/→ belong to the screen (the
@@ -164,7 +165,6 @@ class VirtualTable(ScrollView, can_focus=True):
         if self.cursor != before:  # the row moved: keep it in view
             self._scroll_to_cursor()
         self._announce()
-        self._measure()
         if self.cursor == before and self._visible_keys() == shown_before:
             self.refresh_rows()
         else:
@@ -290,13 +290,11 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
         self._shown.clear()  # other rows come into view; they are drawn from fresh cells
-        self._widest.clear()
-        self._measure()
+        self._widest.clear()  # measured again as the rows are drawn
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         if round(old_value) != round(new_value):
             self._shown.clear()  # likewise when scrolled by the mouse or the scrollbar
-            self.call_after_refresh(self._measure)
         super().watch_scroll_y(old_value, new_value)
 
     # ---- rendering ---------------------------------------------------------------------------
@@ -324,24 +322,18 @@ class VirtualTable(ScrollView, can_focus=True):
         return out
 
     def _need(self, index: int, spare: int) -> int:
-        """A flexible column's width: its widest text (or title), never under 8 cells; all
-        of the spare width while nothing has been measured (an empty table)."""
+        """A flexible column's width: its widest text drawn (or title), never under 8 cells;
+        all of the spare width until a row is drawn. Columns only grow (until a resize), so
+        they do not jump while the operator scrolls."""
         seen = self._widest.get(index)
         if seen is None:
             return spare
         return max(8, cell_len(self.columns[index].title), seen)
 
-    def _measure(self) -> None:
-        """Remember the widest text of each flexible column in the rows on screen; columns
-        only grow (until a resize), so they do not jump while the operator scrolls."""
-        if not self.keys or all(c.width for c in self.columns):
-            return
-        grew = False
-        for key in self._visible_keys():
-            grew = self._outgrows(self._shown.get(key) or self._cells(key)) or grew
-        if grew:
-            self._shown.clear()
-            self.refresh()
+    def _widen(self) -> None:
+        """A row drawn just now needed more room than its column had: draw them all again."""
+        self._widen_due = False
+        self._repaint_all()
 
     def _outgrows(self, cells: list[Cell]) -> bool:
         """Whether a row's text is wider than its flexible column has been (and note it)."""
@@ -393,4 +385,8 @@ class VirtualTable(ScrollView, can_focus=True):
         if cells is None:
             cells = self._shown[key] = self._cells(key)
             self._slow_at[key] = time.monotonic()
+            # columns are measured on the rows drawn (the cells are at hand): no second pass
+            if self._outgrows(cells) and not self._widen_due:
+                self._widen_due = True
+                self.call_after_refresh(self._widen)
         return self._line(cells, widths, style, width)
