@@ -169,6 +169,7 @@ class VirtualTable(ScrollView, can_focus=True):
             self.refresh_rows()
         else:
             self._repaint_all()
+            self._fetch_visible()
 
     def set_empty(self, text: str) -> None:
         """What the table says when it has no rows (why it is empty, when that is known)."""
@@ -329,6 +330,17 @@ class VirtualTable(ScrollView, can_focus=True):
         if seen is None:
             return spare
         return max(8, cell_len(self.columns[index].title), seen)
+
+    def _fetch_visible(self) -> None:
+        """Fetch the cells of the rows coming into view now, before they are painted, so
+        their columns have the width they need in the first frame (the cells are kept for
+        the paint: nothing is asked twice)."""
+        now = time.monotonic()
+        for key in self._visible_keys():
+            if key not in self._shown:
+                cells = self._shown[key] = self._cells(key)
+                self._slow_at[key] = now
+                self._outgrows(cells)
 
     def _widen(self) -> None:
         """A row drawn just now needed more room than its column had: draw them all again."""
