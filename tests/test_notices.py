@@ -46,14 +46,14 @@ def test_approvals_arriving_while_a_notice_shows_go_into_the_next_one() -> None:
     clock = Clock()
     feed, notices = Feed(), NewWorkNotices(clock)
     notices.saw(feed.fleet, feed.approvals("ap-1", "ap-2"), reviewing=False, first=False)
-    assert said(notices) == ["New approvals added (2) — 5 to review"]
+    assert said(notices) == ["2 new approvals — press 5 to review"]
     clock.t += 1
     notices.saw(feed.fleet, feed.approvals("ap-3"), reviewing=False, first=False)
     clock.t += 1
     notices.saw(feed.fleet, feed.approvals("ap-4"), reviewing=False, first=False)
     assert said(notices) == []
     clock.t += NOTICE_SECONDS - 2
-    assert said(notices) == ["New approvals added (2) — 5 to review"]
+    assert said(notices) == ["2 new approvals — press 5 to review"]
     assert said(notices) == []
 
 
@@ -79,7 +79,7 @@ def test_sla_breaches_are_told_once_per_window_beside_approvals() -> None:
     notices.saw(feed.fleet, Changes(other={"sla.breached"}), reviewing=False, first=False)
     assert said(notices) == []
     clock.t += NOTICE_SECONDS
-    assert said(notices) == ["SLA breached on a task — 5 to review"]
+    assert said(notices) == ["SLA breached on a task — press 5 to review"]
 
 
 def test_a_token_that_cannot_decide_is_not_told_it_is_needed() -> None:
@@ -87,4 +87,4 @@ def test_a_token_that_cannot_decide_is_not_told_it_is_needed() -> None:
     notices.saw(feed.fleet, feed.approvals("ap-1"), reviewing=False, first=False)
     [notice] = notices.due(acting=False)
     assert (notice.title, notice.message) == ("Waiting for an operator",
-                                              "New approvals added (1) — 5 to review")
+                                              "1 new approval — press 5 to review")

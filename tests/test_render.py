@@ -160,3 +160,71 @@ def test_board_filter() -> None:
     assert board.matches("queue:bug p:4", facts) and board.matches("triage", facts)
     assert not board.matches("p:5", facts) and not board.matches("queue:research", facts)
     assert not board.matches("reviewer", facts) and not board.matches("p:x", facts)
+
+
+def test_fit_counts_cells_not_characters() -> None:
+    from rich.cells import cell_len
+
+    assert render.fit("⏳pause", 8) == "⏳pause " and cell_len(render.fit("⏳pause", 8)) == 8
+    assert render.fit("⏳pause", 8, "right") == " ⏳pause"
+    assert cell_len(render.fit("⏳pause", 4)) == 4 and render.fit("⏳pause", 4).endswith("…")
+    assert cell_len(render.fit("日本語のエージェント", 7)) == 7
+    assert render.clip("short", 30) == "short"
+    assert render.clip("a very long approval title", 10) == "a very lo…"
+
+
+def test_names_sort_by_their_numbers() -> None:
+    names = ["coder-11", "coder-2", "Coder-1", "reviewer-10", "reviewer-9"]
+    assert sorted(names, key=render.natural_key) == [
+        "Coder-1", "coder-2", "coder-11", "reviewer-9", "reviewer-10"]
+
+
+def test_a_filter_for_coder_1_does_not_find_coder_11() -> None:
+    assert render.contains("coder-1", "coder-1")
+    assert render.contains("coder-1 and coder-11", "coder-1")
+    assert not render.contains("coder-11", "coder-1")
+    assert render.contains("coder-11", "cod")
+    assert not render.matches("coder-1", name="coder-11", status="running", model=None,
+                              kind="coder")
+    task = Task(id="wt_1", queue_id="q", name="fix login", assignee="ag-11")
+    eleven = board.CardFacts(task, assignee="coder-11")
+    assert not board.matches("coder-1", eleven) and not board.matches("@coder-1", eleven)
+    assert board.matches("@coder-11", eleven) and board.matches("coder", eleven)
+
+
+def test_a_card_says_a_session_waits_and_tells_namesakes_apart() -> None:
+    task = Task(id="wt_0000abcd", queue_id="q", name="fix login")
+    facts = board.CardFacts(task, sessions=2, active_sessions=2, cost_usd=0.5,
+                            waiting_sessions=1, tag="abcd")
+    first, _, third = _texts(board.card(facts, now=0))
+    assert first == "P3 fix login #abcd"
+    assert "?1 waits for you" in third
+
+
+def test_the_trend_has_a_time_axis() -> None:
+    import time
+
+    from agentops_tui.tui.screens.costs import time_axis
+
+    starts = [1_800_000_000.0 + 3600 * i for i in range(24)]
+    axis = time_axis(starts, 60, day_labels=False)
+    assert len(axis) == 60
+    first, last = (time.strftime("%H:%M", time.localtime(t)) for t in (starts[0], starts[-1]))
+    assert axis.startswith(first) and axis.endswith(last)
+    assert len(axis.split()) == 3  # and one in the middle
+    assert time_axis(starts, 8, day_labels=False) == ""  # no room: no axis
+
+
+def test_an_audit_export_keeps_what_the_filter_shows() -> None:
+    from agentops_tui.tui.screens.audit import keep_matching
+
+    csv = "id,actor,action\n1,sam,session.pause\n2,olga,alert.ack\n"
+    assert keep_matching(csv, ["sam"], header=True) == "id,actor,action\n1,sam,session.pause\n"
+    jsonl = '{"actor": "sam"}\n{"actor": "olga"}\n'
+    assert keep_matching(jsonl, ["olga"], header=False) == '{"actor": "olga"}\n'
+    assert keep_matching(jsonl, [], header=False) == jsonl
+
+
+def test_the_undo_hint_is_cut_between_words() -> None:
+    assert render.clip_words("approve the production migration now", 20) == "approve the…"
+    assert render.clip_words("short", 20) == "short"

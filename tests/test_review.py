@@ -196,7 +196,8 @@ async def test_text_from_agents_is_shown_as_written_not_read_as_markup(live: Liv
         await until(pilot, lambda: screen.queue.current == "approval:ap-2")
         await pilot.pause(0.2)
         title = screen.query_one("#review-title", PaneTitle).text
-        assert f"u undoes: approve {summary[:30]}" in title
+        # quoted as written, cut between words
+        assert "u undoes: approve [/b] drop [red]prod[/red]…" in title
         await pilot.press("x")  # the reason prompt names the approval too
         await until(pilot, lambda: isinstance(app.screen, InjectScreen), what="reason prompt")
         await pilot.press("enter")

@@ -178,6 +178,6 @@ async def test_marked_sessions_skip_the_agents_that_cannot(live: LiveServer) -> 
         await until(pilot, lambda: any("pause sent to 1 session" in n for n in _notices(app)),
                     what="the pause notice")
         [notice] = [n for n in _notices(app) if "pause sent to" in n]
-        assert notice == ("pause sent to 1 session; waiting for the agent "
+        assert notice == ("pause sent to 1 session — ⏳ on the row until the agent acts "
                           f"(1 skipped: agent writer cannot pause: {WATCH_ONLY})")
         assert [e["target"] for e in _audit(live)] == ["se-root"]

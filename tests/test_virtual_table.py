@@ -145,3 +145,23 @@ async def test_rows_uncovered_by_a_resize_are_current() -> None:
         table.styles.height = "1fr"
         await pilot.pause()
         assert "error" in line(table, 9)
+
+
+async def test_a_wide_glyph_does_not_shift_the_row() -> None:
+    """"⏳" takes two cells: padding by characters would push the columns after it (and the
+    pane border) one cell right."""
+    from rich.cells import cell_len
+
+    async with shown_table() as (app, pilot, table):
+        plain = line(table, 1)
+        app.rows["r0"] = [("row 0", ""), ("⏳pause", "pending"), ("$0.00", "")]
+        table.refresh_rows()
+        await pilot.pause()
+        wide = line(table, 1)
+        assert cell_len(wide) == cell_len(plain) == table.size.width
+        assert wide.index("$0.00") == plain.index("$0.00") - 1  # one char, two cells
+        app.rows["r0"] = [("row 0", ""), ("⏳⏳⏳⏳⏳⏳⏳", "pending"), ("$0.00", "")]
+        table.refresh_rows()
+        await pilot.pause()
+        assert cell_len(line(table, 1)) == table.size.width
+        assert "…" in line(table, 1)

@@ -3,6 +3,8 @@ whose message is one readable sentence; no raw httpx exception leaves this modul
 
 from __future__ import annotations
 
+import socket
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +28,32 @@ class ApiError(Exception):
 
 
 class BackendUnreachable(Exception):
-    """No answer: connection refused, reset, DNS, timeout."""
+    """No answer: connection refused, reset, DNS, timeout. `reason` is the short why."""
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason or message
+
+
+def transport_reason(exc: BaseException) -> str:
+    """Why no answer came, in the operator's words: the socket error under httpx's wrappers
+    ("All connection attempts failed" says nothing; "connection refused" says what to check)."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(cause, ConnectionResetError):
+            return "connection reset"
+        if isinstance(cause, socket.gaierror):
+            return "host name not found"
+        if isinstance(cause, ssl.SSLError):
+            return f"TLS failed: {cause.reason or cause}"
+        if isinstance(cause, TimeoutError | httpx.TimeoutException):
+            return "no answer in time"
+        cause = cause.__cause__ or cause.__context__
+    return str(exc) or type(exc).__name__
 
 
 def error_from(response: httpx.Response) -> ApiError:
@@ -65,10 +92,11 @@ class ApiClient:
         try:
             response = await self.http.request(method, path, **kw)
         except httpx.TimeoutException:
-            raise BackendUnreachable(f"{self.base_url} did not answer in time") from None
+            raise BackendUnreachable(f"{self.base_url} did not answer in time",
+                                     "no answer in time") from None
         except httpx.TransportError as exc:
-            reason = str(exc) or type(exc).__name__
-            raise BackendUnreachable(f"cannot reach {self.base_url}: {reason}") from None
+            reason = transport_reason(exc)
+            raise BackendUnreachable(f"cannot reach {self.base_url}: {reason}", reason) from None
         if response.status_code >= 400:
             raise error_from(response)
         return response

@@ -21,6 +21,7 @@ class Connection:
         # who the token is; None until the server says, or when it cannot (an older server):
         # the console then offers every action and the server refuses what the role may not
         self.identity: Identity | None = None
+        self.identity_asked = False  # the server answered (an old one may not know)
         self.runner = StreamRunner(self.api, self.state, self._status, self._changed,
                                    self._ask_identity)
         self._closed = False
@@ -37,6 +38,7 @@ class Connection:
         """On connect and after each outage: a server restarted meanwhile may know the
         token under another role."""
         self.identity = await self.api.whoami()
+        self.identity_asked = True
 
     def _status(self, status: ConnectionStatus) -> None:
         self.on_status(status)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,7 +22,13 @@ from typing import Any
 import httpx
 from httpx_sse import EventSource, aconnect_sse
 
-from agentops_tui.client.api import ApiClient, ApiError, BackendUnreachable, error_from
+from agentops_tui.client.api import (
+    ApiClient,
+    ApiError,
+    BackendUnreachable,
+    error_from,
+    transport_reason,
+)
 from agentops_tui.client.state import FleetState
 
 FAILURES_BEFORE_POLLING = 3
@@ -43,6 +50,27 @@ def retry_after(exc: ApiError) -> float:
     details = exc.details if isinstance(exc.details, dict) else {}
     value = details.get("retry_after")
     return float(value) if isinstance(value, int | float) and value > 0 else 5.0
+
+
+def why_down(exc: Exception, base_url: str) -> str:
+    """What the header says about a failed connect or stream: short, and naming what to fix."""
+    host = base_url.split("://", 1)[-1]
+    if isinstance(exc, ApiError):
+        if exc.status in (401, 403):
+            return f"token rejected by {base_url}: {exc.message}"
+        if exc.code == "too_many_streams":
+            limit = re.search(r"limit of (\d+)", exc.message)
+            return "server busy: too many streams" + (f" (limit {limit[1]})" if limit else "")
+        if exc.status == 429:
+            return "server busy: too many requests"
+        return f"server error {exc.status}: {exc.message}"
+    if isinstance(exc, BackendUnreachable):
+        return f"cannot reach {host}: {exc.reason}"
+    if isinstance(exc, httpx.TransportError):
+        return f"cannot reach {host}: {transport_reason(exc)}"
+    if isinstance(exc, ValueError):
+        return f"unreadable answer from {host}"
+    return str(exc) or type(exc).__name__
 
 
 class Reset(Exception):
@@ -77,7 +105,7 @@ class StreamRunner:
         try:
             await self._run()
         except ApiError as exc:  # only a rejected token gets here
-            self._set("offline", detail=f"token rejected by {self.api.base_url}: {exc.message}")
+            self._set("offline", detail=why_down(exc, self.api.base_url))
 
     async def _run(self) -> None:
         need_snapshot = True
@@ -96,9 +124,9 @@ class StreamRunner:
             except ApiError as exc:
                 if exc.status in (401, 403):
                     raise
-                detail = exc.message
+                detail = why_down(exc, self.api.base_url)
             except (BackendUnreachable, httpx.HTTPError, ValueError) as exc:
-                detail = str(exc) or type(exc).__name__
+                detail = why_down(exc, self.api.base_url)
             self.failures += 1
             self._connect_due = True
             if self.failures >= FAILURES_BEFORE_POLLING:
@@ -190,10 +218,10 @@ class StreamRunner:
                               detail=f"the server limits log reads; next page in {wait:g} s")
                     await self._sleep(wait)
                     continue
-                self._set("offline", detail=exc.message)
+                self._set("offline", detail=why_down(exc, self.api.base_url))
                 self._connect_due = True
             except BackendUnreachable as exc:
-                self._set("offline", detail=str(exc))
+                self._set("offline", detail=why_down(exc, self.api.base_url))
                 self._connect_due = True
             polls += 1
             if polls % 5 == 0:  # every ~7 s, go back and try the stream

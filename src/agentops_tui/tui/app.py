@@ -24,7 +24,9 @@ from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
+from agentops_tui.tui import names
 from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
 from agentops_tui.tui.screens.alerts import AlertsScreen
 from agentops_tui.tui.screens.audit import AuditScreen
@@ -45,6 +47,10 @@ from agentops_tui.tui.widgets.status_line import StatusLine
 
 TICK_SECONDS = 0.1
 FAILED_SHOWN_SECONDS = 30.0
+
+
+# the number keys share one footer entry, `1234567 Screens`: each alone took 80 columns' worth
+SCREENS = Binding.Group("Screens", compact=True)
 
 
 class AgentOpsApp(App[None]):
@@ -73,13 +79,13 @@ class AgentOpsApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app-quit"),
         Binding("question_mark", "help", "Help", id="app-help"),
-        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet"),
-        Binding("2", "screen('tree')", "Tree", id="screen-tree"),
-        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks"),
-        Binding("4", "screen('costs')", "Costs", id="screen-costs"),
-        Binding("5", "screen('review')", "Review", id="screen-review"),
-        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts"),
-        Binding("7", "screen('audit')", "Audit", id="screen-audit"),
+        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet", group=SCREENS),
+        Binding("2", "screen('tree')", "Tree", id="screen-tree", group=SCREENS),
+        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks", group=SCREENS),
+        Binding("4", "screen('costs')", "Costs", id="screen-costs", group=SCREENS),
+        Binding("5", "screen('review')", "Review", id="screen-review", group=SCREENS),
+        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts", group=SCREENS),
+        Binding("7", "screen('audit')", "Audit", id="screen-audit", group=SCREENS),
     ]
 
     def __init__(
@@ -115,7 +121,8 @@ class AgentOpsApp(App[None]):
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
         self._notices = NewWorkNotices()
-        self._seen_role: str | None = None
+        self._noticed_snapshots = 0
+        self._seen_role: tuple[str | None, bool] = (None, False)
         self._header_screen: object = None  # the screen whose header was drawn last
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
@@ -139,6 +146,17 @@ class AgentOpsApp(App[None]):
         """The token's role as the server last said; None (offer everything, the server
         decides) until it says, or when it is too old to."""
         return getattr(self.connection, "role", None)
+
+    @property
+    def role_known(self) -> bool:
+        """The server said who the token is (or that it cannot say). Until then nothing that
+        acts is offered: a viewer's console must not show an operator's footer first."""
+        return bool(getattr(self.connection, "identity_asked", True))
+
+    @property
+    def may_decide(self) -> bool:
+        """This console may decide approvals (a viewer's token or a read-only console not)."""
+        return not self.read_only and self.role_known and roles.allows(self.role, "approve")
 
     def compose(self) -> ComposeResult:
         yield from ()
@@ -178,8 +196,12 @@ class AgentOpsApp(App[None]):
             self._seen_version = state.version
             changes = state.take_changes()
             self._watch_commands(changes)
+            # approvals that came with a snapshot (on connect, after a reset) were pending
+            # already: not news, however many events arrived before this tick
+            fresh_snapshot = state.snapshots != self._noticed_snapshots
+            self._noticed_snapshots = state.snapshots
             self._notices.saw(self.fleet, changes, reviewing=self.current_mode == "review",
-                              first=self._seen_version <= 1)
+                              first=fresh_snapshot)
             update = getattr(self.screen, "update_state", None)
             if update is not None:
                 # a screen still being set up builds itself from the whole state on mount
@@ -193,14 +215,14 @@ class AgentOpsApp(App[None]):
             self._update_header(force=True)
         else:
             self._update_header(force=False)
-        if self.role != self._seen_role:
+        if (self.role, self.role_known) != self._seen_role:
             self._role_changed()
         self._tell_new_work()
 
     def _role_changed(self) -> None:
         """Offer what the (new) role may do: footer, hints and header, on the screen shown;
         other screens redo theirs when shown."""
-        self._seen_role = self.role
+        self._seen_role = (self.role, self.role_known)
         for stacked in self.screen_stack:  # a modal may be open over the screen shown
             stacked.refresh_bindings()
         screen = self.screen
@@ -227,11 +249,12 @@ class AgentOpsApp(App[None]):
                 continue
             self._failed[command.session_id] = (command, now)
             reason = command.detail or command.status
-            self.notify(f"{command.action} of {command.session_id}: {reason}",
+            target = names.session_name(self.fleet, command.session_id)
+            self.notify(f"{command.action} of {target}: {reason}",
                         title=f"Command {command.status}", severity="error", timeout=8)
 
     def _tell_new_work(self) -> None:
-        for notice in self._notices.due(acting=roles.allows(self.role, "approve")):
+        for notice in self._notices.due(acting=self.may_decide):
             self.notify(notice.message, title=notice.title, severity=notice.severity,
                         timeout=NOTICE_SECONDS)
 
@@ -273,8 +296,11 @@ class AgentOpsApp(App[None]):
                 profile=getattr(self.connection, "profile_name", ""), counts=counts,
                 spend_today=self._spend, spend_partial=self._spend_partial,
                 open_alerts=open_alerts, read_only=self.read_only,
-                screen=mode, role_badge=roles.badge(self.role),
+                screen=mode, role_badge=roles.badge(self.role), detail=status.detail,
             )
+        shown = getattr(self.screen, "connection_changed", None)
+        if shown is not None and self.screen.is_mounted:
+            shown(status)
 
     # ---- navigation ------------------------------------------------------------------------
 
@@ -283,21 +309,14 @@ class AgentOpsApp(App[None]):
             self.switch_mode(mode)
 
     def action_help(self) -> None:
-        rows: list[tuple[str, str]] = []
-        seen: set[str] = set()
-        for active in self.screen.active_bindings.values():
-            binding = active.binding
-            action = binding.action.split("(")[0]
-            node = active.node
-            allowed = node.check_action(action, ()) if hasattr(node, "check_action") else True
-            if not binding.description or allowed is False or binding.description in seen:
-                continue
-            seen.add(binding.description)
-            rows.append((self.get_key_display(binding), binding.description))
-        rows.append((":", "command palette"))
-        note = getattr(self.screen, "unavailable_note", None)
-        self.push_screen(HelpScreen(sorted(rows, key=lambda r: r[1]), self.read_only,
-                                    note() if note is not None else None))
+        screen = self.screen
+        name = next((label for mode, label in self.SCREENS_BY_KEY.values()
+                     if mode == self.current_mode), "Here")
+        sections = help_sections(screen.active_bindings.values(), self, self.get_key_display,
+                                 [label for _, label in self.SCREENS_BY_KEY.values()],
+                                 here=f"{name} screen")
+        note = getattr(screen, "unavailable_note", None)
+        self.push_screen(HelpScreen(sections, self.read_only, note() if note is not None else None))
 
     def set_theme(self, name: str) -> None:
         """Switch theme from the palette, and remember it for next time."""

@@ -13,7 +13,7 @@ from rich.cells import cell_len, set_cell_size
 
 from agentops_tui.core.tasks import pick_order
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, FINAL_TASK_STATUSES, Session, Task
-from agentops_tui.tui.render import Cell, money
+from agentops_tui.tui.render import Cell, contains, money
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("inbox", "Inbox"), ("assigned", "Assigned"), ("running", "Running"),
@@ -62,6 +62,8 @@ class CardFacts:
     cost_usd: float = 0.0
     priced: bool = True  # False when a session's cost is partial
     command: str = ""  # a command still waiting for one of its sessions' agents
+    waiting_sessions: int = 0  # sessions of the task waiting for a human
+    tag: str = ""  # tells apart tasks of the same name (the end of its id)
 
 
 def columns(tasks: Iterable[Task], finished_shown: int = FINISHED_SHOWN) -> list[ColumnView]:
@@ -119,6 +121,8 @@ def card(facts: CardFacts, now: float) -> list[Line]:
     """Three lines: priority and name; deadline and assignee; sessions and cost (or why not)."""
     task = facts.task
     first: Line = [priority(task), (" ", ""), (task.name, "name")]
+    if facts.tag:
+        first.append((f" #{facts.tag}", "dim"))
     second: Line = [due(task, now)]
     if facts.assignee or task.assignee:
         second += [("  ", ""), ("@" + (facts.assignee or task.assignee or ""), "dim")]
@@ -131,6 +135,8 @@ def card(facts: CardFacts, now: float) -> list[Line]:
                  ("  ", ""), (money(facts.cost_usd, not facts.priced), "")]
     else:
         third = [(f"#{facts.queue or task.queue_id}", "dim")]
+    if facts.waiting_sessions:  # someone has to answer before the work goes on
+        third += [("  ", ""), (f"?{facts.waiting_sessions} waits for you", "soon")]
     if facts.command:
         third += [("  ", ""), (facts.command, "pending")]
     if task.status == "failed" and task.error and task.error.strip():
@@ -189,6 +195,9 @@ def matches(query: str, facts: CardFacts) -> bool:
         elif sep and key in ("p", "priority"):
             if not value.isdigit() or task.priority < int(value):
                 return False
-        elif word not in name and word not in who and word not in queue:
+        elif word.startswith("@") and len(word) > 1:  # the assignee, by its whole name
+            if who != word[1:]:
+                return False
+        elif not any(contains(text, word) for text in (name, who, queue)):
             return False
     return True

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
-from agentops_tui.models import Agent
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
@@ -49,6 +49,9 @@ ACTION_BINDINGS: list[Binding] = [
 ]
 
 
+READ_ONLY_REFUSAL = "read-only console: actions that change agents are off"
+
+
 @dataclass
 class Targets:
     """The sessions an action goes to, and how many of the chosen ones it skips and why."""
@@ -61,7 +64,7 @@ class Targets:
         return f" ({self.skipped} skipped: {self.reason})" if self.skipped else ""
 
 
-class Interventions(Screen[Any]):
+class Interventions(ConsoleScreen):
     """A screen whose rows are sessions the operator can act on."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -89,13 +92,33 @@ class Interventions(Screen[Any]):
         self.notify("Select a session first", severity="warning")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in DANGEROUS_ACTIONS and self.agentops.read_only:
+        if self.dangerous(action) and self.agentops.read_only:
             return False
+        if self.dangerous(action) and not self.agentops.role_known:
+            return False  # not yet known who the token is: offered once the server says
         if not roles.allows(self.agentops.role, action):
             return False  # the token's role may not: hidden like the read-only console's
-        if action in CAPABILITY_OF and self.refused_by(action) is not None:
+        if action in CAPABILITY_OF and (self.refused_by(action) is not None
+                                        or self.ended_refusal(action) is not None):
             return False  # hidden: the footer, `?` and the palette offer only what can work
         return True
+
+    def ended_refusal(self, action: str) -> str | None:
+        """Why `action` cannot reach the selection because every chosen session has ended
+        (the server would refuse it; a dialog would lose what was typed), or None."""
+        if action not in CAPABILITY_OF:
+            return None
+        chosen = self.candidates(action)
+        fleet = self.agentops.fleet
+        sessions = [s for sid in chosen if (s := fleet.sessions.get(sid)) is not None]
+        if not sessions or len(sessions) < len(chosen):
+            return None
+        if any(s.status in ACTIVE_SESSION_STATUSES for s in sessions):
+            return None
+        if len(sessions) == 1:
+            return f"session {sessions[0].title or sessions[0].id!r} has {sessions[0].status}: " \
+                   f"nothing to {action}"
+        return f"all {len(sessions)} chosen sessions have ended: nothing to {action}"
 
     # ---- capabilities ----------------------------------------------------------------------
 
@@ -152,13 +175,27 @@ class Interventions(Screen[Any]):
                 continue
             for binding in found:
                 action = binding.action.split("(")[0]
-                reason = None if self.agentops.read_only else (
-                    roles.refusal(self.agentops.role, action) or self.refusal(action))
+                reason = self.why_not(action)
                 if reason is not None:
                     self.notify(reason, title=f"{binding.description} not available",
                                 severity="warning")
                     break
             return
+
+    def dangerous(self, action: str) -> bool:
+        """An action a read-only console refuses."""
+        return action in DANGEROUS_ACTIONS
+
+    def why_not(self, action: str) -> str | None:
+        """Why the key for `action` does nothing here, or None when it works."""
+        if self.agentops.read_only:
+            return READ_ONLY_REFUSAL if self.dangerous(action) else None
+        if self.dangerous(action) and not self.agentops.role_known:
+            status = self.agentops.connection.status
+            return f"not connected yet — {status.detail}" if status.detail \
+                else "not connected yet: actions come once the server says what this token may do"
+        return (roles.refusal(self.agentops.role, action) or self.refusal(action)
+                or self.ended_refusal(action))
 
     @on(VirtualTable.Highlighted)
     @on(Kanban.Highlighted)
@@ -169,8 +206,8 @@ class Interventions(Screen[Any]):
         """Repaint the footer when what the selection can take changed (the highlighted
         row's agent, marks, an agent registering anew) — only then: holding an arrow key
         down over a long list must not rebuild the footer for every row."""
-        offered = tuple(self.refused_by(action) is None for action in CAPABILITY_OF
-                        if hasattr(self, f"action_{action}"))
+        offered = tuple(self.refused_by(action) is None and self.ended_refusal(action) is None
+                        for action in CAPABILITY_OF if hasattr(self, f"action_{action}"))
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()
@@ -187,18 +224,31 @@ class Interventions(Screen[Any]):
         if not chosen:
             self.say_no_targets(action)
             return Targets([])
+        ended = self.ended_refusal(action)
+        if ended is not None:
+            self.notify(ended, severity="warning")
+            return Targets([])
         needed = CAPABILITY_OF.get(action, action)
         fleet = self.agentops.fleet
         able = [sid for sid in chosen if capabilities.session_can(fleet, sid, needed)]
         if not able:
             self.notify(self.refusal(action) or f"cannot {action}", severity="warning")
             return Targets([])
+        if action in CAPABILITY_OF:  # of marked sessions, those still running
+            live = [sid for sid in able if (s := fleet.sessions.get(sid)) is None
+                    or s.status in ACTIVE_SESSION_STATUSES]
+            able, gone = live, len(able) - len(live)
+        else:
+            gone = 0
         skipped = len(chosen) - len(able)
         reason = ""
-        if skipped:
+        if skipped > gone:
             refuser = next(a for sid in chosen if sid not in able
-                           if (a := fleet.agents.get(fleet.sessions[sid].agent_id)))
+                           if (a := fleet.agents.get(fleet.sessions[sid].agent_id))
+                           and not capabilities.can(a, needed))
             reason = capabilities.refusal(refuser, needed)
+        elif skipped:
+            reason = "session ended" if gone == 1 else "sessions ended"
         return Targets(able, skipped, reason)
 
     def describe(self, targets: list[str]) -> str:
@@ -294,8 +344,9 @@ class Interventions(Screen[Any]):
         done = len(targets.ids) - len(failures)
         if done:
             what = "message sent to" if action == "inject" else f"{action} sent to"
-            self.notify(f"{what} {done} session{'s' if done != 1 else ''}; waiting for the "
-                        f"agent{targets.note()}")
+            # brief: the row's ⏳ says how long the agent takes; a notice would go stale
+            self.notify(f"{what} {done} session{'s' if done != 1 else ''} — ⏳ on the row "
+                        f"until the agent acts{targets.note()}", timeout=3)
         elif targets.skipped:
             self.notify(f"{targets.skipped} skipped: {targets.reason}", severity="warning")
         for failure in failures[:3]:

@@ -54,12 +54,13 @@ class NewWorkNotices:
         out: list[Notice] = []
         if self._approvals and now >= self._quiet_until["approvals"]:
             out.append(Notice("Needs you" if acting else "Waiting for an operator",
-                              f"New approvals added ({self._approvals}) — 5 to review",
+                              f"{self._approvals} new approval"
+                              f"{'s' if self._approvals != 1 else ''} — press 5 to review",
                               "information"))
             self._approvals = 0
             self._quiet_until["approvals"] = now + NOTICE_SECONDS
         if self._breaches and now >= self._quiet_until["sla"]:
-            out.append(Notice("Deadline missed", "SLA breached on a task — 5 to review",
+            out.append(Notice("Deadline missed", "SLA breached on a task — press 5 to review",
                               "warning"))
             self._breaches = False
             self._quiet_until["sla"] = now + NOTICE_SECONDS

@@ -6,7 +6,11 @@ widgets turn the class into the theme's colour, so a theme change recolours ever
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
+
+from rich.cells import cell_len, set_cell_size
 
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Command, Session
 
@@ -31,6 +35,35 @@ STATUS_ORDER: dict[str, int] = {  # what needs a human first
 }
 
 ACTION_LABELS = {"pause": "pause", "resume": "resume", "kill": "kill", "inject": "inject"}
+
+
+def fit(text: str, width: int, align: str = "left") -> str:
+    """`text` in exactly `width` terminal cells: cut with "…" when longer, padded when
+    shorter. Counts cells, not characters: "⏳" or a CJK name takes two, and padding by
+    `len()` would shift the rest of the row (and the pane border) by one."""
+    if width <= 0:
+        return ""
+    size = cell_len(text)
+    if size > width:
+        return set_cell_size(text, width - 1) + "…"
+    pad = " " * (width - size)
+    return pad + text if align == "right" else text + pad
+
+
+def clip(text: str, width: int) -> str:
+    """`text` cut to at most `width` cells, with "…" when cut (not padded)."""
+    return text if cell_len(text) <= width else set_cell_size(text, max(0, width - 1)) + "…"
+
+
+def clip_words(text: str, width: int) -> str:
+    """Like `clip`, but cut between words when one ends in the last half of the room."""
+    if cell_len(text) <= width:
+        return text
+    cut = set_cell_size(text, max(0, width - 1))
+    space = cut.rstrip().rfind(" ")
+    if space >= width // 2:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def status_style(status: str) -> str:
@@ -177,6 +210,36 @@ def session_cells(
     ]
 
 
+@lru_cache(maxsize=65_536)  # the roster sorts its names on every tick; names rarely change
+def natural_key(text: str) -> tuple[object, ...]:
+    """Sort key that orders numbers by value: coder-2 before coder-11."""
+    return tuple(int(part) if i % 2 else part
+                 for i, part in enumerate(re.split(r"(\d+)", text.lower())))
+
+
+def contains(text: str, word: str) -> bool:
+    """`word` occurs in `text`, not as the start of a longer number: `coder-1` is in
+    `coder-1` and `coder-1 fix`, not in `coder-11`; `cod` still finds `coder-11`."""
+    start = text.find(word)
+    while start >= 0:
+        end = start + len(word)
+        if not (word[-1:].isdigit() and text[end:end + 1].isdigit()):
+            return True
+        start = text.find(word, start + 1)
+    return False
+
+
+def not_connected(state: str, detail: str | None, url: str) -> str | None:
+    """What an empty list says while the console has no data to show, and why; None when
+    the data is current (live, or polling the log), so empty really means empty."""
+    host = url.split("://", 1)[-1]
+    if state in ("live", "polling"):
+        return None
+    if state == "connecting":
+        return f"connecting to {host}…"
+    return f"not connected — {detail}" if detail else f"not connected to {host}"
+
+
 def matches(query: str, *, name: str, status: str, model: str | None, kind: str) -> bool:
     """Filter syntax: words match name or kind; `status:x` and `model:y` match those fields."""
     for word in query.lower().split():
@@ -190,6 +253,6 @@ def matches(query: str, *, name: str, status: str, model: str | None, kind: str)
         elif sep and key == "kind":
             if value not in kind.lower():
                 return False
-        elif word not in name.lower() and word not in kind.lower():
+        elif not contains(name.lower(), word) and not contains(kind.lower(), word):
             return False
     return True

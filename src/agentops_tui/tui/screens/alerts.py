@@ -18,15 +18,16 @@ from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import Alert
-from agentops_tui.tui import render
+from agentops_tui.tui import names, render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = [
-    Column("", 1), Column("sev", 8), Column("status", 8), Column("rule", 18),
-    Column("subject", 22, min_screen=90), Column("message", 0), Column("raised", 10, "right"),
+    # narrow screens drop the status column ("!" marks the open ones) for subject and message
+    Column("", 1), Column("sev", 8), Column("status", 8, min_screen=100), Column("rule", 16),
+    Column("subject", 0), Column("message", 0), Column("raised", 10, "right"),
 ]
 SEVERITY_ORDER = {"critical": 0, "warning": 1}
 STATUS_ORDER = {"open": 0, "acked": 1, "resolved": 2}
@@ -37,6 +38,7 @@ class AlertsScreen(Interventions):
         Binding("a", "ack", "Ack", id="alert-ack"),
         Binding("h", "toggle_resolved", "Resolved", id="alert-history"),
     ]
+    LEADING = ("alert-ack", "alert-history")
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,6 +72,12 @@ class AlertsScreen(Interventions):
         if alert is None:
             return []
         sev_style = "status-error" if alert.severity == "critical" else "status-waiting"
+        subject = names.subject(self.agentops.fleet, alert.subject_type, alert.subject_id)
+        message = alert.message
+        for said in (subject, f"{alert.subject_type} {alert.subject_id}"):
+            if message.startswith(said):  # the subject column says it already
+                message = message[len(said):].lstrip(" :")
+                break
         status_style = {"open": "status-error", "acked": "status-paused"}.get(
             alert.status, "status-ended")
         return [
@@ -77,18 +85,10 @@ class AlertsScreen(Interventions):
             (alert.severity, sev_style),
             (alert.status, status_style),
             (alert.rule.replace("_", " "), ""),
-            (f"{alert.subject_type} {self._subject_name(alert)}", "dim"),
-            (alert.message, ""),
+            (subject, "dim"),
+            (message, ""),
             (render.ago(alert.raised_at, self.agentops.clock()), "dim"),
         ]
-
-    def _subject_name(self, alert: Alert) -> str:
-        fleet = self.agentops.fleet
-        if alert.subject_type == "agent" and alert.subject_id in fleet.agents:
-            return fleet.agents[alert.subject_id].name
-        if alert.subject_type == "session" and alert.subject_id in fleet.sessions:
-            return fleet.sessions[alert.subject_id].title or alert.subject_id
-        return alert.subject_id
 
     def update_state(self, changes: Changes | None) -> None:
         if changes is not None and not changes.alerts:
@@ -166,4 +166,5 @@ class AlertsScreen(Interventions):
         elif alert.subject_type == "task":
             app.show_task(alert.subject_id)
         else:
-            self.notify(f"{alert.subject_type} {alert.subject_id}: nothing to jump to")
+            self.notify(f"{names.subject(app.fleet, alert.subject_type, alert.subject_id)}: "
+                        "nothing to jump to")

@@ -1,39 +1,62 @@
 """7 Audit: who did what to which agent, with what result — filterable and exportable.
 
 The audit log is not streamed; the screen reloads it every few seconds while shown. `/` sets
-filters (`actor:olga action:session.kill` or free words), `e` writes what is shown, unfiltered
-by the local search, to a JSONL or CSV file (chosen by the extension).
+filters (`actor:olga action:session.kill` or free words), `e` writes what is shown, filters
+included, to a JSONL or CSV file (chosen by the extension) in the downloads folder unless
+another path is typed. Targets show by name where the console knows them.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Any, ClassVar
 
+from platformdirs import user_downloads_path
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
 from textual.widgets import Footer, Input
 
+from agentops_tui import paths
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
-from agentops_tui.tui import render
+from agentops_tui.tui import names, render
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 COLUMNS = [
-    Column("when", 19), Column("actor", 14, min_screen=90), Column("action", 16),
-    Column("target", 20),
+    # actor, target and result are as wide as what they say (a result is mostly "accepted")
+    Column("when", 19), Column("actor", 0), Column("action", 16), Column("target", 0),
     Column("result", 0), Column("from", 15, min_screen=110),
 ]
 RELOAD_SECONDS = 5.0
 
 
-class AuditScreen(Screen[Any]):
+def export_dir() -> Path:
+    """Where an export goes unless the operator says otherwise: the user's downloads folder
+    when there is one, else agentops' own data folder (never wherever the console started)."""
+    downloads = user_downloads_path()
+    if downloads.is_dir() and os.access(downloads, os.W_OK):
+        return downloads
+    return paths.data_dir() / "exports"
+
+
+def keep_matching(text: str, words: list[str], *, header: bool) -> str:
+    """The exported lines the screen's free-text filter shows (the server filters the rest:
+    actor, action, since, until); a CSV keeps its header line."""
+    if not words:
+        return text
+    lines = text.splitlines(keepends=True)
+    head, body = (lines[:1], lines[1:]) if header else ([], lines)
+    return "".join(head + [line for line in body if all(w in line.lower() for w in words)])
+
+
+class AuditScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="audit-filter"),
         Binding("e", "export", "Export", id="audit-export"),
@@ -75,7 +98,8 @@ class AuditScreen(Screen[Any]):
         style = "status-error" if result.startswith("rejected") else ""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
         return [(when, "dim"), (str(e["actor"]), ""), (str(e["action"]), ""),
-                (str(e.get("target") or ""), "dim"), (result, style),
+                (names.target(self.app.fleet, str(e.get("target") or "")), "dim"),  # type: ignore[attr-defined]
+                (result, style),
                 (str(e.get("address") or ""), "dim")]
 
     def _params(self) -> dict[str, str]:
@@ -129,7 +153,8 @@ class AuditScreen(Screen[Any]):
         self.action_reload()
 
     def action_export(self) -> None:
-        default = str(Path.cwd() / f"agentops-audit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+        name = f"agentops-audit-{time.strftime('%Y%m%d-%H%M%S')}.jsonl"
+        default = str(export_dir() / name)
 
         def chosen(path: object) -> None:
             if isinstance(path, str):
@@ -144,6 +169,8 @@ class AuditScreen(Screen[Any]):
         try:
             text = await self.app.connection.api.audit_export(  # type: ignore[attr-defined]
                 fmt, **self._params())
+            text = keep_matching(text, self._words(), header=fmt == "csv")
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Export failed", severity="error")

@@ -15,12 +15,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Sparkline, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.console_screen import ConsoleScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
@@ -35,21 +35,22 @@ def share_bar(value: float, total: float, width: int = 12) -> str:
 
 
 def fit(text: str, width: int) -> str:
-    """Cut to `width` with an ellipsis, padded to it (before markup escaping adds backslashes)."""
-    return (text if len(text) <= width else text[: width - 1] + "…").ljust(width)
+    """Cut to `width` cells with an ellipsis, padded to it (before markup escaping adds
+    backslashes)."""
+    return render.fit(text, width)
 
 
 WIDE = 56  # a pane this wide shows share bars and tokens; narrower ones show the essentials
 
 
 def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
-          width: int = WIDE) -> str:
+          width: int = WIDE, top: int = TOP) -> str:
     lines = [f"[b]{title}[/b]"]
     if not rows:
         lines.append("[dim]no spend in this window[/dim]")
     wide = width >= WIDE
     name_width = max(8, width - (38 if wide else 19))
-    for row in rows[:TOP]:
+    for row in rows[:top]:
         name = str(row.get("name") or row.get("key") or f"(no {label})")
         cost = render.money(row["cost_usd"], _partial(row))
         line = f"{escape(fit(name, name_width))} {cost:>9} "
@@ -57,11 +58,31 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
             line += (f"{share_bar(row['cost_usd'], total, 10)} "
                      f"{render.tokens(row['input_tokens'] + row['output_tokens']):>7} ")
         lines.append(line + f"{row['sessions']:>3} sess")
-    if len(rows) > TOP:
-        rest = sum(r["cost_usd"] for r in rows[TOP:])
-        partial = any(_partial(r) for r in rows[TOP:])
-        lines.append(f"[dim]+{len(rows) - TOP} more: {render.money(rest, partial)}[/dim]")
+    if len(rows) > top:
+        rest = sum(r["cost_usd"] for r in rows[top:])
+        partial = any(_partial(r) for r in rows[top:])
+        lines.append(f"[dim]+{len(rows) - top} more: {render.money(rest, partial)}[/dim]")
     return "\n".join(lines)
+
+
+def time_axis(starts: list[float], width: int, day_labels: bool) -> str:
+    """A line under the trend: the first bucket's time at the left, the middle one's in the
+    middle, the last one's at the right (local time; weekdays for a week)."""
+    if not starts or width < 12:
+        return ""
+    form = "%a %d" if day_labels else "%H:%M"
+
+    def label(ts: float) -> str:
+        return time.strftime(form, time.localtime(ts))
+
+    left, middle, right = label(starts[0]), label(starts[len(starts) // 2]), label(starts[-1])
+    line = [" "] * width
+    for text, at in ((left, 0), (right, width - len(right)),
+                     (middle, width // 2 - len(middle) // 2)):
+        if at < 0 or any(c != " " for c in line[max(0, at - 1):at + len(text) + 1]):
+            continue  # no room without touching another label
+        line[at:at + len(text)] = text
+    return "".join(line)
 
 
 def _partial(row: dict[str, Any]) -> bool:
@@ -70,9 +91,10 @@ def _partial(row: dict[str, Any]) -> bool:
 
 
 def budget_lines(settings: dict[str, Any], today: float,
-                 agents_today: list[dict[str, Any]], width: int = WIDE) -> str:
+                 agents_today: list[dict[str, Any]], width: int = WIDE, top: int = 5) -> str:
     budget = settings.get("budget", {})
-    lines = ["[b]Budgets today, UTC: workspace, agents[/b] [dim](alert thresholds)[/dim]"]
+    lines = ["[b]Budgets today, UTC: workspace, agents[/b]",
+             "[dim]% of critical; near = past warning[/dim]"]
     wide = width >= WIDE
     label_width = max(8, width - (45 if wide else 22))
 
@@ -91,7 +113,7 @@ def budget_lines(settings: dict[str, Any], today: float,
 
     lines.append(line("workspace", today, budget.get("workspace", {}),
                       any(_partial(r) for r in agents_today)))
-    for row in agents_today[:5]:
+    for row in agents_today[:top]:
         lines.append(line(str(row.get("name") or row.get("key")), row["cost_usd"],
                           budget.get("agent", {}), _partial(row)))
     return "\n".join(lines)
@@ -104,7 +126,7 @@ def minutes_into_utc_day(now: float) -> int:
     return max(1, int(now % 86400) // 60)
 
 
-class CostsScreen(Screen[Any]):
+class CostsScreen(ConsoleScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("w", "window", "Window", id="costs-window"),
         Binding("R", "reload", "Reload", id="costs-reload"),
@@ -115,11 +137,14 @@ class CostsScreen(Screen[Any]):
         self.window_index = 1
         self._loaded_at = 0.0
         self._figures: tuple[dict[str, Any], ...] | None = None
+        self._starts: list[float] = []
+        self._day_labels = False
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield PaneTitle("Costs", id="costs-title")
         yield Sparkline([], id="costs-trend")
+        yield Static("", id="costs-axis")
         with Horizontal(id="costs-body"):
             with Vertical():
                 yield Static("", id="costs-agents")
@@ -166,6 +191,8 @@ class CostsScreen(Screen[Any]):
         spend = [b["cost_usd"] for b in timeline["buckets"]]
         peak = max(spend, default=0.0)
         self.query_one("#costs-trend", Sparkline).data = spend or [0.0]
+        self._starts = [float(b.get("start", 0.0)) for b in timeline["buckets"]]
+        self._day_labels = bucket == "1d"
         unpriced = [m or "(no model)" for m in by_model.get("unpriced_models", [])]
         note = f" — no price for {', '.join(unpriced)}: counted as $0" if unpriced else ""
         self.query_one("#costs-title", PaneTitle).show(
@@ -192,11 +219,18 @@ class CostsScreen(Screen[Any]):
         total = by_agent["total_usd"]
         # two columns short of the pane, so the left and right panes never touch
         width = (self.query_one("#costs-agents", Static).content_region.width or WIDE + 2) - 2
+        axis = self.query_one("#costs-axis", Static)
+        axis.update(time_axis(self._starts, axis.content_region.width, self._day_labels))
+        # each column holds two tables: the rows its height has room for (less each one's
+        # title, its "+N more" line and the gap between them), never fewer than three
+        body = self.query_one("#costs-body").content_region.height
+        top = max(3, (body - 6) // 2) if body else TOP
         self.query_one("#costs-agents", Static).update(
-            table("By agent", by_agent["rows"], total, "agent", width))
+            table("By agent", by_agent["rows"], total, "agent", width, top))
         self.query_one("#costs-tasks", Static).update(
-            table("By task", self._named_tasks(by_task["rows"]), total, "task", width))
+            table("By task", self._named_tasks(by_task["rows"]), total, "task", width, top))
         self.query_one("#costs-models", Static).update(
-            table("By model", by_model["rows"], total, "model", width))
+            table("By model", by_model["rows"], total, "model", width, top))
         self.query_one("#costs-budgets", Static).update(
-            budget_lines(engine.get("settings", {}), today["total_usd"], today["rows"], width))
+            budget_lines(engine.get("settings", {}), today["total_usd"], today["rows"], width,
+                         max(1, top - 1)))

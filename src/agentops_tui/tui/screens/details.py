@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, ClassVar
 
+from rich.cells import cell_len
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
@@ -16,7 +17,7 @@ from textual.widgets import Label, Static
 from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
 from agentops_tui.models import Session, Task
-from agentops_tui.tui import board, render
+from agentops_tui.tui import board, names, render
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
 if TYPE_CHECKING:
@@ -28,6 +29,11 @@ SESSION_COLUMNS = [
     Column("model", 16, min_screen=90), Column("tokens", 7, "right", slow=True),
     Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]
+
+
+def _named(name: str, id_: str) -> str:
+    """A name with its id beside it (the id is what the API and the logs use)."""
+    return id_ if name == id_ else f"{name}  ({id_})"
 
 
 def _when(ts: float | None) -> str:
@@ -73,9 +79,12 @@ class SessionDetails(ModalScreen[None]):
                 ("agent", f"{agent.name} ({agent.kind})" if agent else s.agent_id),
                 ("actions", capabilities.actions_text(agent) if agent else "—"),
                 ("model", s.model or "—"),
-                ("task", s.task_id or "—"),
-                ("parent", s.parent_session_id or "—"),
-                ("children", ", ".join(sorted(fleet.children.get(s.id, ()))) or "—"),
+                ("task", _named(names.task_name(fleet, s.task_id), s.task_id)
+                 if s.task_id else "—"),
+                ("parent", _named(names.session_name(fleet, s.parent_session_id),
+                                  s.parent_session_id) if s.parent_session_id else "—"),
+                ("children", ", ".join(sorted(names.session_name(fleet, c) for c in
+                                              fleet.children.get(s.id, ()))) or "—"),
                 ("started", _when(s.started_at)),
                 ("ended", _when(s.ended_at)),
                 ("elapsed", render.duration((s.ended_at or now) - s.started_at)),
@@ -91,8 +100,8 @@ class SessionDetails(ModalScreen[None]):
                 ("pending", render.pending_label(app.last_command(s.id)) or "—"),
                 ("error", s.error or "—"),
             ]
-            width = max(len(k) for k, _ in rows)
-            yield Static("\n".join(f"[b]{k.ljust(width)}[/b]  {escape(v)}" for k, v in rows),
+            width = max(cell_len(k) for k, _ in rows)
+            yield Static("\n".join(f"[b]{render.fit(k, width)}[/b]  {escape(v)}" for k, v in rows),
                          markup=True)
             yield Label("esc: close    P: parent session    t: task", classes="title")
 
@@ -155,7 +164,7 @@ class TaskDetails(ModalScreen[None]):
         task = fleet.tasks.get(self.task_id)
         with Vertical():
             name = task.name if task is not None else self.task_id
-            yield Label(f"Task {name}", classes="title", markup=False)
+            yield Label(f"Task {_named(name, self.task_id)}", classes="title", markup=False)
             yield Static(escape(self._facts(sessions, now)), id="task-facts")
             yield VirtualTable(
                 SESSION_COLUMNS,
@@ -196,7 +205,8 @@ class TaskDetails(ModalScreen[None]):
         lines.append(
             f"{totals.sessions} sessions ({totals.active_sessions} active)  "
             f"{render.money(totals.cost_usd, not totals.priced)}  "
-            f"{render.tokens(totals.input_tokens + totals.output_tokens)} tokens  "
+            # every kind of token, as each session's row counts them (cache included)
+            f"{render.tokens(sum(render.session_tokens(s) for s in sessions))} tokens  "
             f"elapsed {elapsed}")
         return "\n".join(lines)
 

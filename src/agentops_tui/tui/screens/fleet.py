@@ -11,6 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
@@ -30,10 +31,13 @@ AGENT_COLUMNS = [
     Column("last seen", 12, "right", min_screen=70, slow=True),
 ]
 SESSION_COLUMNS = [
-    Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
+    Column("", 1), Column("", 1), Column("session", 0), Column("status", 13),
     Column("model", 18, min_screen=100), Column("tokens", 7, "right", slow=True),
     Column("cost", 8, "right", slow=True), Column("time", 8, "right", min_screen=60, slow=True),
 ]
+
+
+NO_AGENTS = "no agents yet — they appear as soon as they report"
 
 
 class FleetScreen(Interventions):
@@ -63,7 +67,7 @@ class FleetScreen(Interventions):
             with Vertical(id="fleet-left"):
                 yield PaneTitle("Agents", id="roster-title")
                 yield VirtualTable(AGENT_COLUMNS, self._agent_cells, id="roster",
-                                   empty="no agents yet — they appear as soon as they report")
+                                   empty=NO_AGENTS)
                 yield PaneTitle("Sessions", id="sessions-title")
                 yield VirtualTable(
                     SESSION_COLUMNS,
@@ -94,7 +98,14 @@ class FleetScreen(Interventions):
 
     def _agent_cells(self, agent_id: str) -> list[render.Cell]:
         summary = self._summaries.get(agent_id) or self._summarize(agent_id)
-        return render.agent_cells(summary, self.agentops.clock())
+        return render.agent_cells(summary, self.agentops.clock(),
+                                  marked=agent_id in self._marked_agents())
+
+    def _marked_agents(self) -> set[str]:
+        """Agents with a marked session: their roster rows show the mark too, so marks
+        made under another agent stay in sight."""
+        sessions = self.agentops.fleet.sessions
+        return {s.agent_id for sid in self.marked if (s := sessions.get(sid)) is not None}
 
     def _summarize(self, agent_id: str) -> render.AgentSummary:
         fleet = self.agentops.fleet
@@ -136,7 +147,7 @@ class FleetScreen(Interventions):
 
         def key(agent_id: str) -> tuple[object, ...]:
             agent = fleet.agents[agent_id]
-            name = agent.name.lower()
+            name = render.natural_key(agent.name)
             if self.sort == "name":
                 return (name,)
             if self.sort == "status":
@@ -155,7 +166,16 @@ class FleetScreen(Interventions):
         sessions = [fleet.sessions[s] for s in ids if s in fleet.sessions]
         sessions.sort(key=_session_order)
         table = self.query_one("#sessions", VirtualTable)
+        before = set(table.keys)
         table.set_rows([s.id for s in sessions])
+        shown = fleet.sessions.get(self.session_id or "")
+        newest = sessions[0] if sessions else None
+        if (before and shown is not None and shown.status not in ACTIVE_SESSION_STATUSES
+                and newest is not None and newest.id not in before
+                and newest.status in ACTIVE_SESSION_STATUSES and self.query_one(LogTail).follow):
+            # the log was following work that ended; the agent's new session is where it
+            # goes on (a log scrolled back by hand, or an active one, stays put)
+            table.move_to(newest.id)
 
     def _update_titles(self) -> None:
         fleet = self.agentops.fleet
@@ -163,7 +183,10 @@ class FleetScreen(Interventions):
         total = len(fleet.agents)
         filt = f" — filter: {self.query_text}" if self.query_text else ""
         sort = f" — by {self.sort}{' ↑' if self.reverse else ''}"
-        self.query_one("#roster-title", PaneTitle).show(f"Agents {shown}/{total}{sort}{filt}")
+        marks = f" — {len(self.marked)} marked (space)" if self.marked else ""
+        self.query_one("#roster-title", PaneTitle).show(
+            f"Agents {shown}/{total}{marks}{sort}{filt}")
+        self.connection_changed(None)
         agent = fleet.agents.get(self.agent_id or "")
         self.query_one("#sessions-title", PaneTitle).show(
             f"Sessions of {agent.name}" if agent else "Sessions")
@@ -173,9 +196,21 @@ class FleetScreen(Interventions):
         self.query_one("#log-title", PaneTitle).show(
             f"Log {session.title or session.id} ({follow})" if session else "Log")
 
+    def connection_changed(self, status: ConnectionStatus | None) -> None:
+        """The roster's empty state says why it is empty: not connected (and why), a filter
+        that matches nothing, or a fleet where no agent has reported yet."""
+        status = status or self.agentops.connection.status
+        roster = self.query_one("#roster", VirtualTable)
+        if self.agentops.fleet.agents and self.query_text:
+            roster.set_empty(f"no agent matches “{self.query_text}” — esc clears the filter")
+        else:
+            roster.set_empty(render.not_connected(status.state, status.detail, status.url)
+                             or NO_AGENTS)
+
     def refresh_rows(self) -> None:
         self.query_one("#sessions", VirtualTable).refresh_rows()
         self.query_one("#roster", VirtualTable).refresh_rows()
+        self._update_titles()
 
     # ---- selection -------------------------------------------------------------------------
 

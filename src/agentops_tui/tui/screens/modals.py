@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
+
+from agentops_tui.tui.help_keys import Section, help_text
+from agentops_tui.tui.render import fit
 
 KILL_ALL_PHRASE = "KILL ALL"
 
@@ -25,7 +30,7 @@ class _Dialog(ModalScreen[object]):
         border: thick $primary; background: $panel; padding: 1 2;
     }
     .dialog.-danger { border: thick $error; }
-    .dialog .title { text-style: bold; margin-bottom: 1; }
+    .dialog .title { text-style: bold; margin-bottom: 1; width: 100%; }
     .dialog .hint { color: $text-muted; margin-top: 1; }
     .dialog .note { color: $warning; margin-bottom: 1; }
     """
@@ -63,8 +68,10 @@ class InjectScreen(_Dialog):
     """A line of text to send into the selected session(s)."""
 
     def __init__(self, target: str, *, title: str | None = None,
-                 allow_empty: bool = False, placeholder: str | None = None) -> None:
+                 allow_empty: bool = False, placeholder: str | None = None,
+                 hint: str = "enter: send    esc: cancel") -> None:
         super().__init__()
+        self.hint = hint
         self.title_text = title or f"Send a message to {target}"
         self.allow_empty = allow_empty
         self.placeholder = placeholder or "e.g. stop and summarise what you have so far"
@@ -73,7 +80,7 @@ class InjectScreen(_Dialog):
         with Vertical(classes="dialog"):
             yield Label(self.title_text, classes="title", markup=False)
             yield Input(placeholder=self.placeholder, id="message")
-            yield Label("enter: send    esc: cancel", classes="hint")
+            yield Label(self.hint, classes="hint")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
@@ -99,30 +106,55 @@ class KillAllScreen(_Dialog):
 
 
 class HelpScreen(_Dialog):
-    """Every key that works here, from the screen that opened it."""
+    """Every key that works here, from the screen that opened it, grouped; it scrolls when
+    the terminal is short (80×24), with the way out always in sight."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,question_mark", "dismiss_none", "Close"),
     ]
+    DEFAULT_CSS = """
+    HelpScreen .dialog { padding: 0 1; }
+    HelpScreen .dialog .title { margin-bottom: 0; }
+    HelpScreen .dialog .hint { margin-top: 0; }
+    HelpScreen #help-keys { height: auto; scrollbar-size-vertical: 1; }
+    """
 
-    def __init__(self, rows: list[tuple[str, str]], read_only: bool,
+    def __init__(self, sections: list[Section], read_only: bool,
                  unavailable: str | None = None) -> None:
         super().__init__()
-        self.rows = rows
+        self.sections = sections
         self.read_only = read_only
         self.unavailable = unavailable  # actions this selection's agents cannot take, and why
 
+    @property
+    def rows(self) -> list[tuple[str, str]]:
+        """Every (keys, what they do) listed, all sections together."""
+        return [row for _, rows in self.sections for row in rows]
+
     def compose(self) -> ComposeResult:
-        width = max((len(k) for k, _ in self.rows), default=4)
-        lines = [f"[b]{key.ljust(width)}[/b]  {text}" for key, text in self.rows]
         with Vertical(classes="dialog"):
-            yield Label("Keys", classes="title")
+            yield Label("Keys  [dim]↑/↓ PgUp/PgDn scroll · esc close[/dim]", classes="title")
             if self.unavailable:  # first, where it is seen; it names agents: not markup
                 yield Static(self.unavailable, classes="note", markup=False)
-            yield Static("\n".join(lines))
+            with VerticalScroll(id="help-keys"):
+                yield Static(help_text(self.sections, escape, fit, cell_len))
             if self.read_only:
                 yield Label("read-only: actions that change agents are off", classes="hint")
             yield Label("esc: close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#help-keys").focus()
+        self._fit_height()
+
+    def on_resize(self) -> None:
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # the dialog takes at most 90% of the screen; the rest of it is title, note, hints
+        others = 6 + (self.unavailable or "").count("\n") + (2 if self.unavailable else 0) \
+            + (1 if self.read_only else 0)
+        room = max(3, int(self.size.height * 0.9) - others)
+        self.query_one("#help-keys").styles.max_height = room
 
 
 class PathScreen(_Dialog):

@@ -22,7 +22,7 @@ from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import roles
 from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
-from agentops_tui.tui import render
+from agentops_tui.tui import names, render
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.review_items import Item, ReviewQueue, current_items
 from agentops_tui.tui.screens.modals import InjectScreen
@@ -50,6 +50,7 @@ class ReviewScreen(Interventions):
         Binding("u", "undo", "Undo", id="review-undo"),
     ]
     DANGEROUS = frozenset({"approve", "reject", "reply", "undo"})
+    LEADING = ("review-approve", "review-reject", "review-reply", "review-skip", "review-undo")
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,10 +75,8 @@ class ReviewScreen(Interventions):
     def on_screen_resume(self) -> None:
         self.update_state(None)
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in self.DANGEROUS and self.agentops.read_only:
-            return False
-        return super().check_action(action, parameters)
+    def dangerous(self, action: str) -> bool:
+        return action in self.DANGEROUS or super().dangerous(action)
 
     def target_sessions(self) -> list[str]:
         item = self.items.get(self.queue.current or "")
@@ -100,10 +99,11 @@ class ReviewScreen(Interventions):
         # a pane title is plain text (it quotes what agents wrote), so the badge is too
         badge = f"  +{self.queue.new_since_current} new" \
             if self.queue.new_since_current else ""
-        undo = f"  — u undoes: {self.held[-1].verb} {self.held[-1].item.title[:30]}" \
-            if self.held else ""
-        todo = "to do" if roles.allows(self.agentops.role, "approve") \
-            else "waiting for an operator"
+        undo = ""
+        if self.held:
+            last = self.held[-1]
+            undo = f"  — u undoes: {last.verb} {render.clip_words(last.item.title, 30)}"
+        todo = "to do" if self.agentops.may_decide else "waiting for an operator"
         self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")
@@ -138,8 +138,9 @@ class ReviewScreen(Interventions):
         elif item.kind == "alert":
             alert = fleet.alerts.get(item.id)
             if alert is not None:
+                said = names.subject(fleet, alert.subject_type, alert.subject_id)
                 lines.append(f"{alert.severity} · {alert.rule.replace('_', ' ')} · "
-                             f"{alert.subject_type} {escape(alert.subject_id)}")
+                             f"{escape(said)}")
         task_id = item.id if item.kind in ("failed", "sla") else None
         alert = fleet.alerts.get(item.id) if item.kind == "alert" else None
         if alert is not None and alert.subject_type == "task":
@@ -233,9 +234,10 @@ class ReviewScreen(Interventions):
             if isinstance(reason, str):
                 self._decide("reject", reason or None)
 
-        self.app.push_screen(InjectScreen(item.title, allow_empty=True,
-                                          title=f"Reject {item.title!r} — reason (optional)"),
-                             done)
+        self.app.push_screen(InjectScreen(
+            item.title, allow_empty=True, title=f"Reject {item.title!r} — reason (optional)",
+            placeholder="why, for the agent (optional)", hint="enter: reject    esc: cancel"),
+            done)
 
     def action_reply(self) -> None:
         self.action_inject()

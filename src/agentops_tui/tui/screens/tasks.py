@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Input
 
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
 from agentops_tui.tui import board, render
@@ -43,8 +44,10 @@ class TasksScreen(Interventions):
     def __init__(self) -> None:
         super().__init__()
         self.query_text = ""
-        # per task: the sessions' roll-up, how many are paused, a command one waits on
-        self._rollups: dict[str, tuple[TaskRollup, int, str]] = {}
+        # per task: the sessions' roll-up, how many are paused, a command one waits on, how
+        # many wait for a human
+        self._rollups: dict[str, tuple[TaskRollup, int, str, int]] = {}
+        self._names: dict[str, int] = {}  # tasks per name: a name used twice gets a tag
         self._wanted: str | None = None  # a task to highlight once the board has it
         self._built = False  # the app's tick may bring changes before on_mount built the board
 
@@ -64,6 +67,13 @@ class TasksScreen(Interventions):
     def on_screen_resume(self) -> None:
         self.update_state(None)
 
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        reason = render.not_connected(status.state, status.detail, status.url) or "no tasks"
+        kanban = self.query_one(Kanban)
+        if reason != kanban.empty:
+            kanban.empty = reason
+            kanban.refresh()
+
     def _clock_moved(self) -> None:
         if self.is_current:
             self.query_one(Kanban).refresh_cards()
@@ -79,19 +89,22 @@ class TasksScreen(Interventions):
         if cached is None:
             sessions = task_sessions(fleet, task_id)
             paused = sum(s.status == "paused" for s in sessions)
-            waiting = [fleet.pending_command_by_session[s.id] for s in sessions
+            waiting = sum(s.status == "waiting" for s in sessions)
+            pending = [fleet.pending_command_by_session[s.id] for s in sessions
                        if s.id in fleet.pending_command_by_session]
-            command = render.pending_label(fleet.commands.get(waiting[0])) if waiting else ""
-            cached = rollup(task, sessions, self.agentops.clock()), paused, command
+            command = render.pending_label(fleet.commands.get(pending[0])) if pending else ""
+            cached = rollup(task, sessions, self.agentops.clock()), paused, command, waiting
             self._rollups[task_id] = cached
-        totals, paused, command = cached
+        totals, paused, command, waits = cached
         agent = fleet.agents.get(task.assignee or "")
         queue = fleet.queues.get(task.queue_id)
         return board.CardFacts(
             task=task, assignee=agent.name if agent else task.assignee,
             queue=queue.name if queue else None, sessions=totals.sessions,
             active_sessions=totals.active_sessions, paused_sessions=paused,
-            cost_usd=totals.cost_usd, priced=totals.priced, command=command)
+            cost_usd=totals.cost_usd, priced=totals.priced, command=command,
+            waiting_sessions=waits,
+            tag=task.id[-4:] if self._names.get(task.name, 0) > 1 else "")
 
     def _card(self, task_id: str, width: int) -> list[board.Line]:
         facts = self._facts(task_id)
@@ -123,6 +136,12 @@ class TasksScreen(Interventions):
     def _rebuild(self) -> None:
         fleet = self.agentops.fleet
         tasks = list(fleet.tasks.values())
+        names: dict[str, int] = {}
+        for task in tasks:
+            names[task.name] = names.get(task.name, 0) + 1
+        if names != self._names:
+            self._names = names
+            self._rollups.clear()  # a card's tag may come or go
         if self.query_text:
             shown = []
             for task in tasks:

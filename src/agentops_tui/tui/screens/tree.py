@@ -10,6 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer
 
+from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
@@ -19,26 +20,31 @@ from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
+# At 80 columns the tree keeps who works on what (agent, task) and drops the roll-up counts.
 TREE_COLUMNS = [
-    Column("", 1), Column("", 1), Column("session", 0), Column("status", 16),
-    Column("agent", 14, min_screen=90), Column("subtree", 9, "right", slow=True),
-    Column("cost", 9, "right", slow=True), Column("tokens", 7, "right", min_screen=70, slow=True),
-    Column("task", 12, min_screen=110),
+    Column("", 1), Column("", 1), Column("session", 0), Column("status", 10),
+    Column("agent", 13), Column("subtree", 7, "right", min_screen=100, slow=True),
+    Column("cost", 8, "right", slow=True),
+    Column("tokens", 7, "right", min_screen=100, slow=True), Column("task", 0),
 ]
 
 # Rebuilding the whole forest is O(sessions); under a busy fleet twice a second is plenty.
 REBUILD_INTERVAL = 0.5
 
 
+NO_SESSIONS = "no sessions yet — sessions and their subagents appear here"
+
+
 class TreeScreen(Interventions):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,minus", "collapse", "Collapse", id="tree-collapse"),
-        Binding("right,plus", "expand", "Expand", id="tree-expand"),
+        Binding("left,minus", "collapse", "Fold", id="tree-collapse"),
+        Binding("right,plus", "expand", "Unfold", id="tree-expand"),
         Binding("P,backspace", "parent", "Parent", id="tree-parent"),
         Binding("t", "task", "Task", id="tree-task"),
         Binding("a", "toggle_active", "Active only", id="tree-active"),
         Binding("l", "show_in_fleet", "Log", id="tree-log"),
     ]
+    LEADING = ("tree-collapse", "tree-expand")
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,8 +58,7 @@ class TreeScreen(Interventions):
     def compose(self) -> ComposeResult:
         yield StatusLine()
         yield PaneTitle("Subagent tree", id="tree-title")
-        yield VirtualTable(TREE_COLUMNS, self._cells, id="tree",
-                           empty="no sessions yet — sessions and their subagents appear here")
+        yield VirtualTable(TREE_COLUMNS, self._cells, id="tree", empty=NO_SESSIONS)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -118,6 +123,10 @@ class TreeScreen(Interventions):
         self.query_one("#tree-title", PaneTitle).show(
             f"Subagent tree — {len(forest)} {scope}, {active} active sessions"
             f" — ←/→ fold, P parent, t task, a active only")
+
+    def connection_changed(self, status: ConnectionStatus) -> None:
+        reason = render.not_connected(status.state, status.detail, status.url)
+        self.query_one("#tree", VirtualTable).set_empty(reason or NO_SESSIONS)
 
     def refresh_rows(self) -> None:
         self.query_one("#tree", VirtualTable).refresh_rows()

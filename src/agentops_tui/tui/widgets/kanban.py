@@ -23,7 +23,7 @@ from agentops_tui.tui.board import CARD_LINES, ColumnView, Line, fit
 
 CardLines = Callable[[str, int], list[Line]]
 GAP_MIN_HEIGHT = 24  # with fewer rows than this, cards sit without a blank line between
-NARROW_COLUMN = 20  # columns narrower than this share the width unequally:
+NARROW_COLUMN = 14  # columns narrower than this share the width unequally:
 FOCUS_WIDTH = 30  # the highlighted column gets this much,
 MIN_WIDTH = 8  # the others what is left (never less than this)
 
@@ -178,15 +178,29 @@ class Kanban(Widget, can_focus=True):
                    // self.card_height)
 
     def _widths(self) -> list[int]:
-        """Equal columns; on a narrow screen the highlighted one gets room to be read."""
+        """An empty column (not the highlighted one) takes only its title's width; the
+        others share the rest equally, and on a narrow screen the highlighted one gets room
+        to be read."""
         n = max(1, len(self.columns))
         usable = max(n, self.size.width - (n - 1))  # a rule between columns
-        if n == 1 or usable // n >= NARROW_COLUMN:
-            return [usable // n + (1 if i < usable % n else 0) for i in range(n)]
-        focus = max(usable // n, min(FOCUS_WIDTH, usable - (n - 1) * MIN_WIDTH))
-        rest = usable - focus
-        others = [rest // (n - 1) + (1 if i < rest % (n - 1) else 0) for i in range(n - 1)]
-        return [*others[: self.column], focus, *others[self.column:]]
+        if not self.columns:
+            return [usable]
+        narrow = {i: cell_len(f" {c.title} {c.total} ") for i, c in enumerate(self.columns)
+                  if not c.task_ids and i != self.column}
+        shared = [i for i in range(n) if i not in narrow]
+        room = usable - sum(narrow.values())
+        if room < len(shared) * MIN_WIDTH:  # too narrow even for that: equal columns
+            narrow, shared, room = {}, list(range(n)), usable
+        m = len(shared)
+        if m == 1 or room // m >= NARROW_COLUMN:
+            parts = [room // m + (1 if k < room % m else 0) for k in range(m)]
+        else:
+            focus = max(room // m, min(FOCUS_WIDTH, room - (m - 1) * MIN_WIDTH))
+            rest = room - focus
+            parts = [rest // (m - 1) + (1 if k < rest % (m - 1) else 0) for k in range(m - 1)]
+            parts.insert(shared.index(self.column) if self.column in shared else 0, focus)
+        widths = dict(zip(shared, parts, strict=True))
+        return [narrow.get(i, widths.get(i, 0)) for i in range(n)]
 
     def _clamp(self, i: int) -> None:
         count = len(self.columns[i].task_ids)

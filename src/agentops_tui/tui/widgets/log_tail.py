@@ -11,6 +11,7 @@ import textwrap
 import time
 from typing import ClassVar
 
+from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -21,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentops_tui.models import Message
+from agentops_tui.tui.render import fit
 
 ROLE_CLASSES = ("user", "assistant", "tool", "system", "operator")
 
@@ -118,7 +120,9 @@ class LogTail(ScrollView, can_focus=True):
             lines.append((f"{stamp} #{m.seq} {m.role}", "meta"))
             for paragraph in m.content.splitlines() or [""]:
                 wrapped = textwrap.wrap(paragraph, width - 2, replace_whitespace=False) or [""]
-                lines.extend((f"  {line}", m.role) for line in wrapped)
+                for line in wrapped:  # wrapped by characters; wide ones need more cells
+                    parts = chop_cells(line, width - 2) if cell_len(line) > width - 2 else [line]
+                    lines.extend((f"  {part}", m.role) for part in parts)
         return lines
 
     def _relayout(self, keep_offset: int = 0) -> None:
@@ -159,15 +163,16 @@ class LogTail(ScrollView, can_focus=True):
             if y == 0:
                 text = self.placeholder if self.session_id is None else "no messages yet"
                 style = base + self.get_component_rich_style("logtail--dim", partial=True)
-                return Strip([Segment(f" {text}".ljust(width), style)])
+                return Strip([Segment(fit(f" {text}", width), style)])
             return Strip.blank(width, base)
         index = int(self.scroll_offset.y) + y
         if index == 0 and not self.complete_history:
             style = base + self.get_component_rich_style("logtail--dim", partial=True)
-            return Strip([Segment(" ↑ older messages load as you scroll up".ljust(width), style)])
+            return Strip([Segment(fit(" ↑ older messages load as you scroll up", width), style)])
         index -= 1
         if not 0 <= index < len(self._lines):
             return Strip.blank(width, base)
         text, role = self._lines[index]
         line_style: Style = base + self.get_component_rich_style(f"logtail--{role}", partial=True)
-        return Strip([Segment(text[:width].ljust(width), line_style)])
+        # wrapped by characters; a line of wide glyphs is cut to the pane by cells
+        return Strip([Segment(fit(text, width), line_style)])

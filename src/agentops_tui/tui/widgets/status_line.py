@@ -50,10 +50,11 @@ class StatusLine(Static):
         screen: str,
         spend_partial: bool = False,
         role_badge: str | None = None,
+        detail: str | None = None,
     ) -> None:
         # State, counts and alerts show at once; the spend figure alone moves once a second.
         facts = (state, retry_in, backend, profile, sorted(counts.items()), open_alerts,
-                 read_only, screen, role_badge)
+                 read_only, screen, role_badge, detail)
         now = time.monotonic()
         if facts == self._facts and now - self._drawn_at < 1.0:
             return
@@ -69,10 +70,14 @@ class StatusLine(Static):
         _, state_style = STATE_LABELS.get(state, ("", ""))
         text.append(connection_label(state, retry_in),
                     style=f"bold {colours.get(state_style, '')}".strip())
+        if detail and state != "live":  # why, for as long as it lasts (a toast goes away)
+            text.append(f" — {detail}", style=colours.get(state_style, ""))
         if role_badge and not read_only:  # next to the state: the first thing that is read
             text.append(" ")
             text.append(f" {role_badge} ", style="bold reverse")
-        text.append(f"  {backend.split('://', 1)[-1]}", style="dim")
+        host = backend.split("://", 1)[-1]
+        if not (detail and state != "live" and host in detail):  # the reason names it
+            text.append(f"  {host}", style="dim")
         if profile:
             text.append(f" ({profile})", style="dim")
         if read_only:

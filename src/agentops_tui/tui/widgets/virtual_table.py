@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
@@ -27,9 +28,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-from agentops_tui.tui.render import Cell
+from agentops_tui.tui.render import Cell, fit
 
 SLOW_REPAINT_SECONDS = 1.0
+NO_SIDEWAYS = frozenset({"scroll_left", "scroll_right", "page_left", "page_right"})
 
 STATUS_CLASSES = (
     "status-running", "status-waiting", "status-paused", "status-error", "status-idle",
@@ -132,6 +134,15 @@ class VirtualTable(ScrollView, can_focus=True):
         self._shown: dict[str, list[Cell]] = {}  # the cells on screen, by row key
         self._slow_at: dict[str, float] = {}  # when a row's slow cells were last drawn
         self._retry: Timer | None = None
+        self._widest: dict[int, int] = {}  # flexible column → widest text drawn
+        self._widen_due = False
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Rows are cut to the width, never scrolled sideways: ←/→ belong to the screen (the
+        # Tree folds with them), not to ScrollView's horizontal scrolling.
+        if action in NO_SIDEWAYS:
+            return False
+        return super().check_action(action, parameters)
 
     # ---- data ------------------------------------------------------------------------------
 
@@ -158,6 +169,14 @@ class VirtualTable(ScrollView, can_focus=True):
             self.refresh_rows()
         else:
             self._repaint_all()
+            self._fetch_visible()
+
+    def set_empty(self, text: str) -> None:
+        """What the table says when it has no rows (why it is empty, when that is known)."""
+        if text != self.empty:
+            self.empty = text
+            if not self.keys:
+                self.refresh()
 
     def move_to(self, key: str) -> bool:
         index = self._index.get(key)
@@ -177,6 +196,9 @@ class VirtualTable(ScrollView, can_focus=True):
             if drawn is None:
                 continue  # not drawn yet: render_line fetches it when it is
             cells = self._cells(key)
+            if self._outgrows(cells):  # a longer name than any before: the column widens
+                self._repaint_all()
+                return
             if len(cells) != len(drawn):
                 changed = list(range(max(len(cells), len(drawn))))
             else:
@@ -269,6 +291,7 @@ class VirtualTable(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.keys) + 1)
         self._shown.clear()  # other rows come into view; they are drawn from fresh cells
+        self._widest.clear()  # measured again as the rows are drawn
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         if round(old_value) != round(new_value):
@@ -278,19 +301,62 @@ class VirtualTable(ScrollView, can_focus=True):
     # ---- rendering ---------------------------------------------------------------------------
 
     def _widths(self, width: int) -> list[int]:
+        """Fixed columns take their width; flexible ones (width 0) as much as their widest
+        text seen so far needs, sharing what is left fairly. Spare width stays at the right
+        end, so a short name is not followed by fifty blank cells."""
         visible = [c for c in self.columns if width >= c.min_screen]
         fixed = sum(c.width for c in visible) + len(visible)
-        flex = [c for c in visible if c.width == 0]
-        spare = max(8, width - fixed)
+        flex = [i for i, c in enumerate(self.columns) if c.width == 0 and width >= c.min_screen]
+        spare = max(8 * max(1, len(flex)), width - fixed)
+        given: dict[int, int] = {}
+        by_need = sorted(flex, key=lambda i: self._need(i, spare))
+        for n, i in enumerate(by_need):  # water-filling: the least needy are served first
+            share = spare // (len(by_need) - n)
+            given[i] = min(share, self._need(i, spare))
+            spare -= given[i]
         out: list[int] = []
-        for column in self.columns:
+        for i, column in enumerate(self.columns):
             if width < column.min_screen:
                 out.append(-1)
-            elif column.width == 0:
-                out.append(spare // max(1, len(flex)))
             else:
-                out.append(column.width)
+                out.append(given[i] if column.width == 0 else column.width)
         return out
+
+    def _need(self, index: int, spare: int) -> int:
+        """A flexible column's width: its widest text drawn (or title), never under 8 cells;
+        all of the spare width until a row is drawn. Columns only grow (until a resize), so
+        they do not jump while the operator scrolls."""
+        seen = self._widest.get(index)
+        if seen is None:
+            return spare
+        return max(8, cell_len(self.columns[index].title), seen)
+
+    def _fetch_visible(self) -> None:
+        """Fetch the cells of the rows coming into view now, before they are painted, so
+        their columns have the width they need in the first frame (the cells are kept for
+        the paint: nothing is asked twice)."""
+        now = time.monotonic()
+        for key in self._visible_keys():
+            if key not in self._shown:
+                cells = self._shown[key] = self._cells(key)
+                self._slow_at[key] = now
+                self._outgrows(cells)
+
+    def _widen(self) -> None:
+        """A row drawn just now needed more room than its column had: draw them all again."""
+        self._widen_due = False
+        self._repaint_all()
+
+    def _outgrows(self, cells: list[Cell]) -> bool:
+        """Whether a row's text is wider than its flexible column has been (and note it)."""
+        grew = False
+        for i, column in enumerate(self.columns):
+            if column.width == 0 and i < len(cells):
+                size = cell_len(cells[i][0])
+                if size > self._widest.get(i, 0):
+                    self._widest[i] = size
+                    grew = True
+        return grew
 
     def _style(self, name: str) -> Style:
         if not name:
@@ -303,8 +369,7 @@ class VirtualTable(ScrollView, can_focus=True):
         for (text, style), w, column in zip(cells, widths, self.columns, strict=False):
             if w < 0:
                 continue
-            text = text if len(text) <= w else text[: max(0, w - 1)] + "…"
-            text = text.rjust(w) if column.align == "right" else text.ljust(w)
+            text = fit(text, w, column.align)
             segments.append(Segment(text, base + self._style(style)))
             segments.append(Segment(" ", base))
             used += w + 1
@@ -322,7 +387,7 @@ class VirtualTable(ScrollView, can_focus=True):
         row = int(self.scroll_offset.y) + y - 1
         if not self.keys:
             if y == 1:
-                return Strip([Segment(f" {self.empty}".ljust(width), base + self._style("dim"))])
+                return Strip([Segment(fit(f" {self.empty}", width), base + self._style("dim"))])
             return Strip.blank(width, base)
         if row >= len(self.keys):
             return Strip.blank(width, base)
@@ -332,4 +397,8 @@ class VirtualTable(ScrollView, can_focus=True):
         if cells is None:
             cells = self._shown[key] = self._cells(key)
             self._slow_at[key] = time.monotonic()
+            # columns are measured on the rows drawn (the cells are at hand): no second pass
+            if self._outgrows(cells) and not self._widen_due:
+                self._widen_due = True
+                self.call_after_refresh(self._widen)
         return self._line(cells, widths, style, width)
