@@ -214,3 +214,20 @@ def test_the_console_runs_and_answers_keys_in_headless_chromium(
             assert ACCESS_TOKEN not in " ".join(argv)
     finally:
         driver.quit()
+
+
+def test_web_demo_shares_one_demo_backend_and_removes_it_on_exit(tmp_path: Path) -> None:
+    env = dict(os.environ, TMPDIR=str(tmp_path))  # where the demo's throwaway database goes
+    process = WebProcess("--demo", env=env)
+    try:
+        assert len(list(tmp_path.glob("agentops-demo-*"))) == 1
+        backends = [argv for argv in descendants_argv(process.proc.pid)
+                    if "agentops_tui.demo_backend" in argv]
+        assert len(backends) == 1
+        with httpx.Client(base_url=process.url, trust_env=False, timeout=10) as client:
+            page = client.get("/")  # loopback without an access token: open
+        assert page.status_code == 200 and 'class="textual-terminal"' in page.text
+    finally:
+        log = process.stop()
+    assert process.proc.returncode == 0, log
+    assert not list(tmp_path.glob("agentops-demo-*"))
