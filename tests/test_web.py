@@ -99,8 +99,12 @@ class WebProcess:
 
 
 def descendants_argv(pid: int) -> list[list[str]]:
-    """The command lines of a process's children, theirs, and so on (Linux /proc)."""
-    found: list[list[str]] = []
+    return [argv for _, argv in descendants(pid)]
+
+
+def descendants(pid: int) -> list[tuple[int, list[str]]]:
+    """A process's children, theirs, and so on, with their command lines (Linux /proc)."""
+    found: list[tuple[int, list[str]]] = []
     pending = [pid]
     while pending:
         parent = pending.pop()
@@ -113,7 +117,7 @@ def descendants_argv(pid: int) -> list[list[str]]:
                 argv = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            found.append([part.decode(errors="replace") for part in argv if part])
+            found.append((child, [part.decode(errors="replace") for part in argv if part]))
             pending.append(child)
     return found
 
@@ -165,6 +169,12 @@ def test_web_pages_need_the_access_token_once(web: WebProcess) -> None:
         assert 'class="textual-terminal"' in page.text
         assert f"ws://127.0.0.1:{web.url.rsplit(':', 1)[1]}/ws" in page.text
         assert client.get("/static/js/textual.js").status_code == 200
+        # behind a TLS proxy: the websocket and the cookie follow the proxy's scheme
+        proxied = {"X-Forwarded-Proto": "https", "Host": "ops.example"}
+        assert "wss://ops.example/ws" in client.get("/", headers=proxied).text
+        client.cookies.clear()
+        secure = client.get(f"/?token={ACCESS_TOKEN}", headers=proxied)
+        assert "Secure" in secure.headers["set-cookie"]
 
 
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
@@ -212,6 +222,12 @@ def test_the_console_runs_and_answers_keys_in_headless_chromium(
         for argv in consoles:  # the tokens went through the environment
             assert web.backend_token not in " ".join(argv)
             assert ACCESS_TOKEN not in " ".join(argv)
+        console_pids = [pid for pid, argv in descendants(web.proc.pid) if "tui" in argv]
+        log = web.stop()  # as ctrl+c does, with the tab still open
+        assert web.proc.returncode == 0, log
+        for pid in console_pids:  # each tab's console went with it
+            wait_for(lambda pid=pid: not Path(f"/proc/{pid}").exists(), 30,
+                     what=f"console process {pid} to end")
     finally:
         driver.quit()
 

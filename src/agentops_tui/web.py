@@ -79,8 +79,9 @@ def access_middleware(access_token: str) -> Any:
             query = {k: v for k, v in request.query.items() if k != "token"}
             # the token leaves the address bar and history at once; the cookie stays
             redirect = web.HTTPSeeOther(location=str(request.rel_url.with_query(query)))
+            secure = request.secure or request.headers.get("X-Forwarded-Proto") == "https"
             redirect.set_cookie(ACCESS_COOKIE, session_key, httponly=True, samesite="Strict",
-                                secure=request.secure, path="/")
+                                secure=secure, path="/")
             return redirect
         return web.Response(status=401, text=REFUSED_PAGE, content_type="text/html")
 
@@ -101,8 +102,11 @@ def console_server(command: str, access_token: str | None) -> Any:
         async def handle_index(self, request: web.Request) -> web.StreamResponse:
             # The page names the websocket and assets by absolute address: use the one the
             # browser asked for (a wildcard bind or port 0 has no single address to give).
-            # Nothing is awaited before the page is rendered, so tabs cannot interleave.
-            self.public_url = f"{request.scheme}://{request.host}"
+            # Nothing is awaited before the page is rendered, so tabs cannot interleave. Behind
+            # a TLS proxy the page must say wss:, so the proxy's X-Forwarded-Proto counts.
+            scheme = request.headers.get("X-Forwarded-Proto", request.scheme)
+            scheme = "https" if scheme == "https" else "http"
+            self.public_url = f"{scheme}://{request.host}"
             response: web.StreamResponse = await super().handle_index(request)
             return response
 
@@ -120,7 +124,10 @@ async def serve(server: Any, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    runner = web.AppRunner(await server.build(), handle_signals=False, access_log=None)
+    # An open tab's websocket never finishes by itself: on the way out its handler is
+    # cancelled after a moment, which tells that tab's console to quit.
+    runner = web.AppRunner(await server.build(), handle_signals=False, access_log=None,
+                           shutdown_timeout=1.0)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)
