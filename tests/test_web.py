@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -151,6 +152,15 @@ def test_web_needs_a_backend_or_the_demo(capsys: pytest.CaptureFixture[str]) -> 
     assert "--url must start with http:// or https://" in capsys.readouterr().err
 
 
+def test_web_says_when_its_port_is_taken(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        assert main(["web", "--port", str(busy), "--url", "http://127.0.0.1:8787"]) == 2
+    assert f"cannot listen on 127.0.0.1:{busy}" in capsys.readouterr().err
+
+
 def test_web_pages_need_the_access_token_once(web: WebProcess) -> None:
     with httpx.Client(base_url=web.url, trust_env=False, timeout=10) as client:
         for path in ("/", "/ws", "/static/js/textual.js", "/?token=wrong"):
@@ -177,6 +187,7 @@ def test_web_pages_need_the_access_token_once(web: WebProcess) -> None:
         assert "Secure" in secure.headers["set-cookie"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
                     reason="needs chromium and chromedriver (apt-get install chromium "
                            "chromium-driver)")
@@ -232,6 +243,7 @@ def test_the_console_runs_and_answers_keys_in_headless_chromium(
         driver.quit()
 
 
+@pytest.mark.slow
 def test_web_demo_shares_one_demo_backend_and_removes_it_on_exit(tmp_path: Path) -> None:
     env = dict(os.environ, TMPDIR=str(tmp_path))  # where the demo's throwaway database goes
     process = WebProcess("--demo", env=env)
