@@ -436,6 +436,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 "output", "otlp", "hooks"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
+    from agentops_tui.web import register as register_web  # `agentops web`: its own module
+    register_web(sub)
     return parser
 
 
