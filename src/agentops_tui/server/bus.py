@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -33,11 +34,19 @@ class Frame:
     data: bytes
 
 
+def _number(value: float) -> str:
+    """A finite number as JSON writes it: `repr` is what `json.dumps` calls for one, without
+    the encoder's set-up (about 1.5 µs per frame)."""
+    if (type(value) is float and math.isfinite(value)) or type(value) is int:
+        return repr(value)
+    return json.dumps(value)
+
+
 def encode_frame(event: LoggedEvent) -> Frame:
     # `ts` rides along in the data so a client applies the event exactly as the server did
     encoded = event.data_json
     if encoded != "{}" and "ts" not in event.data:
-        payload = f'{encoded[:-1]},"ts":{json.dumps(event.ts)}}}'  # the log's JSON, plus ts
+        payload = f'{encoded[:-1]},"ts":{_number(event.ts)}}}'  # the log's JSON, plus ts
     else:
         payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
     text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
