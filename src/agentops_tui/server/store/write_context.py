@@ -134,6 +134,11 @@ class WriteContext:
             folds = writer.resolve_folds(type_)
         for fold in folds:  # before the reactions, so the log's order is the folds' order
             fold(self, event)
+        reactions = writer.reaction_handlers.get(type_)
+        if reactions is None:
+            reactions = writer.resolve_reactions(type_)
+        for react in reactions:
+            react(self, event)
         for observe in writer.observers:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
