@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import to_json
+import msgspec
+from pydantic_core import to_jsonable_python
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
@@ -54,6 +55,14 @@ class LoggedEvent:
     data: dict[str, Any]
     data_json: str
 
+
+def _plain(value: Any) -> Any:
+    """What msgspec cannot encode itself (a model a reaction put in `data`), as pydantic
+    would write it."""
+    return to_jsonable_python(value)
+
+
+_encode = msgspec.json.Encoder(enc_hook=_plain).encode
 
 LogRow = tuple[int, str, str, float, str | None, str | None, str]
 
@@ -124,9 +133,9 @@ class WriteContext:
         fleet = writer.fleets.get(workspace) or writer.fleet(workspace)
         touched = self.touched.get(workspace) or self._changes(workspace)
         fleet.apply(event_id, type_, when, data, touched)
-        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame;
-        # folds and observers read `data` and never change it
-        encoded = to_json(data).decode()
+        # encoded once, by msgspec (0.23 µs against pydantic-core's 0.43), for the log row
+        # and the stream frame; folds and observers read `data` and never change it
+        encoded = _encode(data).decode()
         event = LoggedEvent(event_id, type_, when, workspace, data, encoded)
         self.events.append(event)
         folds = writer.fold_handlers.get(type_)
