@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from agentops_tui.server.store.writer import LoggedEvent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """One event ready for the wire."""
+    """One event ready for the wire; shared by every subscriber, which only reads it (not
+    frozen: a frozen dataclass's `__init__` costs ~0.5 µs more per event)."""
 
     id: int
     type: str
