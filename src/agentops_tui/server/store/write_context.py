@@ -130,8 +130,12 @@ class WriteContext:
         event_id = writer.next_event_id
         writer.next_event_id += 1
         when = ts if ts is not None else self.now
-        fleet = writer.fleets.get(workspace) or writer.fleet(workspace)
-        touched = self.touched.get(workspace) or self._changes(workspace)
+        fleet = writer.fleets.get(workspace)
+        if fleet is None:
+            fleet = writer.fleet(workspace)
+        touched = self.touched.get(workspace)  # not `or`: that would ask `Changes.__bool__`
+        if touched is None:
+            touched = self._changes(workspace)
         fleet.apply(event_id, type_, when, data, touched)
         # encoded once, by msgspec (0.23 µs against pydantic-core's 0.43), for the log row
         # and the stream frame; folds and observers read `data` and never change it
@@ -152,7 +156,10 @@ class WriteContext:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
         if event_key is not None:
-            self._keys.setdefault(workspace, set()).add(event_key)
+            keys = self._keys.get(workspace)
+            if keys is None:
+                keys = self._keys[workspace] = set()
+            keys.add(event_key)
         self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
         return event
 
