@@ -45,14 +45,15 @@ def _number(value: float) -> str:
 
 def encode_frame(event: LoggedEvent) -> Frame:
     # `ts` rides along in the data so a client applies the event exactly as the server did
+    data = event.data
     encoded = event.data_json
-    if encoded != "{}" and "ts" not in event.data:
-        payload = f'{encoded[:-1]},"ts":{_number(event.ts)}}}'  # the log's JSON, plus ts
+    if encoded != "{}" and "ts" not in data:  # the log's JSON, plus ts: one string built
+        text = (f'id: {event.id}\nevent: {event.type}\ndata: {encoded[:-1]},'
+                f'"ts":{_number(event.ts)}}}\n\n')
     else:
-        payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
-    text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
-    sid = event.data.get("session_id")
-    return Frame(event.id, event.type, event.workspace, sid, text.encode())
+        payload = json.dumps({**data, "ts": event.ts}, separators=(",", ":"))
+        text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
+    return Frame(event.id, event.type, event.workspace, data.get("session_id"), text.encode())
 
 
 class Subscriber:
