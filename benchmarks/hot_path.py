@@ -4,8 +4,9 @@
 
 Stages: decode + validate (the pydantic models against the msgspec structs), enrich,
 the log's copy of an event's fields, encoding that copy (pydantic-core against msgspec),
-and `Fleet.apply` per event type. One thread, no I/O: these are the parts of a durable
-ingest that are pure Python work. The end-to-end figure is `agentops bench --only ingest`.
+the stream's SSE frame, and `Fleet.apply` per event type. One thread, no I/O: these are the
+parts of a durable ingest that are pure Python work. The end-to-end figure is
+`agentops bench --only ingest`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,18 @@ def encode_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
         "encode_json_dumps": per_event(
             lambda: [json.dumps(d, separators=(",", ":")) for d in datas], n),
     }
+
+
+def frame_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
+    """The stream's SSE frame of each event, built once for every client (`encode_frame`)."""
+    try:
+        from agentops_tui.server.bus import encode_frame
+        from agentops_tui.server.store.write_context import LoggedEvent
+    except ImportError:  # a tree without them
+        return {}
+    logged = [LoggedEvent(i, d["type"], 1.8e9 + i / 7, "default", d,
+                          json.dumps(d, separators=(",", ":"))) for i, d in enumerate(datas)]
+    return {"sse_frame": per_event(lambda: [encode_frame(e) for e in logged], len(logged))}
 
 
 def fleet_figures(datas: list[dict[str, Any]]) -> dict[str, float]:
@@ -175,7 +188,8 @@ def main() -> None:
     events = sum(len(json.loads(b)["events"]) for b in body_list)
     datas = logged_data(body_list)
     figures = {**decode_figures(body_list, events), **enrich_figures(body_list, events),
-               **encode_figures(datas), **pipeline_figure(body_list, events),
+               **encode_figures(datas), **frame_figures(datas),
+               **pipeline_figure(body_list, events),
                **fleet_figures(datas)}
     mix = defaultdict(int)
     for data in datas:

@@ -95,11 +95,12 @@ def create_app(settings: ServerSettings) -> FastAPI:
     )
     store.subscribe(ctx.heads.record)
     observers.install(ctx)  # rollup observers and the alert engine, before the writer starts
-    store.writer.observers.append(approvals.mark_waiting)
-    store.writer.observers.append(approvals.expire_with_session)
-    store.writer.observers.append(commands.expire_with_session)
-    store.writer.observers.append(claude_control.forget_ended)
-    store.writer.observers.append(queues.link_session)
+    # each reaction is registered for the types it acts on (it checks them too)
+    store.writer.react(approvals.mark_waiting, "approval.requested")
+    store.writer.react(approvals.expire_with_session, "session.ended")
+    store.writer.react(commands.expire_with_session, "session.ended")
+    store.writer.react(claude_control.forget_ended, "session.ended")
+    store.writer.react(queues.link_session, "session.started")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

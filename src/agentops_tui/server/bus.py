@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 from agentops_tui.server.store.writer import LoggedEvent
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Frame:
-    """One event ready for the wire."""
+    """One event ready for the wire; shared by every subscriber, which only reads it (not
+    frozen: a frozen dataclass's `__init__` costs ~0.5 µs more per event)."""
 
     id: int
     type: str
@@ -33,16 +35,25 @@ class Frame:
     data: bytes
 
 
+def _number(value: float) -> str:
+    """A finite number as JSON writes it: `repr` is what `json.dumps` calls for one, without
+    the encoder's set-up (about 1.5 µs per frame)."""
+    if (type(value) is float and math.isfinite(value)) or type(value) is int:
+        return repr(value)
+    return json.dumps(value)
+
+
 def encode_frame(event: LoggedEvent) -> Frame:
     # `ts` rides along in the data so a client applies the event exactly as the server did
+    data = event.data
     encoded = event.data_json
-    if encoded != "{}" and "ts" not in event.data:
-        payload = f'{encoded[:-1]},"ts":{json.dumps(event.ts)}}}'  # the log's JSON, plus ts
+    if encoded != "{}" and "ts" not in data:  # the log's JSON, plus ts: one string built
+        text = (f'id: {event.id}\nevent: {event.type}\ndata: {encoded[:-1]},'
+                f'"ts":{_number(event.ts)}}}\n\n')
     else:
-        payload = json.dumps({**event.data, "ts": event.ts}, separators=(",", ":"))
-    text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
-    sid = event.data.get("session_id")
-    return Frame(event.id, event.type, event.workspace, sid, text.encode())
+        payload = json.dumps({**data, "ts": event.ts}, separators=(",", ":"))
+        text = f"id: {event.id}\nevent: {event.type}\ndata: {payload}\n\n"
+    return Frame(event.id, event.type, event.workspace, data.get("session_id"), text.encode())
 
 
 class Subscriber:

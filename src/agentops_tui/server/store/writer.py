@@ -39,6 +39,7 @@ T = TypeVar("T")
 MAX_JOBS_PER_COMMIT = 256
 
 Job = Callable[[WriteContext], Any]
+Reaction = Callable[[WriteContext, LoggedEvent], None]
 _STOP = object()
 
 
@@ -74,10 +75,15 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
         self.commits = 0
         self.after_commit_hooks: list[Callable[[Writer], None]] = []
-        # Reactions: called for every emitted event inside the open transaction, after the
-        # folds. A reaction may write its own tables with ctx.conn and may emit further
-        # events; it never runs again when the log is folded on open.
-        self.observers: list[Callable[[WriteContext, LoggedEvent], None]] = []
+        # Reactions: called inside the open transaction, after the folds. A reaction may
+        # write its own tables with ctx.conn and may emit further events; it never runs
+        # again when the log is folded on open. `react` registers one for some types, so an
+        # event nobody reacts to (most of them) costs one dict lookup; `observers` see every
+        # event, after those.
+        self.observers: list[Reaction] = []
+        self._reactions: dict[str, list[Reaction]] = {}
+        self._prefix_reactions: list[tuple[str, Reaction]] = []
+        self.reaction_handlers: dict[str, tuple[Reaction, ...]] = {}
         self.fold_handlers: dict[str, tuple[Handler, ...]] = {}
         # memory lost what a rolled-back group's predecessors folded and has not folded the
         # log again yet (that failed too): nothing may be written until it has
@@ -110,6 +116,21 @@ class Writer:
         found = tuple(h for fold in self.checkpoint.folds
                       if (h := fold.handlers().get(kind)) is not None)
         self.fold_handlers[kind] = found
+        return found
+
+    def react(self, reaction: Reaction, *types: str, prefixes: tuple[str, ...] = ()) -> None:
+        """Run `reaction` for events of `types` and of types starting with `prefixes`."""
+        for kind in types:
+            self._reactions.setdefault(kind, []).append(reaction)
+        self._prefix_reactions += [(prefix, reaction) for prefix in prefixes]
+        self.reaction_handlers.clear()
+
+    def resolve_reactions(self, kind: str) -> tuple[Reaction, ...]:
+        """The reactions registered for one event type, in registration order, looked up
+        once per type."""
+        found = (*self._reactions.get(kind, ()),
+                 *(r for prefix, r in self._prefix_reactions if kind.startswith(prefix)))
+        self.reaction_handlers[kind] = found
         return found
 
     # ---- submitting ---------------------------------------------------------------------
