@@ -22,6 +22,7 @@ from agentops_tui.server.control import approvals, commands, queues
 from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
 from agentops_tui.server.ingest.claude_code import control as claude_control
+from agentops_tui.server.notify.delivery import Notifier
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.sqlite_schema import connect
@@ -100,11 +101,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     store.writer.observers.append(commands.expire_with_session)
     store.writer.observers.append(claude_control.forget_ended)
     store.writer.observers.append(queues.link_session)
+    notifier = Notifier(settings.notify, store, backoff_seconds=settings.notify_retry_seconds)
+    if settings.notify:
+        store.subscribe(notifier.on_commit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
         store.start()
+        notifier.start()
         tasks = [asyncio.create_task(loop(ctx)) for loop in background_loops()]
         try:
             yield
@@ -114,6 +119,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            notifier.stop()  # before the store: its last log rows go to the writer
             store.close()
 
     app = FastAPI(
