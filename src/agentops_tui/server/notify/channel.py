@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import warnings
 from collections.abc import Sequence
+from types import ModuleType
 
 from agentops_tui.server.notify.masking import mask_text
 from agentops_tui.server.notify.routing import OPEN_CONSOLE, Notice
@@ -76,10 +78,21 @@ def quiet_apprise(urls: Sequence[str]) -> None:
         logger.addHandler(_capture)
 
 
+def load_apprise() -> ModuleType:
+    """Apprise, with its plugins loaded: loading them imports `imghdr`, deprecated since
+    Python 3.11, a warning about apprise's internals that means nothing to our users."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import apprise
+        from apprise.plugins import N_MGR
+
+        N_MGR.load_modules()  # apprise loads its plugins on first use; this is that use
+    return apprise
+
+
 def send(url: str, title: str, body: str) -> str | None:
     """Send once; None when the channel took it, else why not (the URL masked)."""
-    import apprise
-
+    apprise = load_apprise()
     quiet_apprise([url])
     me = threading.get_ident()
     _capture.lines[me] = []

@@ -72,7 +72,9 @@ class NotifyRule(BaseModel):
 def check_url(url: str) -> None:
     """Raise ValueError unless apprise has a channel for `url` (the message never quotes
     the URL: it may hold a secret)."""
-    import apprise  # loads its plugins: only when a rule is defined
+    from agentops_tui.server.notify.channel import load_apprise
+
+    apprise = load_apprise()  # loads its plugins: only when a rule is defined
 
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     if not scheme:

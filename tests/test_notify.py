@@ -1,0 +1,155 @@
+"""Notifications end to end: a real server, ingest over HTTP, apprise posting to a local
+webhook; cooldown batching, retries of a broken channel, the delivery log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentops_tui.server.notify.rules import NotifyRule
+
+from conftest import LiveServer, start_server
+from factories import agent, started
+from notify_receiver import Receiver, closed_port
+from waiting import wait_for
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    try:
+        yield r
+    finally:
+        r.close()
+
+
+def serve(tmp_path: Path, *rules: NotifyRule) -> LiveServer:
+    return start_server(tmp_path / "agentops.db", notify=rules, notify_retry_seconds=0.05)
+
+
+def approvals(count: int, start: int = 0) -> list[dict[str, Any]]:
+    return [{"type": "approval.requested", "approval_id": f"ap-{i}", "session_id": "se-1",
+             "summary": f"deploy build {i} to prod?"} for i in range(start, start + count)]
+
+
+def ingest(live: LiveServer, events: list[dict[str, Any]]) -> None:
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": events}).raise_for_status()
+
+
+def deliveries(live: LiveServer, **params: Any) -> list[dict[str, Any]]:
+    with live.client() as c:
+        r = c.get("/api/v1/notifications", params=params)
+    r.raise_for_status()
+    found: list[dict[str, Any]] = r.json()["notifications"]
+    return found
+
+
+def test_an_approval_reaches_the_webhook(tmp_path: Path, receiver: Receiver) -> None:
+    rule = NotifyRule(name="hook", url=receiver.url(), on=("approval",), cooldown_seconds=0)
+    live = serve(tmp_path, rule)
+    try:
+        ingest(live, [agent("ag-1", name="Billing bot"),
+                      started("se-1", "ag-1", title="Refund batch"), *approvals(1)])
+        [post] = wait_for(lambda: receiver.posts, what="the webhook to be called")
+        assert post["title"] == "agentops: Approval needed: deploy build 0 to prod?"
+        body = post["message"]
+        assert "'Refund batch' (se-1) of agent Billing bot" in body
+        assert "agentops tui" in body and "Review" in body and "Workspace: default" in body
+        [row] = wait_for(lambda: deliveries(live), what="the delivery log")
+        assert (row["rule"], row["status"], row["count"], row["kinds"], row["attempts"]) == (
+            "hook", "sent", 1, ["approval"], 1)
+        assert row["channel"] == f"json://127.0.0.1:{receiver.port}/…"
+        with live.client() as c:
+            entries = c.get("/api/v1/audit", params={"action": "notify."}).json()["entries"]
+            viewer = live.token_for("viewer")
+            with live.client(viewer) as v:
+                assert v.get("/api/v1/notifications").status_code == 200
+            assert c.get("/api/v1/notifications", params={"limit": 0}).status_code == 422
+        assert [(e["action"], e["target"], e["result"]) for e in entries] == [
+            ("notify.sent", "hook", "sent")]
+    finally:
+        live.server.stop()
+
+
+def test_a_burst_is_one_message_then_one_batch(tmp_path: Path, receiver: Receiver) -> None:
+    rule = NotifyRule(name="burst", url=receiver.url(), on=("approval",), cooldown_seconds=0.5)
+    live = serve(tmp_path, rule)
+    try:
+        ingest(live, [agent("ag-1"), started("se-1", "ag-1", title="Refund batch")])
+        ingest(live, approvals(20))
+        wait_for(lambda: len(deliveries(live)) == 2, what="two deliveries")
+        titles = receiver.titles()
+        assert titles == ["agentops: Approval needed: deploy build 0 to prod?",
+                          "agentops: 19 approvals need you"]
+        batch = receiver.posts[1]["message"]
+        assert batch.startswith("19 approvals need you:")
+        assert "deploy build 1 to prod?" in batch and "… and 9 more" in batch
+        newest, oldest = deliveries(live)
+        assert (newest["count"], oldest["count"]) == (19, 1)
+        assert newest["first_event_id"] < newest["last_event_id"]
+        # paging: one at a time, newest first, then the end
+        page = deliveries(live, limit=1)
+        with live.client() as c:
+            body = c.get("/api/v1/notifications", params={"limit": 1}).json()
+            older = c.get("/api/v1/notifications",
+                          params={"limit": 1, "before": body["next_before"]}).json()
+        assert page[0]["id"] == newest["id"] and older["notifications"][0]["id"] == oldest["id"]
+    finally:
+        live.server.stop()
+
+
+def test_a_broken_channel_is_retried_logged_and_blocks_nothing(
+        tmp_path: Path, receiver: Receiver) -> None:
+    broken = Receiver(status=500)
+    rules = (
+        NotifyRule(name="broken", url=broken.url(), on=("approval",), cooldown_seconds=0),
+        NotifyRule(name="nobody", url=f"json://127.0.0.1:{closed_port()}/hook",
+                   on=("approval",), cooldown_seconds=0),
+        NotifyRule(name="good", url=receiver.url(), on=("approval",), cooldown_seconds=0),
+    )
+    live = serve(tmp_path, *rules)
+    try:
+        ingest(live, [agent("ag-1"), started("se-1", "ag-1"), *approvals(1)])
+        wait_for(lambda: receiver.posts, what="the good channel")
+        wait_for(lambda: len(deliveries(live)) == 3, what="three deliveries")
+        ingest(live, approvals(1, start=1))  # ingest still answers while channels fail
+        by_rule = {row["rule"]: row for row in deliveries(live)}
+        assert by_rule["good"]["status"] == "sent"
+        for name in ("broken", "nobody"):
+            row = by_rule[name]
+            assert (row["status"], row["attempts"]) == ("failed", 4), row
+            assert row["error"]
+        assert len(broken.posts) >= 4
+        assert "500" in by_rule["broken"]["error"] or "Internal" in by_rule["broken"]["error"]
+        assert deliveries(live, status="failed", rule="broken")[0]["rule"] == "broken"
+    finally:
+        live.server.stop()
+        broken.close()
+
+
+def test_filters_pick_the_rules(tmp_path: Path, receiver: Receiver) -> None:
+    other = Receiver()
+    rules = (
+        NotifyRule(name="ops", url=receiver.url(), on=("approval",), agents=("ag-1",),
+                   cooldown_seconds=0),
+        NotifyRule(name="critical-only", url=other.url(), min_severity="critical",
+                   cooldown_seconds=0),
+    )
+    live = serve(tmp_path, *rules)
+    try:
+        ingest(live, [agent("ag-1"), agent("ag-2"), started("se-1", "ag-1"),
+                      started("se-2", "ag-2"), *approvals(1),
+                      {"type": "approval.requested", "approval_id": "ap-x",
+                       "session_id": "se-2", "summary": "other agent's ask"}])
+        wait_for(lambda: deliveries(live), what="a delivery")
+        ingest(live, approvals(1, start=5))  # a later one, to be sure the first was alone
+        wait_for(lambda: len(deliveries(live)) == 2, what="two deliveries")
+        assert all("other agent" not in t for t in receiver.titles())
+        assert other.posts == []  # approvals are warnings, and nothing here is critical
+    finally:
+        live.server.stop()
+        other.close()
