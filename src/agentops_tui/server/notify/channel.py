@@ -67,13 +67,19 @@ _capture = _PerThread()
 _mask = _Mask()
 
 
+# urllib3 (under apprise's `requests`) logs each request line at DEBUG: a Slack or Discord
+# webhook's path is its token. Logger filters see only their own logger's records.
+_HTTP_LOGGERS = ("urllib3.connectionpool", "urllib3.connection")
+
+
 def quiet_apprise(urls: Sequence[str]) -> None:
-    """Hold apprise's logger at WARNING and mask `urls` in what it logs."""
+    """Hold apprise's logger at WARNING and mask `urls` in what it and urllib3 log."""
     logger = logging.getLogger("apprise")
     logger.setLevel(logging.WARNING)
     _mask.urls = sorted(set(_mask.urls) | set(urls))
-    if _mask not in logger.filters:
-        logger.addFilter(_mask)
+    for each in (logger, *map(logging.getLogger, _HTTP_LOGGERS)):
+        if _mask not in each.filters:
+            each.addFilter(_mask)
     if _capture not in logger.handlers:
         logger.addHandler(_capture)
 

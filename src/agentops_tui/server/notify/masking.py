@@ -67,13 +67,20 @@ def mask_text(text: str, urls: list[str]) -> str:
 def _secret_parts(rest: str) -> list[str]:
     netloc, _has_path, tail = _split_netloc(rest)
     userinfo, _at, host = netloc.rpartition("@")
-    parts = [userinfo, tail.lstrip("/")]
+    parts = [userinfo, tail.lstrip("/"), *_pieces(tail)]
     if "@" not in netloc:
         parts.append(host)
     if ":" in userinfo:
         parts.append(userinfo.split(":", 1)[1])
     # a host that is a plain address is not a secret, and masking it would garble messages
     return [p for p in parts if len(p) >= 4 and not _is_address(p)]
+
+
+def _pieces(tail: str) -> list[str]:
+    """Path segments and query values: a plugin may log a token on its own."""
+    path, _q, query = tail.partition("?")
+    values = [pair.partition("=")[2] for pair in query.split("&")]
+    return [p for p in (*path.split("/"), *values) if p]
 
 
 def _is_address(part: str) -> bool:
