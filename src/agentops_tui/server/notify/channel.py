@@ -92,7 +92,8 @@ def load_apprise() -> ModuleType:
         import apprise
         from apprise.plugins import N_MGR
 
-        N_MGR.load_modules()  # apprise loads its plugins on first use; this is that use
+        # apprise loads its plugins on first use; this is that use
+        N_MGR.load_modules()  # type: ignore[no-untyped-call]
     return apprise
 
 
