@@ -11,8 +11,9 @@ import pytest
 
 from agentops_tui.server.notify.rules import NotifyRule
 
+from alerting import Clock, alert_server
 from conftest import LiveServer, start_server
-from factories import agent, started
+from factories import agent, started, usage
 from notify_receiver import Receiver, closed_port
 from waiting import wait_for
 
@@ -153,3 +154,41 @@ def test_filters_pick_the_rules(tmp_path: Path, receiver: Receiver) -> None:
     finally:
         live.server.stop()
         other.close()
+
+
+def test_every_kind_says_what_and_how(tmp_path: Path, receiver: Receiver) -> None:
+    """A budget alert, a waiting session, a failed and an expired command, each a message."""
+    clock = Clock()
+    table = {"budget": {"task": {"warning": 2, "critical": 100},
+                        "agent": {"enabled": False}, "workspace": {"enabled": False}},
+             "runaway_cost": {"session": {"enabled": False}, "agent": {"enabled": False}}}
+    rule = NotifyRule(name="all", url=receiver.url(), on=("budget", "waiting", "command"),
+                      cooldown_seconds=0)
+    with alert_server(tmp_path, clock, table, notify=(rule,), notify_retry_seconds=0.05,
+                      command_expiry_seconds=0.5) as live, live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            agent("ag-1", name="Billing bot"),
+            started("se-1", "ag-1", title="Refunds", task_id="t-1", ts=clock.t),
+            usage(inp=1_000_000, out=0, ts=clock.t),  # t-1 costs $3, over its $2
+            {"type": "session.status", "session_id": "se-1", "status": "waiting",
+             "detail": "which account?"},
+        ]}).raise_for_status()
+        cmd = c.post("/api/v1/sessions/se-1/pause").json()
+        c.post(f"/api/v1/commands/{cmd['id']}/ack",
+               json={"ok": False, "detail": "mid-transaction"}).raise_for_status()
+        c.post("/api/v1/sessions/se-1/kill").raise_for_status()  # never acked: expires
+        wait_for(lambda: len(receiver.posts) >= 4, what="four messages")
+        by_title = {post["title"]: post["message"] for post in receiver.posts}
+        assert set(by_title) == {
+            "agentops: Waiting for input: which account?",
+            "agentops: Warning alert raised: " + next(
+                t.split("raised: ", 1)[1] for t in by_title if "alert raised" in t),
+            "agentops: Command pause failed: mid-transaction",
+            "agentops: Command kill expired: the agent did not acknowledge in time",
+        }, by_title
+        budget = next(m for t, m in by_title.items() if "alert raised" in t)
+        assert "task t-1" in budget and "Alerts (press 6)" in budget
+        waiting = by_title["agentops: Waiting for input: which account?"]
+        assert "'Refunds' (se-1) of agent Billing bot" in waiting
+        kinds = {row["kinds"][0] for row in deliveries(live)}
+        assert kinds == {"budget", "waiting", "command"}
