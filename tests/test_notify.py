@@ -192,3 +192,12 @@ def test_every_kind_says_what_and_how(tmp_path: Path, receiver: Receiver) -> Non
         assert "'Refunds' (se-1) of agent Billing bot" in waiting
         kinds = {row["kinds"][0] for row in deliveries(live)}
         assert kinds == {"budget", "waiting", "command"}
+
+
+def test_the_notify_benchmark_measures_a_delivery() -> None:
+    from agentops_tui.bench import notify
+
+    figures = {r.name: r for r in notify.run(quick=True)}
+    assert figures["notify_approval_delivered_p99_ms"].budget == "<= 2000"
+    for figure in figures.values():
+        assert figure.value is not None and figure.value > 0 and figure.baseline
