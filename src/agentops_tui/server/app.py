@@ -119,7 +119,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
-            notifier.stop()  # before the store: its last log rows go to the writer
+            # before the store closes: the workers' last log rows go to its writer
+            await asyncio.to_thread(notifier.stop)
             store.close()
 
     app = FastAPI(
