@@ -104,6 +104,12 @@ class RuleWorker:
             self._deliver(workspace, notices)
 
     def _deliver(self, workspace: str, notices: Sequence[Notice]) -> None:
+        try:
+            self._deliver_once(workspace, notices)
+        except Exception:  # a bug here must not end the rule's thread: later notices still go
+            log.exception("notification %r could not be delivered", self.rule.name)
+
+    def _deliver_once(self, workspace: str, notices: Sequence[Notice]) -> None:
         title, body = channel.compose(notices)
         error: str | None = None
         attempt = 0
