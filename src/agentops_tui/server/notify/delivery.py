@@ -115,8 +115,10 @@ class RuleWorker:
         attempt = 0
         for attempt in range(1, self._attempts + 1):
             error = channel.send(self.rule.url, title, body)
-            if error is None or self._stopping.wait(self._backoff * 2 ** (attempt - 1)):
+            if error is None or attempt == self._attempts:
                 break
+            if self._stopping.wait(self._backoff * 2 ** (attempt - 1)):
+                break  # the server is stopping: give up now
         status = "sent" if error is None else "failed"
         if error is not None:
             log.warning("notification %r to %s failed after %d attempt(s): %s",
