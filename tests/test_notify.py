@@ -50,17 +50,23 @@ def deliveries(live: LiveServer, **params: Any) -> list[dict[str, Any]]:
 
 
 def test_an_approval_reaches_the_webhook(tmp_path: Path, receiver: Receiver) -> None:
-    rule = NotifyRule(name="hook", url=receiver.url(), on=("approval",), cooldown_seconds=0)
+    rule = NotifyRule(name="hook", url=receiver.url(), on=("approval", "waiting"),
+                      cooldown_seconds=0)
     live = serve(tmp_path, rule)
     try:
         ingest(live, [agent("ag-1", name="Billing bot"),
                       started("se-1", "ag-1", title="Refund batch"), *approvals(1)])
-        [post] = wait_for(lambda: receiver.posts, what="the webhook to be called")
+        post = wait_for(lambda: receiver.posts, what="the webhook to be called")[0]
         assert post["title"] == "agentops: Approval needed: deploy build 0 to prod?"
         body = post["message"]
         assert "'Refund batch' (se-1) of agent Billing bot" in body
         assert "agentops tui" in body and "Review" in body and "Workspace: default" in body
-        [row] = wait_for(lambda: deliveries(live), what="the delivery log")
+        # the session now waits for that approval: no `waiting` message besides it (a later
+        # approval's message comes after any the first commit made: one queue per rule)
+        ingest(live, approvals(1, start=1))
+        wait_for(lambda: len(deliveries(live)) == 2, what="two deliveries")
+        assert [r["kinds"] for r in deliveries(live)] == [["approval"], ["approval"]]
+        row = deliveries(live)[-1]
         assert (row["rule"], row["status"], row["count"], row["kinds"], row["attempts"]) == (
             "hook", "sent", 1, ["approval"], 1)
         assert row["channel"] == f"json://127.0.0.1:{receiver.port}/…"
@@ -71,7 +77,7 @@ def test_an_approval_reaches_the_webhook(tmp_path: Path, receiver: Receiver) -> 
                 assert v.get("/api/v1/notifications").status_code == 200
             assert c.get("/api/v1/notifications", params={"limit": 0}).status_code == 422
         assert [(e["action"], e["target"], e["result"]) for e in entries] == [
-            ("notify.sent", "hook", "sent")]
+            ("notify.sent", "hook", "sent")] * 2
     finally:
         live.server.stop()
 

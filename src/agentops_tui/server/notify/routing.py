@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agentops_tui.core.fleet import Fleet
+from agentops_tui.server.control.approvals import WAITING_PREFIX
 from agentops_tui.server.notify.rules import SEVERITY_RANK, NotifyRule
 from agentops_tui.server.store.write_context import LoggedEvent
 
@@ -60,6 +61,8 @@ def _approval(ev: LoggedEvent, fleet: Fleet) -> Notice:
 def _status(ev: LoggedEvent, fleet: Fleet) -> Notice | None:
     if ev.data.get("status") != "waiting":
         return None
+    if str(ev.data.get("detail") or "").startswith(WAITING_PREFIX):
+        return None  # the session waits for an approval: the `approval` notice says so
     agent_id, who = _session_words(fleet, ev.data["session_id"])
     why = f": {ev.data['detail']}" if ev.data.get("detail") else ""
     return Notice("waiting", ev.workspace, "info", agent_id, f"Waiting for input{why}",
