@@ -107,6 +107,9 @@ def test_cli_never_prints_the_secret(capsys: pytest.CaptureFixture[str]) -> None
         assert "json://…@127.0.0.1" in out and "failed" in err and "bogus://****" in err
         assert "secret42" not in out + err
         assert stat.S_IMODE(paths.config_file().stat().st_mode) == 0o600
+        assert cli.main(["config", "set", "read_only", "true"]) == 0  # the console's settings
+        assert stat.S_IMODE(paths.config_file().stat().st_mode) == 0o600
+        assert "read_only = true" in paths.config_file().read_text()
         with pytest.raises(SystemExit) as exit_code:
             cli.main(["notify", "add", "x", "ntfy://t1", "--on", "approval,nonsense"])
         assert exit_code.value.code == 2
