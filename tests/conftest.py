@@ -144,7 +144,7 @@ INTEGRATION_MODULES = frozenset({
     "test_rate_limits.py", "test_review.py", "test_revoked_streams.py", "test_sdk.py",
     "test_secrets_at_rest.py", "test_simulator.py", "test_stream.py", "test_tui.py",
     "test_tui_capabilities.py", "test_tui_roles.py", "test_tui_snapshots.py", "test_tui_tasks.py",
-    "test_virtual_table.py",
+    "test_virtual_table.py", "test_notify.py", "test_notify_secrets.py",
 })
 
 

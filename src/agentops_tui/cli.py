@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentops_tui import __version__, paths
+from agentops_tui import __version__, cli_notify, paths
 from agentops_tui.cli_types import LOG_LEVELS, agent_count, port, positive_number, whole_number
 
 if TYPE_CHECKING:
@@ -49,6 +49,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import StreamClosingServer
     from agentops_tui.server.http_server import uvicorn_options
+    from agentops_tui.server.notify.rules import NotifyConfigError, load_rules
     from agentops_tui.server.store.sqlite import Retention
     from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
@@ -69,12 +70,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
             ),
             prices_override=paths.prices_override_file(),
             alerts=load_alert_settings(paths.config_file()),
+            notify=load_rules(paths.config_file()),
             command_expiry_seconds=args.command_expiry,
             auth_failures_per_minute=args.auth_failures_per_minute,
             expensive_reads_per_minute=args.expensive_reads_per_minute,
         )
         app = create_app(settings)
-    except (AlertConfigError, PricingError, DatabaseUnusable) as exc:
+    except (AlertConfigError, NotifyConfigError, PricingError, DatabaseUnusable) as exc:
         print(f"agentops serve: {exc}", file=sys.stderr)
         return 2
     print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
@@ -425,6 +427,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   "before Claude Code asks its own user")
     hooks.set_defaults(handler=cmd_hooks)
 
+    cli_notify.register(sub)
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)
 
@@ -433,7 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--only", action="append", metavar="NAME",
                        choices=["ingest", "latency", "fanout", "tui", "control", "startup",
-                                "output", "otlp", "hooks"],
+                                "output", "otlp", "hooks", "notify"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
     from agentops_tui.web import register as register_web  # `agentops web`: its own module

@@ -84,7 +84,11 @@ def save(config: Config, path: Path | None = None) -> Path:
     doc.update(config.model_dump(exclude_none=True, exclude_defaults=True))
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text(tomli_w.dumps(doc), encoding="utf-8")
+    # owner-readable only: profiles' tokens and the `[[notify]]` channel URLs are secrets
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(tomli_w.dumps(doc))
+    os.chmod(tmp, 0o600)
     tmp.replace(path)
     return path
 

@@ -22,6 +22,7 @@ from agentops_tui.server.control import approvals, commands, queues
 from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
 from agentops_tui.server.ingest.claude_code import control as claude_control
+from agentops_tui.server.notify.delivery import Notifier
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.sqlite_schema import connect
@@ -101,11 +102,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     store.writer.react(commands.expire_with_session, "session.ended")
     store.writer.react(claude_control.forget_ended, "session.ended")
     store.writer.react(queues.link_session, "session.started")
+    notifier = Notifier(settings.notify, store, backoff_seconds=settings.notify_retry_seconds)
+    if settings.notify:
+        store.subscribe(notifier.on_commit)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
         store.start()
+        notifier.start()
         tasks = [asyncio.create_task(loop(ctx)) for loop in background_loops()]
         try:
             yield
@@ -115,6 +120,8 @@ def create_app(settings: ServerSettings) -> FastAPI:
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await task
+            # before the store closes: the workers' last log rows go to its writer
+            await asyncio.to_thread(notifier.stop)
             store.close()
 
     app = FastAPI(

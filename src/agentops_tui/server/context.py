@@ -14,6 +14,7 @@ from agentops_tui.pricing import PriceTable
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenLookup, hash_token
 from agentops_tui.server.bus import Bus
+from agentops_tui.server.notify.rules import NotifyRule
 from agentops_tui.server.ops_metrics import WorkspaceHeads
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.sqlite import Retention, Store
@@ -38,6 +39,10 @@ class ServerSettings:
     synchronous: str = "FULL"
     prices_override: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # `[[notify]]` rules of the config file, and the first wait between a failed
+    # notification's attempts (it doubles with each retry)
+    notify: tuple[NotifyRule, ...] = ()
+    notify_retry_seconds: float = 1.0
     # Stalled connections are closed: a request head must arrive within `header_timeout`,
     # the whole body within `body_timeout` of the head, and an idle keep-alive lasts
     # `idle_timeout`.

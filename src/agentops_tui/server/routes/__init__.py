@@ -13,6 +13,7 @@ from agentops_tui.server.routes import (
     health,
     hooks,
     ingest,
+    notifications,
     otlp,
     queues,
     reads,
@@ -23,5 +24,5 @@ from agentops_tui.server.routes import (
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
     for module in (health, ingest, stream, reads, control, audit, costs, alerts, approvals,
-                   queues, tasks, otlp, hooks)
+                   queues, tasks, otlp, hooks, notifications)
 )

@@ -155,6 +155,15 @@ CREATE TABLE IF NOT EXISTS claude_followups (
     workspace TEXT NOT NULL, session_id TEXT NOT NULL, message TEXT NOT NULL,
     PRIMARY KEY (workspace, session_id)
 ) WITHOUT ROWID;
+-- the notifications delivery log: one row per message sent to a channel (or given up on);
+-- `channel` is the masked URL, never the secret
+CREATE TABLE IF NOT EXISTS notifications (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, workspace TEXT NOT NULL,
+    rule TEXT NOT NULL, channel TEXT NOT NULL, kinds TEXT NOT NULL, count INTEGER NOT NULL,
+    title TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL, error TEXT,
+    first_event_id INTEGER, last_event_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS notifications_workspace ON notifications (workspace, id);
 """
 
 
