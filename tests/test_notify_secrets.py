@@ -172,3 +172,14 @@ def test_serve_refuses_bad_rules(tmp_path: Path) -> None:
     paths.config_file().parent.mkdir(parents=True, exist_ok=True)
     paths.config_file().write_text('[[notify]]\nname = "a"\nurl = "ntfy://t1"\non = ["x"]\n')
     assert cli.main(["serve", "--no-auth", "--db", str(tmp_path / "x.db")]) == 2
+
+
+def test_serve_reads_the_config_file_it_is_given(tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """`serve --config PATH` reads that file's rules (here a bad one, refused by name)
+    rather than the default config file."""
+    chosen = tmp_path / "team.toml"
+    chosen.write_text('[[notify]]\nname = "pager"\nurl = "ntfy://t1"\non = ["nonsense"]\n')
+    assert cli.main(["serve", "--no-auth", "--db", str(tmp_path / "x.db"),
+                     "--config", str(chosen)]) == 2
+    assert "nonsense" in capsys.readouterr().err

@@ -61,6 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         )
         return 2
     db = Path(args.db) if args.db else paths.default_db()
+    # alert settings and notification rules; `notify add --config` writes the same file
+    config_file = Path(args.config) if args.config else paths.config_file()
     try:
         settings = ServerSettings(
             db_path=db,
@@ -69,8 +71,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 max_events=args.retain_events, max_age_seconds=args.retain_days * 86400
             ),
             prices_override=paths.prices_override_file(),
-            alerts=load_alert_settings(paths.config_file()),
-            notify=load_rules(paths.config_file()),
+            alerts=load_alert_settings(config_file),
+            notify=load_rules(config_file),
             command_expiry_seconds=args.command_expiry,
             auth_failures_per_minute=args.auth_failures_per_minute,
             expensive_reads_per_minute=args.expensive_reads_per_minute,
@@ -328,6 +330,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port, default=8787, help="0 picks a free one")
     serve.add_argument("--db", help="SQLite file (default: in the data dir)")
+    serve.add_argument("--config", help="TOML file with [alerts] and [[notify]] rules"
+                       " (default: the console's config file, see `agentops info`)")
     serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
     serve.add_argument("--retain-events", type=whole_number(1, 10**12), default=2_000_000)
     serve.add_argument("--retain-days", type=positive_number, default=7.0)
