@@ -436,6 +436,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "output", "otlp", "hooks"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
+    __import__("agentops_tui.cli_connect").cli_connect.add_connect_parser(sub)
     return parser
 
 
