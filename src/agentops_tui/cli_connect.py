@@ -27,6 +27,8 @@ def cmd_connect_openclaw(args: argparse.Namespace) -> int:
         return 2
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("httpx", "httpcore", "websockets"):  # every request is not news
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     assert url is not None and gateway_token is not None
     bridge = OpenClawBridge(args.gateway, gateway_token, url, token, prefix=args.prefix)
     print(f"bridging OpenClaw gateway {args.gateway} to {url} (Ctrl-C stops)", file=sys.stderr)

@@ -56,7 +56,6 @@ class OpenClawBridge:
         self.known: dict[str, str] = {}  # OpenClaw session key -> agentops agent id
         self.last_status: dict[str, str] = {}  # session key -> last state sent
         self.ended_runs: set[str] = set()
-        self.sent_by_operator: set[str] = set()  # idempotency keys of our sessions.send
         self.gateway_agent = self._client(f"{prefix}:gateway", f"OpenClaw gateway {gateway_url}",
                                           kind="gateway", capabilities=[])
 
@@ -189,8 +188,8 @@ class OpenClawBridge:
         if client is None:
             return
         sid = mapping.session_id_for(self.prefix, key)
-        for event in mapping.message_events(sid, message, message_id if isinstance(
-                message_id, str) else None, self.sent_by_operator):
+        for event in mapping.message_events(
+                sid, message, message_id if isinstance(message_id, str) else None):
             client.emit(event)
 
     async def _agent(self, openclaw_agent: str) -> AsyncAgentClient:

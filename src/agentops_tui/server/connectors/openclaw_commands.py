@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from agentops_tui.server.connectors.openclaw_gateway import GatewayError
+from agentops_tui.server.connectors.openclaw_mapping import SENT_BY_US
 
 if TYPE_CHECKING:
     from agentops_tui.sdk.client import AsyncAgentClient
@@ -107,11 +108,12 @@ class CommandRunner:
         if not message.strip():
             raise CommandRefused("the command carries no message to send")
         assert self.bridge.connection is not None
-        # the command's id as the idempotency key: a re-delivered command is sent once, and
-        # the message it becomes is reported with the operator's role
-        self.bridge.sent_by_operator.add(command_id)
+        # the command's id in the idempotency key: a re-delivered command is sent once, and
+        # the transcript entry it becomes is known as the operator's (agentops shows that
+        # one when the command is acknowledged)
         answer = await self.bridge.connection.call(
-            "sessions.send", {"key": key, "message": message, "idempotencyKey": command_id})
+            "sessions.send", {"key": key, "message": message,
+                              "idempotencyKey": f"{SENT_BY_US}{command_id}"})
         return f"OpenClaw: {answer.get('status') or 'sent'}"
 
     def _session_key(self, session_id: str) -> str:

