@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from agentops_tui.server.connectors.openclaw_gateway import GatewayConnection
+from agentops_tui.server.connectors.openclaw_mapping import message_events
 
 from conftest import LiveServer
 from waiting import wait_for
@@ -265,6 +266,17 @@ def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gatew
             wait_for(lambda: _session(c, "before")["input_tokens"] == 240, 30,
                      what="the second turn's tokens")
 
+            # redirect: stop whatever runs, take this instead
+            command = c.post("/api/v1/sessions/openclaw:agent:main:live/redirect",
+                             json={"message": "switch to the billing report"}).json()
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the redirect's ack")
+            assert done["status"] == "acked", done
+            wait_for(lambda: model.saw("switch to the billing report"), 60,
+                     what="the model to get the new instruction")
+            wait_for(lambda: _messages(c, "live")[-2:] == [
+                ("operator", "switch to the billing report"), ("assistant", REPLY)], 60,
+                what="the reply to the new instruction")
+
             # kill: a run the model is still working on stops, on the gateway and here
             gateway.call("sessions.create", {"key": "slow", "message": f"{HOLD} think long"})
             wait_for(lambda: (_session(c, "slow") or {}).get("status") == "running", 60,
@@ -311,6 +323,21 @@ def test_a_wrong_token_and_a_missing_gateway_are_named_on_the_bridge_agent(
     assert "the gateway is unreachable" in down_log
 
 
+def _caught_up(gateway: Gateway, c: httpx.Client) -> dict[str, list[tuple[str, str]]] | None:
+    """Every gateway session's transcript, once agentops holds as many messages of each as
+    the gateway's history has entries to show (not an earlier inject's: agentops records
+    the operator's message itself when the inject is acknowledged)."""
+    shown = {}
+    for row in gateway.call("sessions.list", {"limit": 500})["sessions"]:
+        key = row["key"].removeprefix("agent:main:")
+        history = gateway.call("chat.history", {"sessionKey": row["key"]})["messages"]
+        shown[key] = _messages(c, key)
+        if len(shown[key]) != sum(e["type"] == "session.message" for m in history
+                                  for e in message_events("s", m, None)):
+            return None
+    return shown
+
+
 def test_a_gateway_restart_loses_and_repeats_nothing(
         gateway: Gateway, live: LiveServer, tmp_path: Path) -> None:
     gateway.call("sessions.create", {"key": "steady", "message": "Say hello"})
@@ -318,7 +345,8 @@ def test_a_gateway_restart_loses_and_repeats_nothing(
     bridge = Bridge(tmp_path, gateway.url, TOKEN, live)
     try:
         with live.client() as c:
-            wait_for(lambda: len(_messages(c, "steady")) == 2, 30, what="the transcript")
+            before = wait_for(lambda: _caught_up(gateway, c), 60, what="the catch-up")
+            assert before["steady"] == [("user", "Say hello"), ("assistant", REPLY)]
             events = len(c.get("/api/v1/events", params={"limit": 5000}).json()["events"])
             gateway.stop()
             wait_for(lambda: _get(c, "/api/v1/agents/openclaw:gateway")["status"] == "offline",
@@ -331,7 +359,8 @@ def test_a_gateway_restart_loses_and_repeats_nothing(
             wait_for(lambda: ("assistant", REPLY) in _messages(c, "after"), 60,
                      what="a session after the restart")
             # the catch-up replayed every transcript: none of it was stored twice
-            assert _messages(c, "steady") == [("user", "Say hello"), ("assistant", REPLY)]
+            after = wait_for(lambda: _caught_up(gateway, c), 60, what="the second catch-up")
+            assert {k: v for k, v in after.items() if k != "after"} == before
             assert _session(c, "steady")["input_tokens"] == 120
             later = c.get("/api/v1/events", params={"limit": 5000}).json()["events"]
             assert not [e for e in later[events:] if e["type"] == "session.message"
