@@ -303,6 +303,15 @@ def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gatew
     assert "Traceback" not in log, log
 
 
+def test_a_token_agentops_refuses_stops_the_bridge_before_it_starts(live: LiveServer) -> None:
+    run = subprocess.run(
+        [sys.executable, "-m", "agentops_tui", "connect", "openclaw", "--gateway",
+         "ws://127.0.0.1:9", "--gateway-token", TOKEN, "--url", live.url, "--token", "wrong"],
+        capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2
+    assert f"{live.url} refused the token (HTTP 401)" in run.stderr
+
+
 def test_a_wrong_token_and_a_missing_gateway_are_named_on_the_bridge_agent(
         gateway: Gateway, live: LiveServer, tmp_path: Path) -> None:
     wrong = Bridge(tmp_path, gateway.url, "not-the-token", live, prefix="wrong")

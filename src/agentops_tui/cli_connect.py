@@ -30,6 +30,10 @@ def cmd_connect_openclaw(args: argparse.Namespace) -> int:
     for chatty in ("httpx", "httpcore", "websockets"):  # every request is not news
         logging.getLogger(chatty).setLevel(logging.WARNING)
     assert url is not None and gateway_token is not None
+    refused = _refused_by_backend(url, token)
+    if refused:
+        print(f"agentops connect openclaw: {refused}", file=sys.stderr)
+        return 2
     bridge = OpenClawBridge(args.gateway, gateway_token, url, token, prefix=args.prefix)
     print(f"bridging OpenClaw gateway {args.gateway} to {url} (Ctrl-C stops)", file=sys.stderr)
     try:
@@ -37,6 +41,26 @@ def cmd_connect_openclaw(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 0
     return 0
+
+
+def _refused_by_backend(url: str, token: str | None) -> str | None:
+    """Why the backend will not take this bridge's reports, if it says so now: a wrong token
+    would have every report refused. An unreachable backend is not a reason to stop (the
+    bridge retries, as every agent does)."""
+    import httpx
+
+    from agentops_tui.tls import client_tls
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    try:
+        response = httpx.get(f"{url.rstrip('/')}/api/v1/agents", headers=headers, timeout=10,
+                             params={"limit": 1}, verify=client_tls())
+    except httpx.HTTPError:
+        return None
+    if response.status_code in (401, 403):
+        return (f"{url} refused the token (HTTP {response.status_code}); give an operator "
+                "token with --token or $AGENTOPS_TOKEN")
+    return None
 
 
 def add_connect_parser(sub: Any) -> None:

@@ -81,7 +81,7 @@ class OpenClawBridge:
                         self.gateway_url, self.gateway_token)
                 except GatewayAuthError as exc:
                     self._set_state("error", f"the gateway refused the bridge: {exc}")
-                except (OSError, TimeoutError, websockets.WebSocketException,
+                except (OSError, TimeoutError, ValueError, websockets.WebSocketException,
                         GatewayError) as exc:
                     self._set_state("offline", f"the gateway is unreachable: "
                                                f"{exc or type(exc).__name__}")
@@ -119,7 +119,7 @@ class OpenClawBridge:
             self._set_state("connected", f"connected; {len(rows)} sessions on the gateway")
             self.connected.set()
             for row in rows:
-                await self._catch_up(connection, row["key"])
+                await self._catch_up(connection, str(row.get("key")))
         except GatewayError as exc:
             log.warning("could not catch up with the gateway: %s", exc)
             await connection.close()
@@ -132,6 +132,9 @@ class OpenClawBridge:
                 await self._event(*item)
             except GatewayError as exc:
                 log.warning("handling %s: %s", item[0], exc)
+            except (KeyError, TypeError, ValueError, AttributeError):
+                # a frame shaped unlike the protocol we know: skip it, keep following
+                log.exception("could not read a %s event from the gateway", item[0])
 
     async def _catch_up(self, connection: GatewayConnection, key: str) -> None:
         history = await connection.call("chat.history", {"sessionKey": key})
