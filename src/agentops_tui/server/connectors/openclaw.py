@@ -137,7 +137,8 @@ class OpenClawBridge:
                 log.exception("could not read a %s event from the gateway", item[0])
 
     async def _catch_up(self, connection: GatewayConnection, key: str) -> None:
-        history = await connection.call("chat.history", {"sessionKey": key})
+        # the newest 1,000 entries: the most the gateway hands out in one page
+        history = await connection.call("chat.history", {"sessionKey": key, "limit": 1000})
         for message in history.get("messages") or []:
             if isinstance(message, dict):
                 self._message(key, message, None)
