@@ -114,7 +114,7 @@ class OpenClawBridge:
             listing = await connection.call("sessions.subscribe", {"limit": 500})
             rows = (listing.get("list") or {}).get("sessions") or []
             known_keys = {row.get("key") for row in rows}
-            for row in rows:  # parents first where the gateway lists them
+            for row in rows:  # a parent is named when the gateway lists it too
                 await self._session_row(row, known_keys)
             self._set_state("connected", f"connected; {len(rows)} sessions on the gateway")
             self.connected.set()
