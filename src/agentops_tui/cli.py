@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentops_tui import __version__, cli_notify, paths
+from agentops_tui import __version__, cli_connect, cli_notify, paths
 from agentops_tui.cli_types import LOG_LEVELS, agent_count, port, positive_number, whole_number
 
 if TYPE_CHECKING:
@@ -445,6 +445,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(handler=cmd_bench)
     from agentops_tui.web import register as register_web  # `agentops web`: its own module
     register_web(sub)
+    cli_connect.add_connect_parser(sub)
     return parser
 
 

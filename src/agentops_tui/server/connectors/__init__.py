@@ -1,0 +1,1 @@
+"""Connectors: bridges from external agent runtimes into agentops."""
