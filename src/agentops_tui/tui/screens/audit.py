@@ -23,7 +23,7 @@ from agentops_tui import paths
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import names, render
-from agentops_tui.tui.console_screen import ConsoleScreen
+from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
@@ -98,7 +98,7 @@ class AuditScreen(ConsoleScreen):
         style = "status-error" if result.startswith("rejected") else ""
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
         return [(when, "dim"), (str(e["actor"]), ""), (str(e["action"]), ""),
-                (names.target(self.app.fleet, str(e.get("target") or "")), "dim"),  # type: ignore[attr-defined]
+                (names.target(self.console.fleet, str(e.get("target") or "")), "dim"),
                 (result, style),
                 (str(e.get("address") or ""), "dim")]
 
@@ -120,7 +120,7 @@ class AuditScreen(ConsoleScreen):
     @work(group="audit", exclusive=True)
     async def _load(self) -> None:
         try:
-            entries = await self.app.connection.api.audit(**self._params())  # type: ignore[attr-defined]
+            entries = await self.console.connection.api.audit(**self._params())
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load the audit log", severity="error")
             return
@@ -167,7 +167,7 @@ class AuditScreen(ConsoleScreen):
     async def _export(self, path: Path) -> None:
         fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
         try:
-            text = await self.app.connection.api.audit_export(  # type: ignore[attr-defined]
+            text = await self.console.connection.api.audit_export(
                 fmt, **self._params())
             text = keep_matching(text, self._words(), header=fmt == "csv")
             path.parent.mkdir(parents=True, exist_ok=True)
