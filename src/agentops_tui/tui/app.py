@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
@@ -29,13 +29,10 @@ from agentops_tui.tui.base import ConsoleScreen, ShowAgent, ShowScreen, ShowSess
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
-from agentops_tui.tui.screens.alerts import AlertsScreen
-from agentops_tui.tui.screens.audit import AuditScreen
-from agentops_tui.tui.screens.costs import CostsScreen
+from agentops_tui.tui.registry import SCREENS, app_bindings, screen_named
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
-from agentops_tui.tui.screens.review import ReviewScreen
 from agentops_tui.tui.screens.tasks import TasksScreen
 from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.themes import (
@@ -50,10 +47,6 @@ TICK_SECONDS = 0.1
 FAILED_SHOWN_SECONDS = 30.0
 
 
-# the number keys share one footer entry, `1234567 Screens`: each alone took 80 columns' worth
-SCREENS = Binding.Group("Screens", compact=True)
-
-
 class AgentOpsApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "agentops"
@@ -62,32 +55,8 @@ class AgentOpsApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
-    MODES: ClassVar[dict[str, Any]] = {
-        "fleet": FleetScreen, "tree": TreeScreen, "tasks": TasksScreen, "costs": CostsScreen,
-        "review": ReviewScreen, "alerts": AlertsScreen, "audit": AuditScreen,
-    }
-    # number key → (mode name, label); every screen that exists has its key
-    SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
-        "1": ("fleet", "Fleet"),
-        "2": ("tree", "Tree"),
-        "3": ("tasks", "Tasks"),
-        "4": ("costs", "Costs"),
-        "5": ("review", "Review"),
-        "6": ("alerts", "Alerts"),
-        "7": ("audit", "Audit"),
-    }
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app-quit"),
-        Binding("question_mark", "help", "Help", id="app-help"),
-        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet", group=SCREENS),
-        Binding("2", "screen('tree')", "Tree", id="screen-tree", group=SCREENS),
-        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks", group=SCREENS),
-        Binding("4", "screen('costs')", "Costs", id="screen-costs", group=SCREENS),
-        Binding("5", "screen('review')", "Review", id="screen-review", group=SCREENS),
-        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts", group=SCREENS),
-        Binding("7", "screen('audit')", "Audit", id="screen-audit", group=SCREENS),
-    ]
+    MODES: ClassVar[dict[str, Any]] = {s.name: s.screen for s in SCREENS}
+    BINDINGS: ClassVar[list[BindingType]] = [*app_bindings()]
 
     def __init__(
         self,
@@ -306,11 +275,10 @@ class AgentOpsApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        name = next((label for mode, label in self.SCREENS_BY_KEY.values()
-                     if mode == self.current_mode), "Here")
+        shown = screen_named(self.current_mode)
         sections = help_sections(screen.active_bindings.values(), self, self.get_key_display,
-                                 [label for _, label in self.SCREENS_BY_KEY.values()],
-                                 here=f"{name} screen")
+                                 [s.label for s in SCREENS],
+                                 here=f"{shown.label if shown else 'Here'} screen")
         note = screen.unavailable_note() if isinstance(screen, ConsoleScreen) else None
         self.push_screen(HelpScreen(sections, self.read_only, note))
 

@@ -23,27 +23,14 @@ from textual.binding import Binding, BindingType
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
+from agentops_tui.tui.actions import CAPABILITY_OF, DANGEROUS_ACTIONS, bindings_of
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
-DANGEROUS_ACTIONS = frozenset({"pause", "resume", "inject", "redirect", "kill", "kill_all",
-                               "mark"})
-# screen action → the capability it needs from the session's agent
-CAPABILITY_OF: dict[str, str] = {
-    "pause": "pause", "resume": "resume", "inject": "inject", "reply": "inject",
-    "redirect": "redirect", "kill": "kill",
-}
-
-ACTION_BINDINGS: list[Binding] = [
-    Binding("p", "pause", "Pause", id="session-pause"),
-    Binding("r", "resume", "Resume", id="session-resume"),
-    Binding("i", "inject", "Inject", id="session-inject"),
-    Binding("R", "redirect", "Redirect", id="session-redirect"),
-    Binding("k", "kill", "Kill", id="session-kill"),
-    Binding("ctrl+k", "kill_all", "Kill all", id="session-kill-all"),
-]
+# the interventions (not marking), for screens that hide them from the footer
+ACTION_BINDINGS: list[Binding] = bindings_of("sessions", exclude=("session-mark",))
 
 
 READ_ONLY_REFUSAL = "read-only console: actions that change agents are off"
@@ -64,9 +51,7 @@ class Targets:
 class Interventions(ConsoleScreen):
     """A screen whose rows are sessions the operator can act on."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "mark", "Mark", id="session-mark"), *ACTION_BINDINGS,
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("sessions")]
 
     def __init__(self) -> None:
         super().__init__()
@@ -328,10 +313,18 @@ class Interventions(ConsoleScreen):
         failures: list[str] = []
         for sid in targets.ids:
             try:
-                if action in ("inject", "redirect"):
-                    await getattr(api, action)(sid, message or "")
+                if action == "inject":
+                    await api.inject(sid, message or "")
+                elif action == "redirect":
+                    await api.redirect(sid, message or "")
+                elif action == "pause":
+                    await api.pause(sid)
+                elif action == "resume":
+                    await api.resume(sid)
+                elif action == "kill":
+                    await api.kill(sid)
                 else:
-                    await getattr(api, action)(sid)
+                    raise ValueError(f"not a session command: {action}")
             except (ApiError, BackendUnreachable) as exc:
                 failures.append(str(exc))
         done = len(targets.ids) - len(failures)
