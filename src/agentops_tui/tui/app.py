@@ -25,7 +25,14 @@ from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui import names
-from agentops_tui.tui.base import ConsoleScreen, ShowAgent, ShowScreen, ShowSession, ShowTask
+from agentops_tui.tui.base import (
+    Console,
+    ConsoleScreen,
+    ShowAgent,
+    ShowScreen,
+    ShowSession,
+    ShowTask,
+)
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
@@ -357,3 +364,8 @@ def create_app(
     return AgentOpsApp(connection, read_only=read_only, theme=theme, keymap=keymap,
                        clock=clock, themes_dir=themes_dir, on_theme_change=on_theme_change)
 
+
+
+def _as_console(app: AgentOpsApp) -> Console:
+    """Never called: mypy checks here that the app gives the screens all `Console` promises."""
+    return app
