@@ -52,6 +52,26 @@ def test_tui_reaches_backend_only_through_client() -> None:
     assert offenders == []
 
 
+def test_screens_and_widgets_do_not_import_the_app() -> None:
+    # they see the app through tui.base's Console and ask it to navigate with messages
+    def imports_app(path: Path) -> bool:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import) and any(
+                    a.name == "agentops_tui.tui.app" for a in node.names):
+                return True
+            if isinstance(node, ast.ImportFrom) and (
+                    node.module == "agentops_tui.tui.app"
+                    or (node.module == "agentops_tui.tui"
+                        and any(a.name == "app" for a in node.names))):
+                return True
+        return False
+
+    offenders = [str(p.relative_to(PACKAGE))
+                 for sub in ("tui/screens", "tui/widgets") for p in _modules(sub)
+                 if imports_app(p)]
+    assert offenders == [], f"import the app (use tui.base instead): {offenders}"
+
+
 def test_backend_modules_load_without_textual() -> None:
     code = (
         "import sys\n"

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from agentops_tui.client.records import AuditEntry
 from agentops_tui.models import Alert, Command, Identity, Message, Snapshot
 from agentops_tui.tls import client_tls
 
@@ -204,10 +205,9 @@ class ApiClient:
         result: dict[str, Any] = await self._json("GET", "/api/v1/alerts/engine")
         return result
 
-    async def audit(self, **filters: str) -> list[dict[str, Any]]:
+    async def audit(self, **filters: str) -> list[AuditEntry]:
         body = await self._json("GET", "/api/v1/audit", params={"format": "json", **filters})
-        entries: list[dict[str, Any]] = body["entries"]
-        return entries
+        return [AuditEntry.model_validate(e) for e in body["entries"]]
 
     async def audit_export(self, fmt: str, **filters: str) -> str:
         response = await self.request("GET", "/api/v1/audit",

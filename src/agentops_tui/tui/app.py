@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen
 
@@ -25,16 +25,21 @@ from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui import names
+from agentops_tui.tui.base import (
+    Console,
+    ConsoleScreen,
+    ShowAgent,
+    ShowScreen,
+    ShowSession,
+    ShowTask,
+)
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.help_keys import help_sections
 from agentops_tui.tui.notices import NOTICE_SECONDS, NewWorkNotices
-from agentops_tui.tui.screens.alerts import AlertsScreen
-from agentops_tui.tui.screens.audit import AuditScreen
-from agentops_tui.tui.screens.costs import CostsScreen
+from agentops_tui.tui.registry import SCREENS, app_bindings, screen_named
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen
-from agentops_tui.tui.screens.review import ReviewScreen
 from agentops_tui.tui.screens.tasks import TasksScreen
 from agentops_tui.tui.screens.tree import TreeScreen
 from agentops_tui.tui.themes import (
@@ -49,10 +54,6 @@ TICK_SECONDS = 0.1
 FAILED_SHOWN_SECONDS = 30.0
 
 
-# the number keys share one footer entry, `1234567 Screens`: each alone took 80 columns' worth
-SCREENS = Binding.Group("Screens", compact=True)
-
-
 class AgentOpsApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "agentops"
@@ -61,32 +62,8 @@ class AgentOpsApp(App[None]):
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]
     ENABLE_COMMAND_PALETTE = True
 
-    MODES: ClassVar[dict[str, Any]] = {
-        "fleet": FleetScreen, "tree": TreeScreen, "tasks": TasksScreen, "costs": CostsScreen,
-        "review": ReviewScreen, "alerts": AlertsScreen, "audit": AuditScreen,
-    }
-    # number key → (mode name, label); every screen that exists has its key
-    SCREENS_BY_KEY: ClassVar[dict[str, tuple[str, str]]] = {
-        "1": ("fleet", "Fleet"),
-        "2": ("tree", "Tree"),
-        "3": ("tasks", "Tasks"),
-        "4": ("costs", "Costs"),
-        "5": ("review", "Review"),
-        "6": ("alerts", "Alerts"),
-        "7": ("audit", "Audit"),
-    }
-
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("q", "quit", "Quit", id="app-quit"),
-        Binding("question_mark", "help", "Help", id="app-help"),
-        Binding("1", "screen('fleet')", "Fleet", id="screen-fleet", group=SCREENS),
-        Binding("2", "screen('tree')", "Tree", id="screen-tree", group=SCREENS),
-        Binding("3", "screen('tasks')", "Tasks", id="screen-tasks", group=SCREENS),
-        Binding("4", "screen('costs')", "Costs", id="screen-costs", group=SCREENS),
-        Binding("5", "screen('review')", "Review", id="screen-review", group=SCREENS),
-        Binding("6", "screen('alerts')", "Alerts", id="screen-alerts", group=SCREENS),
-        Binding("7", "screen('audit')", "Audit", id="screen-audit", group=SCREENS),
-    ]
+    MODES: ClassVar[dict[str, Any]] = {s.name: s.screen for s in SCREENS}
+    BINDINGS: ClassVar[list[BindingType]] = [*app_bindings()]
 
     def __init__(
         self,
@@ -145,13 +122,13 @@ class AgentOpsApp(App[None]):
     def role(self) -> str | None:
         """The token's role as the server last said; None (offer everything, the server
         decides) until it says, or when it is too old to."""
-        return getattr(self.connection, "role", None)
+        return self.connection.role
 
     @property
     def role_known(self) -> bool:
         """The server said who the token is (or that it cannot say). Until then nothing that
         acts is offered: a viewer's console must not show an operator's footer first."""
-        return bool(getattr(self.connection, "identity_asked", True))
+        return self.connection.identity_asked
 
     @property
     def may_decide(self) -> bool:
@@ -202,14 +179,12 @@ class AgentOpsApp(App[None]):
             self._noticed_snapshots = state.snapshots
             self._notices.saw(self.fleet, changes, reviewing=self.current_mode == "review",
                               first=fresh_snapshot)
-            update = getattr(self.screen, "update_state", None)
-            if update is not None:
+            screen = self.screen
+            if isinstance(screen, ConsoleScreen):
                 # a screen still being set up builds itself from the whole state on mount
-                if self.screen.is_mounted:
-                    update(changes)
-                    agents_changed = getattr(self.screen, "selection_agents_changed", None)
-                    if agents_changed is not None:
-                        agents_changed(changes.agents)
+                if screen.is_mounted:
+                    screen.update_state(changes)
+                    screen.selection_agents_changed(changes.agents)
             else:  # a modal is on top: keep the changes for the screen under it
                 self._hand_down(changes)
             self._update_header(force=True)
@@ -226,17 +201,15 @@ class AgentOpsApp(App[None]):
         for stacked in self.screen_stack:  # a modal may be open over the screen shown
             stacked.refresh_bindings()
         screen = self.screen
-        update = getattr(screen, "update_state", None)
-        if update is not None and screen.is_mounted:
-            update(None)
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+            screen.update_state(None)
         self._update_header(force=True)
 
     def _hand_down(self, changes: Changes) -> None:
         for screen in reversed(self.screen_stack):
-            update = getattr(screen, "update_state", None)
-            if update is not None:
+            if isinstance(screen, ConsoleScreen):
                 if screen.is_mounted:
-                    update(changes)
+                    screen.update_state(changes)
                 return
 
     def _watch_commands(self, changes: Changes) -> None:
@@ -287,20 +260,19 @@ class AgentOpsApp(App[None]):
             today = [s for s in fleet.sessions.values() if s.last_activity >= midnight]
             self._spend = sum(s.cost_usd for s in today)
             self._spend_partial = not all(s.priced for s in today)
-        alerts = getattr(fleet, "alerts", {})
-        open_alerts = sum(1 for a in alerts.values() if getattr(a, "status", "") == "open")
+        open_alerts = sum(1 for a in fleet.alerts.values() if a.status == "open")
         mode = self.current_mode or "fleet"
         for header in self.screen.query(StatusLine):
             header.show(
                 state=status.state, retry_in=status.retry_in, backend=status.url,
-                profile=getattr(self.connection, "profile_name", ""), counts=counts,
+                profile=self.connection.profile_name, counts=counts,
                 spend_today=self._spend, spend_partial=self._spend_partial,
                 open_alerts=open_alerts, read_only=self.read_only,
                 screen=mode, role_badge=roles.badge(self.role), detail=status.detail,
             )
-        shown = getattr(self.screen, "connection_changed", None)
-        if shown is not None and self.screen.is_mounted:
-            shown(status)
+        screen = self.screen
+        if isinstance(screen, ConsoleScreen) and screen.is_mounted:
+            screen.connection_changed(status)
 
     # ---- navigation ------------------------------------------------------------------------
 
@@ -310,13 +282,12 @@ class AgentOpsApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        name = next((label for mode, label in self.SCREENS_BY_KEY.values()
-                     if mode == self.current_mode), "Here")
+        shown = screen_named(self.current_mode)
         sections = help_sections(screen.active_bindings.values(), self, self.get_key_display,
-                                 [label for _, label in self.SCREENS_BY_KEY.values()],
-                                 here=f"{name} screen")
-        note = getattr(screen, "unavailable_note", None)
-        self.push_screen(HelpScreen(sections, self.read_only, note() if note is not None else None))
+                                 [s.label for s in SCREENS],
+                                 here=f"{shown.label if shown else 'Here'} screen")
+        note = screen.unavailable_note() if isinstance(screen, ConsoleScreen) else None
+        self.push_screen(HelpScreen(sections, self.read_only, note))
 
     def set_theme(self, name: str) -> None:
         """Switch theme from the palette, and remember it for next time."""
@@ -331,24 +302,29 @@ class AgentOpsApp(App[None]):
             return
         method(*args)
 
-    def show_session_in_fleet(self, session_id: str) -> None:
+    # what the screens ask for (they post these; they do not know the app)
+
+    def on_show_screen(self, request: ShowScreen) -> None:
+        self.action_screen(request.name)
+
+    def on_show_session(self, request: ShowSession) -> None:
+        if request.where == "tree":
+            self._close_modals()
+            self.switch_mode("tree")
+            tree = self.screen
+            if isinstance(tree, TreeScreen):
+                tree.select_session(request.session_id)
+            return
         self.switch_mode("fleet")
         screen = self.screen
         if isinstance(screen, FleetScreen):
-            screen.select_session(session_id)
+            screen.select_session(request.session_id)
 
-    def show_agent_in_fleet(self, agent_id: str) -> None:
+    def on_show_agent(self, request: ShowAgent) -> None:
         self.switch_mode("fleet")
         screen = self.screen
         if isinstance(screen, FleetScreen):
-            screen.select_agent(agent_id)
-
-    def show_session_in_tree(self, session_id: str) -> None:
-        self._close_modals()
-        self.switch_mode("tree")
-        screen = self.screen
-        if isinstance(screen, TreeScreen):
-            screen.select_session(session_id)
+            screen.select_agent(request.agent_id)
 
     def task_for(self, session_id: str | None) -> str | None:
         """The task a session works on (a subagent's is its parent's); says so when none."""
@@ -357,8 +333,9 @@ class AgentOpsApp(App[None]):
             self.notify("This session has no task", severity="warning")
         return task_id
 
-    def show_task(self, task_id: str) -> None:
+    def on_show_task(self, request: ShowTask) -> None:
         """The task's card on the board; a task no longer on it opens its sessions instead."""
+        task_id = request.task_id
         if task_id not in self.fleet.tasks:
             self.push_screen(TaskDetails(task_id))
             return
@@ -387,3 +364,8 @@ def create_app(
     return AgentOpsApp(connection, read_only=read_only, theme=theme, keymap=keymap,
                        clock=clock, themes_dir=themes_dir, on_theme_change=on_theme_change)
 
+
+
+def _as_console(app: AgentOpsApp) -> Console:
+    """Never called: mypy checks here that the app gives the screens all `Console` promises."""
+    return app

@@ -23,9 +23,7 @@ TEXTUAL_DESCRIPTIONS = frozenset({"Focus Next", "Focus Previous"})
 
 
 def _allowed(active: ActiveBinding, action: str) -> bool:
-    node = active.node
-    check = getattr(node, "check_action", None)
-    return check is None or check(action, ()) is not False
+    return active.node.check_action(action, ()) is not False
 
 
 def help_sections(bindings: Iterable[ActiveBinding], app_node: object,

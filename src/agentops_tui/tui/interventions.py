@@ -15,7 +15,7 @@ the notice says how many were skipped and why.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from textual import events, on
 from textual.binding import Binding, BindingType
@@ -23,30 +23,14 @@ from textual.binding import Binding, BindingType
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
-from agentops_tui.tui.console_screen import ConsoleScreen
+from agentops_tui.tui.actions import CAPABILITY_OF, DANGEROUS_ACTIONS, bindings_of
+from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
-if TYPE_CHECKING:
-    from agentops_tui.tui.app import AgentOpsApp
-
-DANGEROUS_ACTIONS = frozenset({"pause", "resume", "inject", "redirect", "kill", "kill_all",
-                               "mark"})
-# screen action → the capability it needs from the session's agent
-CAPABILITY_OF: dict[str, str] = {
-    "pause": "pause", "resume": "resume", "inject": "inject", "reply": "inject",
-    "redirect": "redirect", "kill": "kill",
-}
-
-ACTION_BINDINGS: list[Binding] = [
-    Binding("p", "pause", "Pause", id="session-pause"),
-    Binding("r", "resume", "Resume", id="session-resume"),
-    Binding("i", "inject", "Inject", id="session-inject"),
-    Binding("R", "redirect", "Redirect", id="session-redirect"),
-    Binding("k", "kill", "Kill", id="session-kill"),
-    Binding("ctrl+k", "kill_all", "Kill all", id="session-kill-all"),
-]
+# the interventions (not marking), for screens that hide them from the footer
+ACTION_BINDINGS: list[Binding] = bindings_of("sessions", exclude=("session-mark",))
 
 
 READ_ONLY_REFUSAL = "read-only console: actions that change agents are off"
@@ -67,18 +51,12 @@ class Targets:
 class Interventions(ConsoleScreen):
     """A screen whose rows are sessions the operator can act on."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("space", "mark", "Mark", id="session-mark"), *ACTION_BINDINGS,
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("sessions")]
 
     def __init__(self) -> None:
         super().__init__()
         self.marked: set[str] = set()
         self._offered: tuple[bool, ...] = ()  # per action of this screen, as last painted
-
-    @property
-    def agentops(self) -> AgentOpsApp:
-        return self.app  # type: ignore[return-value]
 
     def target_sessions(self) -> list[str]:
         """The highlighted session, as a list; each screen says which row that is."""
@@ -92,11 +70,11 @@ class Interventions(ConsoleScreen):
         self.notify("Select a session first", severity="warning")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.dangerous(action) and self.agentops.read_only:
+        if self.dangerous(action) and self.console.read_only:
             return False
-        if self.dangerous(action) and not self.agentops.role_known:
+        if self.dangerous(action) and not self.console.role_known:
             return False  # not yet known who the token is: offered once the server says
-        if not roles.allows(self.agentops.role, action):
+        if not roles.allows(self.console.role, action):
             return False  # the token's role may not: hidden like the read-only console's
         if action in CAPABILITY_OF and (self.refused_by(action) is not None
                                         or self.ended_refusal(action) is not None):
@@ -109,7 +87,7 @@ class Interventions(ConsoleScreen):
         if action not in CAPABILITY_OF:
             return None
         chosen = self.candidates(action)
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         sessions = [s for sid in chosen if (s := fleet.sessions.get(sid)) is not None]
         if not sessions or len(sessions) < len(chosen):
             return None
@@ -126,7 +104,7 @@ class Interventions(ConsoleScreen):
         """The agent that keeps `action` from every candidate session, or None when at
         least one can take it (or there is nothing selected: that is said on its own)."""
         needed = CAPABILITY_OF.get(action)
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         refuser: Agent | None = None
         for sid in self.candidates(action) if needed else ():
             session = fleet.sessions.get(sid)
@@ -146,9 +124,9 @@ class Interventions(ConsoleScreen):
     def unavailable_note(self) -> str | None:
         """For `?`: what the token's role keeps it from, and the actions the selection's
         agents cannot take, and why."""
-        if self.agentops.read_only:
+        if self.console.read_only:
             return None
-        role = self.agentops.role
+        role = self.console.role
         if not roles.acts(role):
             return f"Not offered: {roles.refusal(role, 'pause')}"
         kept = [a for a in roles.NEEDED_ROLE if hasattr(self, f"action_{a}")
@@ -188,13 +166,13 @@ class Interventions(ConsoleScreen):
 
     def why_not(self, action: str) -> str | None:
         """Why the key for `action` does nothing here, or None when it works."""
-        if self.agentops.read_only:
+        if self.console.read_only:
             return READ_ONLY_REFUSAL if self.dangerous(action) else None
-        if self.dangerous(action) and not self.agentops.role_known:
-            status = self.agentops.connection.status
+        if self.dangerous(action) and not self.console.role_known:
+            status = self.console.connection.status
             return f"not connected yet — {status.detail}" if status.detail \
                 else "not connected yet: actions come once the server says what this token may do"
-        return (roles.refusal(self.agentops.role, action) or self.refusal(action)
+        return (roles.refusal(self.console.role, action) or self.refusal(action)
                 or self.ended_refusal(action))
 
     @on(VirtualTable.Highlighted)
@@ -229,7 +207,7 @@ class Interventions(ConsoleScreen):
             self.notify(ended, severity="warning")
             return Targets([])
         needed = CAPABILITY_OF.get(action, action)
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         able = [sid for sid in chosen if capabilities.session_can(fleet, sid, needed)]
         if not able:
             self.notify(self.refusal(action) or f"cannot {action}", severity="warning")
@@ -254,7 +232,7 @@ class Interventions(ConsoleScreen):
     def describe(self, targets: list[str]) -> str:
         """The targets as a confirmation or a dialog title names them."""
         if len(targets) == 1:
-            session = self.agentops.fleet.sessions.get(targets[0])
+            session = self.console.fleet.sessions.get(targets[0])
             title = session.title if session and session.title else targets[0]
             return f"session {title!r}"
         return f"{len(targets)} sessions"
@@ -321,24 +299,32 @@ class Interventions(ConsoleScreen):
     def _send(self, action: str, targets: Targets, message: str | None = None) -> None:
         if not targets.ids:
             return
-        if self.agentops.read_only:
+        if self.console.read_only:
             self.notify("Read-only console: actions are off", severity="warning")
             return
-        refused = roles.refusal(self.agentops.role, action)
+        refused = roles.refusal(self.console.role, action)
         if refused is not None:  # the role changed while a dialog was open
             self.notify(refused, severity="warning")
             return
         self.run_worker(self._act(action, targets, message), group="actions")
 
     async def _act(self, action: str, targets: Targets, message: str | None) -> None:
-        api = self.agentops.connection.api
+        api = self.console.connection.api
         failures: list[str] = []
         for sid in targets.ids:
             try:
-                if action in ("inject", "redirect"):
-                    await getattr(api, action)(sid, message or "")
+                if action == "inject":
+                    await api.inject(sid, message or "")
+                elif action == "redirect":
+                    await api.redirect(sid, message or "")
+                elif action == "pause":
+                    await api.pause(sid)
+                elif action == "resume":
+                    await api.resume(sid)
+                elif action == "kill":
+                    await api.kill(sid)
                 else:
-                    await getattr(api, action)(sid)
+                    raise ValueError(f"not a session command: {action}")
             except (ApiError, BackendUnreachable) as exc:
                 failures.append(str(exc))
         done = len(targets.ids) - len(failures)
@@ -357,7 +343,7 @@ class Interventions(ConsoleScreen):
 
     async def _kill_all(self) -> None:
         try:
-            result = await self.agentops.connection.api.killswitch()
+            result = await self.console.connection.api.killswitch()
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Kill all refused", severity="error")
             return

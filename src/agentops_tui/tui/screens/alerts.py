@@ -19,6 +19,7 @@ from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import Alert
 from agentops_tui.tui import names, render
+from agentops_tui.tui.base import ShowAgent, ShowSession, ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
@@ -60,19 +61,19 @@ class AlertsScreen(Interventions):
         self.update_state(None)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "ack" and self.agentops.read_only:
+        if action == "ack" and self.console.read_only:
             return False
         return super().check_action(action, parameters)
 
     def _alert(self, alert_id: str) -> Alert | None:
-        return self.agentops.fleet.alerts.get(alert_id) or self.resolved.get(alert_id)
+        return self.console.fleet.alerts.get(alert_id) or self.resolved.get(alert_id)
 
     def _cells(self, alert_id: str) -> list[render.Cell]:
         alert = self._alert(alert_id)
         if alert is None:
             return []
         sev_style = "status-error" if alert.severity == "critical" else "status-waiting"
-        subject = names.subject(self.agentops.fleet, alert.subject_type, alert.subject_id)
+        subject = names.subject(self.console.fleet, alert.subject_type, alert.subject_id)
         message = alert.message
         for said in (subject, f"{alert.subject_type} {alert.subject_id}"):
             if message.startswith(said):  # the subject column says it already
@@ -87,22 +88,22 @@ class AlertsScreen(Interventions):
             (alert.rule.replace("_", " "), ""),
             (subject, "dim"),
             (message, ""),
-            (render.ago(alert.raised_at, self.agentops.clock()), "dim"),
+            (render.ago(alert.raised_at, self.console.clock()), "dim"),
         ]
 
     def update_state(self, changes: Changes | None) -> None:
         if changes is not None and not changes.alerts:
             self.query_one("#alerts", VirtualTable).refresh_rows()
             return
-        alerts = list(self.agentops.fleet.alerts.values())
+        alerts = list(self.console.fleet.alerts.values())
         if self.show_resolved:
-            alerts += [a for a in self.resolved.values() if a.id not in self.agentops.fleet.alerts]
+            alerts += [a for a in self.resolved.values() if a.id not in self.console.fleet.alerts]
         alerts.sort(key=lambda a: (STATUS_ORDER.get(a.status, 3),
                                    SEVERITY_ORDER.get(a.severity, 2), -a.raised_at))
         self.query_one("#alerts", VirtualTable).set_rows([a.id for a in alerts])
         open_ = sum(a.status == "open" for a in alerts)
         history = " + resolved (h hides)" if self.show_resolved else " — h shows resolved"
-        ack = "" if self.agentops.read_only or not roles.allows(self.agentops.role, "ack") \
+        ack = "" if self.console.read_only or not roles.allows(self.console.role, "ack") \
             else "a ack, "
         self.query_one("#alerts-title", PaneTitle).show(
             f"Alerts — {open_} open, {len(alerts) - open_} other{history}"
@@ -131,7 +132,7 @@ class AlertsScreen(Interventions):
     @work(group="alerts", exclusive=True)
     async def _ack(self, alert_id: str) -> None:
         try:
-            await self.agentops.connection.api.ack_alert(alert_id)
+            await self.console.connection.api.ack_alert(alert_id)
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Ack refused", severity="error")
             return
@@ -146,7 +147,7 @@ class AlertsScreen(Interventions):
     @work(group="alerts-history", exclusive=True)
     async def _load_resolved(self) -> None:
         try:
-            alerts = await self.agentops.connection.api.alerts(status="resolved")
+            alerts = await self.console.connection.api.alerts(status="resolved")
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load resolved alerts", severity="error")
             return
@@ -158,13 +159,13 @@ class AlertsScreen(Interventions):
         alert = self._alert(event.key)
         if alert is None:
             return
-        app = self.agentops
         if alert.subject_type == "session":
-            app.show_session_in_fleet(alert.subject_id)
+            navigate(self, ShowSession(alert.subject_id))
         elif alert.subject_type == "agent":
-            app.show_agent_in_fleet(alert.subject_id)
+            navigate(self, ShowAgent(alert.subject_id))
         elif alert.subject_type == "task":
-            app.show_task(alert.subject_id)
+            navigate(self, ShowTask(alert.subject_id))
         else:
-            self.notify(f"{names.subject(app.fleet, alert.subject_type, alert.subject_id)}: "
+            fleet = self.console.fleet
+            self.notify(f"{names.subject(fleet, alert.subject_type, alert.subject_id)}: "
                         "nothing to jump to")

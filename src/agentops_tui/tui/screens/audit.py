@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from platformdirs import user_downloads_path
 from textual import on, work
@@ -21,9 +21,10 @@ from textual.widgets import Footer, Input
 
 from agentops_tui import paths
 from agentops_tui.client.api import ApiError, BackendUnreachable
+from agentops_tui.client.records import AuditEntry
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import names, render
-from agentops_tui.tui.console_screen import ConsoleScreen
+from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
@@ -66,7 +67,7 @@ class AuditScreen(ConsoleScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.entries: dict[str, dict[str, Any]] = {}
+        self.entries: dict[str, AuditEntry] = {}
         self.filters = ""
         self._loaded_at = 0.0
 
@@ -94,13 +95,12 @@ class AuditScreen(ConsoleScreen):
         e = self.entries.get(key)
         if e is None:
             return []
-        result = str(e["result"])
-        style = "status-error" if result.startswith("rejected") else ""
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e["ts"]))
-        return [(when, "dim"), (str(e["actor"]), ""), (str(e["action"]), ""),
-                (names.target(self.app.fleet, str(e.get("target") or "")), "dim"),  # type: ignore[attr-defined]
-                (result, style),
-                (str(e.get("address") or ""), "dim")]
+        style = "status-error" if e.result.startswith("rejected") else ""
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(e.ts))
+        return [(when, "dim"), (e.actor, ""), (e.action, ""),
+                (names.target(self.console.fleet, e.target or ""), "dim"),
+                (e.result, style),
+                (e.address or "", "dim")]
 
     def _params(self) -> dict[str, str]:
         params: dict[str, str] = {}
@@ -120,17 +120,17 @@ class AuditScreen(ConsoleScreen):
     @work(group="audit", exclusive=True)
     async def _load(self) -> None:
         try:
-            entries = await self.app.connection.api.audit(**self._params())  # type: ignore[attr-defined]
+            entries = await self.console.connection.api.audit(**self._params())
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load the audit log", severity="error")
             return
         words = self._words()
         shown = [
             e for e in entries
-            if all(w in " ".join(str(v) for v in e.values()).lower() for w in words)
+            if all(w in e.text().lower() for w in words)
         ]
-        self.entries = {str(e["id"]): e for e in shown}
-        self.query_one("#audit", VirtualTable).set_rows([str(e["id"]) for e in shown])
+        self.entries = {str(e.id): e for e in shown}
+        self.query_one("#audit", VirtualTable).set_rows([str(e.id) for e in shown])
         filt = f" — filter: {self.filters}" if self.filters else " — / filter, e export"
         self.query_one("#audit-title", PaneTitle).show(f"Audit log — {len(shown)} entries{filt}")
 
@@ -167,7 +167,7 @@ class AuditScreen(ConsoleScreen):
     async def _export(self, path: Path) -> None:
         fmt = "csv" if path.suffix.lower() == ".csv" else "jsonl"
         try:
-            text = await self.app.connection.api.audit_export(  # type: ignore[attr-defined]
+            text = await self.console.connection.api.audit_export(
                 fmt, **self._params())
             text = keep_matching(text, self._words(), header=fmt == "csv")
             path.parent.mkdir(parents=True, exist_ok=True)

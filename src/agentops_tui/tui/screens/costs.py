@@ -20,7 +20,7 @@ from textual.widgets import Footer, Sparkline, Static
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
-from agentops_tui.tui.console_screen import ConsoleScreen
+from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
@@ -174,7 +174,7 @@ class CostsScreen(ConsoleScreen):
 
     @work(group="costs", exclusive=True)
     async def _load(self) -> None:
-        api = self.app.connection.api  # type: ignore[attr-defined]
+        api = self.console.connection.api
         window, bucket = WINDOWS[self.window_index]
         try:
             by_agent = await api.costs("agent", window)
@@ -182,7 +182,7 @@ class CostsScreen(ConsoleScreen):
             by_model = await api.costs("model", window)
             timeline = await api.costs_timeline(bucket, window)
             today = await api.costs(
-                "agent", f"{minutes_into_utc_day(self.app.clock())}m")  # type: ignore[attr-defined]
+                "agent", f"{minutes_into_utc_day(self.console.clock())}m")
             engine = await api.alert_engine()
         except (ApiError, BackendUnreachable) as exc:
             self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
@@ -207,7 +207,7 @@ class CostsScreen(ConsoleScreen):
 
     def _named_tasks(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Rows keyed by task id, named after the task where the console knows it."""
-        tasks = self.app.fleet.tasks  # type: ignore[attr-defined]
+        tasks = self.console.fleet.tasks
         return [{**row, "name": tasks[row["key"]].name} if not row.get("name")
                 and row.get("key") in tasks else row for row in rows]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.cells import cell_len
 from rich.markup import escape
@@ -11,18 +11,14 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
 from agentops_tui.models import Session, Task
 from agentops_tui.tui import board, names, render
+from agentops_tui.tui.base import ConsoleModal, ShowSession, ShowTask, navigate
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
-
-if TYPE_CHECKING:
-    from agentops_tui.tui.app import AgentOpsApp
-
 
 SESSION_COLUMNS = [
     Column("", 1), Column("", 1), Column("session", 0), Column("status", 14),
@@ -40,7 +36,7 @@ def _when(ts: float | None) -> str:
     return "—" if not ts else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
-class SessionDetails(ModalScreen[None]):
+class SessionDetails(ConsoleModal):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,enter", "close", "Close"),
         Binding("P", "parent", "Parent", id="details-parent"),
@@ -61,7 +57,7 @@ class SessionDetails(ModalScreen[None]):
         self.session_id = session_id
 
     def compose(self) -> ComposeResult:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         fleet = app.fleet
         s = fleet.sessions.get(self.session_id)
         with VerticalScroll():
@@ -109,23 +105,23 @@ class SessionDetails(ModalScreen[None]):
         self.dismiss(None)
 
     def action_task(self) -> None:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         task_id = app.task_for(self.session_id)
         if task_id is not None:
             self.dismiss(None)
-            app.show_task(task_id)
+            navigate(self, ShowTask(task_id))
 
     def action_parent(self) -> None:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         s = app.fleet.sessions.get(self.session_id)
         if s is not None and s.parent_session_id in app.fleet.sessions:
             self.dismiss(None)
-            app.push_screen(SessionDetails(s.parent_session_id))
+            self.app.push_screen(SessionDetails(s.parent_session_id))
         else:
             self.notify("No parent session", severity="warning")
 
 
-class TaskDetails(ModalScreen[None]):
+class TaskDetails(ConsoleModal):
     """A task and the sessions it spawned (subagents included), with their cost.
 
     Enter on a session shows it in the Tree screen; `l` shows its log in the Fleet screen.
@@ -154,7 +150,7 @@ class TaskDetails(ModalScreen[None]):
         self._depth: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         fleet = app.fleet
         sessions = task_sessions(fleet, self.task_id)
         for s in sessions:  # parents come first (tree order)
@@ -173,7 +169,7 @@ class TaskDetails(ModalScreen[None]):
             yield Label("enter: show in tree    l: log    esc: close", classes="hint")
 
     def _cells(self, sid: str) -> list[render.Cell]:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         session = app.fleet.sessions.get(sid)
         if session is None:
             return []
@@ -181,7 +177,7 @@ class TaskDetails(ModalScreen[None]):
                                     indent=self._depth.get(sid, 0))
 
     def _facts(self, sessions: list[Session], now: float) -> str:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
+        app = self.console
         fleet = app.fleet
         task = fleet.tasks.get(self.task_id)
         lines: list[str] = []
@@ -217,16 +213,14 @@ class TaskDetails(ModalScreen[None]):
 
     @on(VirtualTable.Selected)
     def _selected(self, event: VirtualTable.Selected) -> None:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
         self.dismiss(None)
-        app.show_session_in_tree(event.key)
+        navigate(self, ShowSession(event.key, where="tree"))
 
     def action_log(self) -> None:
-        app: AgentOpsApp = self.app  # type: ignore[assignment]
         key = self.query_one(VirtualTable).current_key
         if key is not None:
             self.dismiss(None)
-            app.show_session_in_fleet(key)
+            navigate(self, ShowSession(key))
 
     def action_close(self) -> None:
         self.dismiss(None)

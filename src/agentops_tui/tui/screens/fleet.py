@@ -15,6 +15,7 @@ from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
+from agentops_tui.tui.base import ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
 from agentops_tui.tui.widgets.log_tail import LogTail
@@ -61,7 +62,7 @@ class FleetScreen(Interventions):
         self._stale = True
 
     def compose(self) -> ComposeResult:
-        app = self.agentops
+        app = self.console
         yield StatusLine()
         with Horizontal(id="fleet-body"):
             with Vertical(id="fleet-left"):
@@ -98,17 +99,17 @@ class FleetScreen(Interventions):
 
     def _agent_cells(self, agent_id: str) -> list[render.Cell]:
         summary = self._summaries.get(agent_id) or self._summarize(agent_id)
-        return render.agent_cells(summary, self.agentops.clock(),
+        return render.agent_cells(summary, self.console.clock(),
                                   marked=agent_id in self._marked_agents())
 
     def _marked_agents(self) -> set[str]:
         """Agents with a marked session: their roster rows show the mark too, so marks
         made under another agent stay in sight."""
-        sessions = self.agentops.fleet.sessions
+        sessions = self.console.fleet.sessions
         return {s.agent_id for sid in self.marked if (s := sessions.get(sid)) is not None}
 
     def _summarize(self, agent_id: str) -> render.AgentSummary:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         sessions = [fleet.sessions[s] for s in fleet.sessions_by_agent.get(agent_id, ())
                     if s in fleet.sessions]
         summary = render.summarize(fleet.agents[agent_id], sessions)
@@ -117,7 +118,7 @@ class FleetScreen(Interventions):
 
     def update_state(self, changes: Changes | None) -> None:
         """Called by the app's repaint tick with what changed since the last one."""
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         if changes is None or self._stale:
             self._summaries.clear()
             self._stale = False
@@ -137,7 +138,7 @@ class FleetScreen(Interventions):
         self._update_titles()
 
     def _rebuild_roster(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         keys = [
             a.id for a in fleet.agents.values()
             if not self.query_text or render.matches(
@@ -161,7 +162,7 @@ class FleetScreen(Interventions):
         self.query_one("#roster", VirtualTable).set_rows(keys)
 
     def _rebuild_sessions(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         ids = fleet.sessions_by_agent.get(self.agent_id or "", set())
         sessions = [fleet.sessions[s] for s in ids if s in fleet.sessions]
         sessions.sort(key=_session_order)
@@ -178,7 +179,7 @@ class FleetScreen(Interventions):
             table.move_to(newest.id)
 
     def _update_titles(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         shown = len(self.query_one("#roster", VirtualTable).keys)
         total = len(fleet.agents)
         filt = f" — filter: {self.query_text}" if self.query_text else ""
@@ -199,9 +200,9 @@ class FleetScreen(Interventions):
     def connection_changed(self, status: ConnectionStatus | None) -> None:
         """The roster's empty state says why it is empty: not connected (and why), a filter
         that matches nothing, or a fleet where no agent has reported yet."""
-        status = status or self.agentops.connection.status
+        status = status or self.console.connection.status
         roster = self.query_one("#roster", VirtualTable)
-        if self.agentops.fleet.agents and self.query_text:
+        if self.console.fleet.agents and self.query_text:
             roster.set_empty(f"no agent matches “{self.query_text}” — esc clears the filter")
         else:
             roster.set_empty(render.not_connected(status.state, status.detail, status.url)
@@ -251,7 +252,7 @@ class FleetScreen(Interventions):
 
     def select_session(self, session_id: str) -> None:
         """Jump here from another screen: highlight the session and its agent."""
-        session = self.agentops.fleet.sessions.get(session_id)
+        session = self.console.fleet.sessions.get(session_id)
         if session is None:
             return
         self.query_text = ""
@@ -269,9 +270,9 @@ class FleetScreen(Interventions):
         log = self.query_one(LogTail)
         try:
             if log.messages:
-                page = await self.agentops.connection.api.messages(session_id, after=log.last_seq)
+                page = await self.console.connection.api.messages(session_id, after=log.last_seq)
             else:  # the newest page first; older ones load on scroll
-                page = await self.agentops.connection.api.messages(
+                page = await self.console.connection.api.messages(
                     session_id, before=10**12, limit=200)
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load the log", severity="error")
@@ -292,7 +293,7 @@ class FleetScreen(Interventions):
     @work(group="log-older", exclusive=True)
     async def load_older(self, session_id: str, before: int) -> None:
         try:
-            page = await self.agentops.connection.api.messages(
+            page = await self.console.connection.api.messages(
                 session_id, before=before, limit=200)
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load older messages", severity="error")
@@ -338,9 +339,9 @@ class FleetScreen(Interventions):
         self._update_titles()
 
     def action_task(self) -> None:
-        task_id = self.agentops.task_for(self.session_id)
+        task_id = self.console.task_for(self.session_id)
         if task_id is not None:
-            self.agentops.show_task(task_id)
+            navigate(self, ShowTask(task_id))
 
     def action_details(self) -> None:
         if self.session_id:

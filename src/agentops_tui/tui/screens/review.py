@@ -85,7 +85,7 @@ class ReviewScreen(Interventions):
     # ---- state -----------------------------------------------------------------------------
 
     def update_state(self, changes: Changes | None) -> None:
-        self.items = current_items(self.agentops.fleet)
+        self.items = current_items(self.console.fleet)
         held = {d.item.key for d in self.held}
         live = {k: v for k, v in self.items.items() if k not in held}
         if self.queue.current in held:
@@ -103,7 +103,7 @@ class ReviewScreen(Interventions):
         if self.held:
             last = self.held[-1]
             undo = f"  — u undoes: {last.verb} {render.clip_words(last.item.title, 30)}"
-        todo = "to do" if self.agentops.may_decide else "waiting for an operator"
+        todo = "to do" if self.console.may_decide else "waiting for an operator"
         self.query_one("#review-title", PaneTitle).show(f"Review — {left} {todo}{badge}{undo}")
         key = self.queue.current
         item = self.items.get(key or "")
@@ -126,8 +126,8 @@ class ReviewScreen(Interventions):
                 self._load_log(item.session_id)
 
     def _explain(self, item: Item) -> str:
-        fleet = self.agentops.fleet
-        now = self.agentops.clock()
+        fleet = self.console.fleet
+        now = self.console.clock()
         lines = [f"[b]{item.kind.upper()}[/b]  {escape(item.title)}"]
         if item.kind == "approval":
             approval = fleet.approvals.get(item.id)
@@ -178,8 +178,8 @@ class ReviewScreen(Interventions):
                 "waiting": "i reply · s skip", "alert": "a acknowledge · s skip",
                 "failed": "a dismiss · s skip", "sla": "a dismiss · s skip"}
         hint = keys.get(item.kind, "s skip")
-        watching = roles.refusal(self.agentops.role, "approve")
-        if self.agentops.read_only or watching is not None:  # nothing to decide, only skip
+        watching = roles.refusal(self.console.role, "approve")
+        if self.console.read_only or watching is not None:  # nothing to decide, only skip
             if watching is not None:
                 lines.append(f"[dim]{escape(watching)}[/dim]")
             lines.append("[dim]s skip[/dim]")
@@ -194,7 +194,7 @@ class ReviewScreen(Interventions):
     @work(group="review-log", exclusive=True)
     async def _load_log(self, session_id: str) -> None:
         try:
-            page = await self.agentops.connection.api.messages(session_id, before=10**12,
+            page = await self.console.connection.api.messages(session_id, before=10**12,
                                                                limit=50)
         except (ApiError, BackendUnreachable):
             return
@@ -274,7 +274,7 @@ class ReviewScreen(Interventions):
 
     @work(group="review-send")
     async def _send_decisions(self, decisions: list[Decision]) -> None:
-        api = self.agentops.connection.api
+        api = self.console.connection.api
         for d in decisions:
             try:
                 if d.verb == "approve":

@@ -81,7 +81,7 @@ class TasksScreen(Interventions):
     # ---- state → cards ---------------------------------------------------------------------
 
     def _facts(self, task_id: str) -> board.CardFacts | None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         task = fleet.tasks.get(task_id)
         if task is None:
             return None
@@ -93,7 +93,7 @@ class TasksScreen(Interventions):
             pending = [fleet.pending_command_by_session[s.id] for s in sessions
                        if s.id in fleet.pending_command_by_session]
             command = render.pending_label(fleet.commands.get(pending[0])) if pending else ""
-            cached = rollup(task, sessions, self.agentops.clock()), paused, command, waiting
+            cached = rollup(task, sessions, self.console.clock()), paused, command, waiting
             self._rollups[task_id] = cached
         totals, paused, command, waits = cached
         agent = fleet.agents.get(task.assignee or "")
@@ -108,11 +108,11 @@ class TasksScreen(Interventions):
 
     def _card(self, task_id: str, width: int) -> list[board.Line]:
         facts = self._facts(task_id)
-        return board.card(facts, self.agentops.clock()) if facts else []
+        return board.card(facts, self.console.clock()) if facts else []
 
     def update_state(self, changes: Changes | None) -> None:
         """Called by the app's repaint tick with what changed since the last one."""
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         if changes is None:
             self._rollups.clear()
             self._rebuild()
@@ -134,7 +134,7 @@ class TasksScreen(Interventions):
             self.query_one(Kanban).refresh_cards()
 
     def _rebuild(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         tasks = list(fleet.tasks.values())
         names: dict[str, int] = {}
         for task in tasks:
@@ -156,7 +156,7 @@ class TasksScreen(Interventions):
         self._update_title()
 
     def _update_title(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         open_tasks = [t for t in fleet.tasks.values()
                       if t.status in ("inbox", "assigned", "running")]
         late = sum(t.sla_breached for t in open_tasks)
@@ -200,14 +200,14 @@ class TasksScreen(Interventions):
 
     def candidates(self, action: str) -> list[str]:
         """The highlighted task's sessions that `action` applies to (subagents included)."""
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         task = fleet.tasks.get(self.current or "")
         if task is None:
             return []
         return board.action_targets(task_sessions(fleet, task.id), action)
 
     def say_no_targets(self, action: str) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         task = fleet.tasks.get(self.current or "")
         if task is None:
             self.notify("Select a task first", severity="warning")
@@ -216,7 +216,7 @@ class TasksScreen(Interventions):
                         severity="warning", markup=False)
 
     def describe(self, targets: list[str]) -> str:
-        task = self.agentops.fleet.tasks.get(self.current or "")
+        task = self.console.fleet.tasks.get(self.current or "")
         what = super().describe(targets)
         return f"{what} of task {task.name!r}" if task is not None else what
 

@@ -14,6 +14,7 @@ from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
+from agentops_tui.tui.base import ShowSession, ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -73,7 +74,7 @@ class TreeScreen(Interventions):
 
     def _cells(self, sid: str) -> list[render.Cell]:
         node = self.nodes.get(sid)
-        app = self.agentops
+        app = self.console
         session = app.fleet.sessions.get(sid) or (node.session if node else None)
         if node is None or session is None:
             return []
@@ -107,7 +108,7 @@ class TreeScreen(Interventions):
             self.query_one("#tree", VirtualTable).refresh_rows()
 
     def _rebuild(self) -> None:
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         forest = build_forest(fleet.sessions, fleet.children)
         if self.active_only:
             forest = [n for n in forest if n.active]
@@ -158,16 +159,16 @@ class TreeScreen(Interventions):
 
     def action_parent(self) -> None:
         sid = self.current
-        session = self.agentops.fleet.sessions.get(sid or "")
+        session = self.console.fleet.sessions.get(sid or "")
         if session is None or not session.parent_session_id:
             self.notify("This session has no parent", severity="warning")
             return
         self.query_one("#tree", VirtualTable).move_to(session.parent_session_id)
 
     def action_task(self) -> None:
-        task_id = self.agentops.task_for(self.current)
+        task_id = self.console.task_for(self.current)
         if task_id is not None:
-            self.agentops.show_task(task_id)
+            navigate(self, ShowTask(task_id))
 
     def select_session(self, session_id: str) -> None:
         """Jump here from another screen: unfold the session's ancestors and highlight it."""
@@ -178,7 +179,7 @@ class TreeScreen(Interventions):
 
     def _select(self, session_id: str) -> None:
         self._wanted = None
-        fleet = self.agentops.fleet
+        fleet = self.console.fleet
         session = fleet.sessions.get(session_id)
         if session is None:
             return
@@ -203,7 +204,7 @@ class TreeScreen(Interventions):
 
     def action_show_in_fleet(self) -> None:
         if self.current:
-            self.agentops.show_session_in_fleet(self.current)
+            navigate(self, ShowSession(self.current))
 
     @on(VirtualTable.Selected, "#tree")
     def _selected(self, event: VirtualTable.Selected) -> None:
