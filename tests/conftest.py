@@ -78,23 +78,26 @@ def live(tmp_path: Path) -> Iterator[LiveServer]:
         srv.server.stop()
 
 
-class ServeProcess:
-    """`agentops serve` as an operator runs it, on a free port it reports once listening;
-    its log (standard error, and output: uvicorn writes request lines there) is collected
-    as it comes."""
+class CommandProcess:
+    """An `agentops` command that listens, run as an operator runs it on a free port it
+    reports once listening (`listening` matches that line); its log (standard error and
+    output) is collected as it comes."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+    listening = r"Uvicorn running on http://127\.0\.0\.1:(\d+)"
+    stop_seconds = 20.0
+
+    def __init__(self, command: str, *args: str, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agentops_tui", "serve", "--port", "0", *args],
+            [sys.executable, "-m", "agentops_tui", command, "--port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
         found = wait_for(lambda: self._port() or self.proc.poll() is not None, 60,
-                         what="agentops serve to listen")
+                         what=f"agentops {command} to listen")
         if not isinstance(found, int) or isinstance(found, bool):
-            raise AssertionError(f"agentops serve did not start: {self.log}")
+            raise AssertionError(f"agentops {command} did not start: {self.log}")
         self.url = f"http://127.0.0.1:{found}"
 
     def _read(self) -> None:
@@ -104,7 +107,7 @@ class ServeProcess:
 
     def _port(self) -> int | None:
         for line in self.lines:
-            if match := re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line):
+            if match := re.search(self.listening, line):
                 return int(match.group(1))
         return None
 
@@ -117,7 +120,7 @@ class ServeProcess:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
-                self.proc.wait(timeout=20)
+                self.proc.wait(timeout=self.stop_seconds)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -125,6 +128,13 @@ class ServeProcess:
         if self.proc.stdout is not None:
             self.proc.stdout.close()
         return self.log
+
+
+class ServeProcess(CommandProcess):
+    """`agentops serve` (uvicorn writes its request lines to the output, collected too)."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        super().__init__("serve", *args, env=env)
 
 
 # ---- the two tiers: `pytest -m "not integration"` runs the fast one ----

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import signal
 import socket
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +13,7 @@ import pytest
 
 from agentops_tui.cli import main
 
-from conftest import LiveServer
+from conftest import CommandProcess, LiveServer
 from waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -52,51 +47,15 @@ return lines.join('\\n');
 """
 
 
-class WebProcess:
+class WebProcess(CommandProcess):
     """`agentops web` as an operator runs it, on a free port it reports once listening."""
 
+    listening = r"the console on http://127\.0\.0\.1:(\d+)"
+    stop_seconds = 30.0
+
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agentops_tui", "web", "--port", "0", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-        )
-        self.lines: list[str] = []
         self.backend_token = ""
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-        found = wait_for(lambda: self._port() or self.proc.poll() is not None, 60,
-                         what="agentops web to listen")
-        if not isinstance(found, int) or isinstance(found, bool):
-            raise AssertionError(f"agentops web did not start: {self.log}")
-        self.url = f"http://127.0.0.1:{found}"
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def _port(self) -> int | None:
-        for line in self.lines:
-            if match := re.search(r"the console on http://127\.0\.0\.1:(\d+)", line):
-                return int(match.group(1))
-        return None
-
-    @property
-    def log(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        return self.log
+        super().__init__("web", *args, env=env)
 
 
 def descendants_argv(pid: int) -> list[list[str]]:
