@@ -214,6 +214,15 @@ class AsyncAgentClient:
     # ---- commands --------------------------------------------------------------------------
 
     async def _commands(self) -> None:
+        await self.poll_commands(self._obey)
+
+    async def poll_commands(
+        self, obey: Callable[[dict[str, Any]], Awaitable[None]],
+        failure_level: int = logging.DEBUG,
+    ) -> None:
+        """Long-poll this agent's commands for ever, handing each to `obey`; a failed poll
+        is logged at `failure_level` and retried with backoff (a bridge to another runtime
+        uses this with its own `obey`)."""
         path = f"/api/v1/agents/{self.agent_id}/commands"
         failures = 0
         while True:
@@ -225,13 +234,13 @@ class AsyncAgentClient:
                 response.raise_for_status()
                 failures = 0
                 for command in response.json()["commands"]:
-                    await self._obey(command)
+                    await obey(command)
             except asyncio.CancelledError:
                 raise
             except (httpx.HTTPError, ValueError, KeyError) as exc:
                 failures += 1
+                log.log(failure_level, "command poll for %s failed: %s", self.agent_id, exc)
                 await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
-                log.debug("command poll failed: %s", exc)
 
     async def _obey(self, command: dict[str, Any]) -> None:
         session = self.sessions.get(command["session_id"])

@@ -48,24 +48,7 @@ class CommandRunner:
                 await self._task
 
     async def _poll(self) -> None:
-        path = f"/api/v1/agents/{self.client.agent_id}/commands"
-        failures = 0
-        while True:
-            try:
-                response = await self.client.http.get(path, params={"wait": 20})
-                if response.status_code == 404:  # our registration is still in flight
-                    await asyncio.sleep(0.2)
-                    continue
-                response.raise_for_status()
-                failures = 0
-                for command in response.json()["commands"]:
-                    await self._obey(command)
-            except asyncio.CancelledError:
-                raise
-            except (httpx.HTTPError, ValueError, KeyError) as exc:
-                failures += 1
-                log.warning("command poll for %s failed: %s", self.client.agent_id, exc)
-                await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
+        await self.client.poll_commands(self._obey, failure_level=logging.WARNING)
 
     async def _obey(self, command: dict[str, Any]) -> None:
         try:
