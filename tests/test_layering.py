@@ -123,3 +123,15 @@ def test_routes_hold_no_sql() -> None:
         if sql.search(line)
     ]
     assert offenders == []
+
+
+def test_only_the_store_speaks_sqlite() -> None:
+    """DESIGN.md's store seam: every other module works with `store.connection.Connection`,
+    so a second backend needs no change outside server/store/."""
+    offenders = [
+        str(p.relative_to(PACKAGE))
+        for p in _modules()
+        if p.relative_to(PACKAGE).parts[:2] != ("server", "store")
+        and any(n == "sqlite3" or n.startswith("sqlite3.") for n in _imports(p))
+    ]
+    assert offenders == []

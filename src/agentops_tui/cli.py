@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
-import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -13,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from agentops_tui import __version__, cli_connect, cli_notify, paths
-from agentops_tui.cli_types import LOG_LEVELS, agent_count, port, positive_number, whole_number
+from agentops_tui.cli_types import (
+    LOG_LEVELS,
+    agent_count,
+    is_loopback,
+    port,
+    positive_number,
+    whole_number,
+)
 
 if TYPE_CHECKING:
     from agentops_tui import config
@@ -22,21 +27,6 @@ Handler = Callable[[argparse.Namespace], int]
 THEME_HELP = ("agentops-dark (or: dark), agentops-light (light), agentops-high-contrast "
               "(high contrast), agentops-mono (monochrome), a theme file's name, or a Textual "
               "theme")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        try:
-            return all(
-                ipaddress.ip_address(info[4][0]).is_loopback
-                for info in socket.getaddrinfo(host, None)
-            )
-        except (OSError, ValueError):
-            return False
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -53,7 +43,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.store.sqlite import Retention
     from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
-    if args.no_auth and not _is_loopback(args.host):
+    if args.no_auth and not is_loopback(args.host):
         print(
             f"agentops serve: refusing to listen on {args.host} without auth; "
             "drop --no-auth or bind 127.0.0.1",
@@ -443,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 "output", "otlp", "hooks", "notify"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
-    from agentops_tui.web import register as register_web  # `agentops web`: its own module
+    from agentops_tui.tui.web import register as register_web  # `agentops web`
     register_web(sub)
     cli_connect.add_connect_parser(sub)
     return parser

@@ -4,6 +4,8 @@ names the option and exits with status 2, before anything starts."""
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import socket
 from collections.abc import Callable
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")  # uvicorn's
@@ -38,3 +40,19 @@ def positive_number(text: str) -> float:
 
 port = whole_number(0, 65535)
 agent_count = whole_number(1, 1000)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names only this machine (a bind that needs no access token)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        try:
+            return all(
+                ipaddress.ip_address(info[4][0]).is_loopback
+                for info in socket.getaddrinfo(host, None)
+            )
+        except (OSError, ValueError):
+            return False

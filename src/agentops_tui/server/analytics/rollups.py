@@ -9,11 +9,12 @@ the money units the rest of analytics reads.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.failures import rollback
 from agentops_tui.server.store.rollup_fold import MAX_STORED, USD_UNITS, to_units, to_usd
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, DatabaseError
 from agentops_tui.server.store.writer import Writer
 
 __all__ = ["MAX_STORED", "USD_UNITS", "Rollups", "to_units", "to_usd"]
@@ -45,7 +46,7 @@ class Rollups:
             self.prune(writer.conn, list(writer.fleets), now - self.retention_seconds)
 
     @staticmethod
-    def prune(conn: sqlite3.Connection, workspaces: list[str], before: float) -> int:
+    def prune(conn: Connection, workspaces: list[str], before: float) -> int:
         """Delete rollup rows and resolved alerts older than `before`, workspace by workspace
         (every delete is a range of an index that starts with the workspace). Sums still
         pending in the checkpoint are added later; old ones are dropped at the next prune."""
@@ -64,9 +65,8 @@ class Rollups:
                 ):
                     deleted += conn.execute(sql, (ws, arg)).rowcount
             conn.execute("COMMIT")
-        except sqlite3.Error:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+        except DatabaseError:
+            rollback(conn)
             log.exception("pruning old rollups failed")
             return 0
         return deleted

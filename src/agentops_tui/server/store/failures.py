@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-
-from agentops_tui.server.store.sqlite_dialect import OUTAGES, UNSTORABLE
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.sqlite_dialect import OUTAGES, UNSTORABLE, DatabaseError
 from agentops_tui.server.store.write_context import Rejected, StoreUnavailable
 
 
-def rollback(conn: sqlite3.Connection) -> None:
+def rollback(conn: Connection) -> None:
     """End the open transaction, if there is one, keeping nothing of it."""
     try:
         conn.execute("ROLLBACK")
-    except sqlite3.Error:
+    except DatabaseError:  # none was open
         pass
 
 

@@ -142,11 +142,11 @@ async def serve(server: Any, host: str, port: int) -> None:
 
 
 def cmd_web(args: argparse.Namespace) -> int:
-    from agentops_tui.cli import _is_loopback
+    from agentops_tui.cli_types import is_loopback
 
     from_environment = os.environ.pop(ACCESS_TOKEN_ENV, None)  # not for the tabs' consoles
     access_token = args.access_token or from_environment
-    if not access_token and not _is_loopback(args.host):
+    if not access_token and not is_loopback(args.host):
         print(f"agentops web: refusing to listen on {args.host} without an access token; "
               f"give --access-token (or set ${ACCESS_TOKEN_ENV}) or bind 127.0.0.1",
               file=sys.stderr)
