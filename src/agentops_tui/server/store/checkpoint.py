@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.server.store.message_index import MessageIndex, copy_legacy
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, SET_META
 from agentops_tui.server.store.state_rows import StateRows
 
 if TYPE_CHECKING:
@@ -121,8 +121,7 @@ class Checkpoint:
         self.state_rows.write(conn, fleets, self.changes)
         for fold in self.folds:
             fold.write(conn)
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                     (THROUGH_KEY, str(self.pending_through)))
+        conn.execute(SET_META, (THROUGH_KEY, str(self.pending_through)))
 
     def written(self) -> None:
         """The checkpoint transaction committed."""
@@ -162,8 +161,7 @@ def read_marker(conn: sqlite3.Connection, newest: int) -> int:
     conn.execute(BEGIN_WRITE)
     try:
         copy_legacy(conn, newest)
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                     (THROUGH_KEY, str(newest)))
+        conn.execute(SET_META, (THROUGH_KEY, str(newest)))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")

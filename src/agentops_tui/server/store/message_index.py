@@ -17,13 +17,13 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from agentops_tui.server.store.sqlite_dialect import upsert
+
 # (workspace, session_id, seq, role, content, ts): the messages table's columns
 MessageRow = tuple[str, str, int, str, str, float]
 
-INSERT_SQL = (
-    "INSERT OR REPLACE INTO messages (workspace, session_id, seq, role, content, ts)"
-    " VALUES (?, ?, ?, ?, ?, ?)"
-)
+INSERT_SQL = upsert("messages", ("workspace", "session_id", "seq", "role", "content", "ts"),
+                    ("workspace", "session_id", "seq"))
 # Databases written before the whole state was checkpointed kept only this marker: every
 # other table was current at each commit, messages up to this id.
 LEGACY_THROUGH_KEY = "messages_through"

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from agentops_tui.server.store.fleet_loader import RECENT_SECONDS, forget_old
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, SET_META
 from agentops_tui.server.store.writer import Writer
 
 log = logging.getLogger("agentops.store")
@@ -56,10 +56,7 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
         conn.execute(BEGIN_WRITE)
         try:
             cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
-            conn.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pruned_through', ?)",
-                (str(cutoff),),
-            )
+            conn.execute(SET_META, ("pruned_through", str(cutoff)))
             conn.execute("COMMIT")
         except sqlite3.Error:
             conn.execute("ROLLBACK")

@@ -17,7 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.server.store.checkpoint import Handler
+from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.write_context import LoggedEvent, WriteContext
+
+_SESSION_RUNS_REPLACE = upsert(
+    "session_runs", ("workspace", "session_id", "agent_id", "task_id", "status", "started_at",
+                     "ended_at", "duration"), ("workspace", "session_id"))
 
 USD_UNITS = 10_000_000_000  # 1e-10 USD
 
@@ -204,11 +209,7 @@ class RollupFold:
                 [(*k, *v) for k, v in sums.tools.items()],
             )
         if sums.runs:
-            conn.executemany(
-                "INSERT OR REPLACE INTO session_runs (workspace, session_id, agent_id, task_id,"
-                " status, started_at, ended_at, duration) VALUES (?,?,?,?,?,?,?,?)",
-                list(sums.runs.values()),
-            )
+            conn.executemany(_SESSION_RUNS_REPLACE, list(sums.runs.values()))
 
     # ---- what the tables lack (for the alert feeds, which read them in the writer) ------
 

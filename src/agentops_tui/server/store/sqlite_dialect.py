@@ -77,3 +77,6 @@ def totals(*expressions: str) -> str:
     """`total()` of each expression, comma-separated, for a SELECT list."""
     return ", ".join(total(e) for e in expressions)
 
+
+# `meta` holds the store's markers (`state_through`, `pruned_through`, ...): key → value.
+SET_META = upsert("meta", ("key", "value"), ("key",))

@@ -8,12 +8,19 @@ from typing import Any
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
+from agentops_tui.server.store.sqlite_dialect import upsert
 
 # Most events only move a session's counters; its other columns, two of them indexed, stay.
-_SESSION_REPLACE = (
-    "INSERT OR REPLACE INTO sessions (workspace, id, agent_id, parent_session_id, task_id,"
-    " status, model, started_at, last_activity, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+_SESSION_REPLACE = upsert(
+    "sessions", ("workspace", "id", "agent_id", "parent_session_id", "task_id", "status", "model",
+                 "started_at", "last_activity", "data"), ("workspace", "id"))
+_AGENT_REPLACE = upsert(
+    "agents", ("workspace", "id", "name", "status", "last_seen", "data"), ("workspace", "id"))
+_APPROVAL_REPLACE = upsert(
+    "approvals", ("workspace", "id", "session_id", "status", "data"), ("workspace", "id"))
+_COMMAND_REPLACE = upsert(
+    "commands", ("workspace", "id", "session_id", "agent_id", "status", "data"),
+    ("workspace", "id"))
 _SESSION_UPDATE = "UPDATE sessions SET last_activity = ?, data = ? WHERE workspace = ? AND id = ?"
 
 SessionColumns = tuple[str, str | None, str | None, str, str | None, float]
@@ -80,24 +87,12 @@ class StateRows:
                         (ws, c.id, c.session_id, c.agent_id, c.status, c.model_dump_json())
                     )
         if agents:
-            conn.executemany(
-                "INSERT OR REPLACE INTO agents (workspace, id, name, status, last_seen, data)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                agents,
-            )
+            conn.executemany(_AGENT_REPLACE, agents)
         if replaced:
             conn.executemany(_SESSION_REPLACE, replaced)
         if updated:
             conn.executemany(_SESSION_UPDATE, updated)
         if approvals:
-            conn.executemany(
-                "INSERT OR REPLACE INTO approvals (workspace, id, session_id, status, data)"
-                " VALUES (?, ?, ?, ?, ?)",
-                approvals,
-            )
+            conn.executemany(_APPROVAL_REPLACE, approvals)
         if commands:
-            conn.executemany(
-                "INSERT OR REPLACE INTO commands (workspace, id, session_id, agent_id, status,"
-                " data) VALUES (?, ?, ?, ?, ?, ?)",
-                commands,
-            )
+            conn.executemany(_COMMAND_REPLACE, commands)
