@@ -18,12 +18,16 @@ from typing import Any
 import httpx
 import pytest
 
+from agentops_tui.client.connection import Connection
 from agentops_tui.server.routes.agent_ops_events import EVENT_NAMES
 from agentops_tui.simulator import Simulator
+from agentops_tui.tui.app import create_app
+from agentops_tui.tui.screens.details import SessionDetails
 
 from conftest import LiveServer, start_server
 from factories import agent, started
 from sse import SseReader
+from tui_support import frozen_clock, select_in_fleet, until
 from waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -209,6 +213,26 @@ def test_agents_keep_their_description_and_avatar(fleet: LiveServer) -> None:
         c.post("/api/v1/ingest", json={"events": [agent("ag-described")]}).raise_for_status()
         kept = c.get("/api/v1/agents/ag-described").json()
     assert (kept["description"], kept["avatar"]) == ("Answers billing questions.", "💬")
+
+
+async def test_session_details_show_the_agent_and_the_progress(live: LiveServer) -> None:
+    with live.client() as c:
+        c.post("/api/v1/ingest", json={"events": [
+            agent("ag-d", description="Answers billing questions.", avatar="💬"),
+            started("se-d", "ag-d", title="refund request"),
+            {"type": "session.status", "session_id": "se-d", "status": "running",
+             "progress": 0.4},
+        ]}).raise_for_status()
+    app = create_app(Connection(live.url, live.token), clock=frozen_clock)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: "se-d" in app.fleet.sessions, what="the snapshot")
+        await select_in_fleet(app, pilot, "ag-d", "se-d")
+        await pilot.press("enter")
+        assert isinstance(app.screen, SessionDetails)
+        text = " ".join(str(w.render()) for w in app.screen.query("Static"))
+    assert "💬  name-ag-d (coder)" in text
+    assert "Answers billing questions." in text
+    assert "running (40% done)" in text
 
 
 # ---- seed 000: GET /api/agent-ops/stream?workspaceId=… -------------------------------------
