@@ -119,7 +119,7 @@ def performance(conn: Connection, workspace: str, agent_ids: Sequence[str], now:
         if day is not None:
             day["executions"] += 1
             day["seconds"] += float(duration)
-            day["completed"] += status == "completed"
+            day["completed"] += int(status == "completed")
     for day_number, inp, out in conn.execute(
         f"SELECT minute / 1440, {totals('input_tokens', 'output_tokens')} FROM cost_rollup"
         " WHERE workspace = ? AND " + _in_list("agent_id", agent_ids) + " AND minute >= ?"

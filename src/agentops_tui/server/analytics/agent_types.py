@@ -32,7 +32,7 @@ def distribution(conn: Connection, workspace: str, now: float, hours: int,
     for agent_id, kind in kinds.items():
         t = types.setdefault(kind, _blank())
         t["agents"] += 1
-        t["active_agents"] += bool(active.get(agent_id))
+        t["active_agents"] += int(bool(active.get(agent_id)))
     for agent_id, count, completed, seconds in conn.execute(
         "SELECT agent_id, count(*), count(CASE WHEN status = 'completed' THEN 1 END),"
         f" {totals('duration')} FROM session_runs WHERE workspace = ? AND ended_at >= ?"

@@ -24,7 +24,7 @@ from agentops_tui.server.store.sqlite_dialect import totals
 Period = Literal["day", "week"]
 PAIR_THRESHOLD = 0.5
 PAIR_MIN_SESSIONS = 2
-PAIR_SAMPLE = 20_000
+PAIR_SAMPLE = 5_000
 TOP_PAIRS = 5
 
 

@@ -19,7 +19,6 @@ from agentops_tui.agent_reports import (
     TypeDistribution,
 )
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import ACTIVE_SESSION_STATUSES
 from agentops_tui.server.analytics import agent_activity, agent_types, tool_usage
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, expensive_read, get_ctx
@@ -49,7 +48,7 @@ async def agents_current(
 
     def live(fleet: Fleet) -> dict[str, Any]:
         active = [fleet.sessions[sid] for sids in fleet.active_by_agent.values()
-                  for sid in sids if fleet.sessions[sid].status in ACTIVE_SESSION_STATUSES]
+                  for sid in sids]
         return {
             "active_agents": sum(1 for sids in fleet.active_by_agent.values() if sids),
             "active_sessions": len(active),
