@@ -15,7 +15,7 @@ from textual.widgets import Label, Static
 
 from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
-from agentops_tui.models import Session, Task
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Session, Task
 from agentops_tui.tui import board, names, render
 from agentops_tui.tui.base import ConsoleModal, ShowSession, ShowTask, navigate
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
@@ -30,6 +30,12 @@ SESSION_COLUMNS = [
 def _named(name: str, id_: str) -> str:
     """A name with its id beside it (the id is what the API and the logs use)."""
     return id_ if name == id_ else f"{name}  ({id_})"
+
+
+def _agent_label(agent: Agent) -> str:
+    """Name and type, with the agent's avatar in front when it has one."""
+    label = f"{agent.name} ({agent.kind})"
+    return f"{agent.avatar}  {label}" if agent.avatar else label
 
 
 def _when(ts: float | None) -> str:
@@ -71,8 +77,11 @@ class SessionDetails(ConsoleModal):
                         classes="title", markup=False)
             rows = [
                 ("session", s.id),
-                ("status", s.status + (f" — {s.detail}" if s.detail else "")),
-                ("agent", f"{agent.name} ({agent.kind})" if agent else s.agent_id),
+                ("status", s.status + (f" — {s.detail}" if s.detail else "")
+                 + (f" ({s.progress:.0%} done)" if s.progress is not None
+                    and s.status in ACTIVE_SESSION_STATUSES else "")),
+                ("agent", _agent_label(agent) if agent else s.agent_id),
+                ("about agent", agent.description or "—" if agent else "—"),
                 ("actions", capabilities.actions_text(agent) if agent else "—"),
                 ("model", s.model or "—"),
                 ("task", _named(names.task_name(fleet, s.task_id), s.task_id)
