@@ -343,7 +343,7 @@ class Interventions(ConsoleScreen):
         skipped = result.skipped
         note = ""
         if skipped:
-            others = len({s["agent_id"] for s in skipped}) - 1
-            note = (f"; {len(skipped)} skipped: {skipped[0]['reason']}"
+            others = len({s.agent_id for s in skipped}) - 1
+            note = (f"; {len(skipped)} skipped: {skipped[0].reason}"
                     + (f" (and {others} other agents that cannot be killed)" if others else ""))
         self.notify(f"Kill sent to {len(result.commands)} sessions{note}", severity="warning")

@@ -182,7 +182,7 @@ class CostsScreen(ConsoleScreen):
             timeline = await api.costs_timeline(bucket, window)
             today = await api.costs(
                 "agent", f"{minutes_into_utc_day(self.console.clock())}m")
-            engine = await api.alert_engine()
+            engine = (await api.alert_engine()).model_dump()
         except (ApiError, BackendUnreachable) as exc:
             self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
             return
