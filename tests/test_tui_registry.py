@@ -18,6 +18,7 @@ from agentops_tui.core import roles
 from agentops_tui.tui.actions import (
     ACTION_BY_ID,
     ACTIONS,
+    CAPABILITY_OF,
     PLACES,
     Action,
     action_named,
@@ -128,6 +129,8 @@ def test_screen_keys_carry_their_gating() -> None:
     review = {a.action: a for a in actions("review")}
     assert {n for n, a in review.items() if a.dangerous} == {"approve", "reject", "reply", "undo"}
     assert review["reply"].capability == "inject" and not review["skip"].dangerous
+    assert CAPABILITY_OF == {"pause": "pause", "resume": "resume", "inject": "inject",
+                             "redirect": "redirect", "kill": "kill", "reply": "inject"}
     ack = action_named("ack", "alerts")
     assert ack is not None and ack.dangerous and ack.places == ("alerts",)
     # every key that changes agents is one the token's role is checked for

@@ -207,6 +207,9 @@ def leading_ids(place: str) -> tuple[str, ...]:
 
 
 ACTION_BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
+# action → what a session's agent must be able to do for it, wherever it is asked (Review's
+# reply is an inject, sent by the same code as the session key's)
+CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS if a.capability}
 PLACES: frozenset[str] = frozenset(place for a in ACTIONS for place in a.places)
 
 # (place, action name) → its first declaration there (`sort` and `sort(-1)` are one action)

@@ -23,7 +23,7 @@ from textual import events, on
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
-from agentops_tui.tui.actions import actions_on
+from agentops_tui.tui.actions import CAPABILITY_OF, actions_on
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
@@ -64,9 +64,8 @@ class Interventions(ConsoleScreen):
         self.notify("Select a session first", severity="warning")
 
     def capability(self, action: str) -> str | None:
-        """What a session's agent must be able to do for `action` here, if anything."""
-        spec = self.spec(action)
-        return spec.capability if spec is not None else None
+        """What a session's agent must be able to do for `action`, if anything."""
+        return CAPABILITY_OF.get(action)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if not super().check_action(action, parameters):
