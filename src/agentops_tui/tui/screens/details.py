@@ -9,7 +9,7 @@ from rich.cells import cell_len
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
@@ -17,6 +17,7 @@ from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Session, Task
 from agentops_tui.tui import board, names, render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ConsoleModal, ShowSession, ShowTask, navigate
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
@@ -43,11 +44,8 @@ def _when(ts: float | None) -> str:
 
 
 class SessionDetails(ConsoleModal):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "close", "Close"),
-        Binding("P", "parent", "Parent", id="details-parent"),
-        Binding("t", "task", "Task", id="details-task"),
-    ]
+    PLACE = "session-details"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     DEFAULT_CSS = """
     SessionDetails { align: center middle; }
@@ -136,10 +134,8 @@ class TaskDetails(ConsoleModal):
     Enter on a session shows it in the Tree screen; `l` shows its log in the Fleet screen.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close"),
-        Binding("l", "log", "Log", id="task-session-log"),
-    ]
+    PLACE = "task-details"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     DEFAULT_CSS = """
     TaskDetails { align: center middle; }
