@@ -15,6 +15,8 @@ from agentops_tui.server.alerts.config import AlertConfigError, parse_alert_sett
 from alerting import Clock, alert_events, alert_server, alerts, open_alert, passes, resolved
 from factories import agent, ended, started, usage
 
+pytestmark = pytest.mark.integration  # real servers
+
 SLOW = {"slow_runs": {"warning": 2, "critical": 4, "window_minutes": 10,
                       "baseline_minutes": 60, "min_sessions": 2, "min_baseline_sessions": 3}}
 

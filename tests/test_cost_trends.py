@@ -16,6 +16,8 @@ import pytest
 from conftest import LiveServer, start_server
 from factories import agent, started, usage
 
+pytestmark = pytest.mark.integration  # real servers
+
 DAY = 86400
 MILLION_IN = 3.0  # USD for 1M input tokens of claude-sonnet-4 (data/prices.toml)
 
@@ -163,3 +165,29 @@ def test_an_unknown_bucket_is_422_naming_it(
         r = c.get("/api/v1/costs/timeline", params={"bucket": bucket, "window": "30d"})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["message"].startswith("bucket:"), r.json()
+
+
+async def test_the_client_returns_typed_reports(pinned: tuple[LiveServer, float]) -> None:
+    from agentops_tui.client.api import ApiClient, ApiError
+    from agentops_tui.reports import CostTable, CostTimeline
+
+    srv, now = pinned
+    month = _month_start(now)
+    with srv.client() as c:
+        _spend(c, [(month, 1), (now, 2)])
+    api = ApiClient(srv.url, srv.token)
+    try:
+        table = await api.costs("agent", "60d")
+        months = await api.costs_timeline("1mo", "60d", group_by="agent")
+        with pytest.raises(ApiError) as err:
+            await api.costs_timeline("1y", "60d")
+    finally:
+        await api.close()
+    assert isinstance(table, CostTable) and table.total_usd == 9.0
+    assert [(r.key, r.name, r.input_tokens) for r in table.rows] == [
+        ("ag-1", "name-ag-1", 3_000_000)]
+    assert isinstance(months, CostTimeline) and months.bucket_seconds is None
+    current = months.buckets[-1]
+    assert (current.start, current.cost_usd) == (month, 9.0)
+    assert current.groups is not None and [g.key for g in current.groups] == ["ag-1"]
+    assert err.value.status == 422 and err.value.message.startswith("bucket:")
