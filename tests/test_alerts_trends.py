@@ -143,7 +143,7 @@ def test_latency_is_recorded_from_model_call_spans(tmp_path: Path) -> None:
         assert slow["value"] == pytest.approx(3750, abs=1)
 
 
-TOKENS = {"token_budget": {"task": {"warning": 1000, "critical": 5000},
+TOKENS = {"budget_tokens": {"task": {"warning": 1000, "critical": 5000},
                            "agent": {"warning": 3000},
                            "workspace": {"warning": 100_000, "critical": 200_000}}}
 
@@ -157,37 +157,37 @@ def test_token_budgets_for_a_task_an_agent_and_the_workspace(tmp_path: Path) -> 
                 usage("se-1", inp=900, out=200, ts=clock.t),  # 1,100: over the task's 1,000
                 # cache reads do not count unless `count` says so
                 usage("se-2", inp=100, out=100, cache_read_tokens=50_000, ts=clock.t))
-        task = open_alert(c, "token_budget", "t-1", "warning")
+        task = open_alert(c, "budget_tokens", "t-1", "warning")
         assert (task["subject_type"], task["value"], task["threshold"]) == (
             "task", 1100.0, 1000.0)
         assert task["message"] == (
             "task t-1 has used 1,100 input + output tokens (warning at 1,000 tokens)")
         passes(c)
-        firing = {(a["subject_type"], a["subject_id"]) for a in alerts(c, rule="token_budget")}
+        firing = {(a["subject_type"], a["subject_id"]) for a in alerts(c, rule="budget_tokens")}
         assert firing == {("task", "t-1")}  # ag-1 has 1,100 of its 3,000; t-2 has 200
 
         _ingest(c, usage("se-1", inp=2000, out=0, ts=clock.t))  # 3,100 for t-1 and ag-1
-        me = open_alert(c, "token_budget", "ag-1", "warning")
+        me = open_alert(c, "budget_tokens", "ag-1", "warning")
         assert me["message"].startswith("agent name-ag-1 used 3,100 input + output tokens today")
         assert alerts(c, rule="budget_exceeded") == []  # the USD budgets are another rule
 
         clock.advance(86400)  # a new UTC day: the agent's count starts again
         resolved(c, me["id"])
-        assert open_alert(c, "token_budget", "t-1")["id"] == task["id"]  # a task's is for life
+        assert open_alert(c, "budget_tokens", "t-1")["id"] == task["id"]  # a task's is for life
 
 
-def test_a_task_token_budget_counts_what_was_stored_before_a_restart(tmp_path: Path) -> None:
+def test_a_task_budget_tokens_counts_what_was_stored_before_a_restart(tmp_path: Path) -> None:
     clock = Clock()
-    table = {"token_budget": {"count": ["input", "output", "cache_read"],
+    table = {"budget_tokens": {"count": ["input", "output", "cache_read"],
                               "task": {"warning": 1000, "critical": 5000}}}
     with alert_server(tmp_path, clock, table) as srv, srv.client() as c:
         _ingest(c, agent("ag-1"), started("se-1", "ag-1", task_id="t-1", ts=clock.t),
                 usage("se-1", inp=100, out=100, cache_read_tokens=3000, ts=clock.t))
-        first = open_alert(c, "token_budget", "t-1", "warning")
+        first = open_alert(c, "budget_tokens", "t-1", "warning")
         assert first["value"] == 3200 and "input + output + cache read tokens" in first["message"]
     with alert_server(tmp_path, clock, table) as srv, srv.client() as c:
         _ingest(c, usage("se-1", inp=2000, out=0, ts=clock.t))  # 5,200: critical
-        critical = open_alert(c, "token_budget", "t-1", "critical")
+        critical = open_alert(c, "budget_tokens", "t-1", "critical")
         assert critical["id"] == first["id"] and critical["value"] == 5200
 
 
@@ -221,10 +221,10 @@ def test_new_rules_are_off_or_lenient_by_default(tmp_path: Path) -> None:
                 usage("se-1", inp=0, out=0, latency_ms=10_000, ts=clock.t))
         passes(c)
         rules = {a["rule"] for a in alerts(c)}
-        assert not rules & {"slow_runs", "api_latency", "token_budget", "too_many_agents"}
+        assert not rules & {"slow_runs", "api_latency", "budget_tokens", "too_many_agents"}
         settings = c.get("/api/v1/alerts/engine").json()["settings"]
     assert settings["slow_runs"]["warning"] == 2.0 and settings["api_latency"]["warning"] == 30000
-    assert settings["token_budget"]["count"] == ["input", "output"]
+    assert settings["budget_tokens"]["count"] == ["input", "output"]
     assert settings["too_many_agents"]["warning"] is None
 
 
@@ -240,18 +240,18 @@ def test_new_rules_are_off_or_lenient_by_default(tmp_path: Path) -> None:
         ({"api_latency": {"warning": "slow"}},
          "alerts.api_latency.warning: Input should be a valid number"),
         ({"api_latency": {"min_calls": -1}}, "alerts.api_latency.min_calls"),
-        ({"token_budget": {"count": ["input", "bogus"]}},
-         "alerts.token_budget.count.1: Input should be 'input', 'output', 'cache_read' or"
+        ({"budget_tokens": {"count": ["input", "bogus"]}},
+         "alerts.budget_tokens.count.1: Input should be 'input', 'output', 'cache_read' or"
          " 'cache_write'"),
-        ({"token_budget": {"count": []}}, "alerts.token_budget.count: Tuple should have at"
+        ({"budget_tokens": {"count": []}}, "alerts.budget_tokens.count: Tuple should have at"
          " least 1 item"),
-        ({"token_budget": {"count": ["input", "input"]}},
-         "alerts.token_budget: Value error, count: input listed twice"),
-        ({"token_budget": {"task": {"warning": -5}}},
-         "alerts.token_budget.task.warning: Input should be greater than or equal to 0"),
-        ({"token_budget": {"agent": {"action": "stop"}}},
-         "alerts.token_budget.agent.action: Input should be 'none' or 'pause'"),
-        ({"token_budget": {"month": {"warning": 1}}}, "alerts.token_budget.month: unknown key"),
+        ({"budget_tokens": {"count": ["input", "input"]}},
+         "alerts.budget_tokens: Value error, count: input listed twice"),
+        ({"budget_tokens": {"task": {"warning": -5}}},
+         "alerts.budget_tokens.task.warning: Input should be greater than or equal to 0"),
+        ({"budget_tokens": {"agent": {"action": "stop"}}},
+         "alerts.budget_tokens.agent.action: Input should be 'none' or 'pause'"),
+        ({"budget_tokens": {"month": {"warning": 1}}}, "alerts.budget_tokens.month: unknown key"),
         ({"too_many_agents": {"window_minutes": 5}},
          "alerts.too_many_agents.window_minutes: unknown key"),
     ],
@@ -269,15 +269,15 @@ def test_new_rules_read_from_the_config_file(tmp_path: Path) -> None:
     config.write_text(
         "[alerts.slow_runs]\ncritical = 'off'\nbaseline_minutes = 10080\n\n"
         "[alerts.api_latency]\nwarning = 8000\n\n"
-        "[alerts.token_budget]\ncount = ['input', 'output', 'cache_write']\n\n"
-        "[alerts.token_budget.workspace]\ncritical = 50_000_000\naction = 'pause'\n\n"
+        "[alerts.budget_tokens]\ncount = ['input', 'output', 'cache_write']\n\n"
+        "[alerts.budget_tokens.workspace]\ncritical = 50_000_000\naction = 'pause'\n\n"
         "[alerts.too_many_agents]\nwarning = 40\n"
     )
     s = load_alert_settings(config)
     assert (s.slow_runs.warning, s.slow_runs.critical, s.slow_runs.baseline_minutes) == (
         2.0, None, 10080)
     assert (s.api_latency.warning, s.api_latency.critical) == (8000, 120_000)
-    assert s.token_budget.count == ("input", "output", "cache_write")
-    assert s.token_budget.workspace.severity(60_000_000) == ("critical", 50_000_000)
-    assert s.token_budget.workspace.action == "pause" and not s.token_budget.task.active
+    assert s.budget_tokens.count == ("input", "output", "cache_write")
+    assert s.budget_tokens.workspace.severity(60_000_000) == ("critical", 50_000_000)
+    assert s.budget_tokens.workspace.action == "pause" and not s.budget_tokens.task.active
     assert s.too_many_agents.severity(40) == ("warning", 40)

@@ -217,7 +217,7 @@ class AlertSettings(_Config):
     command_expired: CommandExpired = CommandExpired()
     slow_runs: SlowRuns = SlowRuns()
     api_latency: ApiLatency = ApiLatency()
-    token_budget: TokenBudgets = TokenBudgets()
+    budget_tokens: TokenBudgets = TokenBudgets()
     too_many_agents: Threshold = Threshold()  # agents with an active session; off unless set
     # Not configurable from the file: lets tests drive time-based rules without sleeping.
     clock: Callable[[], float] = Field(default=time.time, exclude=True, repr=False)

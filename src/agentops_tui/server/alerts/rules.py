@@ -346,12 +346,12 @@ from agentops_tui.server.alerts import trend_rules  # noqa: E402
 CHECKS += (
     Check("slow_runs", "agent", lambda ev: trend_rules.slow_runs(ev), _none),
     Check("api_latency", "agent", lambda ev: trend_rules.api_latency(ev), _none),
-    Check("token_budget", "task", lambda ev: trend_rules.task_tokens(ev),
-          lambda s: s.token_budget.task.action),
-    Check("token_budget", "agent", lambda ev: trend_rules.agent_tokens(ev),
-          lambda s: s.token_budget.agent.action),
-    Check("token_budget", "workspace", lambda ev: trend_rules.workspace_tokens(ev),
-          lambda s: s.token_budget.workspace.action),
+    Check("budget_tokens", "task", lambda ev: trend_rules.task_tokens(ev),
+          lambda s: s.budget_tokens.task.action),
+    Check("budget_tokens", "agent", lambda ev: trend_rules.agent_tokens(ev),
+          lambda s: s.budget_tokens.agent.action),
+    Check("budget_tokens", "workspace", lambda ev: trend_rules.workspace_tokens(ev),
+          lambda s: s.budget_tokens.workspace.action),
     Check("too_many_agents", "workspace", lambda ev: trend_rules.too_many_agents(ev), _none),
 )
 RULES: tuple[str, ...] = tuple(dict.fromkeys(c.rule for c in CHECKS))

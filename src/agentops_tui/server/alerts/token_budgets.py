@@ -1,6 +1,6 @@
 """Budgets in tokens, beside the USD ones: a task's total, an agent's and the workspace's
 tokens today (UTC). Which kinds count (input, output, cache reads, cache writes) is the
-`[alerts.token_budget] count` setting.
+`[alerts.budget_tokens] count` setting.
 
 Totals are loaded from the cost rollups on first use (plus what the checkpoint has not
 written yet) and kept up to date from `session.usage` in the writer thread, as the USD
@@ -47,14 +47,14 @@ class TokenFeeds:
         self.settings = settings
         self.by_workspace: dict[str, TokenTotals] = {}
         self._rollups = rollups  # usage committed but not yet in `cost_rollup`
-        budgets = settings.token_budget
+        budgets = settings.budget_tokens
         self._sum_sql = total(" + ".join(KINDS[k][0] for k in budgets.count))
         self._fields = tuple(KINDS[k][1] for k in budgets.count)
         self._pending_at = tuple(KINDS[k][2] for k in budgets.count)
 
     @property
     def budgets(self) -> TokenBudgets:
-        return self.settings.token_budget
+        return self.settings.budget_tokens
 
     @property
     def active(self) -> bool:

@@ -103,7 +103,7 @@ def too_many_agents(ev: Evaluation) -> Readings:
 
 def _counted(ev: Evaluation) -> str:
     """Which tokens count, as the message says it: "input + output tokens"."""
-    return " + ".join(k.replace("_", " ") for k in ev.settings.token_budget.count) + " tokens"
+    return " + ".join(k.replace("_", " ") for k in ev.settings.budget_tokens.count) + " tokens"
 
 
 def _tokens_reading(cfg: ActingThreshold, tokens: int, message: str) -> Reading | None:
@@ -118,11 +118,11 @@ def _totals(ev: Evaluation) -> TokenTotals:
 
 
 def task_tokens(ev: Evaluation) -> Readings:
-    cfg = ev.settings.token_budget.task
+    cfg = ev.settings.budget_tokens.task
     if not cfg.active:
         return {}
     totals = _totals(ev)
-    subjects = totals.touched_tasks | ev.open("token_budget", "task")
+    subjects = totals.touched_tasks | ev.open("budget_tokens", "task")
     totals.touched_tasks = set()
     out: Readings = {}
     for task_id in subjects:
@@ -132,18 +132,18 @@ def task_tokens(ev: Evaluation) -> Readings:
         if reading is not None:
             out[task_id] = reading
     if len(totals.task) > 10_000:  # totals are cached; reload any we drop
-        keep = ev.open("token_budget", "task")
+        keep = ev.open("budget_tokens", "task")
         totals.task = {k: v for k, v in totals.task.items() if k in keep}
     return out
 
 
 def agent_tokens(ev: Evaluation) -> Readings:
-    cfg = ev.settings.token_budget.agent
+    cfg = ev.settings.budget_tokens.agent
     if not cfg.active:
         return {}
     totals = _totals(ev)
     day = int(ev.now // DAY)
-    subjects = totals.touched_agents | ev.open("token_budget", "agent")
+    subjects = totals.touched_agents | ev.open("budget_tokens", "agent")
     totals.touched_agents = set()
     out: Readings = {}
     for agent_id in subjects:
@@ -159,7 +159,7 @@ def agent_tokens(ev: Evaluation) -> Readings:
 
 
 def workspace_tokens(ev: Evaluation) -> Readings:
-    cfg = ev.settings.token_budget.workspace
+    cfg = ev.settings.budget_tokens.workspace
     if not cfg.active:
         return {}
     totals = _totals(ev)
