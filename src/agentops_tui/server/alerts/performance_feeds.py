@@ -92,6 +92,9 @@ class PerformanceFeeds:
         self.settings = settings
         self.by_workspace: dict[str, Performance] = {}
         self._rollups = rollups  # finished runs committed but not yet in `session_runs`
+        # settings are frozen: decided once, as every usage report and ending asks
+        self.timing_runs = settings.slow_runs.active
+        self.timing_calls = settings.api_latency.active
 
     def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         return {"session.ended": self._ended, "session.usage": self._usage}
@@ -111,7 +114,7 @@ class PerformanceFeeds:
     # ---- observing ----------------------------------------------------------------------
 
     def _ended(self, ctx: WriteContext, event: LoggedEvent) -> None:
-        if not self.settings.slow_runs.active:
+        if not self.timing_runs:
             return
         perf = self.of(ctx, event.workspace)
         session = perf.fleet.sessions.get(event.data["session_id"])
@@ -125,7 +128,7 @@ class PerformanceFeeds:
     def _usage(self, ctx: WriteContext, event: LoggedEvent) -> None:
         # Hot path (every usage report): most carry no latency, and the rule may be off.
         latency = event.data.get("latency_ms")
-        if latency is None or not self.settings.api_latency.active:
+        if latency is None or not self.timing_calls:
             return
         perf = self.of(ctx, event.workspace)
         session = perf.fleet.sessions.get(event.data["session_id"])
@@ -142,7 +145,7 @@ class PerformanceFeeds:
         s = self.settings
         now = s.clock()
         perf = Performance(fleet=fleet)
-        if s.slow_runs.active:
+        if self.timing_runs:
             since = now - s.seconds(s.slow_runs.window_minutes + s.slow_runs.baseline_minutes)
             ends: dict[str, tuple[str, float, float]] = {  # session -> (agent, ended, length)
                 sid: (agent_id, ended_at, duration)
@@ -157,7 +160,7 @@ class PerformanceFeeds:
                     ends[run[1]] = (run[2], run[6], run[7])  # newer than the table's row
             for agent_id, ended_at, duration in sorted(ends.values(), key=lambda e: e[1]):
                 perf.runs.setdefault(agent_id, AgentRuns()).recent.add(ended_at, duration)
-        if s.api_latency.active:
+        if self.timing_calls:
             for ts, raw in ctx.conn.execute(
                 "SELECT ts, data FROM events WHERE workspace = ? AND type = 'session.usage'"
                 " AND ts >= ? ORDER BY id",

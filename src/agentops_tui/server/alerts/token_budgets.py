@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.alerts.config import AlertSettings, TokenBudgets
+from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
 from agentops_tui.server.store.sqlite_dialect import total
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext
@@ -51,15 +51,8 @@ class TokenFeeds:
         self._sum_sql = total(" + ".join(KINDS[k][0] for k in budgets.count))
         self._fields = tuple(KINDS[k][1] for k in budgets.count)
         self._pending_at = tuple(KINDS[k][2] for k in budgets.count)
-
-    @property
-    def budgets(self) -> TokenBudgets:
-        return self.settings.budget_tokens
-
-    @property
-    def active(self) -> bool:
-        b = self.budgets
-        return b.task.active or b.agent.active or b.workspace.active
+        # settings are frozen: decided once, as every usage report asks
+        self.active = budgets.task.active or budgets.agent.active or budgets.workspace.active
 
     def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         return {"session.usage": self._usage}
