@@ -34,17 +34,16 @@ WINDOWS = (("1h", "1m"), ("24h", "1h"), ("7d", "1d"))  # window, timeline bucket
 class Trend:
     """What the trend chart shows: spend per `bucket` over `window` (None: the tables')."""
 
-    name: str  # as the title says it
     bucket: str | None
     window: str | None
 
 
 # `t` steps through these; the calendar trends reach as far back as the rollups are kept
 TRENDS = (
-    Trend("window", None, None),
-    Trend("day", "1d", "30d"),
-    Trend("week", "1w", "90d"),
-    Trend("month", "1mo", "90d"),
+    Trend(None, None),
+    Trend("1d", "30d"),
+    Trend("1w", "90d"),
+    Trend("1mo", "90d"),
 )
 # axis labels of calendar buckets, in UTC as the buckets are; finer ones in local time
 CALENDAR_LABELS = {"1d": "%a %d", "1w": "%d %b", "1mo": "%b %Y"}
@@ -240,9 +239,9 @@ class CostsScreen(ConsoleScreen):
             f"Costs — last {window}: {render.money(total, bool(unpriced))} (trend per"
             f" {trend_words(trend_bucket)}{over}, peak {render.money(peak)}) — w window,"
             f" t trend{note}")
-        self._figures = tuple(
-            {**table.model_dump(), "rows": [r.model_dump() for r in table.rows]}
-            for table in (by_agent, by_task, by_model)) + (engine, today.model_dump())
+        # the tables lay out plain rows (as the pure helpers above take them)
+        self._figures = (by_agent.model_dump(), by_task.model_dump(), by_model.model_dump(),
+                         engine, today.model_dump())
         self._fill()
 
     def on_resize(self) -> None:
