@@ -158,6 +158,7 @@ class SessionUsage(_IngestBase):
     cache_write_tokens: TokenCount = 0
     cost_usd: Money | None = None  # computed at ingest when absent
     priced: bool | None = None  # set at ingest: False when the model has no known price
+    latency_ms: DurationMs | None = None  # how long the model call took to answer
 
 
 class SessionStatusChanged(_IngestBase):

@@ -40,6 +40,7 @@ class TimelineGroup(Entity):
 
 class TimelineBucket(Entity):
     start: float
+    end: float  # exclusive; months differ in length
     cost_usd: float
     input_tokens: int
     output_tokens: int
@@ -49,7 +50,7 @@ class TimelineBucket(Entity):
 class CostTimeline(Entity):
     buckets: list[TimelineBucket]
     bucket: str
-    bucket_seconds: int
+    bucket_seconds: int | None  # null for `1mo`: each bucket has its own `end`
     window: str
     group_by: str | None
     since: float

@@ -11,7 +11,7 @@ import httpx
 
 from agentops_tui.client.records import AuditEntry, EventPage, Health, Killswitch
 from agentops_tui.models import Alert, Approval, Command, Identity, Message, Snapshot
-from agentops_tui.reports import AlertEngineStatus
+from agentops_tui.reports import AlertEngineStatus, CostTable, CostTimeline
 from agentops_tui.tls import client_tls
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -169,15 +169,19 @@ class ApiClient:
 
     # ---- costs, alerts, audit ----------------------------------------------------------------
 
-    async def costs(self, group_by: str = "agent", window: str = "24h") -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "/api/v1/costs", params={"group_by": group_by, "window": window})
-        return result
+    async def costs(self, group_by: str = "agent", window: str = "24h") -> CostTable:
+        """Spend per agent, task or model over the window, most expensive first."""
+        return CostTable.model_validate(await self._json(
+            "GET", "/api/v1/costs", params={"group_by": group_by, "window": window}))
 
-    async def costs_timeline(self, bucket: str = "1h", window: str = "24h") -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "/api/v1/costs/timeline", params={"bucket": bucket, "window": window})
-        return result
+    async def costs_timeline(self, bucket: str = "1h", window: str = "24h",
+                             group_by: str | None = None) -> CostTimeline:
+        """Spend per bucket: 1m 5m 15m 1h 1d, 1w (from Monday, UTC) or 1mo (UTC months)."""
+        params = {"bucket": bucket, "window": window}
+        if group_by is not None:
+            params["group_by"] = group_by
+        return CostTimeline.model_validate(await self._json(
+            "GET", "/api/v1/costs/timeline", params=params))
 
     async def alerts(self, status: str | None = None) -> list[Alert]:
         params = {"status": status} if status else {}

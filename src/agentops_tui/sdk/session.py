@@ -52,10 +52,13 @@ class AsyncSession:
 
     def usage(self, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
               cache_read_tokens: int = 0, cache_write_tokens: int = 0,
-              cost_usd: float | None = None) -> None:
+              cost_usd: float | None = None, latency_ms: float | None = None) -> None:
+        """Tokens of one model call; `latency_ms`, how long the call took, feeds the
+        `api_latency` alert rule."""
+        extra = {"latency_ms": latency_ms} if latency_ms is not None else {}
         self._emit("session.usage", model=model, input_tokens=input_tokens,
                    output_tokens=output_tokens, cache_read_tokens=cache_read_tokens,
-                   cache_write_tokens=cache_write_tokens, cost_usd=cost_usd)
+                   cache_write_tokens=cache_write_tokens, cost_usd=cost_usd, **extra)
 
     def waiting(self, detail: str) -> None:
         """Needs a human: the console lists it for the operator."""

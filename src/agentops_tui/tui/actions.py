@@ -114,6 +114,8 @@ ACTIONS: tuple[Action, ...] = (
     # ---- 4 Costs
     Action("costs-window", "window", "w", "Window", "costs",
            palette="show the next time window (w)"),
+    Action("costs-trend", "trend", "t", "Trend", "costs",
+           palette="show the trend per UTC day, week or month (t)"),
     Action("costs-reload", "reload", "R", "Reload", "costs", palette="load the figures again (R)"),
     # ---- 5 Review: its decisions change agents' work like the session keys do
     Action("review-approve", "approve", "a", "Approve/ack", "review", dangerous=True,

@@ -25,6 +25,7 @@ from agentops_tui.server import audit
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.alerts.feeds import AlertFeeds
 from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading
+from agentops_tui.server.alerts.units import threshold_text
 from agentops_tui.server.auth import SYSTEM
 from agentops_tui.server.control import commands
 from agentops_tui.server.store.connection import Connection
@@ -44,7 +45,7 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.0%}"
     if unit == "minutes":
         return f"{value:g} min"
-    return f"{value:g}"
+    return threshold_text(value, unit)
 
 
 SAVE_SQL = upsert(

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.alerts.config import AlertSettings
+from agentops_tui.server.alerts.performance_feeds import PerformanceFeeds
+from agentops_tui.server.alerts.token_budgets import TokenFeeds
 from agentops_tui.server.analytics.rollups import to_units
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
 from agentops_tui.server.store.sqlite_dialect import total
@@ -85,12 +87,15 @@ class AlertFeeds:
         # The rollup tables lag the log by up to a checkpoint; spend and runs committed since
         # are added from here, so the lookups below count every committed event once.
         self.rollups: RollupFold | None = None
+        # the feeds of `trend_rules`: run lengths, model-call latency, token totals
+        self.performance = PerformanceFeeds(settings, lambda: self.rollups)
+        self.tokens = TokenFeeds(settings, lambda: self.rollups)
 
     def _pending_units(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
         return 0 if self.rollups is None else self.rollups.pending_cost(workspace, match)
 
     def install(self, writer: Writer) -> None:
-        writer.observers.append(self.observe)
+        writer.observers += [self.observe, self.performance.observe, self.tokens.observe]
 
     def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         """Event type -> handler, for a shared dispatching observer."""

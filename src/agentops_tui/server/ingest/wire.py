@@ -110,6 +110,7 @@ class SessionUsage(_Event, tag="session.usage", kw_only=True):
     cache_write_tokens: Count = 0
     cost_usd: Money | None = None
     priced: bool | None = None
+    latency_ms: DurationMs | None = None
 
 
 class SessionStatusChanged(_Event, tag="session.status", kw_only=True):
