@@ -51,12 +51,15 @@ def test_stuck_session_raises_escalates_resolves_and_raises_again(tmp_path: Path
         c.post("/api/v1/ingest", json={"events": [message(ts=clock.t)]}).raise_for_status()
         done = resolved(c, warning["id"])
         assert done["status"] == "resolved" and done["resolved_at"] == clock.t
+        assert done["resolved_reason"] == "the condition cleared"
         passes(c)
         assert c.get("/api/v1/snapshot").json()["alerts"] == []
 
-        clock.advance(130)
+        clock.advance(130)  # fires again within the repeat window: the same alert, counted
         again = open_alert(c, "stuck_session", "se-1", "warning")
-        assert again["id"] != warning["id"]
+        assert again["id"] == warning["id"] and again["count"] == 2
+        assert (again["first_seen"], again["raised_at"]) == (warning["raised_at"], clock.t)
+        assert again["resolved_at"] is None and again["resolved_reason"] is None
         passes(c)
         assert alert_events(c) == [
             ("alert.raised", "stuck_session", "se-1", "warning"),

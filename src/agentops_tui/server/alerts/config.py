@@ -158,6 +158,19 @@ class CommandExpired(Threshold):
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
 
 
+class Grouping(_Config):
+    """How repeats fold into one alert and per-session rules roll up to their agent."""
+
+    # this many sessions of one agent firing one per-session rule within the window make one
+    # agent alert instead of one per session (0 switches roll-ups off)
+    rollup_sessions: int = Field(default=3, ge=0)
+    rollup_window_minutes: float = Field(default=15.0, gt=0, le=1440)
+    # a rule firing again on a subject within this long after its alert cleared re-opens it
+    repeat_window_minutes: float = Field(default=60.0, ge=0, le=10080)
+    # a firing alert's `last_seen` and `last_value` are written at most this often
+    refresh_minutes: float = Field(default=1.0, gt=0, le=1440)
+
+
 class AlertSettings(_Config):
     """Thresholds of every rule, with defaults; `[alerts]` in the config file overrides."""
 
@@ -173,6 +186,7 @@ class AlertSettings(_Config):
     sla_breached: Threshold = Threshold(warning=0.0, critical=30.0)  # minutes overdue
     too_many_sessions: SessionCounts = SessionCounts()
     command_expired: CommandExpired = CommandExpired()
+    grouping: Grouping = Grouping()
     # Not configurable from the file: lets tests drive time-based rules without sleeping.
     clock: Callable[[], float] = Field(default=time.time, exclude=True, repr=False)
 
