@@ -12,7 +12,7 @@ class Kind:
     tools: tuple[str, ...]
     titles: tuple[str, ...]
     lines: tuple[str, ...]
-    input_tokens: tuple[int, int]  # per step, min/max
+    input_tokens: tuple[int, int]  # context sent per step (mostly cached), min/max
     output_tokens: tuple[int, int]
 
 
@@ -33,7 +33,7 @@ KINDS: dict[str, Kind] = {
          "Tests pass locally (212 passed). Preparing the patch.",
          "Found two call sites that ignore the error; fixing both.",
          "Lint reports an unused import in {file}; removing it."),
-        (3_000, 40_000), (200, 3_000),
+        (3_000, 40_000), (100, 1_200),
     ),
     "researcher": Kind(
         "researcher", ("gemini-2.5-pro", "claude-sonnet-4-5", "o3"),
@@ -45,7 +45,7 @@ KINDS: dict[str, Kind] = {
          "Fetched the RFC section on {topic}; summarising.",
          "Cross-checking the benchmark numbers against the vendor's docs.",
          "Drafting findings: two viable options, one risky."),
-        (5_000, 60_000), (300, 2_500),
+        (5_000, 60_000), (150, 1_000),
     ),
     "reviewer": Kind(
         "reviewer", ("gpt-5", "claude-opus-4-1", "claude-sonnet-4-5"),
@@ -55,7 +55,7 @@ KINDS: dict[str, Kind] = {
         ("Reading the diff for {file}.", "Nit: {file} swallows the exception on line 88.",
          "The migration is not reversible; asking for a down step.",
          "Approving with two comments.", "Running the changed tests before approving."),
-        (4_000, 30_000), (300, 1_500),
+        (4_000, 30_000), (80, 800),
     ),
     "triager": Kind(
         "triager", ("claude-haiku-4-5", "gpt-5-mini", "gpt-4.1-mini"),
@@ -65,7 +65,7 @@ KINDS: dict[str, Kind] = {
         ("Ticket T-{n}: login loop on iOS 18; labelling as mobile/auth.",
          "Ticket T-{n} duplicates T-{m}; merging.", "Escalating T-{n}: payment failures in EU.",
          "Nothing actionable in T-{n}; asking the reporter for logs."),
-        (1_000, 8_000), (100, 600),
+        (1_000, 8_000), (50, 400),
     ),
 }
 

@@ -89,8 +89,8 @@ class RunawayCost(ActingThreshold):
 
 
 class RunawayRules(_Config):
-    session: RunawayCost = RunawayCost(warning=1.0, critical=5.0)
-    agent: RunawayCost = RunawayCost(warning=5.0, critical=25.0)
+    session: RunawayCost = RunawayCost(warning=2.0, critical=10.0)
+    agent: RunawayCost = RunawayCost(warning=10.0, critical=40.0)
 
 
 class BudgetRules(_Config):
@@ -107,7 +107,7 @@ class ErrorRate(ActingThreshold):
     warning: Ratio = 0.25
     critical: Ratio = 0.5
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
 
 class SuccessRate(_Config):
@@ -117,7 +117,7 @@ class SuccessRate(_Config):
     warning: Ratio = None
     critical: Ratio = None
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> SuccessRate:

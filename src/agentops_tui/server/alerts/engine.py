@@ -143,7 +143,8 @@ class AlertEngine:
             if not k.rollup:
                 open_subjects.setdefault((k.rule, k.subject_type), set()).add(k.subject_id)
         ev = Evaluation(ctx, workspace, feeds, self.feeds, self.settings, now, open_subjects)
-        rolled_into: dict[tuple[str, str], str] = {}  # (rule, agent) → its roll-up's id
+        # (rule, agent) → the agent alert its sessions' alerts of that rule resolve into
+        absorbed: dict[tuple[str, str], str] = {}
         for check in CHECKS:
             try:
                 readings = check.read(ev)
@@ -162,27 +163,31 @@ class AlertEngine:
             if check.subject_type == "session":
                 rolled_agents = {k.subject_id for k in open_alerts
                                  if k.rollup and k.rule == check.rule}
+                covered = {a.subject_id: a.id for a in fleet.alerts.values()
+                           if a.rule == check.rule and a.subject_type == "agent"
+                           and not a.rollup}
+                for agent_id, alert_id in covered.items():
+                    absorbed[(check.rule, agent_id)] = f"covered by the agent's alert {alert_id}"
                 single, rolled = self.grouper.roll_up(workspace, check.rule, readings, fleet,
-                                                      now, rolled_agents)
+                                                      now, rolled_agents, set(covered))
                 firings = [f for f in firings if f.key.subject_id in single]
                 firings += [Firing(Key(check.rule, "agent", agent_id, True), r.reading, action, r)
                             for agent_id, r in rolled.items()]
             for firing in firings:
                 changed += self._fire(ctx, workspace, open_alerts.pop(firing.key, None),
-                                      firing, now, rolled_into)
+                                      firing, now, absorbed)
         for k, alert in open_alerts.items():  # nothing fires for them any more
-            why = CLEARED
+            owner: str | None = k.subject_id if k.rollup else None
             if k.subject_type == "session":
                 session = fleet.sessions.get(k.subject_id)
-                into = rolled_into.get((k.rule, session.agent_id)) if session else None
-                if into is not None:
-                    why = f"rolled up into the agent's alert {into}"
+                owner = session.agent_id if session is not None else None
+            why = absorbed.get((k.rule, owner), CLEARED) if owner else CLEARED
             self._resolve(ctx, workspace, alert, now, why)
             changed += 1
         return changed
 
     def _fire(self, ctx: WriteContext, workspace: str, alert: Alert | None, firing: Firing,
-              now: float, rolled_into: dict[tuple[str, str], str]) -> int:
+              now: float, absorbed: dict[tuple[str, str], str]) -> int:
         """Raise, re-open, escalate or refresh the alert of one firing identity."""
         key, reading, rolled = firing.key, firing.reading, firing.rollup
         if alert is None:
@@ -195,7 +200,7 @@ class AlertEngine:
         else:
             alert, changed = self._refresh(ctx, workspace, alert, firing, now)
         if rolled is not None:
-            rolled_into[(key.rule, key.subject_id)] = alert.id
+            absorbed[(key.rule, key.subject_id)] = f"rolled up into the agent's alert {alert.id}"
         return changed
 
     def _rollup_fields(self, ctx: WriteContext, workspace: str, key: Key,

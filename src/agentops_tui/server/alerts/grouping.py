@@ -112,11 +112,12 @@ class Grouper:
     # ---- roll-up ---------------------------------------------------------------------------
 
     def roll_up(self, workspace: str, rule: str, readings: dict[str, Reading], fleet: Fleet,
-                now: float, rolled_agents: set[str]) -> tuple[dict[str, Reading],
-                                                                dict[str, RollupReading]]:
+                now: float, rolled_agents: set[str], covered_agents: set[str],
+                ) -> tuple[dict[str, Reading], dict[str, RollupReading]]:
         """Split a per-session rule's readings into the sessions alerted on their own and
         one roll-up per agent. `rolled_agents`: agents whose roll-up alert of this rule is
-        open — their sessions join it whatever their number."""
+        open — their sessions join it whatever their number. `covered_agents`: agents with
+        an open alert of the same rule on the agent itself, which already says it all."""
         cfg = self.settings.grouping
         memory = self._memory.setdefault((workspace, rule), _RuleMemory())
         since = now - self.settings.seconds(cfg.rollup_window_minutes)
@@ -136,6 +137,8 @@ class Grouper:
         single: dict[str, Reading] = {}
         rolled: dict[str, RollupReading] = {}
         for agent_id, firing in by_agent.items():
+            if agent_id in covered_agents:
+                continue
             recent = tuple(sorted(memory.fired.get(agent_id, ())))
             sticky = agent_id in rolled_agents or self.recently_rolled_up(
                 workspace, rule, agent_id)
