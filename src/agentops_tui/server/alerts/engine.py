@@ -25,6 +25,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import Alert
 from agentops_tui.server import audit
 from agentops_tui.server.alerts import grouping
@@ -75,6 +76,15 @@ def _emit(ctx: WriteContext, workspace: str, kind: str, alert: Alert) -> None:
     session_id = alert.subject_id if alert.subject_type == "session" else None
     ctx.emit(workspace, kind, alert.model_dump(), session_id=session_id)
     save(ctx.conn, workspace, alert)
+
+
+def _held(reading: Reading, alert: Alert | None) -> Reading:
+    """A falling value does not lower an open alert's severity: the reading at the alert's
+    level, so grouping weighs the alert as the operator sees it."""
+    if alert is None or SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[reading.severity]:
+        return reading
+    return Reading(alert.severity, reading.value, reading.threshold, reading.message,
+                   reading.unit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +145,7 @@ class AlertEngine:
         for alert in list(fleet.alerts.values()):  # subjects that ended take their alerts
             why = grouping.ended(fleet, alert.subject_type, alert.subject_id)
             if why is not None:
-                self._resolve(ctx, workspace, alert, now, why)
+                self._resolve(ctx, workspace, alert, now, why, ended=True)
                 changed += 1
         open_alerts = {grouping.key_of(a): a for a in list(fleet.alerts.values())}
         open_subjects: dict[tuple[str, str], set[str]] = {}
@@ -143,8 +153,8 @@ class AlertEngine:
             if not k.rollup:
                 open_subjects.setdefault((k.rule, k.subject_type), set()).add(k.subject_id)
         ev = Evaluation(ctx, workspace, feeds, self.feeds, self.settings, now, open_subjects)
-        # (rule, agent) → the agent alert its sessions' alerts of that rule resolve into
-        absorbed: dict[tuple[str, str], str] = {}
+        # why an alert that no longer fires on its own resolves, when another speaks for it
+        absorbed: dict[Key, str] = {}
         for check in CHECKS:
             try:
                 readings = check.read(ev)
@@ -161,33 +171,18 @@ class AlertEngine:
             firings = [Firing(Key(check.rule, check.subject_type, s), r, action)
                        for s, r in readings.items()]
             if check.subject_type == "session":
-                rolled_agents = {k.subject_id for k in open_alerts
-                                 if k.rollup and k.rule == check.rule}
-                covered = {a.subject_id: a.id for a in fleet.alerts.values()
-                           if a.rule == check.rule and a.subject_type == "agent"
-                           and not a.rollup}
-                for agent_id, alert_id in covered.items():
-                    absorbed[(check.rule, agent_id)] = f"covered by the agent's alert {alert_id}"
-                single, rolled = self.grouper.roll_up(workspace, check.rule, readings, fleet,
-                                                      now, rolled_agents, set(covered))
-                firings = [f for f in firings if f.key.subject_id in single]
-                firings += [Firing(Key(check.rule, "agent", agent_id, True), r.reading, action, r)
-                            for agent_id, r in rolled.items()]
+                firings = self._group(workspace, check.rule, readings, fleet, now, action,
+                                      open_alerts, absorbed)
             for firing in firings:
                 changed += self._fire(ctx, workspace, open_alerts.pop(firing.key, None),
                                       firing, now, absorbed)
         for k, alert in open_alerts.items():  # nothing fires for them any more
-            owner: str | None = k.subject_id if k.rollup else None
-            if k.subject_type == "session":
-                session = fleet.sessions.get(k.subject_id)
-                owner = session.agent_id if session is not None else None
-            why = absorbed.get((k.rule, owner), CLEARED) if owner else CLEARED
-            self._resolve(ctx, workspace, alert, now, why)
+            self._resolve(ctx, workspace, alert, now, absorbed.get(k, CLEARED))
             changed += 1
         return changed
 
     def _fire(self, ctx: WriteContext, workspace: str, alert: Alert | None, firing: Firing,
-              now: float, absorbed: dict[tuple[str, str], str]) -> int:
+              now: float, absorbed: dict[Key, str]) -> int:
         """Raise, re-open, escalate or refresh the alert of one firing identity."""
         key, reading, rolled = firing.key, firing.reading, firing.rollup
         if alert is None:
@@ -200,8 +195,33 @@ class AlertEngine:
         else:
             alert, changed = self._refresh(ctx, workspace, alert, firing, now)
         if rolled is not None:
-            absorbed[(key.rule, key.subject_id)] = f"rolled up into the agent's alert {alert.id}"
+            for sid in rolled.recent:
+                absorbed[Key(key.rule, "session", sid)] = \
+                    f"rolled up into the agent's alert {alert.id}"
         return changed
+
+    def _group(self, workspace: str, rule: str, readings: dict[str, Reading], fleet: Fleet,
+               now: float, action: str, open_alerts: dict[Key, Alert],
+               absorbed: dict[Key, str]) -> list[Firing]:
+        """A per-session rule's firings after roll-up and cover by the agent's own alert."""
+        agent_alerts = {a.subject_id: a for a in fleet.alerts.values()
+                        if a.rule == rule and a.subject_type == "agent" and not a.rollup}
+        rolled_agents = {k.subject_id for k in open_alerts if k.rollup and k.rule == rule}
+        readings = {sid: _held(r, open_alerts.get(Key(rule, "session", sid)))
+                    for sid, r in readings.items()}
+        split = self.grouper.roll_up(
+            workspace, rule, readings, fleet, now, rolled_agents,
+            {agent_id: SEVERITY_RANK[a.severity] for agent_id, a in agent_alerts.items()})
+        for sid in split.covered:
+            agent_alert = agent_alerts[fleet.sessions[sid].agent_id]
+            absorbed[Key(rule, "session", sid)] = f"covered by the agent's alert {agent_alert.id}"
+        for agent_id, agent_alert in agent_alerts.items():  # a roll-up it makes redundant
+            if agent_id not in split.rolled:
+                absorbed[Key(rule, "agent", agent_id, True)] = \
+                    f"covered by the agent's alert {agent_alert.id}"
+        return [Firing(Key(rule, "session", s), r, action) for s, r in split.single.items()] + [
+            Firing(Key(rule, "agent", agent_id, True), r.reading, action, r)
+            for agent_id, r in split.rolled.items()]
 
     def _rollup_fields(self, ctx: WriteContext, workspace: str, key: Key,
                        alert: Alert | None, rolled: RollupReading) -> dict[str, Any]:
@@ -282,14 +302,14 @@ class AlertEngine:
         return updated, 0
 
     def _resolve(self, ctx: WriteContext, workspace: str, alert: Alert, now: float,
-                 why: str) -> None:
+                 why: str, ended: bool = False) -> None:
         resolved = alert.model_copy(update={"status": "resolved", "resolved_at": now,
                                             "updated_at": now, "resolved_reason": why})
         _emit(ctx, workspace, "alert.resolved", resolved)
-        if why == CLEARED:
-            self.grouper.remember_cleared(workspace, resolved)
-        else:
+        if ended:  # nobody will act on it again
             self.grouper.forget(workspace, grouping.key_of(resolved))
+        else:  # cleared, or another alert speaks for it: firing again re-opens it
+            self.grouper.remember_cleared(workspace, resolved)
 
     @staticmethod
     def _message(reading: Reading, targets: list[str], text: str) -> str:

@@ -112,42 +112,52 @@ class Grouper:
     # ---- roll-up ---------------------------------------------------------------------------
 
     def roll_up(self, workspace: str, rule: str, readings: dict[str, Reading], fleet: Fleet,
-                now: float, rolled_agents: set[str], covered_agents: set[str],
-                ) -> tuple[dict[str, Reading], dict[str, RollupReading]]:
-        """Split a per-session rule's readings into the sessions alerted on their own and
-        one roll-up per agent. `rolled_agents`: agents whose roll-up alert of this rule is
-        open — their sessions join it whatever their number. `covered_agents`: agents with
-        an open alert of the same rule on the agent itself, which already says it all."""
+                now: float, rolled_agents: set[str], covered: dict[str, int]) -> Split:
+        """Split a per-session rule's readings into the sessions alerted on their own, one
+        roll-up per agent, and the sessions their agent's own alert already speaks for.
+
+        `rolled_agents`: agents whose roll-up alert of this rule is open — their sessions join
+        it whatever their number. `covered`: agent → severity rank of its open alert of the
+        same rule; a session reading no more severe adds nothing to it."""
         cfg = self.settings.grouping
         memory = self._memory.setdefault((workspace, rule), _RuleMemory())
         since = now - self.settings.seconds(cfg.rollup_window_minutes)
+        split = Split()
         by_agent: dict[str, dict[str, Reading]] = {}
         for session_id, reading in readings.items():
             session = fleet.sessions.get(session_id)
             if session is None:
                 continue
-            by_agent.setdefault(session.agent_id, {})[session_id] = reading
             memory.fired.setdefault(session.agent_id, {})[session_id] = now
+            if SEVERITY_RANK[reading.severity] <= covered.get(session.agent_id, 0):
+                split.covered.add(session_id)
+            else:
+                by_agent.setdefault(session.agent_id, {})[session_id] = reading
         for agent_id in list(memory.fired):
             fired = memory.fired[agent_id]
             for sid in [s for s, ts in fired.items() if ts < since]:
                 del fired[sid]
             if not fired:
                 del memory.fired[agent_id]
-        single: dict[str, Reading] = {}
-        rolled: dict[str, RollupReading] = {}
         for agent_id, firing in by_agent.items():
-            if agent_id in covered_agents:
-                continue
             recent = tuple(sorted(memory.fired.get(agent_id, ())))
             sticky = agent_id in rolled_agents or self.recently_rolled_up(
                 workspace, rule, agent_id)
             if cfg.rollup_sessions and (sticky or len(recent) >= cfg.rollup_sessions):
                 worst = max(firing.values(), key=lambda r: (SEVERITY_RANK[r.severity], r.value))
-                rolled[agent_id] = RollupReading(worst, tuple(sorted(firing)), recent)
+                split.rolled[agent_id] = RollupReading(worst, tuple(sorted(firing)), recent)
             else:
-                single.update(firing)
-        return single, rolled
+                split.single.update(firing)
+        return split
+
+
+@dataclass
+class Split:
+    """A per-session rule's readings after grouping."""
+
+    single: dict[str, Reading] = field(default_factory=dict)  # alerted on their own
+    rolled: dict[str, RollupReading] = field(default_factory=dict)  # agent → its roll-up
+    covered: set[str] = field(default_factory=set)  # said by their agent's own alert
 
 
 def rollup_message(agent_label: str, rolled: RollupReading, window_minutes: float) -> str:
