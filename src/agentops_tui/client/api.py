@@ -201,6 +201,12 @@ class ApiClient:
     async def ack_alert(self, alert_id: str) -> Alert:
         return Alert.model_validate(await self._json("POST", f"/api/v1/alerts/{alert_id}/ack"))
 
+    async def notifications(self, limit: int = 50) -> dict[str, Any]:
+        """The notifications delivery log, newest first, and the rules (channels masked)."""
+        result: dict[str, Any] = await self._json("GET", "/api/v1/notifications",
+                                                  params={"limit": limit})
+        return result
+
     async def alert_engine(self) -> dict[str, Any]:
         result: dict[str, Any] = await self._json("GET", "/api/v1/alerts/engine")
         return result
