@@ -22,26 +22,28 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import Alert
 from agentops_tui.server import audit
-from agentops_tui.server.alerts import grouping
+from agentops_tui.server.alerts import actions, grouping
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.alerts.feeds import AlertFeeds
-from agentops_tui.server.alerts.grouping import SEVERITY_RANK, Grouper, Key, RollupReading
+from agentops_tui.server.alerts.grouping import (
+    SEVERITY_RANK,
+    Firing,
+    Grouper,
+    Key,
+    RollupReading,
+)
+from agentops_tui.server.alerts.records import emit as _emit
 from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading, _agent_label
-from agentops_tui.server.auth import SYSTEM
-from agentops_tui.server.control import approvals, commands
-from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
+from agentops_tui.server.control import approvals
 from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 log = logging.getLogger("agentops.alerts")
 
-PAUSABLE = frozenset({"running", "waiting"})
 CLEARED = "the condition cleared"
 
 
@@ -55,29 +57,6 @@ def _fmt(value: float, unit: str) -> str:
     return f"{value:g}"
 
 
-SAVE_SQL = upsert(
-    "alerts",
-    ("workspace", "id", "rule", "subject_type", "subject_id", "severity", "status",
-     "raised_at", "data", "count", "last_seen"),
-    ("workspace", "id"),
-)
-
-
-def save(conn: Connection, workspace: str, alert: Alert) -> None:
-    conn.execute(
-        SAVE_SQL,
-        (workspace, alert.id, alert.rule, alert.subject_type, alert.subject_id,
-         alert.severity, alert.status, alert.raised_at, alert.model_dump_json(),
-         alert.count, alert.last_seen),
-    )
-
-
-def _emit(ctx: WriteContext, workspace: str, kind: str, alert: Alert) -> None:
-    session_id = alert.subject_id if alert.subject_type == "session" else None
-    ctx.emit(workspace, kind, alert.model_dump(), session_id=session_id)
-    save(ctx.conn, workspace, alert)
-
-
 def _held(reading: Reading, alert: Alert | None) -> Reading:
     """A falling value does not lower an open alert's severity: the reading at the alert's
     level, so grouping weighs the alert as the operator sees it."""
@@ -85,16 +64,6 @@ def _held(reading: Reading, alert: Alert | None) -> Reading:
         return reading
     return Reading(alert.severity, reading.value, reading.threshold, reading.message,
                    reading.unit)
-
-
-@dataclass(frozen=True, slots=True)
-class Firing:
-    """What one pass found for one alert identity."""
-
-    key: Key
-    reading: Reading
-    action: str
-    rollup: RollupReading | None = None
 
 
 class AlertEngine:
@@ -235,7 +204,7 @@ class AlertEngine:
                previous: Alert | None) -> Alert:
         """A new alert, or the one that cleared a moment ago raised again (a repeat)."""
         key, reading = firing.key, firing.reading
-        targets = self._targets(ctx, workspace, firing)
+        targets = actions.targets(ctx, workspace, firing)
         fields: dict[str, Any] = {
             "severity": reading.severity, "value": reading.value,
             "threshold": reading.threshold, "status": "open", "raised_at": now,
@@ -256,13 +225,13 @@ class AlertEngine:
                           subject_type=key.subject_type, subject_id=key.subject_id,
                           first_seen=now, **fields)
         _emit(ctx, workspace, "alert.raised", alert)
-        self._pause(ctx, workspace, alert, targets)
+        actions.pause(ctx, workspace, alert, targets, self.command_expiry_seconds)
         return alert
 
     def _escalate(self, ctx: WriteContext, workspace: str, alert: Alert, firing: Firing,
                   now: float) -> Alert:
         reading = firing.reading
-        targets = self._targets(ctx, workspace, firing)
+        targets = actions.targets(ctx, workspace, firing)
         fields: dict[str, Any] = {
             "severity": reading.severity, "value": reading.value,
             "threshold": reading.threshold, "updated_at": now, "status": "open",
@@ -276,7 +245,8 @@ class AlertEngine:
         fields["message"] = self._message(reading, targets, text)
         updated = alert.model_copy(update=fields)
         _emit(ctx, workspace, "alert.updated", updated)
-        self._pause(ctx, workspace, updated, targets)
+        actions.pause(ctx, workspace, updated, targets,
+                      self.command_expiry_seconds)
         return updated
 
     def _refresh(self, ctx: WriteContext, workspace: str, alert: Alert, firing: Firing,
@@ -318,47 +288,6 @@ class AlertEngine:
             text += f"; pausing {len(targets)} session{'s' if len(targets) > 1 else ''}"
         return text
 
-    # ---- acting ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _targets(ctx: WriteContext, workspace: str, firing: Firing) -> list[str]:
-        """The sessions a critical alert with `action = "pause"` pauses."""
-        if firing.action != "pause" or firing.reading.severity != "critical":
-            return []
-        fleet = ctx.fleet(workspace)
-        subject_type, subject_id = firing.key.subject_type, firing.key.subject_id
-        if firing.rollup is not None:  # the sessions that fire now, not the whole agent
-            candidates: set[str] = set(firing.rollup.firing)
-        elif subject_type == "session":
-            candidates = {subject_id}
-        elif subject_type == "agent":
-            candidates = set(fleet.active_by_agent.get(subject_id, ()))
-        elif subject_type == "task":
-            candidates = set(fleet.sessions_by_task.get(subject_id, ()))
-        else:
-            candidates = {s for ids in fleet.active_by_agent.values() for s in ids}
-        targets = []
-        for sid in sorted(candidates):
-            session = fleet.sessions.get(sid)
-            if session is None or session.status not in PAUSABLE:
-                continue
-            pending = fleet.pending_command_by_session.get(sid)
-            if pending is not None and fleet.commands[pending].action == "pause":
-                continue
-            targets.append(sid)
-        return targets
-
-    def _pause(self, ctx: WriteContext, workspace: str, alert: Alert, targets: list[str]) -> None:
-        actor = audit.Actor(name=SYSTEM, workspace=workspace)
-        payload: dict[str, Any] = {"reason": alert.message, "alert_id": alert.id}
-        for sid in targets:
-            try:
-                commands.issue_command(ctx, workspace, sid, "pause", payload, actor,
-                                      expiry_seconds=self.command_expiry_seconds)
-            except Rejected as exc:  # changed under us; the audit log of the rule says why
-                audit.record(ctx.conn, actor, "session.pause", sid, payload,
-                             f"rejected: {exc.message}", ctx.now)
-
     # ---- operator acknowledgement -----------------------------------------------------------
 
     def ack(self, ctx: WriteContext, workspace: str, alert_id: str, actor: audit.Actor) -> Alert:
@@ -385,24 +314,6 @@ class AlertEngine:
         _emit(ctx, workspace, "alert.acked", acked)
         audit.record(ctx.conn, actor, "alert.ack", alert_id, None, "accepted", ctx.now)
         return acked
-
-
-def query(conn: Connection, workspace: str, statuses: list[str], rule: str | None,
-          subject_type: str | None, subject_id: str | None, limit: int) -> list[Alert]:
-    """Alerts newest first."""
-    sql = "SELECT data FROM alerts WHERE workspace = ?"
-    params: list[Any] = [workspace]
-    if statuses:
-        sql += f" AND status IN ({placeholders(len(statuses))})"
-        params.extend(statuses)
-    for column, value in (("rule", rule), ("subject_type", subject_type),
-                          ("subject_id", subject_id)):
-        if value is not None:
-            sql += f" AND {column} = ?"
-            params.append(value)
-    sql += " ORDER BY raised_at DESC, id DESC LIMIT ?"
-    params.append(limit)
-    return [Alert.model_validate_json(r[0]) for r in conn.execute(sql, params)]
 
 
 async def evaluate_forever(server: Any) -> None:

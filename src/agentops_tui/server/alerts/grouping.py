@@ -160,6 +160,16 @@ class Split:
     covered: set[str] = field(default_factory=set)  # said by their agent's own alert
 
 
+@dataclass(frozen=True, slots=True)
+class Firing:
+    """What one pass found for one alert identity."""
+
+    key: Key
+    reading: Reading
+    action: str
+    rollup: RollupReading | None = None
+
+
 def rollup_message(agent_label: str, rolled: RollupReading, window_minutes: float) -> str:
     """One line for a roll-up: how many sessions, and the worst one now (its own words)."""
     n = len(rolled.recent)
