@@ -226,8 +226,6 @@ async def test_a_server_without_whoami_leaves_the_role_unknown(
 # Answers the client still hands over as JSON; each says why.
 UNTYPED_ON_PURPOSE = {
     "request": "the raw response, for the calls that read text (the audit export)",
-    "costs": "the cost report, parsed by the Costs screen",
-    "costs_timeline": "the cost report, parsed by the Costs screen",
 }
 
 

@@ -306,7 +306,14 @@ class Command(Entity):
 
 
 class Alert(Entity):
-    """A rule that fired for one subject; `alert.*` events carry the whole alert."""
+    """A rule that fired for one subject; `alert.*` events carry the whole alert.
+
+    Repeats of one rule on one subject fold into one alert: `count` says how often it fired
+    (for an agent alert rolled up from its sessions, how many sessions fired), `first_seen`
+    and `last_seen` when, `last_value` the latest reading (`value` is the one that raised or
+    escalated it, quoted by `message`). `rollup` marks an agent alert that stands for a
+    per-session rule firing on many of its sessions; `sessions` lists some of them.
+    """
 
     id: str
     rule: str
@@ -320,8 +327,26 @@ class Alert(Entity):
     raised_at: float
     updated_at: float
     resolved_at: float | None = None
+    resolved_reason: str | None = None
     acked_by: str | None = None
     acked_at: float | None = None
+    count: int = 1
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    last_value: float | None = None
+    rollup: bool = False
+    sessions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _seen(self) -> Alert:
+        """Alerts stored before grouping existed were seen when raised and last updated."""
+        if not self.first_seen:
+            self.first_seen = self.raised_at
+        if not self.last_seen:
+            self.last_seen = self.updated_at
+        if self.last_value is None:
+            self.last_value = self.value
+        return self
 
 
 class WorkQueue(Entity):

@@ -11,7 +11,7 @@ import httpx
 
 from agentops_tui.client.records import AuditEntry, EventPage, Health, Killswitch
 from agentops_tui.models import Alert, Approval, Command, Identity, Message, Snapshot
-from agentops_tui.reports import AlertEngineStatus, CostTable, CostTimeline
+from agentops_tui.reports import AlertEngineStatus, CostTable, CostTimeline, NotificationPage
 from agentops_tui.tls import client_tls
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -190,6 +190,11 @@ class ApiClient:
 
     async def ack_alert(self, alert_id: str) -> Alert:
         return Alert.model_validate(await self._json("POST", f"/api/v1/alerts/{alert_id}/ack"))
+
+    async def notifications(self, limit: int = 50) -> NotificationPage:
+        """The notifications delivery log, newest first, and the rules (channels masked)."""
+        return NotificationPage.model_validate(
+            await self._json("GET", "/api/v1/notifications", params={"limit": limit}))
 
     async def alert_engine(self) -> AlertEngineStatus:
         return AlertEngineStatus.model_validate(await self._json("GET", "/api/v1/alerts/engine"))

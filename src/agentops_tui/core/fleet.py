@@ -421,6 +421,7 @@ _HANDLERS: dict[str, _Handler] = {
     "command.updated": _command,
     "alert.raised": _alert,
     "alert.updated": _alert,
+    "alert.refreshed": _alert,
     "alert.acked": _alert,
     "alert.resolved": _alert,
     "queue.created": _queue_created,

@@ -36,6 +36,7 @@ from agentops_tui.simulator.queues import QueueWork
 log = logging.getLogger("agentops.simulator")
 
 ROLES = ("deep", "stuck", "burner", "approver", "waiter", "failer", "slow")
+RUNAWAY_STEPS = 150
 KIND_OF_ROLE = {"deep": "coder", "stuck": "researcher", "burner": "reviewer",
                 "approver": "reviewer", "waiter": "triager", "failer": "coder",
                 "slow": "analyzer"}
@@ -110,6 +111,8 @@ class SimAgent:
         steps = rng.randint(6, 14) if depth == 0 else rng.randint(3, 6)
         pace = SLOWDOWN if self.role == "slow" and self.sessions_started > BASELINE_SESSIONS \
             else 1.0
+        if role == "burner":  # it loops until someone stops it, or for ~4 simulated minutes
+            steps = RUNAWAY_STEPS
         children: list[asyncio.Task[str]] = []
         try:
             for step in range(steps):
@@ -179,12 +182,15 @@ class SimAgent:
                               output=None if ok else "error: command failed with exit code 1")
         low_in, high_in = self.kind.input_tokens
         low_out, high_out = self.kind.output_tokens
-        if role == "burner":
+        if role == "burner":  # a runaway: the whole context sent afresh every step
             inp, out = rng.randint(18_000, 24_000), rng.randint(1_500, 2_500)
-        else:
-            inp, out = rng.randint(low_in, high_in), rng.randint(low_out, high_out)
+            cached = rng.randint(0, inp // 2)
+        else:  # as agents with prompt caching do: most of the context is read from the cache
+            context, out = rng.randint(low_in, high_in), rng.randint(low_out, high_out)
+            cached = int(context * rng.uniform(0.75, 0.95))
+            inp = context - cached
         session.usage(model=self.model, input_tokens=inp, output_tokens=out,
-                      cache_read_tokens=rng.randint(0, inp // 2))
+                      cache_read_tokens=cached)
 
     async def _wait_for_input(self, session: AsyncSession, rng: random.Random) -> None:
         session.waiting(rng.choice(WAIT_REASONS))

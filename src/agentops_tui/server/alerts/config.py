@@ -89,8 +89,8 @@ class RunawayCost(ActingThreshold):
 
 
 class RunawayRules(_Config):
-    session: RunawayCost = RunawayCost(warning=1.0, critical=5.0)
-    agent: RunawayCost = RunawayCost(warning=5.0, critical=25.0)
+    session: RunawayCost = RunawayCost(warning=2.0, critical=10.0)
+    agent: RunawayCost = RunawayCost(warning=10.0, critical=40.0)
 
 
 class BudgetRules(_Config):
@@ -107,7 +107,7 @@ class ErrorRate(ActingThreshold):
     warning: Ratio = 0.25
     critical: Ratio = 0.5
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
 
 class SuccessRate(_Config):
@@ -117,7 +117,7 @@ class SuccessRate(_Config):
     warning: Ratio = None
     critical: Ratio = None
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> SuccessRate:
@@ -200,6 +200,19 @@ class TokenBudgets(_Config):
         return self
 
 
+class Grouping(_Config):
+    """How repeats fold into one alert and per-session rules roll up to their agent."""
+
+    # this many sessions of one agent firing one per-session rule within the window make one
+    # agent alert instead of one per session (0 switches roll-ups off)
+    rollup_sessions: int = Field(default=3, ge=0)
+    rollup_window_minutes: float = Field(default=15.0, gt=0, le=1440)
+    # a rule firing again on a subject within this long after its alert cleared re-opens it
+    repeat_window_minutes: float = Field(default=60.0, ge=0, le=10080)
+    # a firing alert's `last_seen` and `last_value` are written at most this often
+    refresh_minutes: float = Field(default=1.0, gt=0, le=1440)
+
+
 class AlertSettings(_Config):
     """Thresholds of every rule, with defaults; `[alerts]` in the config file overrides."""
 
@@ -219,6 +232,7 @@ class AlertSettings(_Config):
     api_latency: ApiLatency = ApiLatency()
     budget_tokens: TokenBudgets = TokenBudgets()
     too_many_agents: Threshold = Threshold()  # agents with an active session; off unless set
+    grouping: Grouping = Grouping()
     # Not configurable from the file: lets tests drive time-based rules without sleeping.
     clock: Callable[[], float] = Field(default=time.time, exclude=True, repr=False)
 

@@ -296,10 +296,11 @@ class AlertFeeds:
             self._apply_command(feeds, ts, json.loads(raw))
         for alert in fleet.alerts.values():
             if alert.rule == "sla_breached":
-                # the alert's value is how late the task was at its last update
-                late = s.seconds(alert.value)
+                # its last value is how late the task was when it was last seen
+                late = s.seconds(alert.last_value if alert.last_value is not None
+                                 else alert.value)
                 feeds.sla[alert.subject_id] = SlaBreach(
-                    task_id=alert.subject_id, deadline=alert.updated_at - late,
+                    task_id=alert.subject_id, deadline=alert.last_seen - late,
                     breached_at=alert.raised_at, label=alert.subject_id,
                 )
         return feeds

@@ -13,7 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -101,6 +101,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     workspace TEXT NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
     subject_type TEXT NOT NULL, subject_id TEXT NOT NULL, severity TEXT NOT NULL,
     status TEXT NOT NULL, raised_at REAL NOT NULL, data TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1, last_seen REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (workspace, status, raised_at);
@@ -206,11 +207,29 @@ def migrate(conn: sqlite3.Connection) -> None:
         raise DatabaseUnusable(
             f"database schema {row[0]} is newer than this agentops ({SCHEMA_VERSION}); upgrade"
         )
+    if row is not None and int(row[0]) < 2:
+        _add_alert_grouping(conn)
     conn.executescript(DDL)
     if row is None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
+    elif int(row[0]) < SCHEMA_VERSION:
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                     (str(SCHEMA_VERSION),))
+
+
+def _add_alert_grouping(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: alerts count their repeats and when they were last seen. Plain ALTER
+    TABLE and UPDATE, so the same steps serve any SQL database."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
+    if not columns:  # no alerts table yet: the DDL makes it whole
+        return
+    if "count" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+    if "last_seen" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_seen REAL NOT NULL DEFAULT 0")
+        conn.execute("UPDATE alerts SET last_seen = raised_at")
 
 
 class DatabaseUnusable(Exception):
