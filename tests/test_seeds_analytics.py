@@ -25,7 +25,7 @@ from agentops_tui.tui.app import create_app
 from agentops_tui.tui.screens.details import SessionDetails
 
 from conftest import LiveServer, start_server
-from factories import agent, started
+from factories import agent, ended, started, tool
 from sse import SseReader
 from tui_support import frozen_clock, select_in_fleet, until
 from waiting import wait_for
@@ -51,11 +51,14 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             def worked() -> bool:
                 runs = c.get("/api/agents/performance/screenshot-analyzer",
                              params={"days": 7})
-                ended = c.get("/api/agents/types/distribution").json()["total_executions"]
+                dist = c.get("/api/agents/types/distribution")
+                assert dist.status_code == 200, dist.text
+                ended = dist.json()["total_executions"]
                 return (runs.status_code == 200 and runs.json()["total_executions"] >= 5
                         and ended >= 10)
 
-            wait_for(worked, 60, what="the simulated fleet to finish some work")
+            # looked at twice a second: the analytics reads are rate-limited per token
+            wait_for(worked, 60, what="the simulated fleet to finish some work", interval=0.5)
         yield srv
     finally:
         sim.stop()
@@ -159,6 +162,15 @@ def test_performance_of_the_documents_example_agent(fleet: LiveServer) -> None:
 
 @pytest.mark.parametrize("period", ["day", "week"])
 def test_tools_usage_with_insights(fleet: LiveServer, period: str) -> None:
+    # two runs that use the same pair of tools and nothing else: a pair the insights must name
+    # whatever the simulated fleet happened to do
+    events: list[dict[str, Any]] = [agent(f"ag-pair-{period}")]
+    for n in range(2):
+        sid = f"se-pair-{period}-{n}"
+        events += [started(sid, f"ag-pair-{period}"), tool(sid, "DeployCanary"),
+                   tool(sid, "RollbackCanary"), ended(sid)]
+    with fleet.client() as c:
+        c.post("/api/v1/ingest", json={"events": events}).raise_for_status()
     body = _get(fleet, f"/api/agents/tools/usage?period={period}")
     if period == "day":
         datetime.strptime(body["period"], "%Y-%m-%d")
@@ -176,6 +188,7 @@ def test_tools_usage_with_insights(fleet: LiveServer, period: str) -> None:
     assert insights["least_used_tool"] in {t["name"] for t in tools}
     pairs = insights["high_correlation"]
     assert pairs and all(len(p) == 2 and p[0] != p[1] for p in pairs)
+    assert ["DeployCanary", "RollbackCanary"] in pairs
 
 
 @pytest.mark.parametrize(("path", "name"), [
