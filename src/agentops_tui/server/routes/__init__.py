@@ -17,6 +17,7 @@ from agentops_tui.server.routes import (
     otlp,
     queues,
     reads,
+    seed_work_queues,
     stream,
     tasks,
 )
@@ -26,3 +27,4 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for module in (health, ingest, stream, reads, control, audit, costs, alerts, approvals,
                    queues, tasks, otlp, hooks, notifications)
 )
+ROUTERS += (seed_work_queues.router,)  # seed paths (docs/compat.md)

@@ -1,7 +1,8 @@
 """Work queues: create, list, delete; add and list tasks; dequeue, steal, complete, fail.
 
 Paths and bodies follow the work-queue API agents already speak (camelCase accepted), under
-`/api/v1`. Changes need role operator; every change but a dequeue or steal is audited.
+`/api/v1`, and at seed 003's own paths without it (routes/seed_work_queues.py). Changes
+need role operator; every change but a dequeue or steal is audited.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ async def _change(request: Request, principal: Principal, ctx: ServerContext, ac
     return (await ctx.store.write(job)).unwrap()
 
 
-@router.post("/work-queues", status_code=201, response_model=WorkQueue)
+@router.post("/work-queues", status_code=201, response_model=WorkQueue,
+             responses=answers(409))
 async def create_queue(body: CreateQueueRequest, request: Request,
                        principal: Principal = Depends(operator),
                        ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -100,7 +102,8 @@ async def delete_queue(
     return result
 
 
-@router.post("/work-queues/{queue_id}/tasks", status_code=201, response_model=Task)
+@router.post("/work-queues/{queue_id}/tasks", status_code=201, response_model=Task,
+             responses=answers(409))
 async def add_task(queue_id: str, body: CreateTaskRequest, request: Request,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
