@@ -17,6 +17,7 @@ from agentops_tui.server.routes import (
     otlp,
     queues,
     reads,
+    seed_agents,
     seed_work_queues,
     stream,
     tasks,
@@ -27,4 +28,5 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
     for module in (health, ingest, stream, reads, control, audit, costs, alerts, approvals,
                    queues, tasks, otlp, hooks, notifications)
 )
-ROUTERS += (seed_work_queues.router,)  # seed paths (docs/compat.md)
+ROUTERS += (seed_agents.router,)  # seed 002's paths (docs/compat.md)
+ROUTERS += (seed_work_queues.router,)  # seed 003's paths (docs/compat.md)

@@ -23,6 +23,7 @@ from agentops_tui.models import (
     TaskStatus,
     WorkQueue,
 )
+from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import queues
@@ -50,7 +51,7 @@ async def _change(request: Request, principal: Principal, ctx: ServerContext, ac
 
 
 @router.post("/work-queues", status_code=201, response_model=WorkQueue,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("queue.create"))
 async def create_queue(body: CreateQueueRequest, request: Request,
                        principal: Principal = Depends(operator),
                        ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -88,7 +89,8 @@ async def get_queue(queue_id: str, principal: Principal = Depends(viewer),
     return _with_counts(queue, counts)
 
 
-@router.delete("/work-queues/{queue_id}", responses=answers(409))
+@router.delete("/work-queues/{queue_id}", responses=answers(409),
+                openapi_extra=audited_as("queue.delete"))
 async def delete_queue(
     queue_id: str, request: Request,
     force: bool = Query(False, description="fail the queue's open tasks instead of refusing"),
@@ -103,7 +105,7 @@ async def delete_queue(
 
 
 @router.post("/work-queues/{queue_id}/tasks", status_code=201, response_model=Task,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("task.create"))
 async def add_task(queue_id: str, body: CreateTaskRequest, request: Request,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -156,7 +158,7 @@ async def steal(queue_id: str, body: TakeTaskRequest, principal: Principal = Dep
 
 
 @router.post("/work-queue-tasks/{task_id}/complete", response_model=Task,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("task.complete"))
 async def complete(task_id: str, request: Request, body: CompleteTaskRequest | None = None,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -168,7 +170,8 @@ async def complete(task_id: str, request: Request, body: CompleteTaskRequest | N
     return JSONResponse(task.model_dump(mode="json"))
 
 
-@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task, responses=answers(409))
+@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task, responses=answers(409),
+             openapi_extra=audited_as("task.fail"))
 async def fail(task_id: str, request: Request, body: FailTaskRequest | None = None,
                principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
