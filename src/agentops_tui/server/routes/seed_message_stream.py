@@ -11,6 +11,7 @@ is not sent twice.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from agentops_tui.server.control import agent_views
 from agentops_tui.server.routes.stream import REPLAY_PAGE, reset_frame
 from agentops_tui.server.routes.stream import _cursor as event_cursor
 from agentops_tui.server.routes.subscribed import (
+    KEEPALIVE_FRAME,
     REVOKED_FRAME,
     StreamCaller,
     SubscribedStream,
@@ -105,10 +107,13 @@ async def message_stream(request: Request, ctx: ServerContext, workspace: str, a
                     sent = page[-1].id
                 if len(page) < REPLAY_PAGE:
                     break
+        heartbeat = ctx.settings.heartbeat_seconds
+        quiet_since = time.monotonic()
         while True:
-            note = await next_wake(sub, caller, ctx.settings.heartbeat_seconds)
+            note = await next_wake(sub, caller, heartbeat)
             if note is not None:
                 yield note
+                quiet_since = time.monotonic()
                 if note is REVOKED_FRAME:
                     return
                 continue
@@ -125,5 +130,10 @@ async def message_stream(request: Request, ctx: ServerContext, workspace: str, a
                     out.append(_frame(frame.id, sessions.entry(data, float(data["ts"]))))
             if out:
                 yield b"".join(out)
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= heartbeat:
+                # other agents keep the subscription busy: a keepalive all the same
+                yield KEEPALIVE_FRAME
+                quiet_since = time.monotonic()
 
     return SubscribedStream(frames(), ctx.bus, sub)
