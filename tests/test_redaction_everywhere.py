@@ -226,7 +226,7 @@ def read_everything(c: httpx.Client) -> dict[str, str]:
     ids["agent_name"] = [x["name"] for x in ok(c.get("/api/v1/agents"))["agents"]]
     # streams, and a held hook's wait (its id is given only to the hook that is held)
     streams = {"/api/v1/stream", "/api/v1/agents/{agent_id}/commands", "/api/agent-ops/stream",
-               "/api/v1/hooks/claude-code/waits/{wait_id}"}
+               "/api/v1/hooks/claude-code/waits/{wait_id}", "/agents/{agent_id}/messages/stream"}
     paths = [p for p, ops in ok(c.get("/openapi.json"))["paths"].items()
              if "get" in ops and p not in streams]
     paths += ["/api/v1/agents/{agent_id}/commands?wait=0", "/api/v1/audit?format=csv",

@@ -472,12 +472,18 @@ Priority = Annotated[
 
 
 class CreateQueueRequest(WireModel):
+    id: Annotated[str, Field(pattern=r"^wq_[A-Za-z0-9_-]{1,64}$", description=(
+        "the queue's id, `wq_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
+        " when absent"))] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     team_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     description: Annotated[str, Field(max_length=4000)] | None = None
 
 
 class CreateTaskRequest(WireModel):
+    id: Annotated[str, Field(pattern=r"^wt_[A-Za-z0-9_-]{1,64}$", description=(
+        "the task's id, `wt_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
+        " when absent"))] | None = None
     name: Annotated[str, Field(min_length=1, max_length=1000)]
     priority: Priority = 3
     payload: JsonValue = None

@@ -27,6 +27,9 @@ from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.sqlite_schema import connect
 
+# Where API bodies are posted: `/api/…` and the seed paths served at the root (compat.md).
+API_PREFIXES = ("/api/", "/agents/", "/work-queues", "/work-queue-tasks/")
+
 
 class JsonByDefault:
     """Treat API request bodies as JSON when the client did not say (`curl -d` sends them as
@@ -36,7 +39,7 @@ class JsonByDefault:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES):
             headers = [
                 (k, v) for k, v in scope["headers"]
                 if not (k == b"content-type" and v.startswith(b"application/x-www-form"))

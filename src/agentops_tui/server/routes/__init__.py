@@ -19,6 +19,8 @@ from agentops_tui.server.routes import (
     otlp,
     queues,
     reads,
+    seed_agents,
+    seed_work_queues,
     stream,
     tasks,
 )
@@ -31,3 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = tuple(
                    agent_metrics,
                    )
 )
+ROUTERS += (seed_agents.router,)  # seed 002's paths (docs/compat.md)
+ROUTERS += (seed_work_queues.router,)  # seed 003's paths (docs/compat.md)

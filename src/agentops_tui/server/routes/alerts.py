@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from agentops_tui.models import Alert, AlertSubject
 from agentops_tui.reports import AlertEngineStatus, AlertList
 from agentops_tui.server.alerts import engine, records
+from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import commands
@@ -48,7 +49,8 @@ async def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=Alert,
-             responses=answers(409, 503, s503=f"{DESCRIPTIONS[503]} {_NOT_RUNNING}"))
+             responses=answers(409, 503, s503=f"{DESCRIPTIONS[503]} {_NOT_RUNNING}"),
+             openapi_extra=audited_as("alert.ack"))
 async def ack_alert(
     alert_id: str,
     request: Request,

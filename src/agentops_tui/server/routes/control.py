@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
-from agentops_tui.server.audit import Actor
+from agentops_tui.server.audit import Actor, audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
@@ -59,7 +59,7 @@ async def _act(
 
 
 @router.post("/sessions/{session_id}/pause", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.pause"))
 async def pause(session_id: str, request: Request, principal: Principal = Depends(operator),
                 ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     """Ask the session's agent to pause; the session reads `paused` once the agent acks."""
@@ -67,21 +67,21 @@ async def pause(session_id: str, request: Request, principal: Principal = Depend
 
 
 @router.post("/sessions/{session_id}/resume", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.resume"))
 async def resume(session_id: str, request: Request, principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "resume", {})
 
 
 @router.post("/sessions/{session_id}/kill", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.kill"))
 async def kill(session_id: str, request: Request, principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "kill", {})
 
 
 @router.post("/sessions/{session_id}/inject", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.inject"))
 async def inject(session_id: str, body: InjectRequest, request: Request,
                  principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -90,7 +90,7 @@ async def inject(session_id: str, body: InjectRequest, request: Request,
 
 
 @router.post("/sessions/{session_id}/redirect", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.redirect"))
 async def redirect(session_id: str, body: InjectRequest, request: Request,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -101,7 +101,7 @@ async def redirect(session_id: str, body: InjectRequest, request: Request,
                       {"message": body.message})
 
 
-@router.post("/killswitch", status_code=202)
+@router.post("/killswitch", status_code=202, openapi_extra=audited_as("killswitch"))
 async def killswitch(body: KillswitchRequest, request: Request,
                      principal: Principal = Depends(admin),
                      ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
