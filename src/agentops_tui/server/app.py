@@ -21,6 +21,7 @@ from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.control import approvals, commands, queues
 from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
+from agentops_tui.server.http_paths import PathChecks
 from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.notify.delivery import Notifier
 from agentops_tui.server.ops_metrics import OpsMetrics
@@ -138,6 +139,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(JsonByDefault)
     # Added last, so it runs first: bodies are capped before routing and auth.
     app.add_middleware(BodyLimits, body_timeout=settings.body_timeout_seconds)
+    app.add_middleware(PathChecks)  # encoded slashes and HEAD, before anything else
     for router in routes.ROUTERS:
         app.include_router(router)
     return app
