@@ -148,3 +148,31 @@ def test_metrics_are_in_the_openapi_document_as_text(live: LiveServer) -> None:
         "text/plain; version=0.0.4; charset=utf-8"]
     assert "401" in operation["responses"]
     assert operation["security"]
+
+
+def test_every_ingest_endpoint_is_counted_apart(live: LiveServer) -> None:
+    hook = {"session_id": "8c35adc1-5f5e-4d4a-9a52-3f1b0e8f2c11", "cwd": "/work/shop",
+            "transcript_path": "/tmp/t.jsonl", "permission_mode": "default",
+            "hook_event_name": "SessionStart", "source": "startup"}
+    agent_span = {
+        "traceId": "0af7651916cd43dd8448eb211c80319c", "spanId": "a000000000000001",
+        "name": "invoke_agent writer", "kind": 1,
+        "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000001000000000",
+        "attributes": [
+            {"key": "gen_ai.operation.name", "value": {"stringValue": "invoke_agent"}},
+            {"key": "gen_ai.agent.name", "value": {"stringValue": "writer"}}],
+    }
+    export = {"resourceSpans": [{"scopeSpans": [{"spans": [agent_span]}]}]}
+    with live.client() as c:
+        assert c.post("/api/v1/hooks/claude-code", json=hook).status_code == 200
+        assert c.post("/v1/traces", json=export).status_code == 200
+        logged = len(c.get("/api/v1/events").json()["events"])
+    series = scrape(live)
+    counted = 0.0
+    for source in ("claude_code", "otlp"):
+        assert value(series, "agentops_ingest_batches_total", source=source) == 1
+        events = value(series, "agentops_ingest_events_total", source=source)
+        assert events >= 1, source
+        counted += events
+    assert counted <= logged
+    assert value(series, "agentops_ingest_batches_total", source="rest") == 0
