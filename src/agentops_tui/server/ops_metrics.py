@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, get_args
 
 from prometheus_client import CollectorRegistry, generate_latest
@@ -88,10 +89,31 @@ class OpsMetrics:
             self.newest[workspace] = max(found, self.newest.get(workspace, 0))
             return self.newest[workspace]
 
+    def counts(self, ws: str) -> _Counts:
+        """The workspace's counts, every label value present (0 when nothing happened)."""
+        with self._lock:
+            return _Counts(
+                committed=self.committed[ws],
+                ingest_events={s: self.ingest_events[ws, s] for s in INGEST_SOURCES},
+                ingest_batches={s: self.ingest_batches[ws, s] for s in INGEST_SOURCES},
+                issued={a: self.issued[ws, a] for a in ACTIONS},
+                finished={(a, s): self.finished[ws, a, s]
+                          for a in ACTIONS for s in FINAL_STATUSES},
+            )
+
     def exposition(self, workspace: str, newest_id: int) -> bytes:
         """The text a scrape by a token of `workspace` gets."""
         return generate_latest(_Scrape(self.registry, WorkspaceCollector(self, workspace,
                                                                           newest_id)))
+
+
+@dataclass(frozen=True)
+class _Counts:
+    committed: int
+    ingest_events: dict[str, int]
+    ingest_batches: dict[str, int]
+    issued: dict[str, int]
+    finished: dict[tuple[str, str], int]
 
 
 class _Scrape:
@@ -176,17 +198,12 @@ class WorkspaceCollector:
         self.newest_id = newest_id
 
     def collect(self) -> Iterable[Metric]:
-        ops, ws = self.ops, self.workspace
-        with ops._lock:
-            committed = ops.committed[ws]
-            ingest_events = {s: ops.ingest_events[ws, s] for s in INGEST_SOURCES}
-            ingest_batches = {s: ops.ingest_batches[ws, s] for s in INGEST_SOURCES}
-            issued = {a: ops.issued[ws, a] for a in ACTIONS}
-            finished = {(a, s): ops.finished[ws, a, s] for a in ACTIONS for s in FINAL_STATUSES}
+        ws = self.workspace
+        counts = self.ops.counts(ws)
         family = CounterMetricFamily
         events = family("agentops_events", "Events committed in this workspace since the"
                         " server started.", labels=["workspace"])
-        events.add_metric([ws], committed)
+        events.add_metric([ws], counts.committed)
         newest = GaugeMetricFamily("agentops_last_event_id", "Newest event id of this workspace.",
                                    labels=["workspace"])
         newest.add_metric([ws], self.newest_id)
@@ -196,16 +213,16 @@ class WorkspaceCollector:
         batches = family("agentops_ingest_batches", "Ingest requests acknowledged since the"
                          " server started, by endpoint.", labels=["workspace", "source"])
         for source in INGEST_SOURCES:
-            accepted.add_metric([ws, source], ingest_events[source])
-            batches.add_metric([ws, source], ingest_batches[source])
+            accepted.add_metric([ws, source], counts.ingest_events[source])
+            batches.add_metric([ws, source], counts.ingest_batches[source])
         created = family("agentops_commands_issued", "Commands issued since the server started,"
                          " by action.", labels=["workspace", "action"])
-        for action, count in issued.items():
+        for action, count in counts.issued.items():
             created.add_metric([ws, action], count)
         done = family("agentops_commands_finished", "Commands that reached a final status since"
                       " the server started, by action and status.",
                       labels=["workspace", "action", "status"])
-        for (action, status), count in finished.items():
+        for (action, status), count in counts.finished.items():
             done.add_metric([ws, action, status], count)
         yield from (events, newest, accepted, batches, created, done)
         yield from self.ops.store.with_fleet(ws, self._state)
