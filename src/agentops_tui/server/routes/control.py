@@ -20,11 +20,13 @@ from agentops_tui.server.control import commands
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
+    TOKEN_STREAMS_429,
     StreamCaller,
     SubscribedStream,
     long_poll,
     next_wake,
     pool_full,
+    stream_owner,
 )
 from agentops_tui.server.store.writer import Rejected, WriteContext
 
@@ -156,7 +158,7 @@ SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"}}}
     responses={
         200: {"description": "JSON with `wait`, else an event stream", "content": SSE_CONTENT},
         # delivering a command marks it delivered: a write
-        **answers(503, s503=DESCRIPTIONS[503]),
+        **answers(429, 503, s429=TOKEN_STREAMS_429, s503=DESCRIPTIONS[503]),
     },
 )
 async def agent_commands(
@@ -169,7 +171,8 @@ async def agent_commands(
     """Commands for an agent: SSE by default (`event: command`), or `?wait=N` long-poll JSON."""
     if wait is not None:
         return await _poll_commands(request, ctx, principal.workspace, agent_id, wait)
-    return _stream_commands(ctx, principal.workspace, agent_id, StreamCaller(request, ctx.tokens))
+    return _stream_commands(ctx, principal.workspace, agent_id, StreamCaller(request, ctx.tokens),
+                            stream_owner(request))
 
 
 async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id: str,
@@ -190,9 +193,10 @@ async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id
     return {"commands": [c.model_dump() for c in pending]}
 
 
-def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamCaller) -> Any:
-    try:
-        sub = ctx.bus.open_stream(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
+def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamCaller,
+                     owner: str | None) -> Any:
+    try:  # subscribed before reading state: nothing slips by
+        sub = ctx.bus.open_stream(ws, COMMAND_EVENTS, owner=owner)
     except PoolFull as exc:
         return pool_full(exc, "too_many_streams")
     try:

@@ -19,10 +19,12 @@ from agentops_tui.server.context import ServerContext, expensive_read, get_ctx, 
 from agentops_tui.server.openapi import answers
 from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
+    TOKEN_STREAMS_429,
     StreamCaller,
     SubscribedStream,
     next_wake,
     pool_full,
+    stream_owner,
 )
 from agentops_tui.server.store.writer import LoggedEvent, Rejected
 from agentops_tui.wire_values import MAX_INT64
@@ -72,7 +74,8 @@ class EventStream(StreamingResponse):
 
 
 @router.get("/stream", response_class=EventStream, responses=answers(
-    503, s503="The server's stream limit is reached; retry later (`too_many_streams`)."))
+    429, 503, s429=TOKEN_STREAMS_429,
+    s503="The server's stream limit is reached; retry later (`too_many_streams`)."))
 async def stream(
     request: Request,
     since: int | None = Query(
@@ -88,7 +91,7 @@ async def stream(
     cursor = resume_cursor(last_event_id, since)
     wanted = _types(types)
     try:
-        sub = ctx.bus.open_stream(principal.workspace, wanted, session)
+        sub = ctx.bus.open_stream(principal.workspace, wanted, session, stream_owner(request))
     except PoolFull as exc:
         return pool_full(exc, "too_many_streams")
     body = event_frames(ctx, StreamCaller(request, ctx.tokens), sub, principal.workspace,
