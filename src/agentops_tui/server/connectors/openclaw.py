@@ -56,6 +56,7 @@ class OpenClawBridge:
         self.known: dict[str, str] = {}  # OpenClaw session key -> agentops agent id
         self.last_status: dict[str, str] = {}  # session key -> last state sent
         self.ended_runs: set[str] = set()
+        self.task_of_key: dict[str, str] = {}  # a spawned session's key -> its agentops task
         self.gateway_agent = self._client(f"{prefix}:gateway", f"OpenClaw gateway {gateway_url}",
                                           kind="gateway", capabilities=[])
 
@@ -173,7 +174,8 @@ class OpenClawBridge:
             parent = row.get("parentSessionKey")
             parent_sid = (mapping.session_id_for(self.prefix, parent)
                           if isinstance(parent, str) and parent in known_keys else None)
-            client.emit(mapping.started_event(client.agent_id, sid, row, parent_sid))
+            client.emit(mapping.started_event(client.agent_id, sid, row, parent_sid,
+                                              self.task_of_key.get(key)))
             self.known[key] = client.agent_id
         event = mapping.status_event(sid, row)
         if event is None:
