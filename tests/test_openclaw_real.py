@@ -120,6 +120,24 @@ def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gatew
                 ("operator", "switch to the billing report"), ("assistant", REPLY)], 60,
                 what="the reply to the new instruction")
 
+            # spawn: a new gateway session with the operator's prompt, shown here with its
+            # reply; the command is acknowledged with the session it became
+            command = c.post("/api/v1/agents/openclaw:main/spawn",
+                             json={"prompt": "Say hello from a spawned session"}).json()
+            assert command["session_id"] is None, command
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the spawn's ack")
+            assert done["status"] == "acked", done
+            key = done["session_id"].removeprefix("openclaw:agent:main:")
+            assert key.startswith("spawn-") and gateway.status(key) is not None, done
+            wait_for(lambda: _messages(c, key) == [
+                ("user", "Say hello from a spawned session"), ("assistant", REPLY)], 60,
+                what="the spawned session's transcript")
+            assert _session(c, key)["agent_id"] == "openclaw:main"
+            # the bridge's own agent stands for the gateway: it starts nothing
+            refused = c.post("/api/v1/agents/openclaw:gateway/spawn", json={"prompt": "hi"})
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "not_capable"
+
             # kill: a run the model is still working on stops, on the gateway and here
             gateway.call("sessions.create", {"key": "slow", "message": f"{HOLD} think long"})
             wait_for(lambda: (_session(c, "slow") or {}).get("status") == "running", 60,

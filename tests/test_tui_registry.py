@@ -5,10 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from agentops_tui.tui.actions import ACTIONS, CAPABILITY_OF, DANGEROUS_ACTIONS, Action, actions
+from agentops_tui.tui.actions import (
+    ACTIONS,
+    AGENT_CAPABILITY_OF,
+    CAPABILITY_OF,
+    DANGEROUS_ACTIONS,
+    Action,
+    actions,
+)
 from agentops_tui.tui.app import AgentOpsApp
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.registry import SCREENS, screen_named
+from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.settings_checks import SettingRefused, check_keymap
 
 
@@ -37,15 +45,19 @@ def test_shared_actions_are_bound_where_they_apply() -> None:
     assert {a.id for a in actions("sessions") if a.bound} <= session_ids
     # what the read-only console hides and what agents must be able to do come from it too
     assert DANGEROUS_ACTIONS == {"mark", "pause", "resume", "inject", "redirect", "kill",
-                                 "kill_all"}
+                                 "kill_all", "spawn"}
     assert CAPABILITY_OF["reply"] == "inject"
     assert list(CAPABILITY_OF) == ["pause", "resume", "inject", "reply", "redirect", "kill"]
+    # spawn asks it of the selected agent, on the screen that selects one
+    assert AGENT_CAPABILITY_OF == {"spawn": "spawn"}
+    fleet_ids = {b.id for _, b in FleetScreen._merged_bindings or ()}
+    assert {a.id for a in actions("agents")} <= fleet_ids
 
 
 def test_palette_names_of_the_actions() -> None:
     named = {a.palette_name for a in ACTIONS if a.palette}
-    assert {"app: quit", "app: help", "session: pause", "session: kill all", "view: filter",
-            "view: sort"} <= named
+    assert {"app: quit", "app: help", "session: pause", "session: kill all", "agent: spawn",
+            "view: filter", "view: sort"} <= named
 
 
 @pytest.mark.parametrize("action", [a for a in ACTIONS if a.bound and a.key],

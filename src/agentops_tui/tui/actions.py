@@ -2,9 +2,10 @@
 
 Each `Action` says its binding id (what `keymap.<id>` in the config remaps), key, footer
 label, what the `:` palette says of it, whether it changes agents (hidden on a read-only
-console and until the token's role is known), the capability it needs from a session's agent,
-and where it applies. The app's and the intervention screens' bindings, the palette's
-session and app commands, and the checks on them are generated from this list.
+console and until the token's role is known), the capability it needs from a session's agent
+(or, for an agent action, from the selected agent), and where it applies. The app's and the
+intervention screens' bindings, the palette's session, agent and app commands, and the checks
+on them are generated from this list.
 
 Keys that belong to one screen only (the Tree's fold, the Review's approve) stay with it.
 Kept apart from `registry` (the screens) so the screens can import it.
@@ -17,7 +18,7 @@ from typing import Literal
 
 from textual.binding import Binding
 
-Scope = Literal["app", "sessions", "view"]
+Scope = Literal["app", "sessions", "agents", "view"]
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,9 @@ class Action:
     action: str  # the app's or screen's `action_<action>`
     key: str  # "" for an action only the palette offers
     description: str  # the footer's and `?`'s label
-    scope: Scope  # app: everywhere; sessions: screens whose rows are sessions; view: a list
+    # app: everywhere; sessions: screens whose rows are sessions; agents: screens that select
+    # an agent (the roster); view: a list
+    scope: Scope
     palette: str = ""  # what the palette says of it; "" keeps it out of the palette
     args: tuple[int, ...] = ()  # what the palette calls the action with
     dangerous: bool = False  # changes agents: not on a read-only console
@@ -35,7 +38,8 @@ class Action:
 
     @property
     def palette_name(self) -> str:
-        prefix = {"app": "app", "sessions": "session", "view": "view"}[self.scope]
+        prefix = {"app": "app", "sessions": "session", "agents": "agent",
+                  "view": "view"}[self.scope]
         return f"{prefix}: {self.action.replace('_', ' ')}"
 
     def binding(self) -> Binding:
@@ -64,6 +68,9 @@ ACTIONS: tuple[Action, ...] = (
            palette=f"kill {SELECTED} (asks first)", dangerous=True, capability="kill"),
     Action("session-kill-all", "kill_all", "ctrl+k", "Kill all", "sessions",
            palette="kill every active session (type KILL ALL)", dangerous=True),
+    Action("agent-spawn", "spawn", "n", "Spawn", "agents",
+           palette="start a new session of the selected agent, with a prompt (n)",
+           dangerous=True, capability="spawn"),
     Action("view-filter", "filter", "", "Filter", "view", palette="filter the roster (/)",
            bound=False),
     Action("view-sort", "sort", "", "Sort", "view",
@@ -86,4 +93,8 @@ def bindings_of(scope: Scope, *, exclude: tuple[str, ...] = ()) -> list[Binding]
 
 DANGEROUS_ACTIONS = frozenset(a.action for a in ACTIONS if a.dangerous)
 # screen action → the capability it needs from the session's agent, in declared order
-CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS if a.capability}
+CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS
+                                 if a.capability and a.scope != "agents"}
+# agent action → the capability it needs from the selected agent
+AGENT_CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS
+                                       if a.capability and a.scope == "agents"}

@@ -32,7 +32,7 @@ class AgentOpsCommands(Provider):
         # mode, and not what the selected sessions' agents cannot obey
         screen = self.screen
         if not app.read_only:
-            for action in actions("sessions"):
+            for action in (*actions("sessions"), *actions("agents")):
                 if action.palette and hasattr(screen, f"action_{action.action}") \
                         and screen.check_action(action.action, ()):
                     out.append((action.palette_name, action.palette,
