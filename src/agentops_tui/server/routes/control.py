@@ -118,7 +118,9 @@ async def spawn(agent_id: str, body: SpawnRequest, request: Request,
     for an agent whose capabilities do not include `spawn`."""
     actor = actor_of(request, principal)
     expiry = ctx.settings.command_expiry_seconds
-    payload: dict[str, Any] = {"prompt": body.prompt, "task_id": body.task_id}
+    payload: dict[str, Any] = {"prompt": body.prompt}
+    if body.task_id is not None:
+        payload["task_id"] = body.task_id
 
     def issue(wctx: WriteContext) -> Command:
         return commands.issue_spawn(wctx, principal.workspace, agent_id, body.prompt,
