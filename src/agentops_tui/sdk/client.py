@@ -281,7 +281,9 @@ class AsyncAgentClient:
             log.warning("on_spawn failed for %s", command.get("id"), exc_info=True)
             return False, f"the agent's spawn handler failed: {exc}"[:4000], None
         session_id = started.id if isinstance(started, AsyncSession) else str(started)
-        return True, f"started session {session_id}"[:4000], session_id
+        with contextlib.suppress(IngestRejected):  # the session is stored before it is named
+            await self.flush()
+        return True, None, session_id
 
     async def _redirect(self, session: AsyncSession, command: dict[str, Any]
                         ) -> tuple[bool, str | None]:

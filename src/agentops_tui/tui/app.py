@@ -246,8 +246,9 @@ class AgentOpsApp(App[None]):
         identity = self.connection.identity
         if identity is not None and identity.name != command.issued_by:
             return
-        started = (f"session {names.session_name(self.fleet, command.session_id)}"
-                   if command.session_id else "a session")
+        session = self.fleet.sessions.get(command.session_id or "")
+        started = (f"session {session.title or session.id}" if session is not None
+                   else f"session {command.session_id}" if command.session_id else "a session")
         detail = f" — {command.detail}" if command.detail else ""
         self.notify(f"{who} started {started}{detail}", title="Spawned", timeout=8)
 

@@ -108,9 +108,10 @@ class CommandRunner:
             if isinstance(run_error, dict) and run_error.get("message"):
                 raise CommandRefused(f"OpenClaw created {key} but could not start its run: "
                                      f"{run_error['message']}")
+            detail = "OpenClaw: run started" if answer.get("runStarted") else "OpenClaw: created"
         else:
-            key = wanted
-        return mapping.session_id_for(self.bridge.prefix, key), f"OpenClaw: created {key}"
+            key, detail = wanted, "OpenClaw: started already"
+        return mapping.session_id_for(self.bridge.prefix, key), detail
 
     async def _carry_out(self, command: dict[str, Any]) -> str | None:
         action = command.get("action")
