@@ -6,12 +6,16 @@ wrong; every attempt is audited."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
 
+from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import MAX_PROMPT
 from agentops_tui.sdk import AsyncAgentClient, AsyncSession
+from agentops_tui.server.notify.routing import notice_for
+from agentops_tui.server.store.write_context import LoggedEvent
 
 from conftest import LiveServer
 from waiting import wait_for
@@ -180,3 +184,17 @@ def test_bad_input_gets_a_4xx_naming_what_is_wrong(live: LiveServer) -> None:
     assert {"prompt": "go", "task_id": "wt_gone"} in rejected
     assert {"prompt": "go"} in rejected
 
+
+
+def test_a_failed_spawn_notice_names_the_agent() -> None:
+    fleet = Fleet()
+    fleet.apply(1, "agent.registered", 1.0, {"agent_id": "ag-b", "name": "builder"})
+    data = {"id": "cmd_1", "session_id": None, "agent_id": "ag-b", "action": "spawn",
+            "status": "expired", "issued_by": "alice",
+            "detail": "the agent did not acknowledge in time"}
+    notice = notice_for(LoggedEvent(7, "command.updated", 2.0, "default", data, json.dumps(data)),
+                        lambda workspace: fleet)
+    assert notice is not None
+    assert notice.headline == "Command spawn expired: the agent did not acknowledge in time"
+    assert notice.detail == ("Sent to agent builder by alice. To retry, run `agentops tui` and "
+                             "select the agent.")
