@@ -136,10 +136,11 @@ def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gatew
             assert done["status"] == "acked", done
             key = done["session_id"].removeprefix("openclaw:agent:main:")
             assert key.startswith("spawn-") and gateway.status(key) is not None, done
+            # stored before it was acknowledged: the console can name it at once
+            assert _session(c, key)["agent_id"] == "openclaw:main"
             wait_for(lambda: _messages(c, key) == [
                 ("user", "Say hello from a spawned session"), ("assistant", REPLY)], 60,
                 what="the spawned session's transcript")
-            assert _session(c, key)["agent_id"] == "openclaw:main"
             # the bridge's own agent stands for the gateway: it starts nothing
             refused = c.post("/api/v1/agents/openclaw:gateway/spawn", json={"prompt": "hi"})
             assert refused.status_code == 409, refused.text

@@ -22,7 +22,7 @@ from typing import Any
 
 import websockets
 
-from agentops_tui.sdk.client import AsyncAgentClient
+from agentops_tui.sdk.client import AsyncAgentClient, IngestRejected
 from agentops_tui.server.connectors import openclaw_mapping as mapping
 from agentops_tui.server.connectors.openclaw_commands import CommandRunner
 from agentops_tui.server.connectors.openclaw_gateway import (
@@ -155,6 +155,17 @@ class OpenClawBridge:
                 await self._refresh(key)
             if key in self.known:
                 self._message(key, payload["message"], payload.get("messageId"))
+
+    async def report_created(self, key: str) -> None:
+        """A session the bridge just created: its start is reported and stored before the
+        spawn that asked for it is acknowledged, so the console can name it at once."""
+        if key not in self.known and self.connection is not None:
+            await self._refresh(key)
+        client = self.agents.get(self.known[key].split(":", 1)[1]) if key in self.known \
+            else None
+        if client is not None:
+            with contextlib.suppress(IngestRejected):
+                await client.flush()
 
     async def _refresh(self, key: str) -> None:
         """A session we have not seen a row of: ask the gateway for it."""

@@ -109,6 +109,8 @@ class CommandRunner:
                 raise CommandRefused(f"OpenClaw created {key} but could not start its run: "
                                      f"{run_error['message']}")
             detail = "OpenClaw: run started" if answer.get("runStarted") else "OpenClaw: created"
+            with contextlib.suppress(GatewayError):  # it was created: the events bring it
+                await self.bridge.report_created(key)
         else:
             key, detail = wanted, "OpenClaw: started already"
         return mapping.session_id_for(self.bridge.prefix, key), detail
