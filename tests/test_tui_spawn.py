@@ -33,7 +33,7 @@ def _notices(app: AgentOpsApp) -> list[str]:
 
 
 @asynccontextmanager
-async def console(live: LiveServer, role: str
+async def console(live: LiveServer, role: str, *, read_only: bool = False
                   ) -> AsyncIterator[tuple[AgentOpsApp, Pilot[None], list[tuple[str, Any]]]]:
     """A console with the seeded fleet (agents that start no sessions on request) and
     `builder`, an SDK agent whose handler starts one for each prompt."""
@@ -54,7 +54,7 @@ async def console(live: LiveServer, role: str
     await agent.start()
     await agent.flush()
     app = create_app(Connection(live.url, live.token_for(role, name=f"{role}-1")),
-                     clock=frozen_clock)
+                     clock=frozen_clock, read_only=read_only)
     try:
         async with app.run_test(size=(120, 40)) as pilot:
             await until(pilot, lambda: len(app.fleet.agents) == 5, what="the snapshot")
@@ -127,4 +127,16 @@ async def test_a_viewer_is_not_offered_spawn(live: LiveServer) -> None:
         await pilot.pause(0.2)
         assert not isinstance(app.screen, InjectScreen)
         assert "this token is a viewer: it can watch, not act" in _notices(app)
+    assert asked == []
+
+
+async def test_a_read_only_console_does_not_offer_spawn(live: LiveServer) -> None:
+    async with console(live, "operator", read_only=True) as (app, pilot, asked):
+        await _highlight(app, pilot, "ag-builder")
+        assert "Spawn" not in offered(app)
+        assert "agent: spawn" not in _palette(app)
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, InjectScreen)
+        assert "read-only console: actions that change agents are off" in _notices(app)
     assert asked == []
