@@ -116,6 +116,10 @@ class AgentRegistered(_IngestBase):
     # the actions this agent obeys; absent: what it registered with before, or, for a new
     # agent, the command channel's pause, resume, inject and kill
     capabilities: Annotated[list[Capability], Field(max_length=16)] | None = None
+    # what the agent is for, and a picture of it (an image URL or a short glyph such as an
+    # emoji); absent: what it registered with before
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    avatar: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class AgentHeartbeat(_IngestBase):
@@ -168,6 +172,8 @@ class SessionStatusChanged(_IngestBase):
     session_id: Id
     status: ReportedStatus
     detail: Annotated[str, Field(max_length=4000)] | None = None
+    # how far the session's work is, 0 to 1, when the agent knows
+    progress: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class SessionEnded(_IngestBase):
@@ -235,6 +241,8 @@ class Agent(Entity):
     last_seen: float = 0.0
     created_at: float = 0.0
     capabilities: list[Capability] = Field(default_factory=list)
+    description: str | None = None
+    avatar: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -254,6 +262,7 @@ class Session(Entity):
     title: str | None = None
     status: SessionStatus = "running"
     detail: str | None = None
+    progress: float | None = None  # 0 to 1, as the agent last reported it
     started_at: float = 0.0
     ended_at: float | None = None
     last_activity: float = 0.0

@@ -61,8 +61,12 @@ class AsyncSession:
         """Needs a human: the console lists it for the operator."""
         self._emit("session.status", status="waiting", detail=detail)
 
-    def running(self) -> None:
-        self._emit("session.status", status="running")
+    def running(self, progress: float | None = None) -> None:
+        """Working (again); `progress`, 0 to 1, says how far along when the agent knows."""
+        if progress is None:
+            self._emit("session.status", status="running")
+        else:
+            self._emit("session.status", status="running", progress=progress)
 
     def end(self, status: str = "completed", error: str | None = None) -> None:
         if self.ended:

@@ -14,6 +14,8 @@ class Kind:
     lines: tuple[str, ...]
     input_tokens: tuple[int, int]  # per step, min/max
     output_tokens: tuple[int, int]
+    description: str = ""  # what agents of this kind are for, as they register it
+    avatar: str = ""
 
 
 FILES = ("auth/session.py", "api/routes/users.py", "billing/invoice.py", "web/src/Login.tsx",
@@ -34,6 +36,7 @@ KINDS: dict[str, Kind] = {
          "Found two call sites that ignore the error; fixing both.",
          "Lint reports an unused import in {file}; removing it."),
         (3_000, 40_000), (200, 3_000),
+        "Fixes bugs and ships small changes, tests first.", "🛠",
     ),
     "researcher": Kind(
         "researcher", ("gemini-2.5-pro", "claude-sonnet-4-5", "o3"),
@@ -46,6 +49,7 @@ KINDS: dict[str, Kind] = {
          "Cross-checking the benchmark numbers against the vendor's docs.",
          "Drafting findings: two viable options, one risky."),
         (5_000, 60_000), (300, 2_500),
+        "Reads widely and reports findings with sources.", "🔎",
     ),
     "reviewer": Kind(
         "reviewer", ("gpt-5", "claude-opus-4-1", "claude-sonnet-4-5"),
@@ -56,6 +60,7 @@ KINDS: dict[str, Kind] = {
          "The migration is not reversible; asking for a down step.",
          "Approving with two comments.", "Running the changed tests before approving."),
         (4_000, 30_000), (300, 1_500),
+        "Reviews changes before they merge; asks before risky steps.", "🧐",
     ),
     "triager": Kind(
         "triager", ("claude-haiku-4-5", "gpt-5-mini", "gpt-4.1-mini"),
@@ -66,6 +71,19 @@ KINDS: dict[str, Kind] = {
          "Ticket T-{n} duplicates T-{m}; merging.", "Escalating T-{n}: payment failures in EU.",
          "Nothing actionable in T-{n}; asking the reporter for logs."),
         (1_000, 8_000), (100, 600),
+        "Sorts incoming tickets and pages to the right team.", "🗂",
+    ),
+    "analyzer": Kind(
+        "analyzer", ("claude-sonnet-4-5", "gpt-5"),
+        ("Read", "Grep", "Glob", "Bash"),
+        ("analyze the checkout latency regression", "analyze crash logs from last night",
+         "analyze the slow queries report", "analyze the screenshot of the broken form"),
+        ("Globbing for logs under {file}.", "Grepping the traces for {topic}.",
+         "p95 went from {m} ms to {n} ms after the deploy.",
+         "Correlating the spike with the cache hit rate.",
+         "Writing up the analysis with the three likeliest causes."),
+        (4_000, 30_000), (300, 2_000),
+        "Digs into logs, traces and metrics to explain a regression.", "📈",
     ),
 }
 

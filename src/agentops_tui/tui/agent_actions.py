@@ -12,22 +12,17 @@ started, or why it did not) is told when the agent answers: the app watches the 
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from textual.binding import BindingType
-
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities
 from agentops_tui.models import Agent
-from agentops_tui.tui.actions import AGENT_CAPABILITY_OF, bindings_of
+from agentops_tui.tui.actions import AGENT_CAPABILITY_OF
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.modals import InjectScreen
 
 
 class AgentActions(Interventions):
-    """A screen of sessions that also selects an agent the operator can act on."""
-
-    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("agents")]
+    """A screen of sessions that also selects an agent the operator can act on (its agent
+    actions are bound where the registry places them)."""
 
     def __init__(self) -> None:
         super().__init__()

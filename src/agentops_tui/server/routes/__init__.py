@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from agentops_tui.server.routes import (
+    agent_metrics,
+    agent_ops,
     alerts,
     approvals,
     audit,
@@ -24,5 +26,8 @@ from agentops_tui.server.routes import (
 ROUTERS: tuple[APIRouter, ...] = tuple(
     module.router
     for module in (health, ingest, stream, reads, control, audit, costs, alerts, approvals,
-                   queues, tasks, otlp, hooks, notifications)
+                   queues, tasks, otlp, hooks, notifications,
+                   agent_ops,
+                   agent_metrics,
+                   )
 )

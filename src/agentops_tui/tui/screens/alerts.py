@@ -11,7 +11,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
@@ -19,6 +19,7 @@ from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import Alert
 from agentops_tui.tui import names, render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ShowAgent, ShowSession, ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -35,11 +36,8 @@ STATUS_ORDER = {"open": 0, "acked": 1, "resolved": 2}
 
 
 class AlertsScreen(Interventions):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "ack", "Ack", id="alert-ack"),
-        Binding("h", "toggle_resolved", "Resolved", id="alert-history"),
-    ]
-    LEADING = ("alert-ack", "alert-history")
+    PLACE = "alerts"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,11 +57,6 @@ class AlertsScreen(Interventions):
 
     def on_screen_resume(self) -> None:
         self.update_state(None)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "ack" and self.console.read_only:
-            return False
-        return super().check_action(action, parameters)
 
     def _alert(self, alert_id: str) -> Alert | None:
         return self.console.fleet.alerts.get(alert_id) or self.resolved.get(alert_id)

@@ -13,13 +13,14 @@ from typing import Any, ClassVar
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Sparkline, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
@@ -127,10 +128,8 @@ def minutes_into_utc_day(now: float) -> int:
 
 
 class CostsScreen(ConsoleScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w", "window", "Window", id="costs-window"),
-        Binding("R", "reload", "Reload", id="costs-reload"),
-    ]
+    PLACE = "costs"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -183,7 +182,7 @@ class CostsScreen(ConsoleScreen):
             timeline = await api.costs_timeline(bucket, window)
             today = await api.costs(
                 "agent", f"{minutes_into_utc_day(self.console.clock())}m")
-            engine = await api.alert_engine()
+            engine = (await api.alert_engine()).model_dump()
         except (ApiError, BackendUnreachable) as exc:
             self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
             return
