@@ -17,7 +17,7 @@ from agentops_tui.client.connection import Connection
 from agentops_tui.sdk import AsyncAgentClient, AsyncSession
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.commands import AgentOpsCommands
-from agentops_tui.tui.screens.modals import InjectScreen
+from agentops_tui.tui.screens.modals import HelpScreen, InjectScreen
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer
@@ -80,6 +80,10 @@ async def test_spawn_asks_for_a_prompt_and_tells_which_session_started(
         await _highlight(app, pilot, "ag-builder")
         assert "Spawn" in offered(app)
         assert "agent: spawn" in _palette(app)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert ("Agent", [("n", "Spawn")]) in app.screen.sections
+        await pilot.press("escape")
 
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, InjectScreen), what="the dialog")
