@@ -1,10 +1,12 @@
 """A real OpenClaw gateway on a stand-in model, a real agentops server, and `agentops connect
 openclaw` between them: what the gateway runs shows up in agentops, and the operator's inject,
-redirect and kill reach the gateway. Then the bad cases: a token either side refuses, no
-gateway, a gateway that restarts, a session the gateway does not have."""
+redirect, kill and spawn (from the API and from the console) reach the gateway. Then the bad
+cases: a token either side refuses, no gateway, a gateway that restarts, a session the gateway
+does not have."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,9 +27,14 @@ from openclaw_harness import (
     free_port,
 )
 
+from agentops_tui.client.connection import Connection
 from agentops_tui.server.connectors.openclaw_mapping import message_events
+from agentops_tui.tui.app import create_app
+from agentops_tui.tui.screens.modals import InjectScreen
+from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer
+from tui_support import offered, until
 from waiting import wait_for
 
 pytestmark = pytest.mark.integration
@@ -119,6 +126,25 @@ def test_sessions_messages_and_tokens_appear_and_inject_and_kill_reach_the_gatew
             wait_for(lambda: _messages(c, "live")[-2:] == [
                 ("operator", "switch to the billing report"), ("assistant", REPLY)], 60,
                 what="the reply to the new instruction")
+
+            # spawn: a new gateway session with the operator's prompt, shown here with its
+            # reply; the command is acknowledged with the session it became
+            command = c.post("/api/v1/agents/openclaw:main/spawn",
+                             json={"prompt": "Say hello from a spawned session"}).json()
+            assert command["session_id"] is None, command
+            done = wait_for(lambda: _command(c, command["id"]), 30, what="the spawn's ack")
+            assert done["status"] == "acked", done
+            key = done["session_id"].removeprefix("openclaw:agent:main:")
+            assert key.startswith("spawn-") and gateway.status(key) is not None, done
+            # stored before it was acknowledged: the console can name it at once
+            assert _session(c, key)["agent_id"] == "openclaw:main"
+            wait_for(lambda: _messages(c, key) == [
+                ("user", "Say hello from a spawned session"), ("assistant", REPLY)], 60,
+                what="the spawned session's transcript")
+            # the bridge's own agent stands for the gateway: it starts nothing
+            refused = c.post("/api/v1/agents/openclaw:gateway/spawn", json={"prompt": "hi"})
+            assert refused.status_code == 409, refused.text
+            assert refused.json()["error"]["code"] == "not_capable"
 
             # kill: a run the model is still working on stops, on the gateway and here
             gateway.call("sessions.create", {"key": "slow", "message": f"{HOLD} think long"})
@@ -219,4 +245,44 @@ def test_a_gateway_restart_loses_and_repeats_nothing(
                         and e["data"]["session_id"] != "openclaw:agent:main:after"]
     finally:
         log = bridge.stop()
+    assert "Traceback" not in log, log
+
+
+async def test_a_spawn_from_the_console_starts_a_gateway_session(
+        gateway: Gateway, live: LiveServer, tmp_path: Path) -> None:
+    bridge = Bridge(tmp_path, gateway.url, TOKEN, live)
+    app = create_app(Connection(live.url, live.token_for("operator", name="ops")))
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            roster = app.screen.query_one("#roster", VirtualTable)
+            await until(pilot, lambda: "openclaw:main" in roster.keys, 60,
+                        what="the bridge's agent")
+            roster.move_to("openclaw:main")
+            await until(pilot, lambda: "Spawn" in offered(app), what="spawn offered")
+            await pilot.press("n")
+            await until(pilot, lambda: isinstance(app.screen, InjectScreen), what="the dialog")
+            await pilot.press(*"Say hello from the console", "enter")
+
+            def spawned() -> str | None:
+                """The session the console's spawn started, once the bridge answered."""
+                return next((c.session_id for c in app.fleet.commands.values()
+                             if c.action == "spawn" and c.status == "acked"), None)
+
+            await until(pilot, lambda: spawned() is not None, 60, what="the spawn's answer")
+            sid = spawned()
+            assert sid is not None
+            await until(pilot, lambda: sid in app.fleet.sessions, 30,
+                        what="the spawned session in the fleet")
+            await until(pilot, lambda: any("OpenClaw main started session" in str(n.message)
+                                           for n in app._notifications), 30,
+                        what="the outcome notice")
+            key = sid.removeprefix("openclaw:agent:main:")
+        with live.client() as c:
+            transcript = await asyncio.to_thread(
+                wait_for, lambda: len(_messages(c, key)) == 2 and _messages(c, key), 60,
+                what="the spawned session's transcript")
+        assert transcript == [("user", "Say hello from the console"), ("assistant", REPLY)]
+        assert await asyncio.to_thread(gateway.status, key) is not None
+    finally:
+        log = await asyncio.to_thread(bridge.stop)
     assert "Traceback" not in log, log

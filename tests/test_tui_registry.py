@@ -18,6 +18,7 @@ from agentops_tui.core import roles
 from agentops_tui.tui.actions import (
     ACTION_BY_ID,
     ACTIONS,
+    AGENT_CAPABILITY_OF,
     CAPABILITY_OF,
     PLACES,
     Action,
@@ -131,6 +132,10 @@ def test_screen_keys_carry_their_gating() -> None:
     assert review["reply"].capability == "inject" and not review["skip"].dangerous
     assert CAPABILITY_OF == {"pause": "pause", "resume": "resume", "inject": "inject",
                              "redirect": "redirect", "kill": "kill", "reply": "inject"}
+    # spawn asks it of the agent selected in the roster, not of a session's
+    assert AGENT_CAPABILITY_OF == {"spawn": "spawn"}
+    spawn = action_named("spawn", "fleet")
+    assert spawn is not None and spawn.dangerous and spawn.places == ("fleet",)
     ack = action_named("ack", "alerts")
     assert ack is not None and ack.dangerous and ack.places == ("alerts",)
     # every key that changes agents is one the token's role is checked for
@@ -147,7 +152,8 @@ def test_screen_keys_carry_their_gating() -> None:
 def test_palette_names_of_the_actions() -> None:
     named = {a.palette_name for a in ACTIONS if a.palette}
     assert {"app: quit", "app: help", "session: pause", "session: kill all", "fleet: filter",
-            "fleet: sort", "review: approve/ack", "review: reject", "alerts: ack"} <= named
+            "fleet: sort", "review: approve/ack", "review: reject", "alerts: ack",
+            "agent: spawn"} <= named
 
 
 @pytest.mark.parametrize("action", [a for a in ACTIONS if a.key], ids=lambda a: a.id)

@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from agentops_tui.wire_values import (
@@ -33,7 +40,7 @@ SessionStatus = Literal["running", "waiting", "paused", "completed", "failed", "
 ReportedStatus = Literal["running", "waiting", "paused"]
 EndStatus = Literal["completed", "failed", "killed"]
 Role = Literal["system", "user", "assistant", "tool", "operator"]
-CommandAction = Literal["pause", "resume", "inject", "redirect", "kill"]
+CommandAction = Literal["pause", "resume", "inject", "redirect", "kill", "spawn"]
 CommandStatus = Literal["pending", "delivered", "acked", "failed", "expired"]
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 TokenRole = Literal["viewer", "operator", "admin"]
@@ -293,7 +300,9 @@ class Approval(Entity):
 
 class Command(Entity):
     id: str
-    session_id: str
+    # a spawn goes to an agent: no session until the agent acknowledges it with the one it
+    # started
+    session_id: str | None
     agent_id: str
     action: CommandAction
     payload: dict[str, Any] = Field(default_factory=dict)
@@ -455,6 +464,25 @@ class KillswitchRequest(WireModel):
 class AckRequest(WireModel):
     ok: bool
     detail: Annotated[str, Field(max_length=4000)] | None = None
+    # a spawn's answer: the id of the session the agent started
+    session_id: Id | None = None
+
+
+MAX_PROMPT = 16_384
+
+
+class SpawnRequest(WireModel):
+    """Start a new session of an agent with this prompt (`task_id`: the task it works on)."""
+
+    prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT)]
+    task_id: Id | None = None
+
+    @field_validator("prompt")
+    @classmethod
+    def _says_something(cls, prompt: str) -> str:
+        if not prompt.strip():
+            raise ValueError("the prompt is blank: say what the new session should do")
+        return prompt
 
 
 class ApproveRequest(WireModel):

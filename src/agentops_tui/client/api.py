@@ -155,6 +155,15 @@ class ApiClient:
         """Stop the session's current step and have it take `message` as its instruction."""
         return await self._command(session_id, "redirect", {"message": message})
 
+    async def spawn(self, agent_id: str, prompt: str, task_id: str | None = None) -> Command:
+        """Ask the agent to start a new session with `prompt`; the command's `session_id`
+        is None until the agent answers with the session it started."""
+        body: dict[str, Any] = {"prompt": prompt}
+        if task_id is not None:
+            body["task_id"] = task_id
+        data = await self._json("POST", f"/api/v1/agents/{agent_id}/spawn", json=body)
+        return Command.model_validate(data)
+
     async def killswitch(self) -> Killswitch:
         return Killswitch.model_validate(
             await self._json("POST", "/api/v1/killswitch", json={"confirm": "KILL ALL"}))

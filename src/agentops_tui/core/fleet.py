@@ -150,6 +150,8 @@ class Fleet:
 
     def _put_command(self, command: Command) -> None:
         self.commands[command.id] = command
+        if command.session_id is None:
+            return  # a spawn not yet acknowledged: no session of its own to mark
         if command.status in FINAL_COMMAND_STATUSES:
             if self.pending_command_by_session.get(command.session_id) == command.id:
                 del self.pending_command_by_session[command.session_id]
@@ -375,7 +377,10 @@ def _command(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) ->
     command = Command.model_validate(data)
     fleet._put_command(command)
     changes.commands.add(command.id)
-    changes.sessions.add(command.session_id)
+    if command.session_id is not None:
+        changes.sessions.add(command.session_id)
+    else:  # a spawn: the agent's row may say it is starting a session
+        changes.agents.add(command.agent_id)
 
 
 def _alert(fleet: Fleet, ts: float, data: dict[str, Any], changes: Changes) -> None:

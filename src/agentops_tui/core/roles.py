@@ -13,14 +13,15 @@ ROLE_RANK: dict[str, int] = {"viewer": 1, "operator": 2, "admin": 3}
 # console action → the least role the request behind it needs (the server's `require(...)`)
 NEEDED_ROLE: dict[str, str] = {
     "pause": "operator", "resume": "operator", "inject": "operator", "reply": "operator",
-    "redirect": "operator", "kill": "operator",
+    "redirect": "operator", "kill": "operator", "spawn": "operator",
     "mark": "operator",  # marks only gather sessions for an action
     "approve": "operator", "reject": "operator", "undo": "operator",  # Review decisions
     "ack": "operator",  # POST /alerts/{id}/ack
     "kill_all": "admin",  # POST /killswitch
 }
 
-_LABELS = {"kill_all": "kill all", "ack": "acknowledging alerts", "mark": "marking sessions"}
+_LABELS = {"kill_all": "kill all", "ack": "acknowledging alerts", "mark": "marking sessions",
+           "spawn": "spawning sessions"}
 
 
 def _article(role: str) -> str:

@@ -33,6 +33,10 @@ OBEYED = ("pause", "resume", "inject", "redirect", "kill", "approve")
 # Called with the session and the operator's instruction when a redirect arrives; may be a
 # coroutine function. Runs on the client's event loop: cancel the current step, then return.
 RedirectHandler = Callable[[AsyncSession, str], "Awaitable[None] | None"]
+# Called with the operator's prompt and the task it is for (or None) when a spawn arrives;
+# may be a coroutine function. Start the session (`client.session(task_id=...)`), hand its
+# work to a task of your own, and return the session (or its id) without waiting for it.
+SpawnHandler = Callable[[str, "str | None"], "Awaitable[AsyncSession | str] | AsyncSession | str"]
 RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
@@ -57,6 +61,7 @@ class AsyncAgentClient:
         heartbeat_interval: float = 30.0,
         listen_for_commands: bool = True,
         on_redirect: RedirectHandler | None = None,
+        on_spawn: SpawnHandler | None = None,
         capabilities: Iterable[str] | None = None,
         description: str | None = None,
         avatar: str | None = None,
@@ -75,9 +80,12 @@ class AsyncAgentClient:
         self.heartbeat_interval = heartbeat_interval
         self.listen_for_commands = listen_for_commands
         self.on_redirect = on_redirect
-        # what the console may ask of this agent; by default what this client handles
+        self.on_spawn = on_spawn
+        # what the console may ask of this agent; by default what this client handles (a
+        # spawn only with a handler that starts the session)
+        obeyed = [*OBEYED, *(["spawn"] if on_spawn is not None else [])]
         self.capabilities = list(capabilities) if capabilities is not None else (
-            list(OBEYED) if listen_for_commands else ["approve"])
+            obeyed if listen_for_commands else ["approve"])
         self.sessions: dict[str, AsyncSession] = {}
         self._queue: list[dict[str, Any]] = []
         self._wakeup = asyncio.Event()
@@ -249,9 +257,11 @@ class AsyncAgentClient:
                 await asyncio.sleep(min(10.0, 0.5 * 2 ** min(failures, 5)))
 
     async def _obey(self, command: dict[str, Any]) -> None:
-        session = self.sessions.get(command["session_id"])
-        detail = None
-        if session is None or session.ended or session.killed:
+        session = self.sessions.get(command.get("session_id") or "")
+        detail = started = None
+        if command.get("action") == "spawn":
+            ok, detail, started = await self._spawn(command)
+        elif session is None or session.ended or session.killed:
             ok, detail = False, "this agent does not run that session any more"
         elif command.get("action") == "redirect" and self.on_redirect is not None:
             ok, detail = await self._redirect(session, command)
@@ -261,9 +271,25 @@ class AsyncAgentClient:
                 detail = f"this agent does not handle {command.get('action')!r}"
         try:
             await self.http.post(f"/api/v1/commands/{command['id']}/ack",
-                                 json={"ok": ok, "detail": detail})
+                                 json={"ok": ok, "detail": detail, "session_id": started})
         except httpx.HTTPError as exc:
             log.warning("could not acknowledge %s: %s", command["id"], exc)
+
+    async def _spawn(self, command: dict[str, Any]) -> tuple[bool, str | None, str | None]:
+        """Hand a spawn to the agent's handler: the session it started, or why not."""
+        if self.on_spawn is None:
+            return False, "this agent does not handle 'spawn'", None
+        payload = command.get("payload") or {}
+        try:
+            result = self.on_spawn(str(payload.get("prompt", "")), payload.get("task_id"))
+            started = await result if inspect.isawaitable(result) else result
+        except Exception as exc:  # the agent's code: report it, keep listening
+            log.warning("on_spawn failed for %s", command.get("id"), exc_info=True)
+            return False, f"the agent's spawn handler failed: {exc}"[:4000], None
+        session_id = started.id if isinstance(started, AsyncSession) else str(started)
+        with contextlib.suppress(IngestRejected):  # the session is stored before it is named
+            await self.flush()
+        return True, None, session_id
 
     async def _redirect(self, session: AsyncSession, command: dict[str, Any]
                         ) -> tuple[bool, str | None]:

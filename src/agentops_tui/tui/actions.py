@@ -6,8 +6,9 @@ scope (`app`, `sessions`, or the screen, dialog or list it belongs to: `?` lists
 heading and the palette names it after it), the places it is bound, what the `:` palette says
 of it, whether it changes agents (then it is hidden on a read-only console, until the token's
 role is known and from a role that may not) and the capability it needs from a session's
-agent. Every console class takes its `BINDINGS` from `bindings_of(<its place>)` (a test holds
-them to it); the footer's order, the palette, `?` and the checks on keys read this list.
+agent (for an `agent` action, from the selected agent). Every console class takes its
+`BINDINGS` from `bindings_of(<its place>)` (a test holds them to it); the footer's order, the
+palette, `?` and the checks on keys read this list.
 
 Kept apart from `registry` (the screens) so the screens can import it.
 """
@@ -87,6 +88,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("session-kill-all", "kill_all", "ctrl+k", "Kill all", "sessions",
            palette="kill every active session (type KILL ALL)", dangerous=True,
            quiet_on=BOARD),
+    # ---- what the selected agent is asked to do
+    Action("agent-spawn", "spawn", "n", "Spawn", "agent", on=("fleet",), dangerous=True,
+           capability="spawn",
+           palette="start a new session of the selected agent, with a prompt (n)"),
     # ---- 1 Fleet
     Action("fleet-filter", "filter", "slash", "Filter", "fleet", palette="filter the roster (/)"),
     Action("fleet-sort", "sort", "s", "Sort", "fleet", args=(1,),
@@ -177,7 +182,7 @@ ACTIONS: tuple[Action, ...] = (
 
 # `?`'s heading for the keys of a scope that is not a screen (screens are titled by the app)
 SCOPE_TITLES = {
-    "app": "Everywhere", "sessions": "Sessions", "table": "In the list",
+    "app": "Everywhere", "sessions": "Sessions", "agent": "Agent", "table": "In the list",
     "board": "On the board", "log": "In the log", "session-details": "Session details",
     "task-details": "Task details", "dialog": "Dialog", "confirm": "Dialog", "help": "Help",
 }
@@ -211,7 +216,11 @@ def leading_ids(place: str) -> tuple[str, ...]:
 ACTION_BY_ID: dict[str, Action] = {a.id: a for a in ACTIONS}
 # action → what a session's agent must be able to do for it, wherever it is asked (Review's
 # reply is an inject, sent by the same code as the session key's)
-CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS if a.capability}
+CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS
+                                 if a.capability and a.scope != "agent"}
+# agent action → what the selected agent must be able to do for it
+AGENT_CAPABILITY_OF: dict[str, str] = {a.action: a.capability for a in ACTIONS
+                                       if a.capability and a.scope == "agent"}
 PLACES: frozenset[str] = frozenset(place for a in ACTIONS for place in a.places)
 
 # (place, action name) → its first declaration there (`sort` and `sort(-1)` are one action)

@@ -99,6 +99,7 @@ class AgentOpsApp(App[None]):
         self._spend_at = 0.0  # when (monotonic) it was summed, from which snapshot
         self._spend_snapshots = -1
         self._failed: dict[str, tuple[Command, float]] = {}
+        self._spawns_told: set[str] = set()  # spawns whose outcome was told
         self._notices = NewWorkNotices()
         self._noticed_snapshots = 0
         self._seen_role: tuple[str | None, bool] = (None, False)
@@ -218,7 +219,11 @@ class AgentOpsApp(App[None]):
         now = self.clock()
         for command_id in changes.commands:
             command = self.fleet.commands.get(command_id)
-            if command is None or command.status not in ("failed", "expired"):
+            if command is not None and command.action == "spawn":
+                self._watch_spawn(command)
+                continue
+            if command is None or command.status not in ("failed", "expired") \
+                    or command.session_id is None:
                 continue
             if self._failed.get(command.session_id, (None, 0.0))[0] == command:
                 continue
@@ -227,6 +232,27 @@ class AgentOpsApp(App[None]):
             target = names.session_name(self.fleet, command.session_id)
             self.notify(f"{command.action} of {target}: {reason}",
                         title=f"Command {command.status}", severity="error", timeout=8)
+
+    def _watch_spawn(self, command: Command) -> None:
+        """A spawn's outcome: a failure to every console (as for other commands), the new
+        session to the console whose token asked for it."""
+        if command.status in ("pending", "delivered") or command.id in self._spawns_told:
+            return
+        self._spawns_told.add(command.id)
+        agent = self.fleet.agents.get(command.agent_id)
+        who = agent.name if agent is not None else command.agent_id
+        if command.status != "acked":
+            self.notify(f"spawn of a session of {who}: {command.detail or command.status}",
+                        title=f"Command {command.status}", severity="error", timeout=8)
+            return
+        identity = self.connection.identity
+        if identity is not None and identity.name != command.issued_by:
+            return
+        session = self.fleet.sessions.get(command.session_id or "")
+        started = (f"session {session.title or session.id}" if session is not None
+                   else f"session {command.session_id}" if command.session_id else "a session")
+        detail = f" — {command.detail}" if command.detail else ""
+        self.notify(f"{who} started {started}{detail}", title="Spawned", timeout=8)
 
     def _tell_new_work(self) -> None:
         for notice in self._notices.due(acting=self.may_decide):

@@ -22,7 +22,7 @@ from typing import Any
 
 import websockets
 
-from agentops_tui.sdk.client import AsyncAgentClient
+from agentops_tui.sdk.client import AsyncAgentClient, IngestRejected
 from agentops_tui.server.connectors import openclaw_mapping as mapping
 from agentops_tui.server.connectors.openclaw_commands import CommandRunner
 from agentops_tui.server.connectors.openclaw_gateway import (
@@ -56,6 +56,7 @@ class OpenClawBridge:
         self.known: dict[str, str] = {}  # OpenClaw session key -> agentops agent id
         self.last_status: dict[str, str] = {}  # session key -> last state sent
         self.ended_runs: set[str] = set()
+        self.task_of_key: dict[str, str] = {}  # a spawned session's key -> its agentops task
         self.gateway_agent = self._client(f"{prefix}:gateway", f"OpenClaw gateway {gateway_url}",
                                           kind="gateway", capabilities=[])
 
@@ -155,6 +156,17 @@ class OpenClawBridge:
             if key in self.known:
                 self._message(key, payload["message"], payload.get("messageId"))
 
+    async def report_created(self, key: str) -> None:
+        """A session the bridge just created: its start is reported and stored before the
+        spawn that asked for it is acknowledged, so the console can name it at once."""
+        if key not in self.known and self.connection is not None:
+            await self._refresh(key)
+        client = self.agents.get(self.known[key].split(":", 1)[1]) if key in self.known \
+            else None
+        if client is not None:
+            with contextlib.suppress(IngestRejected):
+                await client.flush()
+
     async def _refresh(self, key: str) -> None:
         """A session we have not seen a row of: ask the gateway for it."""
         assert self.connection is not None
@@ -173,7 +185,8 @@ class OpenClawBridge:
             parent = row.get("parentSessionKey")
             parent_sid = (mapping.session_id_for(self.prefix, parent)
                           if isinstance(parent, str) and parent in known_keys else None)
-            client.emit(mapping.started_event(client.agent_id, sid, row, parent_sid))
+            client.emit(mapping.started_event(client.agent_id, sid, row, parent_sid,
+                                              self.task_of_key.get(key)))
             self.known[key] = client.agent_id
         event = mapping.status_event(sid, row)
         if event is None:

@@ -7,6 +7,9 @@ gateway's own message when it did not (or when no gateway is connected).
 - inject   → `sessions.send` (the operator's text becomes the session's next message)
 - redirect → `sessions.abort`, then `sessions.send`
 - kill     → `sessions.abort` (the backend ends the session when the kill is acknowledged)
+- spawn    → `sessions.create {key, message}`: a new session of the command's OpenClaw agent
+  (`agent:<agent>:spawn-<command>`), acknowledged with the session it became; the bridge
+  reports it as it reports every session the gateway lists
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from agentops_tui.server.connectors.openclaw_gateway import GatewayError
+from agentops_tui.server.connectors import openclaw_mapping as mapping
+from agentops_tui.server.connectors.openclaw_gateway import GatewayConnection, GatewayError
 from agentops_tui.server.connectors.openclaw_mapping import SENT_BY_US
 
 if TYPE_CHECKING:
@@ -51,8 +55,13 @@ class CommandRunner:
         await self.client.poll_commands(self._obey, failure_level=logging.WARNING)
 
     async def _obey(self, command: dict[str, Any]) -> None:
+        started: str | None = None
+        detail: str | None
         try:
-            detail = await self._carry_out(command)
+            if command.get("action") == "spawn":
+                started, detail = await self._spawn(command)
+            else:
+                detail = await self._carry_out(command)
             ok = True
         except CommandRefused as exc:
             ok, detail = False, str(exc)
@@ -64,17 +73,52 @@ class CommandRunner:
         try:
             await self.client.http.post(f"/api/v1/commands/{command['id']}/ack",
                                         json={"ok": ok, "detail": (detail or None) and
-                                              detail[:4000]})
+                                              detail[:4000], "session_id": started})
         except httpx.HTTPError as exc:
             log.warning("could not acknowledge %s: %s", command["id"], exc)
 
-    async def _carry_out(self, command: dict[str, Any]) -> str | None:
-        action = command.get("action")
-        key = self._session_key(str(command.get("session_id") or ""))
+    def _connection(self) -> GatewayConnection:
         connection = self.bridge.connection
         if connection is None or not self.bridge.connected.is_set():
             raise CommandRefused("the OpenClaw gateway is not connected "
                                  f"({self.bridge.detail})")
+        return connection
+
+    async def _spawn(self, command: dict[str, Any]) -> tuple[str, str]:
+        """A new gateway session with the operator's prompt as its first message: its
+        agentops session id, and what the gateway said."""
+        connection = self._connection()
+        prompt = str((command.get("payload") or {}).get("prompt") or "")
+        if not prompt.strip():
+            raise CommandRefused("the spawn carries no prompt to start the session with")
+        openclaw_agent = str(command.get("agent_id") or "").removeprefix(
+            f"{self.bridge.prefix}:") or "main"
+        # the command's id in the key: a spawn delivered twice starts one session (the
+        # gateway would reset a session created again under the same key)
+        wanted = f"agent:{openclaw_agent}:spawn-{str(command['id']).removeprefix('cmd_')}"
+        if wanted not in self.bridge.known:
+            task_id = (command.get("payload") or {}).get("task_id")
+            if isinstance(task_id, str):
+                self.bridge.task_of_key[wanted] = task_id
+            answer = await connection.call("sessions.create", {"key": wanted, "message": prompt})
+            key = str(answer.get("key") or wanted)
+            if isinstance(task_id, str):
+                self.bridge.task_of_key[key] = task_id
+            run_error = answer.get("runError")
+            if isinstance(run_error, dict) and run_error.get("message"):
+                raise CommandRefused(f"OpenClaw created {key} but could not start its run: "
+                                     f"{run_error['message']}")
+            detail = "OpenClaw: run started" if answer.get("runStarted") else "OpenClaw: created"
+            with contextlib.suppress(GatewayError):  # it was created: the events bring it
+                await self.bridge.report_created(key)
+        else:
+            key, detail = wanted, "OpenClaw: started already"
+        return mapping.session_id_for(self.bridge.prefix, key), detail
+
+    async def _carry_out(self, command: dict[str, Any]) -> str | None:
+        action = command.get("action")
+        key = self._session_key(str(command.get("session_id") or ""))
+        connection = self._connection()
         message = str((command.get("payload") or {}).get("message") or "")
         if action == "inject":
             return await self._send(key, message, str(command["id"]))

@@ -102,11 +102,12 @@ def _count(value: Any) -> int:
 
 
 def started_event(agent_id: str, session_id: str, row: dict[str, Any],
-                  parent_session_id: str | None) -> dict[str, Any]:
+                  parent_session_id: str | None, task_id: str | None = None) -> dict[str, Any]:
+    """`task_id`: the agentops task of a session the bridge spawned for one."""
     run = row.get("sessionId") or row.get("key")
     title = row.get("displayName") or row.get("label") or row.get("derivedTitle") or row["key"]
     return {"type": "session.started", "session_id": session_id, "agent_id": agent_id,
-            "parent_session_id": parent_session_id,
+            "parent_session_id": parent_session_id, "task_id": task_id,
             "model": str(row["model"])[:200] if row.get("model") else None,
             "title": str(title)[:1000], "event_key": f"openclaw:started:{run}",
             **_ts(row.get("createdAt"))}

@@ -18,9 +18,16 @@ from typing import Any
 
 from agentops_tui.core import capabilities
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
-from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
+from agentops_tui.models import (
+    ACTIVE_SESSION_STATUSES,
+    FINAL_TASK_STATUSES,
+    Command,
+    CommandAction,
+    Session,
+)
 from agentops_tui.server import audit
 from agentops_tui.server.auth import SYSTEM
+from agentops_tui.server.control.queues import find_task
 from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
@@ -108,6 +115,47 @@ def issue_command(
     )
     ctx.emit(workspace, "command.created", command.model_dump())
     audit.record(ctx.conn, actor, f"session.{action}", session_id, payload or None, "accepted", now)
+    return command
+
+
+def issue_spawn(
+    ctx: WriteContext,
+    workspace: str,
+    agent_id: str,
+    prompt: str,
+    task_id: str | None,
+    actor: audit.Actor,
+    *,
+    expiry_seconds: float = 30.0,
+) -> Command:
+    """Ask an agent to start a new session with `prompt` (raises `Rejected` 404/409 before
+    any write). The command has no session until the agent acknowledges it with the one it
+    started; that session reaches the fleet the way the agent reports all its sessions."""
+    fleet = ctx.fleet(workspace)
+    agent = fleet.agents.get(agent_id)
+    if agent is None:
+        raise Rejected(404, "not_found", f"no agent {agent_id!r}")
+    if not capabilities.can(agent, "spawn"):
+        raise Rejected(409, "not_capable", capabilities.refusal(agent, "spawn"),
+                       {"agent_id": agent.id, "action": "spawn",
+                        "capabilities": list(agent.capabilities)})
+    if task_id is not None:
+        task = find_task(ctx, workspace, task_id)
+        if task.status in FINAL_TASK_STATUSES:
+            raise Rejected(409, "conflict",
+                           f"task {task_id!r} is already {task.status}: nothing to spawn for",
+                           {"task_status": task.status})
+    now = ctx.now
+    payload: dict[str, Any] = {"prompt": redact(prompt)}
+    if task_id is not None:
+        payload["task_id"] = task_id
+    command = Command(
+        id="cmd_" + secrets.token_hex(8), session_id=None, agent_id=agent_id, action="spawn",
+        payload=payload, issued_by=actor.name, issued_at=now, updated_at=now,
+        expires_at=now + expiry_seconds,
+    )
+    ctx.emit(workspace, "command.created", command.model_dump())
+    audit.record(ctx.conn, actor, "agent.spawn", agent_id, payload, "accepted", now)
     return command
 
 
@@ -217,9 +265,11 @@ def mark_delivered(ctx: WriteContext, workspace: str, command_ids: list[str]) ->
 
 
 def acknowledge(
-    ctx: WriteContext, workspace: str, command_id: str, ok: bool, detail: str | None
+    ctx: WriteContext, workspace: str, command_id: str, ok: bool, detail: str | None,
+    session_id: str | None = None,
 ) -> Command:
-    """The agent's answer. On success the session changes as the command asked."""
+    """The agent's answer. On success the session changes as the command asked; a spawn's
+    answer names the session it started (`session_id`)."""
     detail = redact_optional(detail)
     command = _command(ctx, workspace, command_id)
     if command.status in FINAL_COMMAND_STATUSES:
@@ -227,10 +277,17 @@ def acknowledge(
             409, "conflict", f"command {command_id!r} is already {command.status}",
             {"status": command.status},
         )
+    if session_id is not None and command.action != "spawn":
+        raise Rejected(409, "conflict", f"command {command_id!r} is a {command.action}: only "
+                       "a spawn's answer names a session", {"action": command.action})
     if not ok:
         return _update(ctx, workspace, command, "failed", detail or "the agent refused")
+    if command.action == "spawn":
+        if session_id is not None:
+            command = command.model_copy(update={"session_id": session_id})
+        return _update(ctx, workspace, command, "acked", detail)
     updated = _update(ctx, workspace, command, "acked", detail)
-    session = ctx.fleet(workspace).sessions.get(command.session_id)
+    session = ctx.fleet(workspace).sessions.get(command.session_id or "")
     if session is None or session.status not in ACTIVE_SESSION_STATUSES:
         return updated
     sid = session.id
@@ -260,7 +317,7 @@ def waits_for_next_event(fleet: Fleet, command: Command) -> bool:
     """True for a command to a live hook-driven session: it is delivered at the session's next
     hook event, which may come hours later, so it does not expire on a clock."""
     agent = fleet.agents.get(command.agent_id)
-    session = fleet.sessions.get(command.session_id)
+    session = fleet.sessions.get(command.session_id or "")
     return (agent is not None and agent.framework in HOOK_DRIVEN_FRAMEWORKS
             and session is not None and session.status in ACTIVE_SESSION_STATUSES)
 

@@ -101,12 +101,18 @@ def _command(ev: LoggedEvent, fleet: Fleet) -> Notice | None:
     data = ev.data
     if data.get("status") not in ("failed", "expired"):
         return None
-    _agent, who = _session_words(fleet, str(data.get("session_id")))
+    target = "session"
+    if data.get("session_id") is None:  # a spawn the agent did not carry out
+        agent = fleet.agents.get(str(data.get("agent_id")))
+        who = f"agent {agent.name if agent is not None else data.get('agent_id')}"
+        target = "agent"
+    else:
+        _agent, who = _session_words(fleet, str(data.get("session_id")))
     why = f": {data['detail']}" if data.get("detail") else ""
     return Notice("command", ev.workspace, "warning", data.get("agent_id"),
                   f"Command {data.get('action')} {data.get('status')}{why}",
                   f"Sent to {who} by {data.get('issued_by')}. To retry, run "
-                  "`agentops tui` and select the session.", ev.id)
+                  f"`agentops tui` and select the {target}.", ev.id)
 
 
 _ROUTES: dict[str, Any] = {

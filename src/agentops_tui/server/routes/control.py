@@ -1,5 +1,5 @@
-"""Operator actions (pause, resume, kill, inject, redirect, killswitch) and the agent's
-command channel."""
+"""Operator actions (pause, resume, kill, inject, redirect, spawn, killswitch) and the
+agent's command channel."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
+from agentops_tui.models import (
+    AckRequest,
+    Command,
+    InjectRequest,
+    KillswitchRequest,
+    SpawnRequest,
+)
 from agentops_tui.server.audit import Actor, audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
@@ -103,6 +109,31 @@ async def redirect(session_id: str, body: InjectRequest, request: Request,
                       {"message": body.message})
 
 
+@router.post("/agents/{agent_id}/spawn", status_code=202, response_model=Command,
+             responses=answers(409), openapi_extra=audited_as("agent.spawn"))
+async def spawn(agent_id: str, body: SpawnRequest, request: Request,
+                principal: Principal = Depends(operator),
+                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
+    """Ask the agent to start a new session with this prompt (`task_id`: the task it works
+    on). The command has `session_id: null` until the agent acknowledges it with the session
+    it started, which then appears in the fleet as the agent reports it. 409 `not_capable`
+    for an agent whose capabilities do not include `spawn`."""
+    actor = actor_of(request, principal)
+    expiry = ctx.settings.command_expiry_seconds
+    payload: dict[str, Any] = {"prompt": body.prompt}
+    if body.task_id is not None:
+        payload["task_id"] = body.task_id
+
+    def issue(wctx: WriteContext) -> Command:
+        return commands.issue_spawn(wctx, principal.workspace, agent_id, body.prompt,
+                                    body.task_id, actor, expiry_seconds=expiry)
+
+    job = commands.audited("agent.spawn", agent_id, payload, actor, issue)
+    outcome = await ctx.store.write(job)
+    command: Command = outcome.unwrap()
+    return JSONResponse(command.model_dump(), status_code=202)
+
+
 @router.post("/killswitch", status_code=202, openapi_extra=audited_as("killswitch"))
 async def killswitch(body: KillswitchRequest, request: Request,
                      principal: Principal = Depends(admin),
@@ -124,7 +155,7 @@ async def ack(command_id: str, body: AckRequest, principal: Principal = Depends(
     """The agent's answer to a command: `ok` applies it, otherwise it is marked failed."""
     result: Command = await ctx.store.write(
         lambda wctx: commands.acknowledge(wctx, principal.workspace, command_id, body.ok,
-                                         body.detail)
+                                         body.detail, body.session_id)
     )
     return result
 

@@ -84,7 +84,8 @@ class StateRows:
                 c = fleet.commands.get(i)
                 if c is not None:
                     commands.append(
-                        (ws, c.id, c.session_id, c.agent_id, c.status, c.model_dump_json())
+                        (ws, c.id, c.session_id or "", c.agent_id, c.status,
+                         c.model_dump_json())
                     )
         if agents:
             conn.executemany(_AGENT_REPLACE, agents)

@@ -13,11 +13,11 @@ from textual.widgets import Footer, Input
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
-from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Session
 from agentops_tui.tui import render
 from agentops_tui.tui.actions import bindings_of
+from agentops_tui.tui.agent_actions import AgentActions
 from agentops_tui.tui.base import ShowTask, navigate
-from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
 from agentops_tui.tui.widgets.log_tail import LogTail
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -42,7 +42,7 @@ SESSION_COLUMNS = [
 NO_AGENTS = "no agents yet — they appear as soon as they report"
 
 
-class FleetScreen(Interventions):
+class FleetScreen(AgentActions):
     PLACE = "fleet"
     BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
@@ -216,6 +216,7 @@ class FleetScreen(Interventions):
             self.agent_id = event.key
             self._rebuild_sessions()
             self._update_titles()
+            self.offer_changed()  # spawn goes to the highlighted agent
 
     @on(VirtualTable.Highlighted, "#sessions")
     def _session_highlighted(self, event: VirtualTable.Highlighted) -> None:
@@ -236,6 +237,9 @@ class FleetScreen(Interventions):
 
     def target_sessions(self) -> list[str]:
         return [self.session_id] if self.session_id else []
+
+    def selected_agent(self) -> Agent | None:
+        return self.console.fleet.agents.get(self.agent_id or "")
 
     def select_agent(self, agent_id: str) -> None:
         """Jump here from another screen: highlight the agent."""

@@ -119,7 +119,8 @@ class TasksScreen(Interventions):
             return  # on_mount builds it from the whole fleet, these changes included
         touched = set(changes.tasks)
         commands = (fleet.commands.get(c) for c in changes.commands)
-        for sid in {*changes.sessions, *(c.session_id for c in commands if c is not None)}:
+        for sid in {*changes.sessions,
+                    *(c.session_id for c in commands if c is not None and c.session_id)}:
             task_id = task_of_session(fleet, sid)
             if task_id is not None and task_id in fleet.tasks:
                 touched.add(task_id)
