@@ -18,7 +18,7 @@ from agentops_tui.server.alerts.engine import evaluate_forever
 from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.context import ServerContext, ServerSettings
-from agentops_tui.server.control import approvals, commands, queues
+from agentops_tui.server.control import approvals, command_outcomes, queues
 from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
 from agentops_tui.server.http_paths import PathChecks
@@ -81,7 +81,7 @@ BackgroundLoop = Callable[[ServerContext], Coroutine[Any, Any, None]]
 
 
 def background_loops() -> list[BackgroundLoop]:
-    return [commands.expire_commands_forever, presence_forever, evaluate_forever,
+    return [command_outcomes.expire_commands_forever, presence_forever, evaluate_forever,
             queues.sla_forever]
 
 
@@ -105,7 +105,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     # each reaction is registered for the types it acts on (it checks them too)
     store.writer.react(approvals.mark_waiting, "approval.requested")
     store.writer.react(approvals.expire_with_session, "session.ended")
-    store.writer.react(commands.expire_with_session, "session.ended")
+    store.writer.react(command_outcomes.expire_with_session, "session.ended")
     store.writer.react(claude_control.forget_ended, "session.ended")
     store.writer.react(queues.link_session, "session.started")
     notifier = Notifier(settings.notify, store, backoff_seconds=settings.notify_retry_seconds)

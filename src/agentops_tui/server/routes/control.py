@@ -22,7 +22,7 @@ from agentops_tui.server.audit import Actor, audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
-from agentops_tui.server.control import commands
+from agentops_tui.server.control import command_outcomes, commands
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
@@ -154,7 +154,7 @@ async def ack(command_id: str, body: AckRequest, principal: Principal = Depends(
               ctx: ServerContext = Depends(get_ctx)) -> Command:
     """The agent's answer to a command: `ok` applies it, otherwise it is marked failed."""
     result: Command = await ctx.store.write(
-        lambda wctx: commands.acknowledge(wctx, principal.workspace, command_id, body.ok,
+        lambda wctx: command_outcomes.acknowledge(wctx, principal.workspace, command_id, body.ok,
                                          body.detail, body.session_id)
     )
     return result
@@ -178,7 +178,7 @@ def _open_commands(ctx: ServerContext, workspace: str, agent_id: str,
 async def _deliver(ctx: ServerContext, workspace: str, found: list[Command]) -> None:
     ids = [c.id for c in found if c.status == "pending"]
     if ids:
-        await ctx.store.write(lambda wctx: commands.mark_delivered(wctx, workspace, ids))
+        await ctx.store.write(lambda wctx: command_outcomes.mark_delivered(wctx, workspace, ids))
 
 
 SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"}}}

@@ -29,7 +29,7 @@ from typing import Any
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES
 from agentops_tui.models import ENDED_SESSION_STATUSES, Command, Session
 from agentops_tui.server.control import approvals
-from agentops_tui.server.control.commands import acknowledge
+from agentops_tui.server.control.command_outcomes import acknowledge
 from agentops_tui.server.redact import redact
 from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
