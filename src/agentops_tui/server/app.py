@@ -24,8 +24,8 @@ from agentops_tui.server.http_limits import BodyLimits
 from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.notify.delivery import Notifier
 from agentops_tui.server.rate_limits import RateLimits
+from agentops_tui.server.store.backends import token_connection
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.sqlite_schema import connect
 
 
 class JsonByDefault:
@@ -90,7 +90,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         settings=settings,
         store=store,
         bus=bus,
-        tokens=TokenLookup(connect(settings.db_path, readonly=True)),
+        tokens=TokenLookup(token_connection(store.url)),
         prices=prices,
         limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
     )

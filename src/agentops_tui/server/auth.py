@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from agentops_tui.core.roles import ROLE_RANK
 from agentops_tui.models import TokenRole
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.dialect import BEGIN_WRITE
 
 TOKEN_PREFIX = "aot_"
 

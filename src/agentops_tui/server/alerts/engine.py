@@ -28,7 +28,7 @@ from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading
 from agentops_tui.server.auth import SYSTEM
 from agentops_tui.server.control import commands
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
+from agentops_tui.server.store.dialect import placeholders, upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 log = logging.getLogger("agentops.alerts")

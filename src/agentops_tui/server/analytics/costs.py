@@ -14,7 +14,7 @@ from typing import Any
 
 from agentops_tui.server.analytics.rollups import to_usd
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import totals
+from agentops_tui.server.store.dialect import totals
 from agentops_tui.server.store.writer import Rejected
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}

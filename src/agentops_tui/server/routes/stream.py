@@ -104,7 +104,7 @@ async def stream(
                 page = await store.events_after(
                     principal.workspace, sent, REPLAY_PAGE, types=wanted, session=session
                 )
-                if caller.revoked():
+                if await caller.revoked():
                     yield REVOKED_FRAME
                     return
                 if page:

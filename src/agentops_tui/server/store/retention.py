@@ -7,12 +7,12 @@ checkpoint (`state_through`): the store folds those again when it opens.
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS, SET_META
+from agentops_tui.server.store.failures import rollback
 from agentops_tui.server.store.fleet_loader import RECENT_SECONDS, forget_old
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, SET_META
 from agentops_tui.server.store.writer import Writer
 
 log = logging.getLogger("agentops.store")
@@ -58,8 +58,8 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
             cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
             conn.execute(SET_META, ("pruned_through", str(cutoff)))
             conn.execute("COMMIT")
-        except sqlite3.Error:
-            conn.execute("ROLLBACK")
+        except DRIVER_ERRORS.database:
+            rollback(conn)
             log.exception("retention pruning failed")
             return 0, pruned_through
         if not writer.checkpoint.pending:

@@ -12,12 +12,12 @@ over any window are exact and the API reports the same figures the price table g
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.server.store.checkpoint import Handler
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import larger, upsert
 from agentops_tui.server.store.write_context import LoggedEvent, WriteContext
 
 _SESSION_RUNS_REPLACE = upsert(
@@ -172,7 +172,7 @@ class RollupFold:
         self.group = Sums()
         self.pending = Sums()
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def write(self, conn: Connection) -> None:
         sums = self.pending
         if sums.costs:
             conn.executemany(
@@ -195,7 +195,7 @@ class RollupFold:
                 " last_ts) VALUES (?,?,?,?,?,?)"
                 " ON CONFLICT (workspace, session_id, model) DO UPDATE SET"
                 " agent_id = excluded.agent_id, task_id = excluded.task_id,"
-                " last_ts = max(last_ts, excluded.last_ts)",
+                f" last_ts = {larger('last_ts')}",
                 [(*k, *v) for k, v in sums.sessions.items()],
             )
         if sums.tools:

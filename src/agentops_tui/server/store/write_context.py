@@ -67,6 +67,24 @@ _encode = msgspec.json.Encoder(enc_hook=_plain).encode
 LogRow = tuple[int, str, str, float, str | None, str | None, str]
 
 
+def refuse_nul(*values: Any) -> None:
+    """PostgreSQL stores no NUL character in text, and the derived tables hold an event's
+    strings as text: an event carrying one is refused with its request (a 422), before it
+    changes anything, rather than failing a state checkpoint later."""
+    pending = list(values)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise ValueError("text holds a NUL character (\\u0000), which the database"
+                                 " cannot store")
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+
+
 class WriteContext:
     """What a job sees: the connection (inside the open transaction) and the fleets."""
 
@@ -127,6 +145,8 @@ class WriteContext:
     ) -> LoggedEvent:
         """Append one event to the log and apply it to current state."""
         writer = self._writer
+        if writer.refuse_nul:
+            refuse_nul(workspace, type_, data, session_id, event_key)
         event_id = writer.next_event_id
         writer.next_event_id += 1
         when = ts if ts is not None else self.now
@@ -181,8 +201,4 @@ class WriteContext:
     def flush(self) -> None:
         """Write the log rows."""
         if self._rows:
-            self.conn.executemany(
-                "INSERT INTO events (id, workspace, type, ts, session_id, event_key, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._rows,
-            )
+            self._writer.log.append(self.conn, self._rows)

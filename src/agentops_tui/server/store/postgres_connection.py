@@ -1,0 +1,110 @@
+"""A psycopg connection that runs the server's SQL as written for both backends.
+
+Domain SQL uses `?` markers and `BEGIN IMMEDIATE` (`dialect`); psycopg wants `%s` (and a
+literal `%` doubled) and PostgreSQL has no IMMEDIATE. Each statement text is translated
+once and the translation cached: the text of a hot statement is a constant, so the cache
+stays small. Values come back as SQLite would give them: sums of integer columns (numeric
+to PostgreSQL) as int, booleans go in as 0 and 1.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
+
+from agentops_tui.server.store.connection import Cursor
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
+
+# A lost or shut-down server, a failed transaction, a full disk: every job would fail alike.
+DRIVER_ERRORS.add(
+    database=(psycopg.Error,),
+    outages=(psycopg.OperationalError, psycopg.InterfaceError, psycopg.InternalError,
+             pg_errors.InsufficientResources, pg_errors.OperatorIntervention),
+    unstorable=(psycopg.DataError, psycopg.IntegrityError),
+)
+
+_STATEMENTS = {BEGIN_WRITE: "BEGIN"}
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """`?` outside quotes → `%s`, `%` → `%%`; quoted text and identifiers kept as they are."""
+    out: list[str] = []
+    quote: str | None = None
+    for char in sql:
+        if quote is not None:
+            out.append("%%" if char == "%" else char)
+            if char == quote:
+                quote = None  # a doubled quote closes and reopens: the same text results
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+class _NumberLoader(Loader):
+    """numeric → int when whole (a sum of bigint columns), else float, as SQLite returns."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data)
+        if b"." in text or b"N" in text or b"e" in text.lower():
+            return float(text)
+        return int(text)
+
+
+class _BoolDumper(Dumper):
+    """True/False as 1/0: the schema keeps flags in integer columns, as SQLite does."""
+
+    oid = psycopg.adapters.types["int8"].oid
+    format = Format.TEXT
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class PgConnection:
+    """The `Connection` protocol over one psycopg connection in autocommit mode (the store
+    opens its transactions itself, as on SQLite)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        raw.adapters.register_loader("numeric", _NumberLoader)
+        raw.adapters.register_dumper(bool, _BoolDumper)
+
+    @property
+    def broken(self) -> bool:
+        """The connection is gone (the server restarted or dropped it): open another."""
+        return self.raw.closed or self.raw.broken
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        if not parameters:  # sent as it is: several statements may share one text
+            return self.raw.execute(_STATEMENTS.get(sql, sql))
+        return self.raw.execute(translate(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), parameters)
+        return cursor
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def connect(dsn: str, *, readonly: bool = False, application: str = "agentops") -> PgConnection:
+    """A new autocommit connection; raises psycopg.Error when the server cannot be reached."""
+    options = "-c default_transaction_read_only=on" if readonly else None
+    raw = psycopg.connect(dsn, autocommit=True, connect_timeout=5,
+                          application_name=application, options=options)
+    return PgConnection(raw)
