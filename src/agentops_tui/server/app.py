@@ -123,6 +123,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             # before the store closes: the workers' last log rows go to its writer
             await asyncio.to_thread(notifier.stop)
             store.close()
+            ctx.tokens.close()
 
     app = FastAPI(
         title="agentops",

@@ -118,6 +118,9 @@ class TokenLookup:
     def resolve(self, token: str) -> Principal | None:
         return self.resolve_hash(hash_token(token))
 
+    def close(self) -> None:
+        self._conn.close()
+
     def resolve_hash(self, token_hash: str) -> Principal | None:
         """As `resolve`, for a caller that kept only the hash (an open stream)."""
         row = self._conn.execute(

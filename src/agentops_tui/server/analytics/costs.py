@@ -154,7 +154,8 @@ def timeline(
     rows = conn.execute(
         f"SELECT (minute / ?) * ? AS b, {column},"
         f" {totals('cost_e10', 'input_tokens', 'output_tokens')} FROM cost_rollup"
-        f" WHERE workspace = ? AND minute >= ? GROUP BY b, {column}",
+        # grouped by the bucket alone without a group: PostgreSQL groups by no constant
+        f" WHERE workspace = ? AND minute >= ? GROUP BY b{', ' + column if group else ''}",
         (minutes, minutes, q.workspace, first),
     ).fetchall()
     buckets: dict[int, dict[str, Any]] = {}

@@ -100,11 +100,11 @@ def totals(*expressions: str) -> str:
     return ", ".join(total(e) for e in expressions)
 
 
-def larger(column: str) -> str:
+def larger(table: str, column: str) -> str:
     """In an upsert's SET: the larger of the row's `column` and the inserted one (SQLite's
     two-argument max() and PostgreSQL's greatest() are spelled differently)."""
-    return (f"CASE WHEN excluded.{column} > {column} THEN excluded.{column}"
-            f" ELSE {column} END")
+    return (f"CASE WHEN excluded.{column} > {table}.{column} THEN excluded.{column}"
+            f" ELSE {table}.{column} END")
 
 
 # `meta` holds the store's markers (`state_through`, `pruned_through`, ...): key → value.
