@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres_cluster import Cluster
 
 from agentops_tui.models import Session
 from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.read_pool import READ_THREADS, THREAD_NAME, StoreClosed
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import Rejected, WriteContext
+
+from postgres_cluster import Cluster
 
 WS = "default"
 OpenStore = Callable[[], Store]
