@@ -440,7 +440,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--only", action="append", metavar="NAME",
                        choices=["ingest", "latency", "fanout", "tui", "control", "startup",
-                                "output", "otlp", "hooks", "notify"],
+                                "output", "otlp", "hooks", "notify", "postgres"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
     from agentops_tui.tui.web import register as register_web  # `agentops web`
