@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentops_tui.server.store.connection import Connection, Cursor
 from agentops_tui.server.store.database_url import DatabaseUrl, parse
 from agentops_tui.server.store.db_lock import BackendLock
-from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS, placeholders
 from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.sqlite_schema import connect as sqlite_connect
 from agentops_tui.server.store.sqlite_schema import open_database
@@ -38,6 +38,9 @@ class LogAppender(Protocol):
 
     def end(self, conn: Connection, newest: int) -> None:
         """Before COMMIT: the group's last id is `newest`."""
+
+    def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
+        """Which of `keys` the log holds for the workspace."""
 
 
 class Lock(Protocol):
@@ -62,6 +65,16 @@ class SqliteLog:
 
     def end(self, conn: Connection, newest: int) -> None:
         pass
+
+    def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
+        found: set[str] = set()
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            rows = conn.execute(
+                "SELECT event_key FROM events WHERE workspace = ? AND event_key IN"
+                f" ({placeholders(len(chunk))})", [workspace, *chunk])
+            found.update(r[0] for r in rows)
+        return found
 
 
 @dataclass

@@ -60,6 +60,16 @@ class PostgresLog:
                 " SELECT pg_notify(?, ?)", (newest, NOTIFY_CHANNEL, str(newest)))
 
 
+    def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
+        # one unique-index probe per key, whatever the planner's statistics say (a fresh log
+        # has none, and it would scan every keyed row for a batch's keys instead)
+        rows = conn.execute(
+            "SELECT k.key FROM unnest(?::text[]) AS k(key) CROSS JOIN LATERAL"
+            " (SELECT 1 FROM events e WHERE e.workspace = ? AND e.event_key = k.key LIMIT 1)"
+            " AS hit", (keys, workspace)).fetchall()
+        return {r[0] for r in rows}
+
+
 def _logged_after(conn: Connection, after: int, through: int) -> list[LoggedEvent]:
     rows: list[Any] = conn.execute(
         "SELECT id, workspace, type, ts, data FROM events WHERE id > ? AND id <= ?"

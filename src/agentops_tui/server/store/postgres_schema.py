@@ -32,8 +32,9 @@ CREATE TABLE IF NOT EXISTS events (
     event_key TEXT,
     data TEXT NOT NULL
 );
-CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (workspace, event_key)
-    WHERE event_key IS NOT NULL;
+-- not partial, as SQLite's is: NULL keys never collide in a unique index, and the planner
+-- then probes it for the event keys of a batch rather than scanning every keyed row
+CREATE UNIQUE INDEX IF NOT EXISTS events_key ON events (workspace, event_key);
 CREATE INDEX IF NOT EXISTS events_ts ON events (ts);
 CREATE TABLE IF NOT EXISTS agents (
     workspace TEXT NOT NULL, id TEXT NOT NULL, name TEXT NOT NULL, status TEXT NOT NULL,

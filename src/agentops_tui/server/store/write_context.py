@@ -10,6 +10,7 @@ once the group has committed (`checkpoint`).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,22 +68,20 @@ _encode = msgspec.json.Encoder(enc_hook=_plain).encode
 LogRow = tuple[int, str, str, float, str | None, str | None, str]
 
 
-def refuse_nul(*values: Any) -> None:
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def refuse_nul(encoded: str, *columns: str | None) -> None:
     """PostgreSQL stores no NUL character in text, and the derived tables hold an event's
-    strings as text: an event carrying one is refused with its request (a 422), before it
-    changes anything, rather than failing a state checkpoint later."""
-    pending = list(values)
-    while pending:
-        value = pending.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise ValueError("text holds a NUL character (\\u0000), which the database"
-                                 " cannot store")
-        elif isinstance(value, dict):
-            pending.extend(value.keys())
-            pending.extend(value.values())
-        elif isinstance(value, list | tuple):
-            pending.extend(value)
+    strings as text: an event carrying one fails its job, and so its request alone (a 422,
+    `failures.answer`), rather than a state checkpoint later. `encoded` is the event's JSON,
+    where a NUL is the escape `\\u0000` (an escaped backslash before `u0000` is text)."""
+    if "\\u0000" in encoded and _NUL_ESCAPE.search(encoded):
+        raise ValueError("text holds a NUL character (\\u0000), which the database cannot"
+                         " store")
+    for column in columns:
+        if column is not None and "\x00" in column:
+            raise ValueError("text holds a NUL character, which the database cannot store")
 
 
 class WriteContext:
@@ -123,6 +122,10 @@ class WriteContext:
                 fleet.put_session(session)
         return session
 
+    def logged_before(self, workspace: str, keys: list[str]) -> set[str]:
+        """Which of `keys` earlier groups logged in the workspace (a retried batch)."""
+        return self._writer.log.logged_keys(self.conn, workspace, keys)
+
     def logged_keys(self, workspace: str) -> set[str]:
         """Event keys this group has logged so far (a later job must treat them as taken)."""
         return self._keys.get(workspace) or set()
@@ -145,8 +148,6 @@ class WriteContext:
     ) -> LoggedEvent:
         """Append one event to the log and apply it to current state."""
         writer = self._writer
-        if writer.refuse_nul:
-            refuse_nul(workspace, type_, data, session_id, event_key)
         event_id = writer.next_event_id
         writer.next_event_id += 1
         when = ts if ts is not None else self.now
@@ -160,6 +161,8 @@ class WriteContext:
         # encoded once, by msgspec (0.23 µs against pydantic-core's 0.43), for the log row
         # and the stream frame; folds and observers read `data` and never change it
         encoded = _encode(data).decode()
+        if writer.refuse_nul:  # memory is folded again from the log when the job fails
+            refuse_nul(encoded, workspace, type_, event_key)
         event = LoggedEvent(event_id, type_, when, workspace, data, encoded)
         self.events.append(event)
         folds = writer.fold_handlers.get(type_)
