@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from agentops_tui import paths
 
 if TYPE_CHECKING:
-    from agentops_tui.server.store.connection import Connection
     from agentops_tui.server.store.database_url import DatabaseUrl
 
 DB_HELP = ("a SQLite file, sqlite:///path or postgresql://user@host/db"
@@ -29,14 +28,14 @@ def database(command: str, given: str | None) -> DatabaseUrl | None:
 
 
 def cmd_upgrade(args: argparse.Namespace) -> int:
-    from agentops_tui.server.store.backends import open_connection
+    from agentops_tui.server.store.backends import open_connection, recorded_version
     from agentops_tui.server.store.migrations import SCHEMA_VERSION, DatabaseUnusable
 
     url = database("db upgrade", args.db)
     if url is None:
         return 2
     try:
-        before = _version(url)
+        before = recorded_version(url)
         open_connection(url).close()  # creates or upgrades, refusing a newer schema
     except DatabaseUnusable as exc:
         print(f"agentops db upgrade: {exc}", file=sys.stderr)
@@ -48,38 +47,6 @@ def cmd_upgrade(args: argparse.Namespace) -> int:
     else:
         print(f"{url.shown()} is at schema {SCHEMA_VERSION}, this version's; nothing to do")
     return 0
-
-
-def _version(url: DatabaseUrl) -> int | None:
-    """The schema version the database records, before anything is changed."""
-    from agentops_tui.server.store.dialect import DRIVER_ERRORS
-    from agentops_tui.server.store.migrations import DatabaseUnusable
-
-    if url.is_postgres:
-        from agentops_tui.server.store import postgres_connection, postgres_schema
-
-        assert url.dsn is not None
-        try:
-            conn: Connection = postgres_connection.connect(url.dsn)
-        except DRIVER_ERRORS.database as exc:
-            raise DatabaseUnusable(f"cannot connect to the database {url.shown()}: {exc}"
-                                   ) from None
-        try:
-            return postgres_schema.schema_version(conn)
-        finally:
-            conn.close()
-    import sqlite3
-
-    from agentops_tui.server.store import sqlite_schema
-
-    path = url.sqlite_path()
-    if not path.exists():
-        return None
-    try:
-        with sqlite3.connect(f"file:{path.as_posix()}?mode=ro", uri=True) as conn:
-            return sqlite_schema.schema_version(conn)
-    except sqlite3.Error as exc:
-        raise DatabaseUnusable(f"cannot use the database {path}: {exc}") from None
 
 
 def cmd_copy(args: argparse.Namespace) -> int:

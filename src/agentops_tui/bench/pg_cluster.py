@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
+from agentops_tui.server.store.postgres_connection import connect
 
 SEARCH = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
 _names = itertools.count(1)
@@ -72,8 +72,11 @@ class Cluster:
     def new_database(self) -> str:
         """A fresh empty database; its URL."""
         name = f"t{os.getpid()}_{next(_names)}"
-        with psycopg.connect(self.url(), autocommit=True) as conn:
+        conn = connect(self.url())
+        try:
             conn.execute(f"CREATE DATABASE {name}")
+        finally:
+            conn.close()
         return self.url(name)
 
     def remove(self) -> None:

@@ -22,6 +22,7 @@ from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS, placeh
 from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.sqlite_schema import connect as sqlite_connect
 from agentops_tui.server.store.sqlite_schema import open_database
+from agentops_tui.server.store.sqlite_schema import schema_version as sqlite_schema_version
 from agentops_tui.server.store.write_context import LogRow, StoreUnavailable
 
 if TYPE_CHECKING:
@@ -144,6 +145,32 @@ def open_connection(db: DatabaseUrl | Path | str) -> Connection:
         conn.close()
         raise DatabaseUnusable(f"cannot use the database {url.shown()}: {exc}") from None
     return conn
+
+
+def recorded_version(db: DatabaseUrl | Path | str) -> int | None:
+    """The schema version the database records (None: no schema yet), changing nothing."""
+    url = db if isinstance(db, DatabaseUrl) else parse(db)
+    if url.is_postgres:
+        from agentops_tui.server.store import postgres_connection, postgres_schema
+
+        assert url.dsn is not None
+        try:
+            conn: Connection = postgres_connection.connect(url.dsn)
+        except DRIVER_ERRORS.database as exc:
+            raise DatabaseUnusable(f"cannot connect to the database {url.shown()}: {exc}"
+                                   ) from None
+        try:
+            return postgres_schema.schema_version(conn)
+        finally:
+            conn.close()
+    path = url.sqlite_path()
+    if not path.exists():
+        return None
+    try:
+        with contextlib.closing(sqlite_connect(path, readonly=True)) as sqlite:
+            return sqlite_schema_version(sqlite)
+    except DRIVER_ERRORS.database as exc:
+        raise DatabaseUnusable(f"cannot use the database {path}: {exc}") from None
 
 
 def token_connection(db: DatabaseUrl | Path | str) -> Connection:
