@@ -20,7 +20,7 @@ from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.postgres_connection import PgConnection, connect
 from agentops_tui.server.store.write_context import StoreUnavailable
 
-LOCK_KEY = 7_346_201_900  # below 2^32: pg_locks shows it as objid, classid 0
+LOCK_KEY = 734_620_190  # below 2^31: pg_locks shows it as objid, classid 0
 _HOLDER = "agentops backend pid {pid}"
 
 
@@ -57,12 +57,16 @@ class PgBackendLock:
         with self._mutex:
             self._drop()
             conn = connect(self.dsn, application=self._name)
-            taken = conn.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()[0]
-            if not taken:
-                holder = conn.execute(
+            try:
+                taken = conn.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()[0]
+                holder = None if taken else conn.execute(
                     "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a"
                     " ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.classid = 0"
-                    " AND l.objid = ? AND l.granted", (LOCK_KEY,)).fetchone()
+                    " AND l.objid::bigint = ? AND l.granted", (LOCK_KEY,)).fetchone()
+            except BaseException:
+                conn.close()
+                raise
+            if not taken:
                 conn.close()
                 who = holder[0] if holder and holder[0] else "another agentops backend"
                 raise StoreUnavailable(
