@@ -159,6 +159,7 @@ INTEGRATION_FIXTURES = frozenset({"live", "snap_compare", "fixed_server", "stric
 # Modules whose tests start servers, processes, CLIs or console apps themselves.
 INTEGRATION_MODULES = frozenset({
     "test_alerts.py", "test_alerts_actions.py", "test_alerts_config.py", "test_auth.py",
+    "test_alerts_grouping.py", "test_alerts_demo.py", "test_tui_alerts.py",
     "test_bench_runner.py", "test_capabilities.py", "test_claude_code_control.py",
     "test_claude_code_real.py", "test_claude_hook_answers.py", "test_claude_hooks.py",
     "test_cli_bad_input.py", "test_client.py", "test_control.py", "test_db_lock.py",

@@ -51,12 +51,15 @@ def test_stuck_session_raises_escalates_resolves_and_raises_again(tmp_path: Path
         c.post("/api/v1/ingest", json={"events": [message(ts=clock.t)]}).raise_for_status()
         done = resolved(c, warning["id"])
         assert done["status"] == "resolved" and done["resolved_at"] == clock.t
+        assert done["resolved_reason"] == "the condition cleared"
         passes(c)
         assert c.get("/api/v1/snapshot").json()["alerts"] == []
 
-        clock.advance(130)
+        clock.advance(130)  # fires again within the repeat window: the same alert, counted
         again = open_alert(c, "stuck_session", "se-1", "warning")
-        assert again["id"] != warning["id"]
+        assert again["id"] == warning["id"] and again["count"] == 2
+        assert (again["first_seen"], again["raised_at"]) == (warning["raised_at"], clock.t)
+        assert again["resolved_at"] is None and again["resolved_reason"] is None
         passes(c)
         assert alert_events(c) == [
             ("alert.raised", "stuck_session", "se-1", "warning"),
@@ -74,7 +77,9 @@ def test_stuck_session_raises_escalates_resolves_and_raises_again(tmp_path: Path
 
 def test_runaway_cost_for_a_session_and_its_agent(tmp_path: Path) -> None:
     clock = Clock()
-    with alert_server(tmp_path, clock) as srv, srv.client() as c:
+    table = {"runaway_cost": {"session": {"warning": 1, "critical": 5},
+                              "agent": {"warning": 5, "critical": 25}}}
+    with alert_server(tmp_path, clock, table) as srv, srv.client() as c:
         c.post("/api/v1/ingest", json={"events": [
             agent(), started(ts=clock.t), started("se-2", ts=clock.t),
             usage(inp=1_000_000, out=0, ts=clock.t),  # $3 in this minute: warning at $1
@@ -150,7 +155,8 @@ def test_budgets_per_task_agent_and_workspace(tmp_path: Path) -> None:
 
 def test_error_rate_and_success_rate_over_a_window(tmp_path: Path) -> None:
     clock = Clock()
-    table = {"success_rate": {"warning": 0.8, "critical": 0.5}}
+    table = {"success_rate": {"warning": 0.8, "critical": 0.5, "min_sessions": 5},
+             "error_rate": {"min_sessions": 5}}
     with alert_server(tmp_path, clock, table) as srv, srv.client() as c:
         events = [agent()]
         for i, status in enumerate(["failed", "completed", "failed", "completed"]):

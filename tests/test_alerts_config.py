@@ -20,8 +20,10 @@ from agentops_tui.server.alerts.config import (
 
 def test_defaults_trip_the_demo_rules() -> None:
     s = AlertSettings()
-    assert (s.runaway_cost.session.warning, s.runaway_cost.session.critical) == (1.0, 5.0)
+    assert (s.runaway_cost.session.warning, s.runaway_cost.session.critical) == (2.0, 10.0)
+    assert (s.runaway_cost.agent.warning, s.runaway_cost.agent.critical) == (10.0, 40.0)
     assert s.runaway_cost.session.window_minutes == 5.0
+    assert (s.error_rate.min_sessions, s.grouping.rollup_sessions) == (10, 3)
     assert (s.stuck_session.warning, s.stuck_session.critical) == (2.0, 10.0)
     assert s.runaway_cost.session.action == "none" and s.time_scale == 1.0
     assert not s.success_rate.active  # off unless configured
@@ -43,7 +45,7 @@ def test_file_overrides_single_keys_and_keeps_the_rest(tmp_path: Path) -> None:
     )
     s = load_alert_settings(config)
     assert s.time_scale == 10
-    assert (s.runaway_cost.session.warning, s.runaway_cost.session.critical) == (1.0, 3.5)
+    assert (s.runaway_cost.session.warning, s.runaway_cost.session.critical) == (2.0, 3.5)
     assert s.runaway_cost.session.action == "pause"
     assert (s.stuck_session.warning, s.stuck_session.critical) == (None, 10.0)
     assert s.budget.workspace.severity(10**6) == (None, None)
@@ -59,8 +61,8 @@ def test_file_overrides_single_keys_and_keeps_the_rest(tmp_path: Path) -> None:
          "alerts.runaway_cost.session.warning: Input should be a valid number"),
         ("[alerts.runaway_cost.session]\nwarning = -1\n",
          "alerts.runaway_cost.session.warning: Input should be greater than or equal to 0"),
-        ("[alerts.runaway_cost.session]\nwarning = 9\n",
-         "alerts.runaway_cost.session: Value error, warning (9.0) must not be above critical"),
+        ("[alerts.runaway_cost.session]\nwarning = 11\n",
+         "alerts.runaway_cost.session: Value error, warning (11.0) must not be above critical"),
         ("[alerts.runaway_cost.session]\naction = 'explode'\n",
          "alerts.runaway_cost.session.action: Input should be 'none' or 'pause'"),
         ("[alerts.stuck_session]\naction = 'pause'\n", "alerts.stuck_session.action: unknown key"),

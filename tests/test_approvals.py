@@ -33,7 +33,8 @@ async def test_request_wait_decide(live: LiveServer) -> None:
             assert again.status_code == 409
             assert c.get("/api/v1/sessions/se-1").json()["status"] == "running"
             entries = c.get("/api/v1/audit", params={"action": "approval."}).json()["entries"]
-            assert [e["result"][:8] for e in entries] == ["rejected", "accepted"]
+            # newest first: the late reject, the approval, the viewer's refused try
+            assert [e["result"][:8] for e in entries] == ["rejected", "accepted", "rejected"]
             assert c.post("/api/v1/approvals/ap-nope/approve").status_code == 404
             assert c.get("/api/v1/approvals", params={"status": "maybe"}).status_code == 422
 

@@ -221,3 +221,59 @@ async def test_a_server_without_whoami_leaves_the_role_unknown(
         await conn.close()
         task.cancel()
         srv.server.stop()
+
+
+# Answers the client still hands over as JSON; each says why.
+UNTYPED_ON_PURPOSE = {
+    "request": "the raw response, for the calls that read text (the audit export)",
+}
+
+
+def test_client_methods_return_typed_models() -> None:
+    """No public call of `ApiClient` returns a bare dict or Any: what the server says arrives
+    as the model both sides share (or a client record), so a renamed field fails here."""
+    import inspect
+    import typing
+
+    from agentops_tui.client.api import ApiClient
+
+    untyped = []
+    for name, method in inspect.getmembers(ApiClient, inspect.iscoroutinefunction):
+        if name.startswith("_") or name in UNTYPED_ON_PURPOSE:
+            continue
+        returned = typing.get_type_hints(method)["return"]
+        loose = (returned is Any or typing.get_origin(returned) is dict or returned is dict
+                 or any(a is Any or typing.get_origin(a) is dict
+                        for a in typing.get_args(returned)))
+        if loose:
+            untyped.append(f"{name} -> {returned}")
+    assert untyped == []
+
+
+async def test_typed_answers_from_a_real_server(live: LiveServer) -> None:
+    from agentops_tui.client.api import ApiClient
+
+    await _ingest(live, agent("ag-1"), started("se-1"),
+                  agent("ag-otel", capabilities=["pause"]), started("se-2", "ag-otel"),
+                  {"type": "approval.requested", "approval_id": "ap-1", "session_id": "se-1",
+                   "summary": "ship it?"},
+                  {"type": "approval.requested", "approval_id": "ap-2", "session_id": "se-1",
+                   "summary": "delete the branch?"})
+    api = ApiClient(live.url, live.token)
+    try:
+        assert (await api.health()).status == "ok"
+        page = await api.events(after=0, limit=3)
+        assert [e.type for e in page.events][:2] == ["agent.registered", "session.started"]
+        assert page.has_more and not page.reset and page.last_event_id >= page.events[-1].id
+        approved = await api.approve("ap-1", "fine")
+        assert (approved.id, approved.status, approved.note) == ("ap-1", "approved", "fine")
+        rejected = await api.reject("ap-2", "keep it")
+        assert (rejected.status, rejected.note) == ("rejected", "keep it")
+        engine = await api.alert_engine()
+        assert engine.evaluations >= 0 and "budget" in engine.settings
+        killed = await api.killswitch()
+        assert [c.session_id for c in killed.commands] == ["se-1"]
+        assert [(s.session_id, s.agent_id) for s in killed.skipped] == [("se-2", "ag-otel")]
+        assert killed.skipped[0].reason
+    finally:
+        await api.close()

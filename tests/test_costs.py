@@ -132,7 +132,8 @@ def test_timeline_buckets_are_aligned_and_complete(live: LiveServer) -> None:
     assert buckets[0]["start"] <= now - 86400 < buckets[0]["start"] + 3600
     assert buckets[-1]["start"] <= now < buckets[-1]["start"] + 3600
     busy = [b for b in buckets if b["cost_usd"]]
-    assert busy == [{"start": recent // 3600 * 3600, "cost_usd": 5.125,
+    assert busy == [{"start": recent // 3600 * 3600, "end": recent // 3600 * 3600 + 3600,
+                     "cost_usd": 5.125,
                      "input_tokens": 1_113_000, "output_tokens": 112_010, "groups": None}]
 
     assert len(minutes["buckets"]) in (16, 17)

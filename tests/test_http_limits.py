@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from conftest import LiveServer, start_server
+from waiting import wait_for
 
 TIMEOUT = 1.0  # the server's head, body and idle timeouts in these tests
 
@@ -209,3 +210,38 @@ def test_an_undeclared_method_gets_405_with_allow(live: LiveServer) -> None:
         r = c.put("/api/v1/work-queues", json={})
         assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
         assert "PUT" in r.json()["error"]["message"]
+
+
+def test_an_encoded_slash_in_an_id_is_a_404_naming_it(live: LiveServer) -> None:
+    with live.client() as c:
+        for path, named in (("/api/v1/agents/%2F", "/"), ("/api/v1/agents/a%2Fb", "a/b"),
+                            ("/api/v1/sessions/se%2f1/messages", "se/1")):
+            r = c.get(path)
+            assert r.status_code == 404, (path, r.status_code, r.headers.get("location"))
+            assert "location" not in r.headers
+            assert r.json()["error"]["code"] == "not_found"
+            assert repr(named) in r.json()["error"]["message"]
+            assert r.json()["error"]["details"] == {"id": named}
+        assert c.get("/api/v1/agents/a%20b").json()["error"]["message"] == "no agent 'a b'"
+
+
+def test_head_answers_like_get_without_a_body(live: LiveServer) -> None:
+    with live.client() as c:
+        for path in ("/healthz", "/api/v1/agents", "/metrics", "/api/v1/snapshot"):
+            got, headed = c.get(path), c.head(path)
+            assert headed.status_code == got.status_code == 200, path
+            assert headed.content == b""
+            assert headed.headers["content-type"] == got.headers["content-type"]
+            assert int(headed.headers["content-length"]) > 0
+            if path in ("/healthz", "/api/v1/agents"):  # the others carry the time, figures
+                assert headed.headers["content-length"] == got.headers["content-length"]
+        stream = c.head("/api/v1/stream")  # the stream's headers, and its slot given back
+        assert stream.status_code == 200 and stream.content == b""
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        wait_for(lambda: live.open_streams() == 0, what="the stream slot to be given back")
+        assert c.head("/api/v1/agents/nobody").status_code == 404
+        posted_only = c.head("/api/v1/ingest")
+        assert posted_only.status_code == 405 and posted_only.headers["allow"] == "POST"
+    with httpx.Client(base_url=live.url) as anonymous:
+        assert anonymous.head("/api/v1/agents").status_code == 401
+        assert anonymous.head("/healthz").status_code == 200

@@ -138,3 +138,33 @@ async def test_a_stream_abandoned_before_its_first_byte_gives_its_slot_back(
             writer.close()
             await writer.wait_closed()
     await until(lambda: (len(bus.streams), len(bus.waiters)) == (0, 0), 5, what="every slot back")
+
+
+async def test_one_token_cannot_take_every_stream_slot(tmp_path: Path) -> None:
+    live = start_server(tmp_path / "greedy.db", max_stream_clients=8, max_streams_per_token=2)
+    bus = live.server._app.state.ctx.bus  # type: ignore[union-attr]
+    other = live.token_for("viewer", name="another-console")
+    try:
+        _seed(live)
+        async with _client(live) as c:
+            async with c.stream("GET", "/api/v1/stream") as first, \
+                    c.stream("GET", "/api/v1/agents/ag-1/commands") as second:
+                assert (first.status_code, second.status_code) == (200, 200)
+                for path in ("/api/v1/stream", "/api/v1/agents/ag-2/commands"):
+                    refused = await c.get(path)
+                    assert refused.status_code == 429, refused.text
+                    error = refused.json()["error"]
+                    assert error["code"] == "too_many_streams"
+                    assert "2 streams" in error["message"] and "per-token" in error["message"]
+                    assert error["details"]["per_token_limit"] == 2
+                    assert int(refused.headers["Retry-After"]) > 0
+                # the server has room: another token still gets a stream
+                async with c.stream("GET", "/api/v1/stream",
+                                    headers={"Authorization": f"Bearer {other}"}) as third:
+                    assert third.status_code == 200
+                    await until(lambda: len(bus.streams) == 3, what="three streams")
+            await until(lambda: not bus.streams and not bus.per_owner, what="slots back")
+            async with c.stream("GET", "/api/v1/stream") as again:  # the token's slots are back
+                assert again.status_code == 200
+    finally:
+        live.server.stop()

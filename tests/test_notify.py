@@ -3,13 +3,17 @@ webhook; cooldown batching, retries of a broken channel, the delivery log."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from agentops_tui.server.notify.log import Outcome
 from agentops_tui.server.notify.rules import NotifyRule
+from agentops_tui.server.store.sqlite import Retention
+from agentops_tui.server.store.writer import WriteContext
 
 from alerting import Clock, alert_server
 from conftest import LiveServer, start_server
@@ -207,3 +211,25 @@ def test_the_notify_benchmark_measures_a_delivery() -> None:
     assert figures["notify_approval_delivered_p99_ms"].budget == "<= 2000"
     for figure in figures.values():
         assert figure.value is not None and figure.value > 0 and figure.baseline
+
+
+def test_the_delivery_log_is_pruned_with_the_retention_limits(tmp_path: Path) -> None:
+    """Rows older than the age limit go, and no more rows stay than the log keeps events."""
+    live = start_server(tmp_path / "pruned.db", retention=Retention(
+        max_events=3, max_age_seconds=86400, every_commits=1))
+
+    def deliver(rule: str, age_seconds: float) -> None:
+        def job(ctx: WriteContext) -> None:
+            ctx.now = time.time() - age_seconds
+            Outcome("default", rule, "json://127.0.0.1/hook", ("approval",), 1, "t", "sent", 1,
+                    None, None, None).record(ctx)
+        live.server.run_job(job)
+
+    try:
+        for n in range(2):
+            deliver(f"old-{n}", 2 * 86400)
+        for n in range(4):
+            deliver(f"new-{n}", 60)
+        assert [row["rule"] for row in deliveries(live)] == ["new-3", "new-2", "new-1"]
+    finally:
+        live.server.stop()

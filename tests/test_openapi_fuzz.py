@@ -43,7 +43,8 @@ FUZZ_CONFIG = {
     },
 }
 pytestmark = pytest.mark.slow
-STREAMS = r"^/api/v1/stream$|^/api/v1/agents/\{agent_id\}/commands$"
+STREAMS = (r"^/api/v1/stream$|^/api/v1/agents/\{agent_id\}/commands$|^/api/agent-ops/stream$"
+           r"|^/agents/\{agent_id\}/messages/stream$")
 LONG_POLL_CAP = 0.05  # seconds; an approval's `?wait` would otherwise hold a case up to 60 s
 BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -102,7 +103,8 @@ def _seed(live: LiveServer) -> Seeded:
     with live.client(killswitch_token) as c:
         c.post("/api/v1/ingest", json={"events": [agent("ks"), started("ks-1", "ks")]})
     return Seeded(live, killswitch_token, doomed_queue=doomed, cursor=cursor, ids={
-        "agent_id": ["ag-1"], "name": ["ag-1", "name-ag-1"], "session_id": ["se-1", "se-2"],
+        "agent_id": ["ag-1"], "name": ["ag-1", "name-ag-1"], "agent_name": ["name-ag-1"],
+        "session_id": ["se-1", "se-2"],
         "approval_id": ["ap-1"], "command_id": [command], "queue_id": [queue],
         "task_id": tasks,
     })
@@ -131,7 +133,7 @@ def api_schema(seeded: Seeded) -> Any:
         broken one (expecting 401). The killswitch acts on another workspace."""
 
         def get(self, case: Any, context: Any) -> str:
-            if case.operation.path == "/api/v1/killswitch":
+            if case.operation.path in ("/api/v1/killswitch", "/agents/kill-all"):
                 return seeded.killswitch_token
             return seeded.live.token
 

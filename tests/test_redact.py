@@ -74,6 +74,68 @@ def test_more_patterns(text: str, kind: str, secret: str) -> None:
     assert f"[REDACTED:{kind}]" in out and secret not in out, out
 
 
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("mysql -u root -pS3cretPass! shop", "S3cretPass!"),
+        ("$ mysqldump -h db -uadmin -p'hunter 22' --all-databases", "hunter 22"),
+        ("MARIADB -pS3cretPass -e 'select 1'", "S3cretPass"),
+        ("mysqladmin --user=root -p\"pa55word\" status", "pa55word"),
+        ("sshpass -p 'correct horse' ssh deploy@host", "correct horse"),
+        ("sshpass -pS3cret ssh deploy@host", "S3cret"),
+    ],
+)
+def test_a_password_glued_to_a_command_line_flag(text: str, secret: str) -> None:
+    out = redact(text)
+    assert "[REDACTED:credential]" in out and secret not in out, out
+
+
+def test_a_password_flag_needs_a_value_and_a_client_that_takes_one() -> None:
+    for text in ("mysql -u root -p shop", "mysql -P3306 -h db", "mkdir -p build/out",
+                 "ssh -p 2222 deploy@host", "sshpass -f pwfile ssh host"):
+        assert redact(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "secret"),
+    [
+        ("GET /login?user=ann&password%3Dhunter2%26next%3D%2F", "hunter2"),
+        ("body: user%3Dann%26PASSWORD%3Dhunter2", "hunter2"),
+        ("redirect?api_key%3A9fQ2xL7pW3mZ8vR4q1", "9fQ2xL7pW3mZ8vR4q1"),
+        ("client_secret%3ds3cr3t-value&x=1", "s3cr3t-value"),
+    ],
+)
+def test_url_encoded_pairs(text: str, secret: str) -> None:
+    out = redact(text)
+    assert "[REDACTED:credential]" in out and secret not in out, out
+    if "%26next" in text:  # what follows the value stays
+        assert out.endswith("[REDACTED:credential]%26next%3D%2F"), out
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "pieces"),
+    [
+        ("key: sk-ant-api03-AbCdEf0123\n456789xyzQ done", "anthropic_key", ("0123", "456789")),
+        ("sk-proj-abcdefghij\nklmnop123456 ok", "openai_key", ("abcdefghij", "klmnop123456")),
+        ("aws AKIAIOSFOD\nNN7EXAMPLE here", "aws_access_key", ("IOSFOD", "NN7EXAMPLE")),
+        ("ghp_abcdefghijklmnopqrst\r\nuvwxyz0123456789 x", "github_token",
+         ("abcdefghij", "uvwxyz0123")),
+        ("wrapped\nAIzaSyD-9tSrke72Pou\nQMnMX-a7eZSW0jkFMBWY\nnext line", "google_api_key",
+         ("9tSrke72", "QMnMX")),
+    ],
+)
+def test_a_key_split_across_a_line_break(text: str, kind: str, pieces: tuple[str, ...]) -> None:
+    escaped = text.replace("\r", "\\r").replace("\n", "\\n")  # as inside a JSON string
+    for sample in (text, escaped):
+        out = redact(sample)
+        assert f"[REDACTED:{kind}]" in out, out
+        for piece in pieces:
+            assert piece not in out, out
+    for brk in ("\n", "\\n"):  # a word on the next line is not a key's tail
+        clean = f"key sk-ant-api03-AbCdEf0123456789xyz{brk}then run tests"
+        assert redact(clean) == f"key [REDACTED:anthropic_key]{brk}then run tests"
+
+
 def test_gcp_service_account_json() -> None:
     pem = f"-----BEGIN PRIVATE KEY-----\n{KEY_BODY}\n-----END PRIVATE KEY-----\n"
     account = {"type": "service_account", "project_id": "shop",
@@ -127,6 +189,8 @@ def test_redact_json_handles_deep_nesting() -> None:
     "a-" * 32_000 + " key=", "_" * 64_000 + "key=1", 'token:"' * 9_000, "x://" * 16_000,
     "-----BEGIN PRIVATE KEY-----" + "a" * 64_000, "sk-ant-" * 9_000, "eyJ-" * 16_000 + "=",
     '"private_key": "' * 4_000, "password=" * 7_000,
+    "mysql " * 10_000 + "-p", "password%3D" * 6_000, "sk-ant-a1\n" * 7_000,
+    "AKIA" * 16_000 + "\\n1", "mysql -p" * 8_000,
 ])
 def test_hostile_text_takes_linear_time(hostile: str) -> None:
     started = time.perf_counter()

@@ -101,7 +101,8 @@ def ingest(c: httpx.Client, *events: dict[str, Any]) -> None:
 def send_ingest(c: httpx.Client, s: Fields) -> None:
     ingest(
         c,
-        agent("ag-1", name=s("agent.name")),
+        agent("ag-1", name=s("agent.name"), description=s("agent.description"),
+              avatar=s("agent.avatar")),
         started("se-1", "ag-1", title=s("session.title")),
         message("se-1", content=s("message.content")),
         tool("se-1", output=s("tool.output")),
@@ -222,9 +223,10 @@ def read_everything(c: httpx.Client) -> dict[str, str]:
         "task_id": [x["id"] for x in ok(c.get("/api/v1/tasks"))["tasks"]],
     }
     ids["name"] = ids["agent_id"]
+    ids["agent_name"] = [x["name"] for x in ok(c.get("/api/v1/agents"))["agents"]]
     # streams, and a held hook's wait (its id is given only to the hook that is held)
-    streams = {"/api/v1/stream", "/api/v1/agents/{agent_id}/commands",
-               "/api/v1/hooks/claude-code/waits/{wait_id}"}
+    streams = {"/api/v1/stream", "/api/v1/agents/{agent_id}/commands", "/api/agent-ops/stream",
+               "/api/v1/hooks/claude-code/waits/{wait_id}", "/agents/{agent_id}/messages/stream"}
     paths = [p for p, ops in ok(c.get("/openapi.json"))["paths"].items()
              if "get" in ops and p not in streams]
     paths += ["/api/v1/agents/{agent_id}/commands?wait=0", "/api/v1/audit?format=csv",

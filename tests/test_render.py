@@ -207,12 +207,12 @@ def test_the_trend_has_a_time_axis() -> None:
     from agentops_tui.tui.screens.costs import time_axis
 
     starts = [1_800_000_000.0 + 3600 * i for i in range(24)]
-    axis = time_axis(starts, 60, day_labels=False)
+    axis = time_axis(starts, 60, "1h")
     assert len(axis) == 60
     first, last = (time.strftime("%H:%M", time.localtime(t)) for t in (starts[0], starts[-1]))
     assert axis.startswith(first) and axis.endswith(last)
     assert len(axis.split()) == 3  # and one in the middle
-    assert time_axis(starts, 8, day_labels=False) == ""  # no room: no axis
+    assert time_axis(starts, 8, "1h") == ""  # no room: no axis
 
 
 def test_an_audit_export_keeps_what_the_filter_shows() -> None:

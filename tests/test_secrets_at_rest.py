@@ -63,10 +63,10 @@ def test_healthz_says_only_ok_and_metrics_keep_to_the_callers_workspace(
     assert live.metric("agentops_commands_open", red) == 1
     with live.client(blue) as c:  # a viewer may read them; red's activity does not show
         text = c.get("/metrics").text
-    assert 'agentops_last_event_id{workspace="blue"} 0' in text
-    assert 'agentops_events_total{workspace="blue"} 0' in text
+    assert 'agentops_last_event_id{workspace="blue"} 0.0' in text
+    assert 'agentops_events_total{workspace="blue"} 0.0' in text
     assert 'workspace="red"' not in text
-    assert re.search(r"^agentops_stream_clients 0$", text, re.MULTILINE)
+    assert re.search(r"^agentops_stream_clients 0.0$", text, re.MULTILINE)
 
 
 def test_a_token_in_the_query_string_never_reaches_the_access_log(tmp_path: Path) -> None:

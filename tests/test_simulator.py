@@ -88,7 +88,9 @@ def test_same_seed_same_content(tmp_path: Path) -> None:
         srv = start_server(tmp_path / f"d{n}.db")
         sim = Simulator(srv.url, srv.token, agents=6, seed=11, speed=20.0)
         sim.start_in_thread()
-        time.sleep(1.0)  # deliberate: the same stretch of simulated work from each run
+        # run until at least six sessions have said something; prefixes are compared below
+        wait_for(lambda u=srv.url, t=srv.token: len(_contents(u, t)) >= 6,
+                 what="six sessions talking")
         sim.stop()
         runs.append(_contents(srv.url, srv.token))
         srv.server.stop()

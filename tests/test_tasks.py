@@ -80,7 +80,7 @@ async def test_console_state_sees_tasks_and_rolls_them_up(live: LiveServer) -> N
         await agent.flush()
     page = await api.events(after=state.last_event_id, limit=1000)
     await api.close()
-    state.apply([(e["id"], e["type"], e["ts"], e["data"]) for e in page["events"]])
+    state.apply([(e.id, e.type, e.ts, e.data) for e in page.events])
     fleet = state.fleet
     assert fleet.tasks[task_id].status == "running"
     assert [s.id for s in task_math.task_sessions(fleet, task_id)] == ["se-a", "se-b"]

@@ -13,19 +13,28 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
+from textual.binding import Binding
+from textual.containers import ScrollableContainer
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from agentops_tui.client.connection import Connection
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer
+from agentops_tui.tui.actions import ACTION_BY_ID, actions
 from agentops_tui.tui.app import AgentOpsApp, create_app
 from agentops_tui.tui.commands import AgentOpsCommands
+from agentops_tui.tui.registry import SCREENS
 from agentops_tui.tui.screens.alerts import AlertsScreen
 from agentops_tui.tui.screens.fleet import FleetScreen
 from agentops_tui.tui.screens.modals import HelpScreen, KillAllScreen
 from agentops_tui.tui.screens.review import ReviewScreen
+from agentops_tui.tui.widgets.kanban import Kanban
+from agentops_tui.tui.widgets.log_tail import LogTail
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
+from agentops_tui.tui.widgets.virtual_table import VirtualTable
 
 from conftest import LiveServer, start_server
 from tui_support import frozen_clock, offered, seed, select_in_fleet, until
@@ -53,6 +62,19 @@ async def console(live: LiveServer, role: str
 
 def _palette(app: AgentOpsApp) -> set[str]:
     return {name for name, _, _ in AgentOpsCommands(app.screen)._commands()}
+
+
+async def _help(app: AgentOpsApp, pilot: Pilot[None]) -> dict[str, list[tuple[str, str]]]:
+    """`?`'s sections on the screen shown (opened and closed again)."""
+    shown = app.screen
+    await pilot.press("question_mark")
+    await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help")
+    help_screen = app.screen
+    assert isinstance(help_screen, HelpScreen)
+    sections = dict(help_screen.sections)
+    await pilot.press("escape")
+    await until(pilot, lambda: app.screen is shown, what="help closed")
+    return sections
 
 
 def _notices(app: AgentOpsApp) -> list[str]:
@@ -101,6 +123,8 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
                     what="the approval in Review")
         assert not {"Approve/ack", "Reject", "Reply", "Undo"} & offered(app)
         assert "Skip" in offered(app)
+        assert {p for p in _palette(app) if p.startswith("review:")} == {"review: skip"}
+        assert (await _help(app, pilot))["Review screen"] == [("s", "Skip")]
         title = str(review.query_one("#review-title", PaneTitle).render())
         assert title.startswith("Review — ") and " waiting for an operator" in title
         body = str(review.query_one("#review-item").render())
@@ -117,6 +141,8 @@ async def test_a_viewer_watches_and_is_told_why_it_cannot_act(live: LiveServer) 
         assert isinstance(alerts, AlertsScreen)
         assert "Ack" not in offered(app)
         assert alerts.check_action("ack", ()) is False
+        assert "alerts: ack" not in _palette(app) and "alerts: resolved" in _palette(app)
+        assert (await _help(app, pilot))["Alerts screen"] == [("h", "Resolved")]
         title = str(alerts.query_one("#alerts-title", PaneTitle).render())
         assert "a ack" not in title and "enter go to subject" in title
 
@@ -146,6 +172,47 @@ async def test_an_operator_acts_but_cannot_kill_all(live: LiveServer) -> None:
 
         await pilot.press("5")
         assert {"Approve/ack", "Reject"} <= offered(app)
+        assert {"review: approve/ack", "review: reject"} <= _palette(app)
+
+
+# what Textual binds on its own (quit, copy, focus, scrolling, the palette): not the console's
+TEXTUAL_OWN = {b.action for b in [*App.BINDINGS, *Screen.BINDINGS,
+                                  *ScrollableContainer.BINDINGS] if isinstance(b, Binding)}
+TEXTUAL_OWN.add("command_palette")
+
+
+async def test_every_key_offered_is_declared_in_the_registry(live: LiveServer) -> None:
+    """On every screen, each key bound is the registry's for that screen, its focused list
+    or the app; `?` lists each under its registry heading."""
+    screen_ids = {s.binding_id for s in SCREENS}
+    async with console(live, "operator") as (app, pilot):
+        for entry in SCREENS:
+            await pilot.press(entry.key)
+            await until(pilot, lambda shown=entry.screen: type(app.screen) is shown,
+                        what=entry.name)
+            await pilot.pause()
+            screen = app.screen
+            places = {entry.name, "app"} | {place_of_widget(n) for n in screen.focus_chain}
+            for active in screen.active_bindings.values():
+                binding = active.binding
+                declared = ACTION_BY_ID.get(binding.id or "")
+                if declared is None:
+                    assert binding.id in screen_ids or binding.action in TEXTUAL_OWN, binding
+                    continue
+                assert places & set(declared.places), (entry.name, binding)
+            own = {a.description for a in actions(entry.name)
+                   if screen.check_action(a.action, a.args) is not False}
+            sections = await _help(app, pilot)
+            assert {d for _, d in sections[f"{entry.label} screen"]} == own, entry.name
+            assert [d for _, d in sections["Screens"]] == [s.label for s in SCREENS]
+            if entry.name == "tree":
+                assert sections["Tree screen"][:2] == [("←/-", "Fold"), ("→/+", "Unfold")]
+
+
+
+def place_of_widget(node: object) -> str:
+    """The registry place of a focusable widget's keys."""
+    return {VirtualTable: "table", Kanban: "board", LogTail: "log"}.get(type(node), "")
 
 
 async def test_an_admin_is_offered_kill_all(live: LiveServer) -> None:

@@ -306,7 +306,7 @@ def _raise_alerts(live: LiveServer, clock: PinnedClock) -> None:
     frozen now, where every one of them still fires."""
     with live.client() as c:
         spend = {"type": "session.usage", "ts": FROZEN - 100, "session_id": "se-root",
-                 "cost_usd": 6.0}
+                 "cost_usd": 12.0}
         assert c.post("/api/v1/ingest", json={"events": [spend]}).status_code == 202
         deadline = time.monotonic() + 10
         while len(_open_alerts(c)) < 2:

@@ -14,7 +14,7 @@ INTERVAL = 0.02  # seconds between looks: short, since each look is cheap
 
 
 def wait_for(check: Callable[[], T], timeout: float = 15.0, *,
-             what: str = "the condition") -> T:
+             what: str = "the condition", interval: float | None = None) -> T:
     """Call `check` until it returns something truthy, and return that; AssertionError after
     `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -25,7 +25,7 @@ def wait_for(check: Callable[[], T], timeout: float = 15.0, *,
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what} "
                                  f"(last: {value!r})")
-        time.sleep(INTERVAL)
+        time.sleep(INTERVAL if interval is None else interval)
 
 
 async def until(check: Callable[[], T], timeout: float = 15.0, *,

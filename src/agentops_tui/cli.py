@@ -68,6 +68,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             command_expiry_seconds=args.command_expiry,
             auth_failures_per_minute=args.auth_failures_per_minute,
             expensive_reads_per_minute=args.expensive_reads_per_minute,
+            max_streams_per_token=args.streams_per_token,
         )
         app = create_app(settings)
     except (AlertConfigError, NotifyConfigError, PricingError, DatabaseUnusable) as exc:
@@ -340,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="failed authentications allowed per client address (0: no limit)")
     serve.add_argument("--expensive-reads-per-minute", type=whole_number(0, 10**6), default=300,
                        help="audit, cost, metric and paging reads per token (0: no limit)")
+    serve.add_argument("--streams-per-token", type=whole_number(1, 10**6), default=64,
+                       help="event streams one token may hold open (of the server's 256)")
     serve.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     serve.add_argument("--access-log", action="store_true",
                        help="log every request (on by default at --log-level debug)")

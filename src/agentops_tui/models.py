@@ -109,6 +109,10 @@ class AgentRegistered(_IngestBase):
     # the actions this agent obeys; absent: what it registered with before, or, for a new
     # agent, the command channel's pause, resume, inject and kill
     capabilities: Annotated[list[Capability], Field(max_length=16)] | None = None
+    # what the agent is for, and a picture of it (an image URL or a short glyph such as an
+    # emoji); absent: what it registered with before
+    description: Annotated[str, Field(max_length=4000)] | None = None
+    avatar: Annotated[str, Field(max_length=2000)] | None = None
 
 
 class AgentHeartbeat(_IngestBase):
@@ -154,6 +158,7 @@ class SessionUsage(_IngestBase):
     cache_write_tokens: TokenCount = 0
     cost_usd: Money | None = None  # computed at ingest when absent
     priced: bool | None = None  # set at ingest: False when the model has no known price
+    latency_ms: DurationMs | None = None  # how long the model call took to answer
 
 
 class SessionStatusChanged(_IngestBase):
@@ -161,6 +166,8 @@ class SessionStatusChanged(_IngestBase):
     session_id: Id
     status: ReportedStatus
     detail: Annotated[str, Field(max_length=4000)] | None = None
+    # how far the session's work is, 0 to 1, when the agent knows
+    progress: Annotated[float, Field(ge=0, le=1)] | None = None
 
 
 class SessionEnded(_IngestBase):
@@ -228,6 +235,8 @@ class Agent(Entity):
     last_seen: float = 0.0
     created_at: float = 0.0
     capabilities: list[Capability] = Field(default_factory=list)
+    description: str | None = None
+    avatar: str | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -247,6 +256,7 @@ class Session(Entity):
     title: str | None = None
     status: SessionStatus = "running"
     detail: str | None = None
+    progress: float | None = None  # 0 to 1, as the agent last reported it
     started_at: float = 0.0
     ended_at: float | None = None
     last_activity: float = 0.0
@@ -296,7 +306,14 @@ class Command(Entity):
 
 
 class Alert(Entity):
-    """A rule that fired for one subject; `alert.*` events carry the whole alert."""
+    """A rule that fired for one subject; `alert.*` events carry the whole alert.
+
+    Repeats of one rule on one subject fold into one alert: `count` says how often it fired
+    (for an agent alert rolled up from its sessions, how many sessions fired), `first_seen`
+    and `last_seen` when, `last_value` the latest reading (`value` is the one that raised or
+    escalated it, quoted by `message`). `rollup` marks an agent alert that stands for a
+    per-session rule firing on many of its sessions; `sessions` lists some of them.
+    """
 
     id: str
     rule: str
@@ -310,8 +327,26 @@ class Alert(Entity):
     raised_at: float
     updated_at: float
     resolved_at: float | None = None
+    resolved_reason: str | None = None
     acked_by: str | None = None
     acked_at: float | None = None
+    count: int = 1
+    first_seen: float = 0.0
+    last_seen: float = 0.0
+    last_value: float | None = None
+    rollup: bool = False
+    sessions: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _seen(self) -> Alert:
+        """Alerts stored before grouping existed were seen when raised and last updated."""
+        if not self.first_seen:
+            self.first_seen = self.raised_at
+        if not self.last_seen:
+            self.last_seen = self.updated_at
+        if self.last_value is None:
+            self.last_value = self.value
+        return self
 
 
 class WorkQueue(Entity):
@@ -437,12 +472,18 @@ Priority = Annotated[
 
 
 class CreateQueueRequest(WireModel):
+    id: Annotated[str, Field(pattern=r"^wq_[A-Za-z0-9_-]{1,64}$", description=(
+        "the queue's id, `wq_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
+        " when absent"))] | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)]
     team_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     description: Annotated[str, Field(max_length=4000)] | None = None
 
 
 class CreateTaskRequest(WireModel):
+    id: Annotated[str, Field(pattern=r"^wt_[A-Za-z0-9_-]{1,64}$", description=(
+        "the task's id, `wt_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
+        " when absent"))] | None = None
     name: Annotated[str, Field(min_length=1, max_length=1000)]
     priority: Priority = 3
     payload: JsonValue = None

@@ -40,6 +40,7 @@ class TimelineGroup(Entity):
 
 class TimelineBucket(Entity):
     start: float
+    end: float  # exclusive; months differ in length
     cost_usd: float
     input_tokens: int
     output_tokens: int
@@ -49,7 +50,7 @@ class TimelineBucket(Entity):
 class CostTimeline(Entity):
     buckets: list[TimelineBucket]
     bucket: str
-    bucket_seconds: int
+    bucket_seconds: int | None  # null for `1mo`: each bucket has its own `end`
     window: str
     group_by: str | None
     since: float
@@ -151,3 +152,39 @@ class AlertEngineStatus(Entity):
     evaluations: int
     last_evaluation: float | None
     settings: dict[str, Any] = Field(default_factory=dict)
+
+class Delivery(Entity):
+    """A message to one channel, carrying `count` notices (more than one: a batch)."""
+
+    id: int
+    ts: float
+    workspace: str
+    rule: str
+    channel: str  # the URL masked: never the secret
+    kinds: list[str]
+    count: int
+    title: str
+    status: str  # sent | failed
+    attempts: int
+    error: str | None = None
+    first_event_id: int | None = None
+    last_event_id: int | None = None
+
+class NotificationRuleShown(Entity):
+    """A rule as anyone may see it: the channel URL masked (`slack://****`)."""
+
+    name: str
+    url: str
+    on: list[str]
+    workspaces: list[str]
+    agents: list[str]
+    min_severity: str
+    cooldown_seconds: float
+
+
+class NotificationPage(Entity):
+    """`GET /api/v1/notifications`: deliveries newest first, and the rules that apply."""
+
+    notifications: list[Delivery]
+    next_before: int | None  # pass as `before` for the next (older) page; null at the end
+    rules: list[NotificationRuleShown]  # the rules that apply to this workspace

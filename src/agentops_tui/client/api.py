@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from agentops_tui.client.records import AuditEntry
-from agentops_tui.models import Alert, Command, Identity, Message, Snapshot
+from agentops_tui.client.records import AuditEntry, EventPage, Health, Killswitch
+from agentops_tui.models import Alert, Approval, Command, Identity, Message, Snapshot
+from agentops_tui.reports import AlertEngineStatus, CostTable, CostTimeline, NotificationPage
 from agentops_tui.tls import client_tls
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=3.0)
@@ -68,15 +68,6 @@ def error_from(response: httpx.Response) -> ApiError:
         return ApiError(response.status_code, "error", f"HTTP {response.status_code}: {text}")
 
 
-@dataclass
-class Killswitch:
-    """Kills sent, and the sessions skipped because their agent cannot be killed (each a
-    dict with `session_id`, `agent_id` and `reason`)."""
-
-    commands: list[Command]
-    skipped: list[dict[str, Any]]
-
-
 class ApiClient:
     def __init__(self, base_url: str, token: str | None, *,
                  timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> None:
@@ -110,9 +101,8 @@ class ApiClient:
 
     # ---- state -----------------------------------------------------------------------------
 
-    async def health(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json("GET", "/healthz")
-        return result
+    async def health(self) -> Health:
+        return Health.model_validate(await self._json("GET", "/healthz"))
 
     async def whoami(self) -> Identity | None:
         """The token's name, role and workspace; None from a server too old to say (404)."""
@@ -128,10 +118,9 @@ class ApiClient:
     async def snapshot(self) -> Snapshot:
         return Snapshot.model_validate(await self._json("GET", "/api/v1/snapshot"))
 
-    async def events(self, after: int, limit: int = 1000) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "/api/v1/events", params={"after": after, "limit": limit})
-        return result
+    async def events(self, after: int, limit: int = 1000) -> EventPage:
+        return EventPage.model_validate(await self._json(
+            "GET", "/api/v1/events", params={"after": after, "limit": limit}))
 
     async def messages(self, session_id: str, *, after: int = 0, before: int | None = None,
                        limit: int = 200) -> list[Message]:
@@ -167,31 +156,32 @@ class ApiClient:
         return await self._command(session_id, "redirect", {"message": message})
 
     async def killswitch(self) -> Killswitch:
-        body = await self._json("POST", "/api/v1/killswitch", json={"confirm": "KILL ALL"})
-        return Killswitch([Command.model_validate(c) for c in body["commands"]],
-                          [dict(s) for s in body.get("skipped", ())])
+        return Killswitch.model_validate(
+            await self._json("POST", "/api/v1/killswitch", json={"confirm": "KILL ALL"}))
 
-    async def approve(self, approval_id: str, note: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "POST", f"/api/v1/approvals/{approval_id}/approve", json={"note": note})
-        return result
+    async def approve(self, approval_id: str, note: str | None = None) -> Approval:
+        return Approval.model_validate(await self._json(
+            "POST", f"/api/v1/approvals/{approval_id}/approve", json={"note": note}))
 
-    async def reject(self, approval_id: str, reason: str | None = None) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "POST", f"/api/v1/approvals/{approval_id}/reject", json={"reason": reason})
-        return result
+    async def reject(self, approval_id: str, reason: str | None = None) -> Approval:
+        return Approval.model_validate(await self._json(
+            "POST", f"/api/v1/approvals/{approval_id}/reject", json={"reason": reason}))
 
     # ---- costs, alerts, audit ----------------------------------------------------------------
 
-    async def costs(self, group_by: str = "agent", window: str = "24h") -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "/api/v1/costs", params={"group_by": group_by, "window": window})
-        return result
+    async def costs(self, group_by: str = "agent", window: str = "24h") -> CostTable:
+        """Spend per agent, task or model over the window, most expensive first."""
+        return CostTable.model_validate(await self._json(
+            "GET", "/api/v1/costs", params={"group_by": group_by, "window": window}))
 
-    async def costs_timeline(self, bucket: str = "1h", window: str = "24h") -> dict[str, Any]:
-        result: dict[str, Any] = await self._json(
-            "GET", "/api/v1/costs/timeline", params={"bucket": bucket, "window": window})
-        return result
+    async def costs_timeline(self, bucket: str = "1h", window: str = "24h",
+                             group_by: str | None = None) -> CostTimeline:
+        """Spend per bucket: 1m 5m 15m 1h 1d, 1w (from Monday, UTC) or 1mo (UTC months)."""
+        params = {"bucket": bucket, "window": window}
+        if group_by is not None:
+            params["group_by"] = group_by
+        return CostTimeline.model_validate(await self._json(
+            "GET", "/api/v1/costs/timeline", params=params))
 
     async def alerts(self, status: str | None = None) -> list[Alert]:
         params = {"status": status} if status else {}
@@ -201,9 +191,13 @@ class ApiClient:
     async def ack_alert(self, alert_id: str) -> Alert:
         return Alert.model_validate(await self._json("POST", f"/api/v1/alerts/{alert_id}/ack"))
 
-    async def alert_engine(self) -> dict[str, Any]:
-        result: dict[str, Any] = await self._json("GET", "/api/v1/alerts/engine")
-        return result
+    async def notifications(self, limit: int = 50) -> NotificationPage:
+        """The notifications delivery log, newest first, and the rules (channels masked)."""
+        return NotificationPage.model_validate(
+            await self._json("GET", "/api/v1/notifications", params={"limit": limit}))
+
+    async def alert_engine(self) -> AlertEngineStatus:
+        return AlertEngineStatus.model_validate(await self._json("GET", "/api/v1/alerts/engine"))
 
     async def audit(self, **filters: str) -> list[AuditEntry]:
         body = await self._json("GET", "/api/v1/audit", params={"format": "json", **filters})

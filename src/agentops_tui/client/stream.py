@@ -201,13 +201,12 @@ class StreamRunner:
                     await self._resnapshot()
                     need_snapshot = False
                 page = await self.api.events(self.state.last_event_id, 1000)
-                if page.get("reset"):
+                if page.reset:
                     need_snapshot = True
                     continue
-                events = [(e["id"], e["type"], e["ts"], e["data"]) for e in page["events"]]
-                self._apply(events)
+                self._apply([(e.id, e.type, e.ts, e.data) for e in page.events])
                 self._set("polling", detail=detail)
-                if page.get("has_more"):
+                if page.has_more:
                     continue
             except ApiError as exc:
                 if exc.status in (401, 403):

@@ -235,6 +235,9 @@ def _agent_registered(fleet: Fleet, ts: float, data: dict[str, Any], changes: Ch
     agent.framework = data.get("framework") or agent.framework
     if data.get("model"):
         agent.model = data["model"]
+    for name in ("description", "avatar"):  # absent: what it registered with before
+        if data.get(name) is not None:
+            setattr(agent, name, data[name])
     declared = data.get("capabilities")
     if declared is not None:
         agent.capabilities = ordered_capabilities(declared)
@@ -327,6 +330,8 @@ def _session_status(fleet: Fleet, ts: float, data: dict[str, Any], changes: Chan
         return
     session["status"] = data["status"]
     session["detail"] = data.get("detail")
+    if data.get("progress") is not None:
+        session["progress"] = data["progress"]
     fleet.refresh_agent_status(session["agent_id"], changes)
 
 
@@ -416,6 +421,7 @@ _HANDLERS: dict[str, _Handler] = {
     "command.updated": _command,
     "alert.raised": _alert,
     "alert.updated": _alert,
+    "alert.refreshed": _alert,
     "alert.acked": _alert,
     "alert.resolved": _alert,
     "queue.created": _queue_created,

@@ -58,6 +58,8 @@ class AsyncAgentClient:
         listen_for_commands: bool = True,
         on_redirect: RedirectHandler | None = None,
         capabilities: Iterable[str] | None = None,
+        description: str | None = None,
+        avatar: str | None = None,
     ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.http = httpx.AsyncClient(base_url=url.rstrip("/"), headers=headers,
@@ -67,6 +69,8 @@ class AsyncAgentClient:
         self.kind = kind
         self.framework = framework
         self.model = model
+        self.description = description  # what the agent is for, shown in the console
+        self.avatar = avatar  # an image URL or a short glyph
         self.flush_interval = flush_interval
         self.heartbeat_interval = heartbeat_interval
         self.listen_for_commands = listen_for_commands
@@ -95,7 +99,9 @@ class AsyncAgentClient:
     async def start(self) -> None:
         self.emit({"type": "agent.registered", "agent_id": self.agent_id, "name": self.name,
                    "kind": self.kind, "framework": self.framework, "model": self.model,
-                   "capabilities": self.capabilities})
+                   "capabilities": self.capabilities,
+                   **({"description": self.description} if self.description else {}),
+                   **({"avatar": self.avatar} if self.avatar else {})})
         self._tasks.append(asyncio.create_task(self._flusher(), name="agentops-flush"))
         self._tasks.append(asyncio.create_task(self._heartbeat(), name="agentops-heartbeat"))
         if self.listen_for_commands:

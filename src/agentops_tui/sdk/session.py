@@ -52,17 +52,24 @@ class AsyncSession:
 
     def usage(self, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0,
               cache_read_tokens: int = 0, cache_write_tokens: int = 0,
-              cost_usd: float | None = None) -> None:
+              cost_usd: float | None = None, latency_ms: float | None = None) -> None:
+        """Tokens of one model call; `latency_ms`, how long the call took, feeds the
+        `api_latency` alert rule."""
+        extra = {"latency_ms": latency_ms} if latency_ms is not None else {}
         self._emit("session.usage", model=model, input_tokens=input_tokens,
                    output_tokens=output_tokens, cache_read_tokens=cache_read_tokens,
-                   cache_write_tokens=cache_write_tokens, cost_usd=cost_usd)
+                   cache_write_tokens=cache_write_tokens, cost_usd=cost_usd, **extra)
 
     def waiting(self, detail: str) -> None:
         """Needs a human: the console lists it for the operator."""
         self._emit("session.status", status="waiting", detail=detail)
 
-    def running(self) -> None:
-        self._emit("session.status", status="running")
+    def running(self, progress: float | None = None) -> None:
+        """Working (again); `progress`, 0 to 1, says how far along when the agent knows."""
+        if progress is None:
+            self._emit("session.status", status="running")
+        else:
+            self._emit("session.status", status="running", progress=progress)
 
     def end(self, status: str = "completed", error: str | None = None) -> None:
         if self.ended:

@@ -57,8 +57,8 @@ class Session:
     def waiting(self, detail: str) -> None:
         self._loop.call(self.inner.waiting, detail)
 
-    def running(self) -> None:
-        self._loop.call(self.inner.running)
+    def running(self, progress: float | None = None) -> None:
+        self._loop.call(self.inner.running, progress)
 
     def end(self, status: str = "completed", error: str | None = None) -> None:
         self._loop.call(self.inner.end, status, error)

@@ -21,11 +21,16 @@ from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.control import approvals, commands, queues
 from agentops_tui.server.control.presence import presence_forever
 from agentops_tui.server.http_limits import BodyLimits
+from agentops_tui.server.http_paths import PathChecks
 from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.notify.delivery import Notifier
+from agentops_tui.server.ops_metrics import OpsMetrics
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.backends import token_connection
 from agentops_tui.server.store.sqlite import Store
+
+# Where API bodies are posted: `/api/…` and the seed paths served at the root (compat.md).
+API_PREFIXES = ("/api/", "/agents/", "/work-queues", "/work-queue-tasks/")
 
 
 class JsonByDefault:
@@ -36,7 +41,7 @@ class JsonByDefault:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/api/"):
+        if scope["type"] == "http" and scope["path"].startswith(API_PREFIXES):
             headers = [
                 (k, v) for k, v in scope["headers"]
                 if not (k == b"content-type" and v.startswith(b"application/x-www-form"))
@@ -84,7 +89,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     prices = PriceTable.load(settings.prices_override)  # before the store takes its lock
     store = Store(settings.db_path, retention=settings.retention, synchronous=settings.synchronous)
     bus = Bus(max_clients=settings.max_stream_clients, max_backlog=settings.stream_backlog,
-              max_waiters=settings.max_long_polls)
+              max_waiters=settings.max_long_polls, max_per_owner=settings.max_streams_per_token)
     store.subscribe(bus.publish_threadsafe)
     ctx = ServerContext(
         settings=settings,
@@ -93,8 +98,9 @@ def create_app(settings: ServerSettings) -> FastAPI:
         tokens=TokenLookup(token_connection(store.url)),
         prices=prices,
         limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
+        metrics=OpsMetrics(store, bus),
     )
-    store.subscribe(ctx.heads.record)
+    store.subscribe(ctx.metrics.record)
     observers.install(ctx)  # rollup observers and the alert engine, before the writer starts
     # each reaction is registered for the types it acts on (it checks them too)
     store.writer.react(approvals.mark_waiting, "approval.requested")
@@ -137,6 +143,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
     app.add_middleware(JsonByDefault)
     # Added last, so it runs first: bodies are capped before routing and auth.
     app.add_middleware(BodyLimits, body_timeout=settings.body_timeout_seconds)
+    app.add_middleware(PathChecks)  # encoded slashes and HEAD, before anything else
     for router in routes.ROUTERS:
         app.include_router(router)
     return app

@@ -30,6 +30,17 @@ class AuditEntry(Entity):
     address: str | None = None
 
 
+# A route's `openapi_extra` key naming the operator action it is (the audit log's name).
+AUDIT_ACTION = "x-audit-action"
+
+
+def audited_as(action: str) -> dict[str, Any]:
+    """`openapi_extra=` for an operator action's route. The OpenAPI document shows the name,
+    and a request refused before the operation runs (401, 403, 422) is audited under it
+    (server/refusals.py), as the operation audits itself, accepted or refused, once it runs."""
+    return {AUDIT_ACTION: action}
+
+
 @dataclass(frozen=True, slots=True)
 class Actor:
     """Who did it and from where: a token's name and the client address, or the system."""

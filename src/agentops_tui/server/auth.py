@@ -128,3 +128,11 @@ class TokenLookup:
             (token_hash,),
         ).fetchone()
         return None if row is None else Principal(row[0], row[1], row[2])
+
+    def describe(self, token: str) -> tuple[Principal, bool] | None:
+        """Whose token this is, revoked or not (the bool), for the audit of a refusal."""
+        row = self._conn.execute(
+            "SELECT name, role, workspace, revoked_at FROM tokens WHERE hash = ?",
+            (hash_token(token),),
+        ).fetchone()
+        return None if row is None else (Principal(row[0], row[1], row[2]), row[3] is not None)

@@ -8,6 +8,8 @@ so a slow reader never holds up the writer or the other clients.
 Subscribers come from two bounded pools: console streams (SSE) and long-polls (agents waiting
 for a command or a decision). They are counted apart so that a fleet of agents polling for
 commands can never take the slots consoles need to go live, nor consoles starve the agents.
+One token may hold at most `max_per_owner` streams, so a single client (a runaway script, a
+leaked token) cannot take every stream slot from the others.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -64,8 +66,10 @@ class Subscriber:
         types: frozenset[str] | None,
         session: str | None,
         max_backlog: int,
+        owner: str | None = None,
     ) -> None:
         self.bus = bus
+        self.owner = owner  # the token holding the slot (None: not counted per token)
         self.workspace = workspace
         self.types = types
         self.session = session
@@ -109,13 +113,26 @@ class PoolFull(Exception):
     """No room for another subscriber of this kind; the message says which limit."""
 
 
+class OwnerFull(PoolFull):
+    """This token already holds as many streams as one token may."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"this token already holds {limit} streams, the most one token may"
+                         f" hold (the server's per-token limit of {limit});"
+                         " close one of them or use another token")
+        self.limit = limit
+
+
 class Bus:
     """Owned by the event loop; `publish_threadsafe` is called from the writer thread."""
 
     def __init__(
-        self, *, max_clients: int = 256, max_backlog: int = 20_000, max_waiters: int = 1024
+        self, *, max_clients: int = 256, max_backlog: int = 20_000, max_waiters: int = 1024,
+        max_per_owner: int = 64,
     ) -> None:
         self.max_clients = max_clients
+        self.max_per_owner = max_per_owner
+        self.per_owner: Counter[str] = Counter()  # streams held, by token
         self.max_waiters = max_waiters
         self.max_backlog = max_backlog
         self.streams: set[Subscriber] = set()
@@ -128,13 +145,19 @@ class Bus:
         self.loop = loop
 
     def open_stream(
-        self, workspace: str, types: frozenset[str] | None = None, session: str | None = None
+        self, workspace: str, types: frozenset[str] | None = None, session: str | None = None,
+        owner: str | None = None,
     ) -> Subscriber:
-        """A console stream's subscription; its owner must `release` it on every path."""
+        """A console stream's subscription; its holder must `release` it on every path.
+        `owner` (a token's hash) counts it against that token's own limit."""
+        if owner is not None and self.per_owner[owner] >= self.max_per_owner:
+            raise OwnerFull(self.max_per_owner)
         if len(self.streams) >= self.max_clients:
             raise PoolFull(f"the server's limit of {self.max_clients} streams is reached")
-        sub = Subscriber(self, workspace, types, session, self.max_backlog)
+        sub = Subscriber(self, workspace, types, session, self.max_backlog, owner)
         self.streams.add(sub)
+        if owner is not None:
+            self.per_owner[owner] += 1
         return sub
 
     @contextmanager
@@ -150,6 +173,10 @@ class Bus:
             self.waiters.discard(sub)
 
     def release(self, sub: Subscriber) -> None:
+        if sub in self.streams and sub.owner is not None:
+            self.per_owner[sub.owner] -= 1
+            if self.per_owner[sub.owner] <= 0:
+                del self.per_owner[sub.owner]
         self.streams.discard(sub)
         self.waiters.discard(sub)
 
@@ -163,6 +190,7 @@ class Bus:
             sub.shutting_down = True
             sub.wakeup.set()
         self.streams.clear()
+        self.per_owner.clear()
         self.waiters.clear()
 
     def close_all_threadsafe(self) -> None:

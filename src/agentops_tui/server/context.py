@@ -15,7 +15,7 @@ from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.auth import ANONYMOUS_ADMIN, Principal, TokenLookup, hash_token
 from agentops_tui.server.bus import Bus
 from agentops_tui.server.notify.rules import NotifyRule
-from agentops_tui.server.ops_metrics import WorkspaceHeads
+from agentops_tui.server.ops_metrics import OpsMetrics
 from agentops_tui.server.rate_limits import RateLimits
 from agentops_tui.server.store.database_url import DatabaseUrl
 from agentops_tui.server.store.sqlite import Retention, Store
@@ -32,6 +32,7 @@ class ServerSettings:
     auth: bool = True
     retention: Retention = field(default_factory=Retention)
     max_stream_clients: int = 256  # console streams (SSE), including agents' command streams
+    max_streams_per_token: int = 64  # of those, what one token may hold
     max_long_polls: int = 1024  # agents waiting with ?wait=N; a pool apart from the streams
     stream_backlog: int = 20_000
     heartbeat_seconds: float = 15.0
@@ -72,8 +73,8 @@ class ServerContext:
     tokens: TokenLookup
     prices: PriceTable
     limits: RateLimits
+    metrics: OpsMetrics  # for /metrics: this app's registry and counts
     alert_engine: AlertEngine | None = None  # set by create_app
-    heads: WorkspaceHeads = field(default_factory=WorkspaceHeads)  # for /metrics
 
 
 def get_ctx(request: Request) -> ServerContext:

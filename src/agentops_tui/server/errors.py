@@ -12,6 +12,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import compile_path
 
+from agentops_tui.server import refusals
 from agentops_tui.server.ingest.rest import format_loc
 from agentops_tui.server.rate_limits import RateLimited
 from agentops_tui.server.store.writer import Rejected, StoreUnavailable
@@ -62,6 +63,8 @@ def install(app: FastAPI) -> None:
         headers = None
         if isinstance(exc, RateLimited):
             headers = {"Retry-After": str(exc.retry_after)}
+        elif exc.status in (401, 403):  # refused at the token: the operation never ran
+            await refusals.record(request, exc.status, exc.code, exc.message)
         return error_response(exc.status, exc.code, exc.message, exc.details, headers)
 
     @app.exception_handler(StoreUnavailable)
@@ -72,6 +75,7 @@ def install(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = exc.errors()
         if any(e.get("type") == "json_invalid" for e in errors):
+            await refusals.record(request, 400, "malformed_json", "request body is not valid JSON")
             return error_response(400, "malformed_json", "request body is not valid JSON")
         details = [{"field": _field(tuple(e["loc"])), "message": e["msg"]} for e in errors]
         for d, e in zip(details, errors, strict=True):
@@ -83,6 +87,7 @@ def install(app: FastAPI) -> None:
                 )
         first = details[0] if details else {"field": "", "message": "invalid request"}
         message = f"{first['field']}: {first['message']}" if first["field"] else first["message"]
+        await refusals.record(request, 422, "invalid_request", message, details)
         return error_response(422, "invalid_request", message, details)
 
     @app.exception_handler(StarletteHTTPException)

@@ -22,8 +22,9 @@ def install(ctx: ServerContext) -> AlertEngine:
     Rollups().install(writer)
     engine = AlertEngine(ctx.settings.alerts, ctx.settings.command_expiry_seconds)
     engine.feeds.rollups = ctx.store.rollups  # spend committed but not yet in the tables
-    for kind, handler in engine.feeds.handlers().items():
-        writer.react(handler, kind)
+    for feed in (engine.feeds, engine.feeds.performance, engine.feeds.tokens):
+        for kind, handler in feed.handlers().items():
+            writer.react(handler, kind)
     for prefix, handler in engine.feeds.prefix_handlers().items():
         writer.react(handler, prefixes=(prefix,))
     ctx.alert_engine = engine

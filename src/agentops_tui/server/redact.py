@@ -64,6 +64,29 @@ _PAIR_RE = re.compile(
     r"|(?P<v4>[^\s,;&]+))"  # bare
 )
 _VALUE_GROUPS = ("v1", "v2", "v3", "v4")
+# `password%3Dhunter2` (a query string or form body pasted still encoded): the value ends
+# where an encoded `&` (%26) or a plain separator does.
+_ENCODED_PAIR_RE = re.compile(
+    rf"(?i)(?=[acpkst])(?P<key>{_DEFINITE_KEY}|{_SENSITIVE_KEY})%3[ad]"
+    r"(?P<value>(?:[^\s,;&%]|%(?!26)){1,1024})"
+)
+# A password glued to `-p` (`mysql -pSECRET`, `sshpass -p SECRET`). A `-p` elsewhere is no
+# password (`mkdir -p`, `ssh -p 22`), so only these clients' command lines are looked at, and
+# for mysql only a value glued on: `mysql -p db` prompts and `db` is a database.
+_FLAG_CLIENTS = ("mysql", "mariadb", "sshpass")
+_FLAG_RE = re.compile(
+    r"(?i:\b(?P<client>mysql\w{0,10}|mariadb[\w\-]{0,12}|sshpass)\b)"
+    r"[^\n;|&]{0,200}?\s-p(?P<gap>[ \t]*)"
+    r"(?P<value>'[^'\n]*'|\"[^\"\n]*\"|[^\s'\"]\S*)"
+)
+# A key wrapped onto the next line (a terminal's width, a fixed-width dump), raw or escaped
+# inside a JSON string: its head ends a line and its tail starts the next ones.
+_SPLIT_RE = re.compile(
+    r"(?P<head>(?:sk-|[rs]k_|AKIA|ASIA|gh[pousr]_|github_pat_|xox|xapp-|AIza)"
+    r"[A-Za-z0-9_\-]{0,256}+)"
+    r"(?P<rest>(?:(?:\r?\n|\\r\\n|\\n)[A-Za-z0-9_\-]{1,256}+){1,8}+)"
+)
+_BREAK_RE = re.compile(r"(\r?\n|\\r\\n|\\n)")
 
 # Cheap pre-checks so clean text (the common case) skips the patterns: every secret above
 # contains one of these (lower-cased). Substring tests beat one case-insensitive regex
@@ -107,7 +130,39 @@ def _gcp_repl(match: re.Match[str]) -> str:
 
 
 def _pair_repl(match: re.Match[str]) -> str:
-    group = next(g for g in _VALUE_GROUPS if match.group(g) is not None)
+    return _value_repl(match, next(g for g in _VALUE_GROUPS if match.group(g) is not None))
+
+
+def _flag_repl(match: re.Match[str]) -> str:
+    if match.group("gap") and match.group("client").lower() != "sshpass":
+        return match.group(0)  # `mysql -p db`: asks for the password, `db` is no secret
+    start, end = match.span("value")
+    whole, offset = match.group(0), match.start()
+    return f"{whole[: start - offset]}[REDACTED:credential]{whole[end - offset:]}"
+
+
+def _split_repl(match: re.Match[str]) -> str:
+    """The key and as many following lines as continue it: a tail is taken while the head
+    is not a whole key yet, or when it has a digit (a random tail has; a word seldom)."""
+    pieces = _BREAK_RE.split(match.group("rest"))[1:]  # break, tail, break, tail, ...
+    joined = match.group("head")
+    best: tuple[int, str] | None = None  # (pieces used, kind) of the longest whole key
+    for i in range(0, len(pieces), 2):
+        tail = pieces[i + 1]
+        whole = _TOKEN_RE.fullmatch(joined) is not None
+        longer = _TOKEN_RE.fullmatch(joined + tail)
+        if whole and (longer is None or not any(c.isdigit() for c in tail)):
+            break
+        joined += tail
+        if longer is not None:
+            best = (i + 2, str(longer.lastgroup))
+    if best is None:
+        return match.group(0)  # not split, or not a key: the plain patterns decide
+    used, kind = best
+    return f"[REDACTED:{kind}]" + "".join(pieces[used:])
+
+
+def _value_repl(match: re.Match[str], group: str) -> str:
     value = match.group(group)
     if value.startswith(_REDACTED):
         return match.group(0)  # already redacted by a more specific pattern
@@ -136,12 +191,24 @@ def redact(text: str) -> str:
     if pairs:  # before the PEM pattern, which would take the value and leave the id
         text = _GCP_RE.sub(_gcp_repl, text)
     if tokens:
+        if "\n" in text or "\\n" in text:  # a line break, raw or JSON-escaped
+            text = _SPLIT_RE.sub(_split_repl, text)
         text = _TOKEN_RE.sub(_token_repl, text)
         text = _BEARER_RE.sub(lambda m: f"{m.group(1)}[REDACTED:bearer_token]", text)
     if "://" in text:
         text = _URL_CREDENTIAL_RE.sub(lambda m: f"{m.group(1)}[REDACTED:credential]@", text)
     if pairs:
         text = _PAIR_RE.sub(_pair_repl, text)
+    if "%3" in text:
+        for hint in _PAIR_HINTS:
+            if hint in lowered:
+                text = _ENCODED_PAIR_RE.sub(lambda m: _value_repl(m, "value"), text)
+                break
+    if "-p" in text:
+        for client in _FLAG_CLIENTS:
+            if client in lowered:
+                text = _FLAG_RE.sub(_flag_repl, text)
+                break
     return text
 
 

@@ -12,8 +12,10 @@ class Kind:
     tools: tuple[str, ...]
     titles: tuple[str, ...]
     lines: tuple[str, ...]
-    input_tokens: tuple[int, int]  # per step, min/max
+    input_tokens: tuple[int, int]  # context sent per step (mostly cached), min/max
     output_tokens: tuple[int, int]
+    description: str = ""  # what agents of this kind are for, as they register it
+    avatar: str = ""
 
 
 FILES = ("auth/session.py", "api/routes/users.py", "billing/invoice.py", "web/src/Login.tsx",
@@ -33,7 +35,8 @@ KINDS: dict[str, Kind] = {
          "Tests pass locally (212 passed). Preparing the patch.",
          "Found two call sites that ignore the error; fixing both.",
          "Lint reports an unused import in {file}; removing it."),
-        (3_000, 40_000), (200, 3_000),
+        (3_000, 40_000), (100, 1_200),
+        "Fixes bugs and ships small changes, tests first.", "🛠",
     ),
     "researcher": Kind(
         "researcher", ("gemini-2.5-pro", "claude-sonnet-4-5", "o3"),
@@ -45,7 +48,8 @@ KINDS: dict[str, Kind] = {
          "Fetched the RFC section on {topic}; summarising.",
          "Cross-checking the benchmark numbers against the vendor's docs.",
          "Drafting findings: two viable options, one risky."),
-        (5_000, 60_000), (300, 2_500),
+        (5_000, 60_000), (150, 1_000),
+        "Reads widely and reports findings with sources.", "🔎",
     ),
     "reviewer": Kind(
         "reviewer", ("gpt-5", "claude-opus-4-1", "claude-sonnet-4-5"),
@@ -55,7 +59,8 @@ KINDS: dict[str, Kind] = {
         ("Reading the diff for {file}.", "Nit: {file} swallows the exception on line 88.",
          "The migration is not reversible; asking for a down step.",
          "Approving with two comments.", "Running the changed tests before approving."),
-        (4_000, 30_000), (300, 1_500),
+        (4_000, 30_000), (80, 800),
+        "Reviews changes before they merge; asks before risky steps.", "🧐",
     ),
     "triager": Kind(
         "triager", ("claude-haiku-4-5", "gpt-5-mini", "gpt-4.1-mini"),
@@ -65,7 +70,20 @@ KINDS: dict[str, Kind] = {
         ("Ticket T-{n}: login loop on iOS 18; labelling as mobile/auth.",
          "Ticket T-{n} duplicates T-{m}; merging.", "Escalating T-{n}: payment failures in EU.",
          "Nothing actionable in T-{n}; asking the reporter for logs."),
-        (1_000, 8_000), (100, 600),
+        (1_000, 8_000), (50, 400),
+        "Sorts incoming tickets and pages to the right team.", "🗂",
+    ),
+    "analyzer": Kind(
+        "analyzer", ("claude-sonnet-4-5", "gpt-5"),
+        ("Read", "Grep", "Glob", "Bash"),
+        ("analyze the checkout latency regression", "analyze crash logs from last night",
+         "analyze the slow queries report", "analyze the screenshot of the broken form"),
+        ("Globbing for logs under {file}.", "Grepping the traces for {topic}.",
+         "p95 went from {m} ms to {n} ms after the deploy.",
+         "Correlating the spike with the cache hit rate.",
+         "Writing up the analysis with the three likeliest causes."),
+        (4_000, 30_000), (120, 800),
+        "Digs into logs, traces and metrics to explain a regression.", "📈",
     ),
 }
 

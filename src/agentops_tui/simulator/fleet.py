@@ -3,7 +3,10 @@
 The first agents have roles that make every behaviour show within 30 simulated seconds:
 a coder whose session spawns subagents two levels deep, a researcher that goes silent (stuck),
 a session burning money fast on an expensive model, a reviewer asking for approval, a
-triager waiting for input, a coder whose session fails. The rest do a random mix.
+triager waiting for input, a coder whose session fails, and an analyzer that turns slow:
+after its first sessions set its baseline, each takes about four times as long. The rest do
+a random mix. Agents register with their kind's description and avatar, call tools, and
+report their progress as they go.
 Content comes from per-session RNGs derived from the seed, never from timing.
 """
 
@@ -32,9 +35,16 @@ from agentops_tui.simulator.queues import QueueWork
 
 log = logging.getLogger("agentops.simulator")
 
-ROLES = ("deep", "stuck", "burner", "approver", "waiter", "failer")
+ROLES = ("deep", "stuck", "burner", "approver", "waiter", "failer", "slow")
+RUNAWAY_STEPS = 150
 KIND_OF_ROLE = {"deep": "coder", "stuck": "researcher", "burner": "reviewer",
-                "approver": "reviewer", "waiter": "triager", "failer": "coder"}
+                "approver": "reviewer", "waiter": "triager", "failer": "coder",
+                "slow": "analyzer"}
+# the slow analyzer goes by the name the dashboards' examples use
+NAME_OF_ROLE = {"slow": "screenshot-analyzer"}
+BASELINE_SESSIONS = 3  # the slow agent's sessions at its usual pace, before it slows down
+SLOWDOWN = 4.0
+PROGRESS_EVERY = 3  # steps between progress reports of a top-level session
 
 
 @dataclass
@@ -61,8 +71,11 @@ class SimAgent:
         self.clock = clock
         self.queues = queues
         self.sessions_started = 0
-        self.client = AsyncAgentClient(url, token, self.agent_id, name=f"{kind_name}-{index + 1}",
-                                       kind=kind_name, framework="simulator", model=self.model)
+        name = NAME_OF_ROLE.get(self.role, f"{kind_name}-{index + 1}")
+        self.client = AsyncAgentClient(url, token, self.agent_id, name=name,
+                                       kind=kind_name, framework="simulator", model=self.model,
+                                       description=self.kind.description or None,
+                                       avatar=self.kind.avatar or None)
 
     def _session_rng(self, path: str) -> random.Random:
         return random.Random(f"{self.seed}:{self.index}:{path}")
@@ -96,6 +109,10 @@ class SimAgent:
         rng = self._session_rng(path)
         role = self.role if first and depth == 0 else "generic"
         steps = rng.randint(6, 14) if depth == 0 else rng.randint(3, 6)
+        pace = SLOWDOWN if self.role == "slow" and self.sessions_started > BASELINE_SESSIONS \
+            else 1.0
+        if role == "burner":  # it loops until someone stops it, or for ~4 simulated minutes
+            steps = RUNAWAY_STEPS
         children: list[asyncio.Task[str]] = []
         try:
             for step in range(steps):
@@ -117,7 +134,9 @@ class SimAgent:
                     role == "generic" and depth < 2 and rng.random() < 0.12)
                 if spawn:
                     children.append(asyncio.create_task(self._child(session, path, depth)))
-                await self.clock.sleep(rng.uniform(0.8, 2.5))
+                if depth == 0 and (step + 1) % PROGRESS_EVERY == 0 and step + 1 < steps:
+                    session.running(progress=round((step + 1) / steps, 2))
+                await self.clock.sleep(rng.uniform(0.8, 2.5) * pace)
             if children:
                 await asyncio.gather(*children, return_exceptions=True)
             if role == "generic" and rng.random() < 0.07:
@@ -163,12 +182,15 @@ class SimAgent:
                               output=None if ok else "error: command failed with exit code 1")
         low_in, high_in = self.kind.input_tokens
         low_out, high_out = self.kind.output_tokens
-        if role == "burner":
+        if role == "burner":  # a runaway: the whole context sent afresh every step
             inp, out = rng.randint(18_000, 24_000), rng.randint(1_500, 2_500)
-        else:
-            inp, out = rng.randint(low_in, high_in), rng.randint(low_out, high_out)
+            cached = rng.randint(0, inp // 2)
+        else:  # as agents with prompt caching do: most of the context is read from the cache
+            context, out = rng.randint(low_in, high_in), rng.randint(low_out, high_out)
+            cached = int(context * rng.uniform(0.75, 0.95))
+            inp = context - cached
         session.usage(model=self.model, input_tokens=inp, output_tokens=out,
-                      cache_read_tokens=rng.randint(0, inp // 2))
+                      cache_read_tokens=cached)
 
     async def _wait_for_input(self, session: AsyncSession, rng: random.Random) -> None:
         session.waiting(rng.choice(WAIT_REASONS))

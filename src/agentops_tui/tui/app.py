@@ -25,6 +25,7 @@ from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.core.tasks import task_of_session
 from agentops_tui.models import Command
 from agentops_tui.tui import names
+from agentops_tui.tui.actions import SCOPE_TITLES
 from agentops_tui.tui.base import (
     Console,
     ConsoleScreen,
@@ -32,6 +33,7 @@ from agentops_tui.tui.base import (
     ShowScreen,
     ShowSession,
     ShowTask,
+    place_of,
 )
 from agentops_tui.tui.commands import AgentOpsCommands
 from agentops_tui.tui.help_keys import help_sections
@@ -282,10 +284,9 @@ class AgentOpsApp(App[None]):
 
     def action_help(self) -> None:
         screen = self.screen
-        shown = screen_named(self.current_mode)
-        sections = help_sections(screen.active_bindings.values(), self, self.get_key_display,
-                                 [s.label for s in SCREENS],
-                                 here=f"{shown.label if shown else 'Here'} screen")
+        sections = help_sections(screen.active_bindings.values(), self.get_key_display,
+                                 place_of(screen), section_title,
+                                 {s.binding_id: s.label for s in SCREENS})
         note = screen.unavailable_note() if isinstance(screen, ConsoleScreen) else None
         self.push_screen(HelpScreen(sections, self.read_only, note))
 
@@ -294,13 +295,6 @@ class AgentOpsApp(App[None]):
         self.theme = name
         if self._on_theme_change is not None:
             self._on_theme_change(name)
-
-    def run_screen_action(self, action: str, *args: object) -> None:
-        method = getattr(self.screen, f"action_{action}", None)
-        if method is None:
-            self.notify(f"Not available on this screen: {action}", severity="warning")
-            return
-        method(*args)
 
     # what the screens ask for (they post these; they do not know the app)
 
@@ -348,6 +342,12 @@ class AgentOpsApp(App[None]):
     def _close_modals(self) -> None:
         while isinstance(self.screen, ModalScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
+
+
+def section_title(scope: str) -> str:
+    """`?`'s heading for the keys of a scope: a screen's, or the registry's title."""
+    screen = screen_named(scope)
+    return f"{screen.label} screen" if screen else SCOPE_TITLES.get(scope, "Here")
 
 
 def create_app(

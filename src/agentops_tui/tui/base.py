@@ -6,9 +6,12 @@ Screens never import the app. They see it through `Console`, a Protocol of what 
 task); to move the operator elsewhere they post a navigation message (`ShowScreen`,
 `ShowSession`, `ShowAgent`, `ShowTask`) which the app handles.
 
-`ConsoleScreen` also orders the footer: Textual lists the focused widget's and the screen's
-keys before the app's and cuts what does not fit on the right, so on a narrow terminal the two
-keys everyone needs were the first to go. Putting `? Help` and `q Quit` first keeps them
+Each screen names its `PLACE` in the key registry (`tui.actions`): its bindings are that
+place's, and what the registry says of an action (it changes agents, the capability it needs)
+decides whether the screen offers it. `ConsoleScreen` also orders the footer: Textual lists
+the focused widget's and the screen's keys before the app's and cuts what does not fit on the
+right, so on a narrow terminal the two keys everyone needs were the first to go. Putting
+`? Help` and `q Quit` first (then the keys the registry says lead on this screen) keeps them
 visible at any width; the screens' number keys come last, grouped as one `1234567 Screens`.
 """
 
@@ -24,10 +27,10 @@ from textual.screen import ModalScreen, Screen
 
 from agentops_tui.client.connection import Connection
 from agentops_tui.client.stream import ConnectionStatus
+from agentops_tui.core import roles
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Command
-
-FOOTER_FIRST = ("app-help", "app-quit")
+from agentops_tui.tui.actions import Action, action_named, leading_ids
 
 
 class Console(Protocol):
@@ -52,6 +55,8 @@ class Console(Protocol):
     def last_command(self, session_id: str) -> Command | None: ...
 
     def task_for(self, session_id: str | None) -> str | None: ...
+
+    def set_theme(self, name: str) -> None: ...
 
 
 def console_of(node: DOMNode) -> Console:
@@ -103,13 +108,28 @@ def navigate(node: DOMNode, request: Navigate) -> None:
 # ---- screens ---------------------------------------------------------------------------------
 
 class ConsoleScreen(Screen[None]):
-    # binding ids of this screen's own main keys, shown right after Help and Quit (before
-    # the session keys it shares with other screens)
-    LEADING: ClassVar[tuple[str, ...]] = ()
+    PLACE: ClassVar[str] = ""  # its name in the key registry; its BINDINGS are that place's
 
     @property
     def console(self) -> Console:
         return console_of(self)
+
+    def spec(self, action: str) -> Action | None:
+        """What the registry says of an action bound on this screen."""
+        return action_named(action, self.PLACE)
+
+    def dangerous(self, action: str) -> bool:
+        """An action that changes agents: a read-only console and a viewer do not offer it."""
+        spec = self.spec(action)
+        return spec is not None and spec.dangerous
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.dangerous(action):
+            return True
+        console = self.console
+        if console.read_only or not console.role_known:
+            return False  # not yet known who the token is: offered once the server says
+        return roles.allows(console.role, action)  # hidden like the read-only console's
 
     # What the app hands the screen shown; each screen overrides those it needs.
     def update_state(self, changes: Changes | None) -> None:
@@ -128,7 +148,7 @@ class ConsoleScreen(Screen[None]):
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         bindings = super().active_bindings
-        order = FOOTER_FIRST + self.LEADING
+        order = leading_ids(self.PLACE)
         first = sorted((key for key, active in bindings.items()
                         if active.binding.id in order),
                        key=lambda key: order.index(bindings[key].binding.id or ""))
@@ -140,6 +160,14 @@ class ConsoleScreen(Screen[None]):
 class ConsoleModal(ModalScreen[None]):
     """A dialog over a console screen that reads the fleet."""
 
+    PLACE: ClassVar[str] = ""  # its name in the key registry; its BINDINGS are that place's
+
     @property
     def console(self) -> Console:
         return console_of(self)
+
+
+def place_of(screen: Screen[object]) -> str:
+    """A screen's or dialog's name in the key registry ("" for one the registry does not
+    name, e.g. Textual's own)."""
+    return screen.PLACE if isinstance(screen, ConsoleScreen | ConsoleModal) else ""

@@ -1,48 +1,40 @@
-"""The `:` command palette: one provider with namespaced commands (`session: pause`, …),
-generated from the registry of screens and actions."""
+"""The `:` command palette: one provider with namespaced commands (`session: pause`,
+`review: approve/ack`, …), generated from the registry of screens and actions."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from agentops_tui.tui.actions import action_named, actions
+from agentops_tui.tui.actions import actions, actions_on
+from agentops_tui.tui.base import console_of, place_of
 from agentops_tui.tui.registry import SCREENS
-
-if TYPE_CHECKING:
-    from agentops_tui.tui.app import AgentOpsApp
 
 Command = tuple[str, str, Callable[[], object]]
 
 
 class AgentOpsCommands(Provider):
     def _commands(self) -> list[Command]:
-        app = cast("AgentOpsApp", self.app)
+        app = self.app
+        screen = self.screen  # the screen the palette was opened over
         out: list[Command] = []
         for entry in SCREENS:
             out.append((f"screen: {entry.name}", f"switch to the {entry.name} screen "
                         f"({entry.key})", partial(app.switch_mode, entry.name)))
+        set_theme = console_of(screen).set_theme
         for theme in sorted(app.available_themes):
             out.append((f"theme: {theme}", "use this theme (saved on exit)",
-                        partial(app.set_theme, theme)))
-        # the screen the palette was opened over decides what it offers: not in read-only
-        # mode, and not what the selected sessions' agents cannot obey
-        screen = self.screen
-        if not app.read_only:
-            for action in actions("sessions"):
-                if action.palette and hasattr(screen, f"action_{action.action}") \
-                        and screen.check_action(action.action, ()):
-                    out.append((action.palette_name, action.palette,
-                                partial(app.run_screen_action, action.action)))
-        for action in actions("view"):
-            out.append((action.palette_name, action.palette,
-                        partial(app.run_screen_action, action.action, *action.args)))
-        for name, callback in (("help", app.action_help), ("quit", app.exit)):
-            action = action_named(name)
-            out.append((action.palette_name, action.palette, callback))
+                        partial(set_theme, theme)))
+        # what that screen offers now: not what changes agents on a read-only console or
+        # for a viewer, nor what the selected sessions' agents cannot obey
+        for action in actions_on(place_of(screen)):
+            if action.palette and screen.check_action(action.action, action.args) is not False:
+                out.append((action.palette_name, action.palette,
+                            partial(screen.run_action, action.call)))
+        for action in actions("app"):
+            out.append((action.palette_name, action.palette, partial(app.run_action, action.call)))
         return out
 
     async def discover(self) -> Hits:
@@ -55,4 +47,3 @@ class AgentOpsCommands(Provider):
             score = matcher.match(name)
             if score > 0:
                 yield Hit(score, matcher.highlight(name), callback, help=text)
-

@@ -1,9 +1,11 @@
-"""What `?` lists: every key that works on the screen shown, each once, grouped.
+"""What `?` lists: every key that works on the screen shown, each once, grouped by where the
+key registry (`tui.actions`) declares it.
 
-Groups: the screen's own keys (with the keys of the focused list or board), the keys that
-work everywhere, then the screens in their number order. Keys bound to one action are shown
-together (`←/-  Fold`); Textual's own `ctrl+q` is left out where `q` quits already, and so are
-the terminal conveniences (copy, focus previous) that are not the console's.
+Groups: the screen's own keys, the session keys it shares, the keys of the focused list,
+board or log, the keys that work everywhere, then the screens in their number order. Keys
+bound to one action are shown together (`←/-  Fold`). Only what the registry declares is
+listed: Textual's own bindings (`ctrl+q`, copy, focus previous) are not the console's to
+explain, and `q` quits already.
 """
 
 from __future__ import annotations
@@ -12,57 +14,52 @@ from collections.abc import Callable, Iterable
 
 from textual.binding import ActiveBinding, Binding
 
+from agentops_tui.tui.actions import ACTION_BY_ID
+
 Row = tuple[str, str]
 Section = tuple[str, list[Row]]
 
-SCREEN_ACTION = "screen"
-# Textual's bindings that are not this console's to explain
-NOT_LISTED = frozenset({"copy_text", "focus_previous", "help_quit", "command_palette",
-                        "scroll_left", "scroll_right", "page_left", "page_right"})
-TEXTUAL_DESCRIPTIONS = frozenset({"Focus Next", "Focus Previous"})
+SCREENS_SCOPE = "screens"
+SCREENS_TITLE = "Screens"
+PALETTE_ROW = (":", "Command palette")
 
 
-def _allowed(active: ActiveBinding, action: str) -> bool:
-    return active.node.check_action(action, ()) is not False
-
-
-def help_sections(bindings: Iterable[ActiveBinding], app_node: object,
-                  key_display: Callable[[Binding], str], screen_order: list[str],
-                  here: str = "Here") -> list[Section]:
-    """Sections of (keys, what they do) from a screen's active bindings."""
-    local: dict[str, tuple[list[str], str]] = {}
-    everywhere: dict[str, tuple[list[str], str]] = {}
-    screens: dict[str, tuple[list[str], str]] = {}
+def help_sections(bindings: Iterable[ActiveBinding], key_display: Callable[[Binding], str],
+                  here: str, title_of: Callable[[str], str],
+                  screens: dict[str, str]) -> list[Section]:
+    """Sections of (keys, what they do) from a screen's active bindings. `here` is the shown
+    screen's scope; `screens` maps each number key's binding id to its screen's label, in
+    number order."""
+    groups: dict[str, dict[str, tuple[list[str], str]]] = {}
     for active in bindings:
         binding = active.binding
-        action = binding.action.split("(")[0].rsplit(".", 1)[-1]
-        if (not binding.description or action in NOT_LISTED
-                or binding.description in TEXTUAL_DESCRIPTIONS or not _allowed(active, action)):
-            continue
-        if action == SCREEN_ACTION:
-            target = screens
-        elif active.node is app_node:
-            target = everywhere
+        spec = ACTION_BY_ID.get(binding.id or "")
+        if spec is not None:
+            if active.node.check_action(spec.action, spec.args) is False:
+                continue  # not offered here now (read-only, the role, the agents)
+            scope, description = spec.scope, spec.description
+        elif binding.id in screens:
+            scope, description = SCREENS_SCOPE, screens[binding.id]
         else:
-            target = local
-        keys, _ = target.setdefault(binding.action, ([], binding.description))
+            continue
+        keys, _ = groups.setdefault(scope, {}).setdefault(binding.id or "", ([], description))
         shown = key_display(binding)
         if "_" not in shown and shown not in keys:  # no keypad aliases such as k_up
             keys.append(shown)
-    quit_keys = everywhere.get("quit")
-    if quit_keys is not None and len(quit_keys[0]) > 1:  # `q` quits: no need for ^q too
-        quit_keys[0][:] = [k for k in quit_keys[0] if not k.startswith("^")]
-    everywhere_rows = [("/".join(k), d) for k, d in everywhere.values()]
-    everywhere_rows.append((":", "Command palette"))
-    order = {name: i for i, name in enumerate(screen_order)}
-    screen_rows = sorted(((k[0], d) for k, d in screens.values()),
-                         key=lambda row: order.get(row[1], len(order)))
-    sections: list[Section] = [
-        (here, [("/".join(k), d) for k, d in local.values()]),
-        ("Everywhere", sorted(everywhere_rows, key=lambda row: row[1])),
-        ("Screens", screen_rows),
-    ]
+    order = [here, "sessions"] + [s for s in groups if s not in (here, "sessions", "app",
+                                                                   SCREENS_SCOPE)]
+    sections: list[Section] = [(title_of(scope), _rows(groups[scope]))
+                               for scope in order if scope in groups]
+    everywhere = _rows(groups.get("app", {})) + [PALETTE_ROW]
+    sections.append((title_of("app"), sorted(everywhere, key=lambda row: row[1])))
+    ranks = {binding_id: i for i, binding_id in enumerate(screens)}
+    numbered = sorted(groups.get(SCREENS_SCOPE, {}).items(), key=lambda item: ranks[item[0]])
+    sections.append((SCREENS_TITLE, [("/".join(keys), d) for _, (keys, d) in numbered]))
     return [(title, rows) for title, rows in sections if rows]
+
+
+def _rows(group: dict[str, tuple[list[str], str]]) -> list[Row]:
+    return [("/".join(keys), description) for keys, description in group.values()]
 
 
 def help_text(sections: list[Section], escape: Callable[[str], str],

@@ -6,32 +6,28 @@ whose rows are not sessions says which sessions a row stands for: `candidates`).
 goes to the backend through the client; the row then shows the pending command until the
 agent acknowledges it. In read-only mode these bindings are hidden and refuse to run.
 
-An action the selected sessions' agents cannot obey (their `capabilities`) is not offered
-either: its binding is hidden from the footer, `?` and the palette, and pressing its key says
-why instead of doing nothing. Of marked sessions, those that can take the action get it and
-the notice says how many were skipped and why.
+The keys, which of them change agents and the capability each needs come from the key
+registry (`tui.actions`). An action the selected sessions' agents cannot obey (their
+`capabilities`) is not offered either: its binding is hidden from the footer, `?` and the
+palette, and pressing its key says why instead of doing nothing. Of marked sessions, those
+that can take the action get it and the notice says how many were skipped and why.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from textual import events, on
-from textual.binding import Binding, BindingType
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core import capabilities, roles
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent
-from agentops_tui.tui.actions import CAPABILITY_OF, DANGEROUS_ACTIONS, bindings_of
+from agentops_tui.tui.actions import CAPABILITY_OF, actions_on
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import ConfirmScreen, InjectScreen, KillAllScreen
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.virtual_table import VirtualTable
-
-# the interventions (not marking), for screens that hide them from the footer
-ACTION_BINDINGS: list[Binding] = bindings_of("sessions", exclude=("session-mark",))
-
 
 READ_ONLY_REFUSAL = "read-only console: actions that change agents are off"
 
@@ -51,8 +47,6 @@ class Targets:
 class Interventions(ConsoleScreen):
     """A screen whose rows are sessions the operator can act on."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("sessions")]
-
     def __init__(self) -> None:
         super().__init__()
         self.marked: set[str] = set()
@@ -69,14 +63,14 @@ class Interventions(ConsoleScreen):
     def say_no_targets(self, action: str) -> None:
         self.notify("Select a session first", severity="warning")
 
+    def capability(self, action: str) -> str | None:
+        """What a session's agent must be able to do for `action`, if anything."""
+        return CAPABILITY_OF.get(action)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if self.dangerous(action) and self.console.read_only:
-            return False
-        if self.dangerous(action) and not self.console.role_known:
-            return False  # not yet known who the token is: offered once the server says
-        if not roles.allows(self.console.role, action):
-            return False  # the token's role may not: hidden like the read-only console's
-        if action in CAPABILITY_OF and (self.refused_by(action) is not None
+        if not super().check_action(action, parameters):
+            return False  # read-only, the role not known yet, or a role that may not
+        if self.capability(action) and (self.refused_by(action) is not None
                                         or self.ended_refusal(action) is not None):
             return False  # hidden: the footer, `?` and the palette offer only what can work
         return True
@@ -84,7 +78,7 @@ class Interventions(ConsoleScreen):
     def ended_refusal(self, action: str) -> str | None:
         """Why `action` cannot reach the selection because every chosen session has ended
         (the server would refuse it; a dialog would lose what was typed), or None."""
-        if action not in CAPABILITY_OF:
+        if not self.capability(action):
             return None
         chosen = self.candidates(action)
         fleet = self.console.fleet
@@ -103,7 +97,7 @@ class Interventions(ConsoleScreen):
     def refused_by(self, action: str) -> Agent | None:
         """The agent that keeps `action` from every candidate session, or None when at
         least one can take it (or there is nothing selected: that is said on its own)."""
-        needed = CAPABILITY_OF.get(action)
+        needed = self.capability(action)
         fleet = self.console.fleet
         refuser: Agent | None = None
         for sid in self.candidates(action) if needed else ():
@@ -119,7 +113,7 @@ class Interventions(ConsoleScreen):
         agent = self.refused_by(action)
         if agent is None:
             return None
-        return capabilities.refusal(agent, CAPABILITY_OF.get(action, action))
+        return capabilities.refusal(agent, self.capability(action) or action)
 
     def unavailable_note(self) -> str | None:
         """For `?`: what the token's role keeps it from, and the actions the selection's
@@ -129,16 +123,18 @@ class Interventions(ConsoleScreen):
         role = self.console.role
         if not roles.acts(role):
             return f"Not offered: {roles.refusal(role, 'pause')}"
-        kept = [a for a in roles.NEEDED_ROLE if hasattr(self, f"action_{a}")
-                and not roles.allows(role, a)]
+        here = actions_on(self.PLACE)
+        kept = dict.fromkeys(a.action for a in here
+                             if a.dangerous and not roles.allows(role, a.action))
         role_lines = [f"Not offered: {roles.refusal(role, a)}" for a in kept]
         by_agent: dict[str, tuple[Agent, list[str]]] = {}
-        for action in dict.fromkeys(CAPABILITY_OF.values()):
-            if not hasattr(self, f"action_{action}"):
+        for spec in here:
+            agent = self.refused_by(spec.action)
+            if spec.capability is None or agent is None:
                 continue
-            agent = self.refused_by(action)
-            if agent is not None:
-                by_agent.setdefault(agent.id, (agent, []))[1].append(action)
+            kept_from = by_agent.setdefault(agent.id, (agent, []))[1]
+            if spec.capability not in kept_from:
+                kept_from.append(spec.capability)
         lines = [f"Not offered here: {', '.join(actions)} — agent {agent.name}: "
                  f"{capabilities.limitation(agent)}" for agent, actions in by_agent.values()]
         return "\n".join(role_lines + lines) or None
@@ -160,10 +156,6 @@ class Interventions(ConsoleScreen):
                     break
             return
 
-    def dangerous(self, action: str) -> bool:
-        """An action a read-only console refuses."""
-        return action in DANGEROUS_ACTIONS
-
     def why_not(self, action: str) -> str | None:
         """Why the key for `action` does nothing here, or None when it works."""
         if self.console.read_only:
@@ -184,8 +176,8 @@ class Interventions(ConsoleScreen):
         """Repaint the footer when what the selection can take changed (the highlighted
         row's agent, marks, an agent registering anew) — only then: holding an arrow key
         down over a long list must not rebuild the footer for every row."""
-        offered = tuple(self.refused_by(action) is None and self.ended_refusal(action) is None
-                        for action in CAPABILITY_OF if hasattr(self, f"action_{action}"))
+        offered = tuple(self.refused_by(a.action) is None and self.ended_refusal(a.action) is None
+                        for a in actions_on(self.PLACE) if a.capability)
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()
@@ -206,13 +198,13 @@ class Interventions(ConsoleScreen):
         if ended is not None:
             self.notify(ended, severity="warning")
             return Targets([])
-        needed = CAPABILITY_OF.get(action, action)
+        needed = self.capability(action) or action
         fleet = self.console.fleet
         able = [sid for sid in chosen if capabilities.session_can(fleet, sid, needed)]
         if not able:
             self.notify(self.refusal(action) or f"cannot {action}", severity="warning")
             return Targets([])
-        if action in CAPABILITY_OF:  # of marked sessions, those still running
+        if self.capability(action):  # of marked sessions, those still running
             live = [sid for sid in able if (s := fleet.sessions.get(sid)) is None
                     or s.status in ACTIVE_SESSION_STATUSES]
             able, gone = live, len(able) - len(live)
@@ -350,7 +342,7 @@ class Interventions(ConsoleScreen):
         skipped = result.skipped
         note = ""
         if skipped:
-            others = len({s["agent_id"] for s in skipped}) - 1
-            note = (f"; {len(skipped)} skipped: {skipped[0]['reason']}"
+            others = len({s.agent_id for s in skipped}) - 1
+            note = (f"; {len(skipped)} skipped: {skipped[0].reason}"
                     + (f" (and {others} other agents that cannot be killed)" if others else ""))
         self.notify(f"Kill sent to {len(result.commands)} sessions{note}", severity="warning")

@@ -1,7 +1,7 @@
 """The console's screens, declared once: number key, mode name, label, class, in key order.
 
 The app's modes and number-key bindings, the palette's `screen:` commands and the order of
-`?`'s Screens section come from here; the shared actions come from `actions`.
+`?`'s Screens section come from here; every other key comes from `actions`.
 """
 
 from __future__ import annotations

@@ -54,8 +54,7 @@ def resolve_theme(name: str) -> str:
         "and monochrome for the first four, and Textual's own, e.g. nord, gruvbox)")
 
 
-def _subclasses(cls: type) -> Iterator[type]:
-    sub: type
+def _subclasses(cls: type[DOMNode]) -> Iterator[type[DOMNode]]:
     for sub in cls.__subclasses__():
         yield sub
         yield from _subclasses(sub)
@@ -70,7 +69,7 @@ def _console_binding_scopes() -> tuple[BindingsMap, dict[str, BindingsMap]]:
         importlib.import_module(module.name)  # every screen and widget class is defined
     scopes: dict[str, BindingsMap] = {}
     for cls in set(_subclasses(DOMNode)):
-        merged = getattr(cls, "_merged_bindings", None)
+        merged = cls._merged_bindings
         if cls.__module__.startswith(console.__name__) and merged is not None:
             scopes[cls.__name__] = merged
     app_bindings = scopes.pop(AgentOpsApp.__name__)

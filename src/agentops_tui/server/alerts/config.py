@@ -2,8 +2,8 @@
 
 Every rule has a warning and a critical threshold (either may be left out to disable that
 level). Durations are minutes of *fleet time*: with `time_scale = 10` (a simulator running ten
-times faster) a 10-minute window lasts one real minute. Spend budgets per day follow the UTC
-calendar and are not scaled.
+times faster) a 10-minute window lasts one real minute. Spend and token budgets per day follow
+the UTC calendar and are not scaled.
 """
 
 from __future__ import annotations
@@ -89,8 +89,8 @@ class RunawayCost(ActingThreshold):
 
 
 class RunawayRules(_Config):
-    session: RunawayCost = RunawayCost(warning=1.0, critical=5.0)
-    agent: RunawayCost = RunawayCost(warning=5.0, critical=25.0)
+    session: RunawayCost = RunawayCost(warning=2.0, critical=10.0)
+    agent: RunawayCost = RunawayCost(warning=10.0, critical=40.0)
 
 
 class BudgetRules(_Config):
@@ -107,7 +107,7 @@ class ErrorRate(ActingThreshold):
     warning: Ratio = 0.25
     critical: Ratio = 0.5
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
 
 class SuccessRate(_Config):
@@ -117,7 +117,7 @@ class SuccessRate(_Config):
     warning: Ratio = None
     critical: Ratio = None
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
-    min_sessions: int = Field(default=5, ge=1)
+    min_sessions: int = Field(default=10, ge=1)
 
     @model_validator(mode="after")
     def _ordered(self) -> SuccessRate:
@@ -158,6 +158,61 @@ class CommandExpired(Threshold):
     window_minutes: float = Field(default=15.0, gt=0, le=10080)
 
 
+class SlowRuns(Threshold):
+    """An agent's mean run length in the last `window_minutes`, as a multiple of its own
+    baseline: the mean of its runs that ended in the `baseline_minutes` before that window."""
+
+    warning: Level = 2.0
+    critical: Level = 4.0
+    window_minutes: float = Field(default=60.0, gt=0, le=10080)
+    baseline_minutes: float = Field(default=1440.0, gt=0, le=43200)
+    min_sessions: int = Field(default=5, ge=1)  # runs in the window
+    min_baseline_sessions: int = Field(default=20, ge=1)
+
+
+class ApiLatency(Threshold):
+    """Mean latency (ms) of an agent's model calls in the window, over the usage reports
+    that carry `latency_ms`."""
+
+    warning: Level = 30_000.0
+    critical: Level = 120_000.0
+    window_minutes: float = Field(default=5.0, gt=0, le=1440)
+    min_calls: int = Field(default=3, ge=1)
+
+
+TokenKind = Literal["input", "output", "cache_read", "cache_write"]
+
+
+class TokenBudgets(_Config):
+    """Tokens, like the USD budgets: a task's total, an agent's and the workspace's today
+    (UTC). Off until a threshold is set: sensible figures depend on the models in use."""
+
+    count: tuple[TokenKind, ...] = Field(default=("input", "output"), min_length=1)
+    task: ActingThreshold = ActingThreshold()
+    agent: ActingThreshold = ActingThreshold()
+    workspace: ActingThreshold = ActingThreshold()
+
+    @model_validator(mode="after")
+    def _once_each(self) -> TokenBudgets:
+        twice = sorted({k for k in self.count if self.count.count(k) > 1})
+        if twice:
+            raise ValueError(f"count: {', '.join(twice)} listed twice")
+        return self
+
+
+class Grouping(_Config):
+    """How repeats fold into one alert and per-session rules roll up to their agent."""
+
+    # this many sessions of one agent firing one per-session rule within the window make one
+    # agent alert instead of one per session (0 switches roll-ups off)
+    rollup_sessions: int = Field(default=3, ge=0)
+    rollup_window_minutes: float = Field(default=15.0, gt=0, le=1440)
+    # a rule firing again on a subject within this long after its alert cleared re-opens it
+    repeat_window_minutes: float = Field(default=60.0, ge=0, le=10080)
+    # a firing alert's `last_seen` and `last_value` are written at most this often
+    refresh_minutes: float = Field(default=1.0, gt=0, le=1440)
+
+
 class AlertSettings(_Config):
     """Thresholds of every rule, with defaults; `[alerts]` in the config file overrides."""
 
@@ -173,6 +228,11 @@ class AlertSettings(_Config):
     sla_breached: Threshold = Threshold(warning=0.0, critical=30.0)  # minutes overdue
     too_many_sessions: SessionCounts = SessionCounts()
     command_expired: CommandExpired = CommandExpired()
+    slow_runs: SlowRuns = SlowRuns()
+    api_latency: ApiLatency = ApiLatency()
+    budget_tokens: TokenBudgets = TokenBudgets()
+    too_many_agents: Threshold = Threshold()  # agents with an active session; off unless set
+    grouping: Grouping = Grouping()
     # Not configurable from the file: lets tests drive time-based rules without sleeping.
     clock: Callable[[], float] = Field(default=time.time, exclude=True, repr=False)
 

@@ -1,11 +1,15 @@
-"""The alert engine: evaluate the rules, raise/escalate/resolve alerts on edges, act, ack.
+"""The alert engine: evaluate the rules, raise/escalate/refresh/resolve alerts, act, ack.
 
 Evaluation runs as a writer job (every `interval_seconds`), so an alert, the events that
-announce it, its row and any pause it orders commit together. Transitions only:
+announce it, its row and any pause it orders commit together. One alert per rule and subject
+(grouping.py says what folds together):
 
-- a subject starts firing: `alert.raised` (status open);
+- a subject starts firing: `alert.raised` (status open) — a new alert, or the same alert
+  again (`count` + 1) when it cleared less than `repeat_window_minutes` ago;
 - it reaches a higher severity: `alert.updated` on the same alert (re-opened if it was acked);
-- it stops firing: `alert.resolved`. It may fire again later as a new alert.
+- it keeps firing: `alert.refreshed` at most every `refresh_minutes`, with `last_seen`,
+  `last_value` and, for a roll-up, the sessions that joined (notifications ignore it);
+- it stops firing, or its subject ended: `alert.resolved`, with `resolved_reason`.
 
 A falling value does not lower the severity of an open alert (it resolves when clear).
 With `action = "pause"`, the moment an alert becomes critical its subject's running sessions
@@ -20,21 +24,28 @@ import logging
 import secrets
 from typing import Any
 
+from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import Alert
 from agentops_tui.server import audit
+from agentops_tui.server.alerts import actions, grouping
 from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.alerts.feeds import AlertFeeds
-from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading
-from agentops_tui.server.auth import SYSTEM
-from agentops_tui.server.control import commands
-from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.dialect import placeholders, upsert
+from agentops_tui.server.alerts.grouping import (
+    SEVERITY_RANK,
+    Firing,
+    Grouper,
+    Key,
+    RollupReading,
+)
+from agentops_tui.server.alerts.records import emit as _emit
+from agentops_tui.server.alerts.rules import CHECKS, Evaluation, Reading, _agent_label
+from agentops_tui.server.alerts.units import threshold_text
+from agentops_tui.server.control import approvals
 from agentops_tui.server.store.writer import Rejected, WriteContext, Writer
 
 log = logging.getLogger("agentops.alerts")
 
-SEVERITY_RANK = {"warning": 1, "critical": 2}
-PAUSABLE = frozenset({"running", "waiting"})
+CLEARED = "the condition cleared"
 
 
 def _fmt(value: float, unit: str) -> str:
@@ -44,35 +55,23 @@ def _fmt(value: float, unit: str) -> str:
         return f"{value:.0%}"
     if unit == "minutes":
         return f"{value:g} min"
-    return f"{value:g}"
+    return threshold_text(value, unit)
 
 
-SAVE_SQL = upsert(
-    "alerts",
-    ("workspace", "id", "rule", "subject_type", "subject_id", "severity", "status",
-     "raised_at", "data"),
-    ("workspace", "id"),
-)
-
-
-def save(conn: Connection, workspace: str, alert: Alert) -> None:
-    conn.execute(
-        SAVE_SQL,
-        (workspace, alert.id, alert.rule, alert.subject_type, alert.subject_id,
-         alert.severity, alert.status, alert.raised_at, alert.model_dump_json()),
-    )
-
-
-def _emit(ctx: WriteContext, workspace: str, kind: str, alert: Alert) -> None:
-    session_id = alert.subject_id if alert.subject_type == "session" else None
-    ctx.emit(workspace, kind, alert.model_dump(), session_id=session_id)
-    save(ctx.conn, workspace, alert)
+def _held(reading: Reading, alert: Alert | None) -> Reading:
+    """A falling value does not lower an open alert's severity: the reading at the alert's
+    level, so grouping weighs the alert as the operator sees it."""
+    if alert is None or SEVERITY_RANK[alert.severity] <= SEVERITY_RANK[reading.severity]:
+        return reading
+    return Reading(alert.severity, reading.value, reading.threshold, reading.message,
+                   reading.unit)
 
 
 class AlertEngine:
     def __init__(self, settings: AlertSettings, command_expiry_seconds: float = 30.0) -> None:
         self.settings = settings
         self.feeds = AlertFeeds(settings)
+        self.grouper = Grouper(settings)
         self.command_expiry_seconds = command_expiry_seconds
         self.evaluations = 0
         self.last_evaluation: float | None = None
@@ -92,133 +91,203 @@ class AlertEngine:
         changed = 0
         for workspace in list(ctx.fleets()):
             changed += self._evaluate_workspace(ctx, workspace, now)
+        self.grouper.trim(now)
         self.evaluations += 1
         self.last_evaluation = now
         return changed
 
     def _discover(self, ctx: WriteContext) -> None:
-        """Load the workspaces that have something to watch, so a restart misses nothing."""
+        """Load the workspaces that have something to watch, so a restart misses nothing;
+        approvals whose session ended while nothing watched expire now."""
         rows = ctx.conn.execute(
             "SELECT workspace FROM sessions WHERE status IN ('running','waiting','paused')"
             " UNION SELECT workspace FROM alerts WHERE status IN ('open','acked')"
+            " UNION SELECT workspace FROM approvals WHERE status = 'pending'"
         ).fetchall()
         for (workspace,) in rows:
-            ctx.fleet(workspace)
+            approvals.expire_orphans(ctx, workspace)
         self._discovered = True
 
     def _evaluate_workspace(self, ctx: WriteContext, workspace: str, now: float) -> int:
         feeds = self.feeds.feeds(ctx, workspace)
         fleet = feeds.fleet
-        open_alerts: dict[tuple[str, str, str], Alert] = {
-            (a.rule, a.subject_type, a.subject_id): a for a in list(fleet.alerts.values())
-        }
-        open_subjects: dict[tuple[str, str], set[str]] = {}
-        for rule, subject_type, subject_id in open_alerts:
-            open_subjects.setdefault((rule, subject_type), set()).add(subject_id)
-        ev = Evaluation(ctx, workspace, feeds, self.feeds, self.settings, now, open_subjects)
         changed = 0
+        for alert in list(fleet.alerts.values()):  # subjects that ended take their alerts
+            why = grouping.ended(fleet, alert.subject_type, alert.subject_id)
+            if why is not None:
+                self._resolve(ctx, workspace, alert, now, why, ended=True)
+                changed += 1
+        open_alerts = {grouping.key_of(a): a for a in list(fleet.alerts.values())}
+        open_subjects: dict[tuple[str, str], set[str]] = {}
+        for k in open_alerts:
+            if not k.rollup:
+                open_subjects.setdefault((k.rule, k.subject_type), set()).add(k.subject_id)
+        ev = Evaluation(ctx, workspace, feeds, self.feeds, self.settings, now, open_subjects)
+        # why an alert that no longer fires on its own resolves, when another speaks for it
+        absorbed: dict[Key, str] = {}
         for check in CHECKS:
             try:
                 readings = check.read(ev)
             except Exception:  # a broken rule must not take ingest down with it
                 log.exception("alert rule %s/%s failed", check.rule, check.subject_type)
-                for key in [k for k in open_alerts if k[:2] == (check.rule, check.subject_type)]:
-                    del open_alerts[key]  # unknown is not clear: leave its alerts as they are
+                for k in [k for k in open_alerts if (k.rule, k.subject_type) == (
+                        check.rule, check.subject_type) or (k.rule == check.rule and k.rollup
+                                                           and check.subject_type == "session")]:
+                    del open_alerts[k]  # unknown is not clear: leave its alerts as they are
                 continue
-            for subject_id, reading in readings.items():
-                key = (check.rule, check.subject_type, subject_id)
-                alert = open_alerts.pop(key, None)
-                action = check.action(self.settings)
-                if alert is None:
-                    self._raise(ctx, workspace, check.rule, check.subject_type, subject_id,
-                                reading, action, now)
-                    changed += 1
-                elif SEVERITY_RANK[reading.severity] > SEVERITY_RANK[alert.severity]:
-                    self._escalate(ctx, workspace, alert, reading, action, now)
-                    changed += 1
-        for alert in open_alerts.values():  # nothing fires for them any more
-            resolved = alert.model_copy(
-                update={"status": "resolved", "resolved_at": now, "updated_at": now}
-            )
-            _emit(ctx, workspace, "alert.resolved", resolved)
+            readings = {s: r for s, r in readings.items()
+                        if grouping.ended(fleet, check.subject_type, s) is None}
+            action = check.action(self.settings)
+            firings = [Firing(Key(check.rule, check.subject_type, s), r, action)
+                       for s, r in readings.items()]
+            if check.subject_type == "session":
+                firings = self._group(workspace, check.rule, readings, fleet, now, action,
+                                      open_alerts, absorbed)
+            for firing in firings:
+                changed += self._fire(ctx, workspace, open_alerts.pop(firing.key, None),
+                                      firing, now, absorbed)
+        for k, alert in open_alerts.items():  # nothing fires for them any more
+            self._resolve(ctx, workspace, alert, now, absorbed.get(k, CLEARED))
             changed += 1
         return changed
 
-    def _raise(self, ctx: WriteContext, workspace: str, rule: str, subject_type: str,
-               subject_id: str, reading: Reading, action: str, now: float) -> None:
-        targets = self._targets(ctx, workspace, subject_type, subject_id, reading, action)
-        alert = Alert(
-            id="alr_" + secrets.token_hex(8),
-            rule=rule,
-            severity=reading.severity,
-            subject_type=subject_type,
-            subject_id=subject_id,
-            message=self._message(reading, targets),
-            value=reading.value,
-            threshold=reading.threshold,
-            raised_at=now,
-            updated_at=now,
-        )
-        _emit(ctx, workspace, "alert.raised", alert)
-        self._pause(ctx, workspace, alert, targets)
+    def _fire(self, ctx: WriteContext, workspace: str, alert: Alert | None, firing: Firing,
+              now: float, absorbed: dict[Key, str]) -> int:
+        """Raise, re-open, escalate or refresh the alert of one firing identity."""
+        key, reading, rolled = firing.key, firing.reading, firing.rollup
+        if alert is None:
+            previous = self.grouper.cleared(workspace, key, now)
+            alert = self._raise(ctx, workspace, firing, now, previous)
+            changed = 1
+        elif SEVERITY_RANK[reading.severity] > SEVERITY_RANK[alert.severity]:
+            alert = self._escalate(ctx, workspace, alert, firing, now)
+            changed = 1
+        else:
+            alert, changed = self._refresh(ctx, workspace, alert, firing, now)
+        if rolled is not None:
+            for sid in rolled.recent:
+                absorbed[Key(key.rule, "session", sid)] = \
+                    f"rolled up into the agent's alert {alert.id}"
+        return changed
 
-    def _escalate(self, ctx: WriteContext, workspace: str, alert: Alert, reading: Reading,
-                  action: str, now: float) -> None:
-        targets = self._targets(ctx, workspace, alert.subject_type, alert.subject_id,
-                                reading, action)
-        updated = alert.model_copy(update={
+    def _group(self, workspace: str, rule: str, readings: dict[str, Reading], fleet: Fleet,
+               now: float, action: str, open_alerts: dict[Key, Alert],
+               absorbed: dict[Key, str]) -> list[Firing]:
+        """A per-session rule's firings after roll-up and cover by the agent's own alert."""
+        agent_alerts = {a.subject_id: a for a in fleet.alerts.values()
+                        if a.rule == rule and a.subject_type == "agent" and not a.rollup}
+        rolled_agents = {k.subject_id for k in open_alerts if k.rollup and k.rule == rule}
+        readings = {sid: _held(r, open_alerts.get(Key(rule, "session", sid)))
+                    for sid, r in readings.items()}
+        split = self.grouper.roll_up(
+            workspace, rule, readings, fleet, now, rolled_agents,
+            {agent_id: SEVERITY_RANK[a.severity] for agent_id, a in agent_alerts.items()})
+        for sid in split.covered:
+            agent_alert = agent_alerts[fleet.sessions[sid].agent_id]
+            absorbed[Key(rule, "session", sid)] = f"covered by the agent's alert {agent_alert.id}"
+        for agent_id, agent_alert in agent_alerts.items():  # a roll-up it makes redundant
+            if agent_id not in split.rolled:
+                absorbed[Key(rule, "agent", agent_id, True)] = \
+                    f"covered by the agent's alert {agent_alert.id}"
+        return [Firing(Key(rule, "session", s), r, action) for s, r in split.single.items()] + [
+            Firing(Key(rule, "agent", agent_id, True), r.reading, action, r)
+            for agent_id, r in split.rolled.items()]
+
+    def _rollup_fields(self, ctx: WriteContext, workspace: str, key: Key,
+                       alert: Alert | None, rolled: RollupReading) -> dict[str, Any]:
+        listed, new = grouping.merged_sessions(alert, rolled.recent)
+        label = _agent_label(ctx.fleet(workspace), key.subject_id)
+        text = grouping.rollup_message(label, rolled,
+                                       self.settings.grouping.rollup_window_minutes)
+        return {"sessions": listed, "count": (alert.count if alert else 0) + new,
+                "rollup": True, "message": text}
+    def _raise(self, ctx: WriteContext, workspace: str, firing: Firing, now: float,
+               previous: Alert | None) -> Alert:
+        """A new alert, or the one that cleared a moment ago raised again (a repeat)."""
+        key, reading = firing.key, firing.reading
+        targets = actions.targets(ctx, workspace, firing)
+        fields: dict[str, Any] = {
             "severity": reading.severity, "value": reading.value,
-            "threshold": reading.threshold, "message": self._message(reading, targets),
-            "updated_at": now, "status": "open", "acked_by": None, "acked_at": None,
-        })
+            "threshold": reading.threshold, "status": "open", "raised_at": now,
+            "updated_at": now, "last_seen": now, "last_value": reading.value,
+        }
+        text = reading.message
+        if firing.rollup is not None:
+            fields |= self._rollup_fields(ctx, workspace, key, previous, firing.rollup)
+            text = fields.pop("message")
+        fields["message"] = self._message(reading, targets, text)
+        if previous is not None:
+            fields.setdefault("count", previous.count + 1)
+            alert = previous.model_copy(update={
+                **fields, "resolved_at": None, "resolved_reason": None, "acked_by": None,
+                "acked_at": None})
+        else:
+            alert = Alert(id="alr_" + secrets.token_hex(8), rule=key.rule,
+                          subject_type=key.subject_type, subject_id=key.subject_id,
+                          first_seen=now, **fields)
+        _emit(ctx, workspace, "alert.raised", alert)
+        actions.pause(ctx, workspace, alert, targets, self.command_expiry_seconds)
+        return alert
+
+    def _escalate(self, ctx: WriteContext, workspace: str, alert: Alert, firing: Firing,
+                  now: float) -> Alert:
+        reading = firing.reading
+        targets = actions.targets(ctx, workspace, firing)
+        fields: dict[str, Any] = {
+            "severity": reading.severity, "value": reading.value,
+            "threshold": reading.threshold, "updated_at": now, "status": "open",
+            "acked_by": None, "acked_at": None, "last_seen": now,
+            "last_value": reading.value,
+        }
+        text = reading.message
+        if firing.rollup is not None:
+            fields |= self._rollup_fields(ctx, workspace, firing.key, alert, firing.rollup)
+            text = fields.pop("message")
+        fields["message"] = self._message(reading, targets, text)
+        updated = alert.model_copy(update=fields)
         _emit(ctx, workspace, "alert.updated", updated)
-        self._pause(ctx, workspace, updated, targets)
+        actions.pause(ctx, workspace, updated, targets,
+                      self.command_expiry_seconds)
+        return updated
+
+    def _refresh(self, ctx: WriteContext, workspace: str, alert: Alert, firing: Firing,
+                 now: float) -> tuple[Alert, int]:
+        """Still firing: say so now and then (`last_seen`), and at once when a roll-up
+        gains a session."""
+        fields: dict[str, Any] = {}
+        if firing.rollup is not None:
+            fields = self._rollup_fields(ctx, workspace, firing.key, alert, firing.rollup)
+            if fields["count"] == alert.count:
+                fields = {}
+            else:  # the severity words stay those of the level it reached
+                fields["message"] = self._message(
+                    Reading(alert.severity, alert.value, alert.threshold, fields["message"],
+                            firing.reading.unit), [], fields["message"])
+        due = now - alert.last_seen >= self.settings.seconds(
+            self.settings.grouping.refresh_minutes)
+        if not fields and not due:
+            return alert, 0
+        updated = alert.model_copy(update={**fields, "last_seen": now, "updated_at": now,
+                                           "last_value": firing.reading.value})
+        _emit(ctx, workspace, "alert.refreshed", updated)
+        return updated, 0
+
+    def _resolve(self, ctx: WriteContext, workspace: str, alert: Alert, now: float,
+                 why: str, ended: bool = False) -> None:
+        resolved = alert.model_copy(update={"status": "resolved", "resolved_at": now,
+                                            "updated_at": now, "resolved_reason": why})
+        _emit(ctx, workspace, "alert.resolved", resolved)
+        if ended:  # nobody will act on it again
+            self.grouper.forget(workspace, grouping.key_of(resolved))
+        else:  # cleared, or another alert speaks for it: firing again re-opens it
+            self.grouper.remember_cleared(workspace, resolved)
 
     @staticmethod
-    def _message(reading: Reading, targets: list[str]) -> str:
-        text = f"{reading.message} ({reading.severity} at {_fmt(reading.threshold, reading.unit)})"
+    def _message(reading: Reading, targets: list[str], text: str) -> str:
+        text = f"{text} ({reading.severity} at {_fmt(reading.threshold, reading.unit)})"
         if targets:
             text += f"; pausing {len(targets)} session{'s' if len(targets) > 1 else ''}"
         return text
-
-    # ---- acting ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _targets(ctx: WriteContext, workspace: str, subject_type: str, subject_id: str,
-                 reading: Reading, action: str) -> list[str]:
-        """The sessions a critical alert with `action = "pause"` pauses."""
-        if action != "pause" or reading.severity != "critical":
-            return []
-        fleet = ctx.fleet(workspace)
-        if subject_type == "session":
-            candidates: set[str] = {subject_id}
-        elif subject_type == "agent":
-            candidates = set(fleet.active_by_agent.get(subject_id, ()))
-        elif subject_type == "task":
-            candidates = set(fleet.sessions_by_task.get(subject_id, ()))
-        else:
-            candidates = {s for ids in fleet.active_by_agent.values() for s in ids}
-        targets = []
-        for sid in sorted(candidates):
-            session = fleet.sessions.get(sid)
-            if session is None or session.status not in PAUSABLE:
-                continue
-            pending = fleet.pending_command_by_session.get(sid)
-            if pending is not None and fleet.commands[pending].action == "pause":
-                continue
-            targets.append(sid)
-        return targets
-
-    def _pause(self, ctx: WriteContext, workspace: str, alert: Alert, targets: list[str]) -> None:
-        actor = audit.Actor(name=SYSTEM, workspace=workspace)
-        payload: dict[str, Any] = {"reason": alert.message, "alert_id": alert.id}
-        for sid in targets:
-            try:
-                commands.issue_command(ctx, workspace, sid, "pause", payload, actor,
-                                      expiry_seconds=self.command_expiry_seconds)
-            except Rejected as exc:  # changed under us; the audit log of the rule says why
-                audit.record(ctx.conn, actor, "session.pause", sid, payload,
-                             f"rejected: {exc.message}", ctx.now)
 
     # ---- operator acknowledgement -----------------------------------------------------------
 
@@ -246,24 +315,6 @@ class AlertEngine:
         _emit(ctx, workspace, "alert.acked", acked)
         audit.record(ctx.conn, actor, "alert.ack", alert_id, None, "accepted", ctx.now)
         return acked
-
-
-def query(conn: Connection, workspace: str, statuses: list[str], rule: str | None,
-          subject_type: str | None, subject_id: str | None, limit: int) -> list[Alert]:
-    """Alerts newest first."""
-    sql = "SELECT data FROM alerts WHERE workspace = ?"
-    params: list[Any] = [workspace]
-    if statuses:
-        sql += f" AND status IN ({placeholders(len(statuses))})"
-        params.extend(statuses)
-    for column, value in (("rule", rule), ("subject_type", subject_type),
-                          ("subject_id", subject_id)):
-        if value is not None:
-            sql += f" AND {column} = ?"
-            params.append(value)
-    sql += " ORDER BY raised_at DESC, id DESC LIMIT ?"
-    params.append(limit)
-    return [Alert.model_validate_json(r[0]) for r in conn.execute(sql, params)]
 
 
 async def evaluate_forever(server: Any) -> None:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.alerts.config import AlertSettings
+from agentops_tui.server.alerts.performance_feeds import PerformanceFeeds
+from agentops_tui.server.alerts.token_budgets import TokenFeeds
 from agentops_tui.server.analytics.rollups import to_units
 from agentops_tui.server.store.dialect import total
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
@@ -85,12 +87,15 @@ class AlertFeeds:
         # The rollup tables lag the log by up to a checkpoint; spend and runs committed since
         # are added from here, so the lookups below count every committed event once.
         self.rollups: RollupFold | None = None
+        # the feeds of `trend_rules`: run lengths, model-call latency, token totals
+        self.performance = PerformanceFeeds(settings, lambda: self.rollups)
+        self.tokens = TokenFeeds(settings, lambda: self.rollups)
 
     def _pending_units(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
         return 0 if self.rollups is None else self.rollups.pending_cost(workspace, match)
 
     def install(self, writer: Writer) -> None:
-        writer.observers.append(self.observe)
+        writer.observers += [self.observe, self.performance.observe, self.tokens.observe]
 
     def handlers(self) -> dict[str, Callable[[WriteContext, LoggedEvent], None]]:
         """Event type -> handler, for a shared dispatching observer."""
@@ -291,10 +296,11 @@ class AlertFeeds:
             self._apply_command(feeds, ts, json.loads(raw))
         for alert in fleet.alerts.values():
             if alert.rule == "sla_breached":
-                # the alert's value is how late the task was at its last update
-                late = s.seconds(alert.value)
+                # its last value is how late the task was when it was last seen
+                late = s.seconds(alert.last_value if alert.last_value is not None
+                                 else alert.value)
                 feeds.sla[alert.subject_id] = SlaBreach(
-                    task_id=alert.subject_id, deadline=alert.updated_at - late,
+                    task_id=alert.subject_id, deadline=alert.last_seen - late,
                     breached_at=alert.raised_at, label=alert.subject_id,
                 )
         return feeds

@@ -338,4 +338,20 @@ CHECKS: tuple[Check, ...] = (
     Check("too_many_sessions", "workspace", workspace_sessions, _none),
     Check("command_expired", "agent", command_expired, _none),
 )
+
+# Rules kept in a module of their own, which builds on the types above: imported last, and
+# called through its module so either module may be imported first.
+from agentops_tui.server.alerts import trend_rules  # noqa: E402
+
+CHECKS += (
+    Check("slow_runs", "agent", lambda ev: trend_rules.slow_runs(ev), _none),
+    Check("api_latency", "agent", lambda ev: trend_rules.api_latency(ev), _none),
+    Check("budget_tokens", "task", lambda ev: trend_rules.task_tokens(ev),
+          lambda s: s.budget_tokens.task.action),
+    Check("budget_tokens", "agent", lambda ev: trend_rules.agent_tokens(ev),
+          lambda s: s.budget_tokens.agent.action),
+    Check("budget_tokens", "workspace", lambda ev: trend_rules.workspace_tokens(ev),
+          lambda s: s.budget_tokens.workspace.action),
+    Check("too_many_agents", "workspace", lambda ev: trend_rules.too_many_agents(ev), _none),
+)
 RULES: tuple[str, ...] = tuple(dict.fromkeys(c.rule for c in CHECKS))

@@ -2,16 +2,20 @@
 
 Windows end now and start at the beginning of the minute that holds `now - window` (the
 rollups' resolution), so a 24h window covers between 24h and 24h + 59s of spend. Timeline
-buckets are aligned to multiples of their size since the epoch (UTC midnight for `1d`) and
-every bucket of the window is returned, empty ones as zeros, so charts need no gap handling.
+buckets are aligned to multiples of their size since the epoch (UTC midnight for `1d`), weeks
+start on Monday 00:00 UTC and months on the 1st, 00:00 UTC (`periods`); every bucket from the
+one holding the window's start to the current one is returned, empty ones as zeros, so charts
+need no gap handling.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
+from agentops_tui.server.analytics import periods
 from agentops_tui.server.analytics.rollups import to_usd
 from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.dialect import totals
@@ -20,7 +24,10 @@ from agentops_tui.server.store.writer import Rejected
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$")
 MAX_WINDOW = 90 * 86400
-BUCKETS = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+# fixed sizes in seconds; `1w` (Monday 00:00 UTC) and `1mo` (UTC calendar months) are
+# calendar buckets, `periods.CALENDAR`, and a month has no fixed size
+BUCKETS: dict[str, int | None] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400,
+                                  "1w": 604800, "1mo": None}
 MAX_BUCKETS = 5000
 GROUPS = {"agent": "agent_id", "task": "task_id", "model": "model"}
 WINDOW_PATTERN = _SPAN.pattern  # published as the `window` parameters' schema
@@ -47,14 +54,14 @@ def parse_window(raw: str, name: str = "window") -> float:
     return seconds
 
 
-def parse_bucket(raw: str) -> int:
+def parse_bucket(raw: str) -> str:
     if raw not in BUCKETS:
         raise Rejected(
             422, "invalid_request",
             f"bucket: {raw!r} is not a bucket size; use one of {', '.join(BUCKETS)}",
             [{"field": "bucket", "message": "unknown bucket size", "allowed": list(BUCKETS)}],
         )
-    return BUCKETS[raw]
+    return raw
 
 
 def parse_group(raw: str | None, *, required: bool) -> str | None:
@@ -136,13 +143,17 @@ def cost_rows(conn: Connection, q: CostQuery, group: str) -> dict[str, Any]:
     }
 
 
-def timeline(
-    conn: Connection, q: CostQuery, bucket: int, group: str | None
-) -> dict[str, Any]:
-    minutes = bucket // 60
+def _bucket_starts(q: CostQuery, bucket: str) -> tuple[list[int], int]:
+    """Start minutes of every bucket of the window, and the fixed size in minutes the SQL
+    groups by (a day for calendar buckets, which are folded from days here)."""
+    last_minute = int(q.now // 60)
+    if bucket in periods.CALENDAR:
+        return periods.calendar_starts(bucket, q.start_minute, last_minute), periods.DAY_MINUTES
+    size = BUCKETS[bucket]
+    assert size is not None  # only calendar months have no fixed size
+    minutes = size // 60
     first = (q.start_minute // minutes) * minutes
-    last = (int(q.now // 60) // minutes) * minutes
-    count = (last - first) // minutes + 1
+    count = (last_minute // minutes * minutes - first) // minutes + 1
     if count > MAX_BUCKETS:
         raise Rejected(
             422, "invalid_request",
@@ -150,41 +161,55 @@ def timeline(
             f" {MAX_BUCKETS} (use a bigger bucket or a shorter window)",
             [{"field": "bucket", "message": "too many buckets for the window"}],
         )
+    return [first + i * minutes for i in range(count)], minutes
+
+
+def timeline(
+    conn: Connection, q: CostQuery, bucket: str, group: str | None
+) -> dict[str, Any]:
+    starts, minutes = _bucket_starts(q, bucket)
     column = GROUPS[group] if group else "''"
     rows = conn.execute(
         f"SELECT (minute / ?) * ? AS b, {column},"
         f" {totals('cost_e10', 'input_tokens', 'output_tokens')} FROM cost_rollup"
         # grouped by the bucket alone without a group: PostgreSQL groups by no constant
         f" WHERE workspace = ? AND minute >= ? GROUP BY b{', ' + column if group else ''}",
-        (minutes, minutes, q.workspace, first),
+        (minutes, minutes, q.workspace, starts[0]),
     ).fetchall()
     buckets: dict[int, dict[str, Any]] = {}
-    for i in range(count):
-        start = first + i * minutes
+    for start in starts:
         entry: dict[str, Any] = {
-            "start": start * 60.0, "cost_usd": 0.0, "input_tokens": 0, "output_tokens": 0,
-            "_units": 0,
+            "start": start * 60.0,
+            "end": periods.bucket_end(bucket, start, minutes) * 60.0,
+            "cost_usd": 0.0, "input_tokens": 0, "output_tokens": 0, "_units": 0,
         }
         if group:
-            entry["groups"] = []
+            entry["_groups"] = {}
         buckets[start] = entry
     for b, key, units, inp, out in rows:
-        found = buckets.get(int(b))
-        if found is None:
+        # the bucket holding this group of minutes: itself, or the week or month of its day
+        at = bisect_right(starts, int(b)) - 1
+        if at < 0 or int(b) >= periods.bucket_end(bucket, starts[at], minutes):
             continue  # spend stamped in the future
+        found = buckets[starts[at]]
         found["_units"] += int(units or 0)
         found["input_tokens"] += int(inp or 0)
         found["output_tokens"] += int(out or 0)
         if group:
-            found["groups"].append({
-                "key": _key(key), "cost_usd": to_usd(units),
-                "input_tokens": int(inp or 0), "output_tokens": int(out or 0),
-            })
+            sums = found["_groups"].setdefault(key, [0, 0, 0])
+            sums[0] += int(units or 0)
+            sums[1] += int(inp or 0)
+            sums[2] += int(out or 0)
     result = []
-    for start in sorted(buckets):
+    for start in starts:
         entry = buckets[start]
         entry["cost_usd"] = to_usd(entry.pop("_units"))
         if group:
-            entry["groups"].sort(key=lambda g: (-g["cost_usd"], g["key"] or ""))
+            entry["groups"] = sorted(
+                ({"key": _key(key), "cost_usd": to_usd(units), "input_tokens": inp,
+                  "output_tokens": out}
+                 for key, (units, inp, out) in entry.pop("_groups").items()),
+                key=lambda g: (-g["cost_usd"], g["key"] or ""))
         result.append(entry)
-    return {"buckets": result, "bucket_seconds": bucket, "since": first * 60.0}
+    return {"buckets": result, "bucket_seconds": BUCKETS.get(bucket),
+            "since": starts[0] * 60.0}

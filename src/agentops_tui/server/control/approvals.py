@@ -93,11 +93,44 @@ def expire(ctx: WriteContext, workspace: str, approval: Approval, why: str) -> A
     return expired
 
 
+ENDED = frozenset({"completed", "failed", "killed"})
+
+
+def _ended_first(status: str | None) -> str:
+    return f"the session {status} before a decision" if status else "the session ended first"
+
+
 def expire_with_session(ctx: WriteContext, event: LoggedEvent) -> None:
     """Observer: an approval whose session ended expires."""
     if event.type != "session.ended":
         return
     session_id = event.data["session_id"]
+    session = ctx.fleet(event.workspace).sessions.get(session_id)
+    why = _ended_first(session.status if session is not None else None)
     for approval in list(ctx.fleet(event.workspace).approvals.values()):
         if approval.session_id == session_id and approval.status == "pending":
-            expire(ctx, event.workspace, approval, "the session ended first")
+            expire(ctx, event.workspace, approval, why)
+
+
+def expire_orphans(ctx: WriteContext, workspace: str) -> int:
+    """Pending approvals whose session ended (or is gone) while nothing was watching — a
+    store written before approvals expired, a crash between the two — expire now, so
+    Review shows only what someone can still decide. Returns how many."""
+    rows = ctx.conn.execute(
+        "SELECT a.data, s.status FROM approvals a LEFT JOIN sessions s"
+        " ON s.workspace = a.workspace AND s.id = a.session_id"
+        " WHERE a.workspace = ? AND a.status = 'pending'", (workspace,)).fetchall()
+    fleet = ctx.fleet(workspace)
+    expired = 0
+    for raw, stored_status in rows:
+        approval = Approval.model_validate_json(raw)
+        current = fleet.approvals.get(approval.id, approval)
+        if current.status != "pending":
+            continue
+        session = fleet.sessions.get(approval.session_id)
+        status = session.status if session is not None else stored_status
+        if status is None or status in ENDED:
+            expire(ctx, workspace, current,
+                   _ended_first(status) if status else "its session is unknown")
+            expired += 1
+    return expired

@@ -20,6 +20,7 @@ from agentops_tui.core import capabilities
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Command, CommandAction, Session
 from agentops_tui.server import audit
+from agentops_tui.server.auth import SYSTEM
 from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
@@ -177,7 +178,22 @@ def _update(ctx: WriteContext, workspace: str, command: Command, status: str,
             detail: str | None) -> Command:
     updated = command.model_copy(update={"status": status, "updated_at": ctx.now, "detail": detail})
     ctx.emit(workspace, "command.updated", updated.model_dump())
+    if status in FINAL_COMMAND_STATUSES:
+        _audit_outcome(ctx, workspace, updated)
     return updated
+
+
+def _audit_outcome(ctx: WriteContext, workspace: str, command: Command) -> None:
+    """How an audited command ended, as its own entry (the log is append-only): `acked` or
+    `failed` by the agent that answered, `expired` by the system (no answer in time, or the
+    session ended first). The payload names the command and who issued it."""
+    actor = (audit.Actor(f"agent:{command.agent_id}", workspace) if command.status != "expired"
+             else audit.Actor(SYSTEM, workspace))
+    audit.record(ctx.conn, actor, f"command.{command.status}", command.session_id,
+                 {"command_id": command.id, "action": command.action,
+                  "issued_by": command.issued_by, "issued_at": command.issued_at},
+                 f"{command.action} {command.status}"
+                 + (f": {command.detail}" if command.detail else ""), ctx.now)
 
 
 def _command(ctx: WriteContext, workspace: str, command_id: str) -> Command:

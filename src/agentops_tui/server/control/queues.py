@@ -86,9 +86,27 @@ def find_task(ctx: WriteContext, workspace: str, task_id: str) -> Task:
     return task
 
 
+QUEUE_ID_USED_SQL = ("SELECT 1 FROM work_queues WHERE workspace = ? AND id = ? UNION ALL"
+                     " SELECT 1 FROM tasks WHERE workspace = ? AND queue_id = ? LIMIT 1")
+TASK_ID_USED_SQL = "SELECT 1 FROM tasks WHERE workspace = ? AND id = ?"
+
+
+def _free_id(ctx: WriteContext, workspace: str, prefix: str, chosen: str | None) -> str:
+    """A new id, or the one the client chose if no queue or task has used it yet (a deleted
+    queue's id stays taken while its tasks are kept)."""
+    if chosen is None:
+        return new_id(prefix)
+    used = (ctx.conn.execute(QUEUE_ID_USED_SQL, (workspace, chosen, workspace, chosen))
+            if prefix == "wq" else ctx.conn.execute(TASK_ID_USED_SQL, (workspace, chosen)))
+    if used.fetchone() is not None:
+        raise Rejected(409, "conflict", f"id {chosen!r} is taken", {"id": chosen})
+    return chosen
+
+
 def create_queue(ctx: WriteContext, workspace: str, request: CreateQueueRequest,
                  actor: audit.Actor) -> WorkQueue:
-    queue = WorkQueue(id=new_id("wq"), name=redact(request.name), team_id=request.team_id,
+    queue = WorkQueue(id=_free_id(ctx, workspace, "wq", request.id),
+                      name=redact(request.name), team_id=request.team_id,
                       description=redact_optional(request.description), created_at=ctx.now,
                       created_by=actor.name)
     ctx.emit(workspace, "queue.created", queue.model_dump())
@@ -136,8 +154,9 @@ def add_task(ctx: WriteContext, workspace: str, queue_id: str, request: CreateTa
     find_queue(ctx, workspace, queue_id)
     payload = redact_json(request.payload)
     _check_size("payload", payload)
-    task = Task(id=new_id("wt"), queue_id=queue_id, name=redact(request.name),
-                priority=request.priority, payload=payload, deadline=request.deadline,
+    task = Task(id=_free_id(ctx, workspace, "wt", request.id), queue_id=queue_id,
+                name=redact(request.name), priority=request.priority, payload=payload,
+                deadline=request.deadline,
                 created_at=ctx.now, updated_at=ctx.now)
     save(ctx, workspace, task, "task.created")
     audit.record(ctx.conn, actor, "task.create", task.id,

@@ -143,6 +143,8 @@ def enrich(
             event.kind = redact(event.kind)
             event.framework = redact(event.framework)
             event.model = redact_optional(event.model)
+            event.description = redact_optional(event.description)
+            event.avatar = redact_optional(event.avatar)
         elif isinstance(event, SessionUsage):
             event.model = redact_optional(event.model)
             if event.cost_usd is not None:

@@ -63,6 +63,8 @@ class AgentRegistered(_Event, tag="agent.registered", kw_only=True):
     framework: Label = "custom"
     model: Name | None = None
     capabilities: Annotated[list[models.Capability], Meta(max_length=16)] | None = None
+    description: Detail | None = None
+    avatar: Annotated[str, Meta(max_length=2000)] | None = None
 
 
 class AgentHeartbeat(_Event, tag="agent.heartbeat", kw_only=True):
@@ -108,6 +110,7 @@ class SessionUsage(_Event, tag="session.usage", kw_only=True):
     cache_write_tokens: Count = 0
     cost_usd: Money | None = None
     priced: bool | None = None
+    latency_ms: DurationMs | None = None
 
 
 class SessionStatusChanged(_Event, tag="session.status", kw_only=True):
@@ -115,6 +118,7 @@ class SessionStatusChanged(_Event, tag="session.status", kw_only=True):
     session_id: Id
     status: models.ReportedStatus
     detail: Detail | None = None
+    progress: Annotated[float, Meta(ge=0, le=1)] | None = None
 
 
 class SessionEnded(_Event, tag="session.ended", kw_only=True):

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from agentops_tui.models import Entity
+from agentops_tui.reports import Delivery
 from agentops_tui.server import audit
 from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.write_context import WriteContext
@@ -15,22 +15,6 @@ from agentops_tui.server.store.write_context import WriteContext
 ACTOR = "system:notify"
 
 
-class Delivery(Entity):
-    """A message to one channel, carrying `count` notices (more than one: a batch)."""
-
-    id: int
-    ts: float
-    workspace: str
-    rule: str
-    channel: str  # the URL masked: never the secret
-    kinds: list[str]
-    count: int
-    title: str
-    status: str  # sent | failed
-    attempts: int
-    error: str | None = None
-    first_event_id: int | None = None
-    last_event_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from agentops_tui.models import Alert, AlertSubject
 from agentops_tui.reports import AlertEngineStatus, AlertList
-from agentops_tui.server.alerts import engine
+from agentops_tui.server.alerts import engine, records
+from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import commands
@@ -41,14 +42,15 @@ async def list_alerts(
     """Alerts newest first; every status unless `status` says otherwise."""
     wanted = split(status)
     found = await ctx.store.read(
-        lambda conn: engine.query(conn, principal.workspace, wanted, rule, subject_type,
+        lambda conn: records.query(conn, principal.workspace, wanted, rule, subject_type,
                                   subject_id, limit)
     )
     return {"alerts": found}
 
 
 @router.post("/alerts/{alert_id}/ack", response_model=Alert,
-             responses=answers(409, 503, s503=f"{DESCRIPTIONS[503]} {_NOT_RUNNING}"))
+             responses=answers(409, 503, s503=f"{DESCRIPTIONS[503]} {_NOT_RUNNING}"),
+             openapi_extra=audited_as("alert.ack"))
 async def ack_alert(
     alert_id: str,
     request: Request,

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from agentops_tui.models import Approval, ApprovalStatus, ApproveRequest, RejectRequest
+from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
@@ -86,7 +87,7 @@ async def _decide(request: Request, principal: Principal, ctx: ServerContext,
 
 
 @router.post("/approvals/{approval_id}/approve", response_model=Approval,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("approval.approve"))
 async def approve(approval_id: str, request: Request, body: ApproveRequest | None = None,
                   principal: Principal = Depends(operator),
                   ctx: ServerContext = Depends(get_ctx)) -> Approval:
@@ -96,7 +97,7 @@ async def approve(approval_id: str, request: Request, body: ApproveRequest | Non
 
 
 @router.post("/approvals/{approval_id}/reject", response_model=Approval,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("approval.reject"))
 async def reject(approval_id: str, request: Request, body: RejectRequest | None = None,
                  principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> Approval:

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import AckRequest, Command, InjectRequest, KillswitchRequest
-from agentops_tui.server.audit import Actor
+from agentops_tui.server.audit import Actor, audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext, admin, get_ctx, operator
@@ -20,11 +20,13 @@ from agentops_tui.server.control import commands
 from agentops_tui.server.openapi import DESCRIPTIONS, answers
 from agentops_tui.server.routes.subscribed import (
     REVOKED_FRAME,
+    TOKEN_STREAMS_429,
     StreamCaller,
     SubscribedStream,
     long_poll,
     next_wake,
     pool_full,
+    stream_owner,
 )
 from agentops_tui.server.store.writer import Rejected, WriteContext
 
@@ -59,7 +61,7 @@ async def _act(
 
 
 @router.post("/sessions/{session_id}/pause", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.pause"))
 async def pause(session_id: str, request: Request, principal: Principal = Depends(operator),
                 ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     """Ask the session's agent to pause; the session reads `paused` once the agent acks."""
@@ -67,21 +69,21 @@ async def pause(session_id: str, request: Request, principal: Principal = Depend
 
 
 @router.post("/sessions/{session_id}/resume", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.resume"))
 async def resume(session_id: str, request: Request, principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "resume", {})
 
 
 @router.post("/sessions/{session_id}/kill", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.kill"))
 async def kill(session_id: str, request: Request, principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
     return await _act(request, principal, ctx, session_id, "kill", {})
 
 
 @router.post("/sessions/{session_id}/inject", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.inject"))
 async def inject(session_id: str, body: InjectRequest, request: Request,
                  principal: Principal = Depends(operator),
                  ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -90,7 +92,7 @@ async def inject(session_id: str, body: InjectRequest, request: Request,
 
 
 @router.post("/sessions/{session_id}/redirect", status_code=202, response_model=Command,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("session.redirect"))
 async def redirect(session_id: str, body: InjectRequest, request: Request,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -101,7 +103,7 @@ async def redirect(session_id: str, body: InjectRequest, request: Request,
                       {"message": body.message})
 
 
-@router.post("/killswitch", status_code=202)
+@router.post("/killswitch", status_code=202, openapi_extra=audited_as("killswitch"))
 async def killswitch(body: KillswitchRequest, request: Request,
                      principal: Principal = Depends(admin),
                      ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -156,7 +158,7 @@ SSE_CONTENT = {"text/event-stream": {"schema": {"type": "string"}}}
     responses={
         200: {"description": "JSON with `wait`, else an event stream", "content": SSE_CONTENT},
         # delivering a command marks it delivered: a write
-        **answers(503, s503=DESCRIPTIONS[503]),
+        **answers(429, 503, s429=TOKEN_STREAMS_429, s503=DESCRIPTIONS[503]),
     },
 )
 async def agent_commands(
@@ -169,7 +171,8 @@ async def agent_commands(
     """Commands for an agent: SSE by default (`event: command`), or `?wait=N` long-poll JSON."""
     if wait is not None:
         return await _poll_commands(request, ctx, principal.workspace, agent_id, wait)
-    return _stream_commands(ctx, principal.workspace, agent_id, StreamCaller(request, ctx.tokens))
+    return _stream_commands(ctx, principal.workspace, agent_id, StreamCaller(request, ctx.tokens),
+                            stream_owner(request))
 
 
 async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id: str,
@@ -190,9 +193,10 @@ async def _poll_commands(request: Request, ctx: ServerContext, ws: str, agent_id
     return {"commands": [c.model_dump() for c in pending]}
 
 
-def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamCaller) -> Any:
-    try:
-        sub = ctx.bus.open_stream(ws, COMMAND_EVENTS)  # before reading state: nothing slips by
+def _stream_commands(ctx: ServerContext, ws: str, agent_id: str, caller: StreamCaller,
+                     owner: str | None) -> Any:
+    try:  # subscribed before reading state: nothing slips by
+        sub = ctx.bus.open_stream(ws, COMMAND_EVENTS, owner=owner)
     except PoolFull as exc:
         return pool_full(exc, "too_many_streams")
     try:

@@ -23,7 +23,7 @@ from agentops_tui.server.store.writer import Rejected
 router = APIRouter(prefix="/api/v1", tags=["costs"])
 
 CostGroup = Literal["agent", "task", "model"]
-BucketSize = Literal["1m", "5m", "15m", "1h", "1d"]
+BucketSize = Literal["1m", "5m", "15m", "1h", "1d", "1w", "1mo"]
 
 
 def _window(default: str, examples: str) -> Any:
@@ -63,13 +63,16 @@ async def cost_table(
 
 @router.get("/costs/timeline", response_model=CostTimeline)
 async def cost_timeline(
-    bucket: BucketSize = Query("1h", description="at most 5000 buckets in the window"),
+    bucket: BucketSize = Query(
+        "1h", description="1w: weeks from Monday 00:00 UTC; 1mo: UTC calendar months;"
+        " at most 5000 buckets in the window"),
     window: str = _window("24h", "1h, 24h, 7d"),
     group_by: CostGroup | None = None,
     principal: Principal = Depends(expensive_read),
     ctx: ServerContext = Depends(get_ctx),
 ) -> dict[str, Any]:
-    """Spend per time bucket (every bucket of the window, empty ones as zero)."""
+    """Spend per time bucket (every bucket of the window, empty ones as zero): fixed sizes,
+    UTC weeks starting Monday, or UTC calendar months."""
     size = costs.parse_bucket(bucket)
     group = costs.parse_group(group_by, required=False)
     query = costs.CostQuery(principal.workspace, ctx.settings.clock(),

@@ -9,11 +9,9 @@ from fastapi.responses import PlainTextResponse
 from agentops_tui.models import Identity
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
-from agentops_tui.server.ops_metrics import Sample, info_sample, render, workspace_samples
+from agentops_tui.server.ops_metrics import CONTENT_TYPE
 
 router = APIRouter()
-
-PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8"
 
 
 @router.get("/healthz", tags=["health"])
@@ -30,34 +28,18 @@ async def whoami(principal: Principal = Depends(viewer)) -> Identity:
                                     "workspace": principal.workspace})
 
 
-@router.get("/metrics", tags=["health"], response_class=PlainTextResponse,
-            responses={200: {"content": {PROMETHEUS_TEXT: {}}}})
+class PrometheusText(PlainTextResponse):
+    """Named so the OpenAPI document gives the exposition format's media type."""
+
+    media_type = CONTENT_TYPE
+
+
+@router.get("/metrics", tags=["health"], response_class=PrometheusText,
+            responses={200: {"description": "Prometheus text format 0.0.4"}})
 async def metrics(principal: Principal = Depends(viewer),
-                  ctx: ServerContext = Depends(get_ctx)) -> PlainTextResponse:
-    """Prometheus text format: this server's capacity figures and the caller's workspace."""
+                  ctx: ServerContext = Depends(get_ctx)) -> PrometheusText:
+    """Prometheus text format: this server's capacity, lag and leadership, and the caller's
+    workspace (see docs/api.md for every figure)."""
     ws = principal.workspace
-    bus, store = ctx.bus, ctx.store
-    newest = await store.read(lambda conn: ctx.heads.newest_id(conn, ws))
-    samples = [
-        info_sample(),
-        Sample("agentops_stream_clients", "gauge", "Open event streams (all workspaces).",
-               len(bus.streams)),
-        Sample("agentops_stream_clients_limit", "gauge", "Most streams the server accepts.",
-               bus.max_clients),
-        Sample("agentops_long_poll_waiters", "gauge",
-               "Long-polls waiting for a command or a decision (all workspaces).",
-               len(bus.waiters)),
-        Sample("agentops_long_poll_waiters_limit", "gauge", "Most long-polls waiting at once.",
-               bus.max_waiters),
-        Sample("agentops_stream_dropped_total", "counter",
-               "Streams cut off for falling too far behind.", bus.dropped_total),
-        Sample("agentops_writer_commits_total", "counter",
-               "Group commits by the writer since the server started.", store.writer.commits),
-        Sample("agentops_events_total", "counter",
-               "Events committed in this workspace since the server started.",
-               ctx.heads.events_total(ws), (("workspace", ws),)),
-        Sample("agentops_last_event_id", "gauge", "Newest event id of this workspace.",
-               newest, (("workspace", ws),)),
-    ]
-    samples += store.with_fleet(ws, lambda fleet: workspace_samples(fleet, ws))
-    return PlainTextResponse(render(samples), media_type=PROMETHEUS_TEXT)
+    newest = await ctx.store.read(lambda conn: ctx.metrics.newest_id(conn, ws))
+    return PrometheusText(ctx.metrics.exposition(ws, newest))

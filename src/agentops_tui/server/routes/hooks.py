@@ -74,6 +74,7 @@ async def claude_code_hook(
     hook = parse_hook(await read_limited(request))
     job = HookJob(ctx.store, principal.workspace, hook, ctx_cost(ctx))
     result: HookResult = await ctx.store.write(job)
+    ctx.metrics.ingested(principal.workspace, "claude_code", result.accepted.accepted)
     return _body(result.session_id, result.reply, **result.accepted.model_dump())
 
 

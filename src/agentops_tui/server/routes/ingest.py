@@ -68,4 +68,5 @@ async def ingest(
 
     enrich(batch, cost, session_models)
     result = await ctx.store.write(IngestJob(ctx.store, principal.workspace, batch))
+    ctx.metrics.ingested(principal.workspace, "rest", result.accepted)
     return JSONResponse(result.model_dump(), status_code=202)

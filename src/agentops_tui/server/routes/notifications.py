@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
-from agentops_tui.models import Entity
+from agentops_tui.reports import NotificationPage
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, viewer
 from agentops_tui.server.notify import log
@@ -14,22 +14,6 @@ from agentops_tui.server.notify import log
 router = APIRouter(prefix="/api/v1", tags=["notifications"])
 
 
-class NotificationRuleShown(Entity):
-    """A rule as anyone may see it: the channel URL masked (`slack://****`)."""
-
-    name: str
-    url: str
-    on: list[str]
-    workspaces: list[str]
-    agents: list[str]
-    min_severity: str
-    cooldown_seconds: float
-
-
-class NotificationPage(Entity):
-    notifications: list[log.Delivery]
-    next_before: int | None  # pass as `before` for the next (older) page; null at the end
-    rules: list[NotificationRuleShown]  # the rules that apply to this workspace
 
 
 @router.get("/notifications", response_model=NotificationPage)

@@ -116,7 +116,9 @@ async def export_traces(
         records = spans(decode(body, kind))
         drafts, problems = prepare(records)
         if drafts:
-            await ctx.store.write(OtlpJob(ctx.store, principal.workspace, drafts, ctx_cost(ctx)))
+            accepted = await ctx.store.write(
+                OtlpJob(ctx.store, principal.workspace, drafts, ctx_cost(ctx)))
+            ctx.metrics.ingested(principal.workspace, "otlp", accepted.accepted)
     except Rejected as exc:
         content = failure(kind, exc.status, exc.code, exc.message, exc.details)
         return Response(content, status_code=exc.status, media_type=kind)

@@ -1,7 +1,8 @@
 """Work queues: create, list, delete; add and list tasks; dequeue, steal, complete, fail.
 
 Paths and bodies follow the work-queue API agents already speak (camelCase accepted), under
-`/api/v1`. Changes need role operator; every change but a dequeue or steal is audited.
+`/api/v1`, and at seed 003's own paths without it (routes/seed_work_queues.py). Changes
+need role operator; every change but a dequeue or steal is audited.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from agentops_tui.models import (
     TaskStatus,
     WorkQueue,
 )
+from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer
 from agentops_tui.server.control import queues
@@ -48,7 +50,8 @@ async def _change(request: Request, principal: Principal, ctx: ServerContext, ac
     return (await ctx.store.write(job)).unwrap()
 
 
-@router.post("/work-queues", status_code=201, response_model=WorkQueue)
+@router.post("/work-queues", status_code=201, response_model=WorkQueue,
+             responses=answers(409), openapi_extra=audited_as("queue.create"))
 async def create_queue(body: CreateQueueRequest, request: Request,
                        principal: Principal = Depends(operator),
                        ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -86,7 +89,8 @@ async def get_queue(queue_id: str, principal: Principal = Depends(viewer),
     return _with_counts(queue, counts)
 
 
-@router.delete("/work-queues/{queue_id}", responses=answers(409))
+@router.delete("/work-queues/{queue_id}", responses=answers(409),
+                openapi_extra=audited_as("queue.delete"))
 async def delete_queue(
     queue_id: str, request: Request,
     force: bool = Query(False, description="fail the queue's open tasks instead of refusing"),
@@ -100,7 +104,8 @@ async def delete_queue(
     return result
 
 
-@router.post("/work-queues/{queue_id}/tasks", status_code=201, response_model=Task)
+@router.post("/work-queues/{queue_id}/tasks", status_code=201, response_model=Task,
+             responses=answers(409), openapi_extra=audited_as("task.create"))
 async def add_task(queue_id: str, body: CreateTaskRequest, request: Request,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -153,7 +158,7 @@ async def steal(queue_id: str, body: TakeTaskRequest, principal: Principal = Dep
 
 
 @router.post("/work-queue-tasks/{task_id}/complete", response_model=Task,
-             responses=answers(409))
+             responses=answers(409), openapi_extra=audited_as("task.complete"))
 async def complete(task_id: str, request: Request, body: CompleteTaskRequest | None = None,
                    principal: Principal = Depends(operator),
                    ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:
@@ -165,7 +170,8 @@ async def complete(task_id: str, request: Request, body: CompleteTaskRequest | N
     return JSONResponse(task.model_dump(mode="json"))
 
 
-@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task, responses=answers(409))
+@router.post("/work-queue-tasks/{task_id}/fail", response_model=Task, responses=answers(409),
+             openapi_extra=audited_as("task.fail"))
 async def fail(task_id: str, request: Request, body: FailTaskRequest | None = None,
                principal: Principal = Depends(operator),
                ctx: ServerContext = Depends(get_ctx)) -> JSONResponse:

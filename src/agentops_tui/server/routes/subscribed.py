@@ -21,11 +21,15 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from agentops_tui.server.auth import TokenLookup
-from agentops_tui.server.bus import Bus, Frame, PoolFull, Subscriber
+from agentops_tui.server.bus import Bus, Frame, OwnerFull, PoolFull, Subscriber
 from agentops_tui.server.errors import error_response
 from agentops_tui.server.store.write_context import StoreUnavailable
 
 RETRY_AFTER_SECONDS = 2
+TOKEN_STREAMS_429 = (
+    "This token already holds the most streams one token may (`too_many_streams`,"
+    " `details.per_token_limit`), or too many failed authentications or expensive reads"
+    " (`too_many_requests`); retry after `Retry-After` seconds.")
 TOKEN_RECHECK_SECONDS = 1.0
 REVOKED_FRAME = b": token revoked; reconnecting will be refused\n\n"
 
@@ -59,9 +63,7 @@ class StreamCaller:
     """
 
     def __init__(self, request: Request, tokens: TokenLookup) -> None:
-        caller = str(getattr(request.state, "caller", ""))
-        # Without auth the caller is an address: nothing to revoke.
-        self._hash = caller.removeprefix("token:") if caller.startswith("token:") else None
+        self._hash = stream_owner(request)  # without auth the caller is an address: no token
         self._tokens = tokens
         self._checked_at = time.monotonic()  # the request itself was just authenticated
 
@@ -99,10 +101,21 @@ async def next_wake(sub: Subscriber, caller: StreamCaller, heartbeat: float) -> 
 
 
 def pool_full(exc: PoolFull, code: str) -> JSONResponse:
-    """503 with Retry-After: the server is at a limit it chose, the client should come back."""
-    response = error_response(503, code, f"{exc}; retry later")
+    """503 with Retry-After: the server is at a limit it chose, the client should come back.
+    429 when it is the caller's own token that holds its most streams."""
+    if isinstance(exc, OwnerFull):
+        response = error_response(429, code, str(exc), {"retry_after": RETRY_AFTER_SECONDS,
+                                                        "per_token_limit": exc.limit})
+    else:
+        response = error_response(503, code, f"{exc}; retry later")
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
+
+
+def stream_owner(request: Request) -> str | None:
+    """Whom a stream counts against: the token's hash (None without auth: one local user)."""
+    caller = str(getattr(request.state, "caller", ""))
+    return caller.removeprefix("token:") if caller.startswith("token:") else None
 
 
 class LongPoll:

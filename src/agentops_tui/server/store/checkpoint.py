@@ -16,6 +16,7 @@ does on open (see `Writer.recover`).
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
@@ -80,6 +81,12 @@ class Checkpoint:
         self.folds: list[Fold] = [self.messages]
         self.pending_events = 0
         self._since: float | None = None  # when the oldest pending group committed
+        self.written_at = time.monotonic()  # the last checkpoint (opening folds the log)
+
+    @property
+    def pending_since(self) -> float | None:
+        """When (monotonic) the oldest group the tables lack committed; None: they lack none."""
+        return self._since
 
     @property
     def pending(self) -> bool:
@@ -129,6 +136,7 @@ class Checkpoint:
         for fold in self.folds:
             fold.written()
         self.through = self.pending_through
+        self.written_at = time.monotonic()
 
     def failed(self, now: float) -> None:
         """The checkpoint transaction rolled back: all stays pending, tried again in one

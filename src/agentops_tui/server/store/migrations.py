@@ -10,11 +10,25 @@ before anything is written: an older program would misread what it does not know
 
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+from collections.abc import Callable
+from typing import Any
 
-# backend → version → the statements that take a database from the version before to it
-# (ALTERs of existing tables; new tables and indexes come with the schema itself).
-STEPS: dict[str, dict[int, str]] = {"sqlite": {}, "postgresql": {}}
+SCHEMA_VERSION = 2
+
+# backend → version → what takes a database from the version before to it: SQL statements
+# (separated by `;`) or a function of the connection (ALTERs of existing tables; new tables
+# and indexes come with the schema itself). Each schema module registers its own.
+Step = str | Callable[[Any], None]
+STEPS: dict[str, dict[int, Step]] = {"sqlite": {}, "postgresql": {}}
+
+
+def run_step(conn: Any, step: Step) -> None:
+    if callable(step):
+        step(conn)
+        return
+    for statement in step.split(";"):
+        if statement.strip():
+            conn.execute(statement)
 
 
 class DatabaseUnusable(Exception):

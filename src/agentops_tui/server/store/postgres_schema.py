@@ -15,7 +15,7 @@ aggregate so the server's SQL reads the same on both backends.
 from __future__ import annotations
 
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.migrations import STEPS, refuse_newer
+from agentops_tui.server.store.migrations import STEPS, refuse_newer, run_step
 
 # Taken (for the transaction) by whoever creates or upgrades the schema: two processes
 # starting at once must not both create it.
@@ -111,6 +111,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     workspace TEXT NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
     subject_type TEXT NOT NULL, subject_id TEXT NOT NULL, severity TEXT NOT NULL,
     status TEXT NOT NULL, raised_at DOUBLE PRECISION NOT NULL, data TEXT NOT NULL,
+    count BIGINT NOT NULL DEFAULT 1, last_seen DOUBLE PRECISION NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace, id)
 );
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (workspace, status, raised_at);
@@ -187,6 +188,13 @@ CREATE OR REPLACE AGGREGATE total(DOUBLE PRECISION) (
 """
 
 
+# Schema 1 → 2: alerts count their repeats and when they were last seen.
+STEPS["postgresql"][2] = (
+    "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS count BIGINT NOT NULL DEFAULT 1;"
+    " ALTER TABLE alerts ADD COLUMN IF NOT EXISTS last_seen DOUBLE PRECISION NOT NULL"
+    " DEFAULT 0; UPDATE alerts SET last_seen = raised_at WHERE last_seen = 0")
+
+
 def schema_version(conn: Connection) -> int | None:
     """The version the database records; None for one with no schema yet."""
     if conn.execute("SELECT to_regclass('meta')").fetchone()[0] is None:
@@ -207,7 +215,7 @@ def migrate(conn: Connection) -> tuple[int | None, int]:
         refuse_newer(found)
         if found is not None:
             for version in range(found + 1, SCHEMA_VERSION + 1):
-                conn.execute(STEPS["postgresql"][version])
+                run_step(conn, STEPS["postgresql"][version])
         conn.execute(DDL)
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)"

@@ -1,7 +1,8 @@
 """Retention of the event log: how much of it to keep, and pruning past that.
 
 Current state is never pruned. The log keeps at least every event after the last state
-checkpoint (`state_through`): the store folds those again when it opens.
+checkpoint (`state_through`): the store folds those again when it opens. The notifications
+delivery log follows the same limits (age, and at most as many rows as the log has events).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import logging
 import time
 from dataclasses import dataclass
 
+from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS, SET_META
 from agentops_tui.server.store.failures import rollback
 from agentops_tui.server.store.fleet_loader import RECENT_SECONDS, forget_old
@@ -45,6 +47,7 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
     Returns how many were dropped and the new `pruned_through`."""
     with writer.lock:
         conn = writer.conn
+        prune_notifications(conn, ret, time.time())
         cutoff_id = writer.next_event_id - 1 - ret.max_events
         cutoff = max(cutoff_id, _aged_prefix(writer, time.time() - ret.max_age_seconds))
         # the log must keep what the tables lack; and a session forgotten below must have
@@ -66,3 +69,37 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
             for fleet in writer.fleets.values():
                 forget_old(fleet, time.time() - RECENT_SECONDS)
         return int(cur.rowcount), cutoff
+
+
+def _notifications_cutoff(conn: Connection, ret: Retention, now: float) -> int | None:
+    """The newest notification id past the limits: the oldest run of rows older than the
+    age limit (rows are written in time order), and every row but the newest
+    `max_events`."""
+    row = conn.execute("SELECT id FROM notifications WHERE ts >= ? ORDER BY id LIMIT 1",
+                       (now - ret.max_age_seconds,)).fetchone()
+    if row is not None:
+        aged = int(row[0]) - 1
+    else:  # every row is older (or there is none)
+        newest = conn.execute("SELECT max(id) FROM notifications").fetchone()
+        aged = int(newest[0] or 0)
+    row = conn.execute("SELECT id FROM notifications ORDER BY id DESC LIMIT 1 OFFSET ?",
+                       (ret.max_events,)).fetchone()
+    cutoff = max(aged, int(row[0]) if row is not None else 0)
+    return cutoff if cutoff > 0 else None
+
+
+def prune_notifications(conn: Connection, ret: Retention, now: float) -> int:
+    """Drop delivery-log rows past the retention limits (writer thread, lock held).
+    Returns how many were dropped."""
+    try:
+        cutoff = _notifications_cutoff(conn, ret, now)
+        if cutoff is None:
+            return 0
+        conn.execute(BEGIN_WRITE)
+        deleted = conn.execute("DELETE FROM notifications WHERE id <= ?", (cutoff,)).rowcount
+        conn.execute("COMMIT")
+    except DRIVER_ERRORS.database:
+        rollback(conn)
+        log.exception("pruning the notifications log failed")
+        return 0
+    return int(deleted)

@@ -17,6 +17,7 @@ from agentops_tui.server.store.migrations import (
     STEPS,
     DatabaseUnusable,
     refuse_newer,
+    run_step,
 )
 
 __all__ = ["DDL", "DatabaseUnusable", "connect", "migrate", "open_database"]
@@ -108,6 +109,7 @@ CREATE TABLE IF NOT EXISTS alerts (
     workspace TEXT NOT NULL, id TEXT NOT NULL, rule TEXT NOT NULL,
     subject_type TEXT NOT NULL, subject_id TEXT NOT NULL, severity TEXT NOT NULL,
     status TEXT NOT NULL, raised_at REAL NOT NULL, data TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1, last_seen REAL NOT NULL DEFAULT 0,
     PRIMARY KEY (workspace, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS alerts_status ON alerts (workspace, status, raised_at);
@@ -224,9 +226,7 @@ def migrate(conn: sqlite3.Connection) -> tuple[int | None, int]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for version in range(found + 1, SCHEMA_VERSION + 1):
-                for statement in STEPS["sqlite"][version].split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+                run_step(conn, STEPS["sqlite"][version])
             conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
                          (str(SCHEMA_VERSION),))
             conn.execute("COMMIT")
@@ -239,6 +239,21 @@ def migrate(conn: sqlite3.Connection) -> tuple[int | None, int]:
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
     return found, SCHEMA_VERSION
+
+
+def _add_alert_grouping(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: alerts count their repeats and when they were last seen."""
+    columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
+    if not columns:  # no alerts table yet: the DDL makes it whole
+        return
+    if "count" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN count INTEGER NOT NULL DEFAULT 1")
+    if "last_seen" not in columns:
+        conn.execute("ALTER TABLE alerts ADD COLUMN last_seen REAL NOT NULL DEFAULT 0")
+        conn.execute("UPDATE alerts SET last_seen = raised_at")
+
+
+STEPS["sqlite"][2] = _add_alert_grouping
 
 
 def open_database(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:

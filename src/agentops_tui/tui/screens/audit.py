@@ -16,7 +16,7 @@ from typing import ClassVar
 from platformdirs import user_downloads_path
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer, Input
 
 from agentops_tui import paths
@@ -24,6 +24,7 @@ from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.client.records import AuditEntry
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import names, render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.screens.modals import PathScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -58,12 +59,8 @@ def keep_matching(text: str, words: list[str], *, header: bool) -> str:
 
 
 class AuditScreen(ConsoleScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="audit-filter"),
-        Binding("e", "export", "Export", id="audit-export"),
-        Binding("R", "reload", "Reload", id="audit-reload"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+    PLACE = "audit"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()

@@ -2,29 +2,52 @@
 
 Figures come from the backend's rollups (`/api/v1/costs`, `/costs/timeline`) and refresh every
 few seconds while the screen is shown; budgets are the alert rules' thresholds, so "how close"
-here means "how close to an alert".
+here means "how close to an alert". `w` picks the window of the tables (and of the trend, per
+minute, hour or day); `t` turns the trend into spend per UTC day, week (from Monday) or
+calendar month instead.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Sparkline, Static
 
 from agentops_tui.client.api import ApiError, BackendUnreachable
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ConsoleScreen
 from agentops_tui.tui.widgets.pane_title import PaneTitle
 from agentops_tui.tui.widgets.status_line import StatusLine
 
 WINDOWS = (("1h", "1m"), ("24h", "1h"), ("7d", "1d"))  # window, timeline bucket
+
+
+@dataclass(frozen=True)
+class Trend:
+    """What the trend chart shows: spend per `bucket` over `window` (None: the tables')."""
+
+    bucket: str | None
+    window: str | None
+
+
+# `t` steps through these; the calendar trends reach as far back as the rollups are kept
+TRENDS = (
+    Trend(None, None),
+    Trend("1d", "30d"),
+    Trend("1w", "90d"),
+    Trend("1mo", "90d"),
+)
+# axis labels of calendar buckets, in UTC as the buckets are; finer ones in local time
+CALENDAR_LABELS = {"1d": "%a %d", "1w": "%d %b", "1mo": "%b %Y"}
 REFRESH_SECONDS = 5.0
 TOP = 8
 
@@ -65,15 +88,18 @@ def table(title: str, rows: list[dict[str, Any]], total: float, label: str,
     return "\n".join(lines)
 
 
-def time_axis(starts: list[float], width: int, day_labels: bool) -> str:
-    """A line under the trend: the first bucket's time at the left, the middle one's in the
-    middle, the last one's at the right (local time; weekdays for a week)."""
+def time_axis(starts: list[float], width: int, bucket: str) -> str:
+    """A line under the trend: the first bucket's start at the left, the middle one's in the
+    middle, the last one's at the right. Days, weeks and months are UTC calendar buckets and
+    are labelled in UTC (a date, "06 Oct" for the week starting then, "Oct 2025"); finer
+    buckets by the local time of day."""
     if not starts or width < 12:
         return ""
-    form = "%a %d" if day_labels else "%H:%M"
+    form = CALENDAR_LABELS.get(bucket, "%H:%M")
+    clock = time.gmtime if bucket in CALENDAR_LABELS else time.localtime
 
     def label(ts: float) -> str:
-        return time.strftime(form, time.localtime(ts))
+        return time.strftime(form, clock(ts))
 
     left, middle, right = label(starts[0]), label(starts[len(starts) // 2]), label(starts[-1])
     line = [" "] * width
@@ -83,6 +109,11 @@ def time_axis(starts: list[float], width: int, day_labels: bool) -> str:
             continue  # no room without touching another label
         line[at:at + len(text)] = text
     return "".join(line)
+
+
+def trend_words(bucket: str) -> str:
+    """How the title names the trend's buckets."""
+    return {"1d": "UTC day", "1w": "week (Mon, UTC)", "1mo": "month (UTC)"}.get(bucket, bucket)
 
 
 def _partial(row: dict[str, Any]) -> bool:
@@ -127,18 +158,17 @@ def minutes_into_utc_day(now: float) -> int:
 
 
 class CostsScreen(ConsoleScreen):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w", "window", "Window", id="costs-window"),
-        Binding("R", "reload", "Reload", id="costs-reload"),
-    ]
+    PLACE = "costs"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()
         self.window_index = 1
+        self.trend_index = 0
         self._loaded_at = 0.0
         self._figures: tuple[dict[str, Any], ...] | None = None
         self._starts: list[float] = []
-        self._day_labels = False
+        self._bucket = "1h"
 
     def compose(self) -> ComposeResult:
         yield StatusLine()
@@ -168,6 +198,11 @@ class CostsScreen(ConsoleScreen):
         self.window_index = (self.window_index + 1) % len(WINDOWS)
         self.action_reload()
 
+    def action_trend(self) -> None:
+        """The trend per the window's own bucket, per UTC day, week, month, and round."""
+        self.trend_index = (self.trend_index + 1) % len(TRENDS)
+        self.action_reload()
+
     def action_reload(self) -> None:
         self._loaded_at = time.monotonic()
         self._load()
@@ -176,30 +211,35 @@ class CostsScreen(ConsoleScreen):
     async def _load(self) -> None:
         api = self.console.connection.api
         window, bucket = WINDOWS[self.window_index]
+        trend = TRENDS[self.trend_index]
+        trend_bucket, trend_window = trend.bucket or bucket, trend.window or window
         try:
             by_agent = await api.costs("agent", window)
             by_task = await api.costs("task", window)
             by_model = await api.costs("model", window)
-            timeline = await api.costs_timeline(bucket, window)
+            timeline = await api.costs_timeline(trend_bucket, trend_window)
             today = await api.costs(
                 "agent", f"{minutes_into_utc_day(self.console.clock())}m")
-            engine = await api.alert_engine()
+            engine = (await api.alert_engine()).model_dump()
         except (ApiError, BackendUnreachable) as exc:
             self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
             return
-        total = by_agent["total_usd"]
-        spend = [b["cost_usd"] for b in timeline["buckets"]]
+        total = by_agent.total_usd
+        spend = [b.cost_usd for b in timeline.buckets]
         peak = max(spend, default=0.0)
         self.query_one("#costs-trend", Sparkline).data = spend or [0.0]
-        self._starts = [float(b.get("start", 0.0)) for b in timeline["buckets"]]
-        self._day_labels = bucket == "1d"
-        unpriced = [m or "(no model)" for m in by_model.get("unpriced_models", [])]
+        self._starts = [b.start for b in timeline.buckets]
+        self._bucket = trend_bucket
+        unpriced = [m or "(no model)" for m in by_model.unpriced_models]
         note = f" — no price for {', '.join(unpriced)}: counted as $0" if unpriced else ""
+        over = "" if trend.window is None else f" over {trend_window}"
         self.query_one("#costs-title", PaneTitle).show(
-            f"Costs — last {window}: {render.money(total, bool(unpriced))} (trend per {bucket},"
-            f" peak "
-            f"{render.money(peak)}) — w window{note}")
-        self._figures = (by_agent, by_task, by_model, engine, today)
+            f"Costs — last {window}: {render.money(total, bool(unpriced))} (trend per"
+            f" {trend_words(trend_bucket)}{over}, peak {render.money(peak)}) — w window,"
+            f" t trend{note}")
+        # the tables lay out plain rows (as the pure helpers above take them)
+        self._figures = (by_agent.model_dump(), by_task.model_dump(), by_model.model_dump(),
+                         engine, today.model_dump())
         self._fill()
 
     def on_resize(self) -> None:
@@ -220,7 +260,7 @@ class CostsScreen(ConsoleScreen):
         # two columns short of the pane, so the left and right panes never touch
         width = (self.query_one("#costs-agents", Static).content_region.width or WIDE + 2) - 2
         axis = self.query_one("#costs-axis", Static)
-        axis.update(time_axis(self._starts, axis.content_region.width, self._day_labels))
+        axis.update(time_axis(self._starts, axis.content_region.width, self._bucket))
         # each column holds two tables: the rows its height has room for (less each one's
         # title, its "+N more" line and the gap between them), never fewer than three
         body = self.query_one("#costs-body").content_region.height

@@ -9,14 +9,15 @@ from rich.cells import cell_len
 from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Label, Static
 
 from agentops_tui.core import capabilities
 from agentops_tui.core.tasks import rollup, task_sessions
-from agentops_tui.models import Session, Task
+from agentops_tui.models import ACTIVE_SESSION_STATUSES, Agent, Session, Task
 from agentops_tui.tui import board, names, render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ConsoleModal, ShowSession, ShowTask, navigate
 from agentops_tui.tui.widgets.virtual_table import Column, VirtualTable
 
@@ -32,16 +33,19 @@ def _named(name: str, id_: str) -> str:
     return id_ if name == id_ else f"{name}  ({id_})"
 
 
+def _agent_label(agent: Agent) -> str:
+    """Name and type, with the agent's avatar in front when it has one."""
+    label = f"{agent.name} ({agent.kind})"
+    return f"{agent.avatar}  {label}" if agent.avatar else label
+
+
 def _when(ts: float | None) -> str:
     return "—" if not ts else time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
 
 
 class SessionDetails(ConsoleModal):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,enter", "close", "Close"),
-        Binding("P", "parent", "Parent", id="details-parent"),
-        Binding("t", "task", "Task", id="details-task"),
-    ]
+    PLACE = "session-details"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     DEFAULT_CSS = """
     SessionDetails { align: center middle; }
@@ -71,8 +75,11 @@ class SessionDetails(ConsoleModal):
                         classes="title", markup=False)
             rows = [
                 ("session", s.id),
-                ("status", s.status + (f" — {s.detail}" if s.detail else "")),
-                ("agent", f"{agent.name} ({agent.kind})" if agent else s.agent_id),
+                ("status", s.status + (f" — {s.detail}" if s.detail else "")
+                 + (f" ({s.progress:.0%} done)" if s.progress is not None
+                    and s.status in ACTIVE_SESSION_STATUSES else "")),
+                ("agent", _agent_label(agent) if agent else s.agent_id),
+                ("about agent", agent.description or "—" if agent else "—"),
                 ("actions", capabilities.actions_text(agent) if agent else "—"),
                 ("model", s.model or "—"),
                 ("task", _named(names.task_name(fleet, s.task_id), s.task_id)
@@ -127,10 +134,8 @@ class TaskDetails(ConsoleModal):
     Enter on a session shows it in the Tree screen; `l` shows its log in the Fleet screen.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q", "close", "Close"),
-        Binding("l", "log", "Log", id="task-session-log"),
-    ]
+    PLACE = "task-details"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     DEFAULT_CSS = """
     TaskDetails { align: center middle; }

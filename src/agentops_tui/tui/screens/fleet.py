@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input
 
@@ -15,6 +15,7 @@ from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.models import ACTIVE_SESSION_STATUSES, Session
 from agentops_tui.tui import render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
@@ -42,14 +43,8 @@ NO_AGENTS = "no agents yet — they appear as soon as they report"
 
 
 class FleetScreen(Interventions):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="fleet-filter"),
-        Binding("s", "sort(1)", "Sort", id="fleet-sort"),
-        Binding("S", "sort(-1)", "Reverse", id="fleet-sort-reverse", show=False),
-        Binding("t", "task", "Task", id="fleet-task", show=False),
-        Binding("tab", "app.focus_next", "Next pane", show=False),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-    ]
+    PLACE = "fleet"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()

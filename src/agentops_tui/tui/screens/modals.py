@@ -7,11 +7,12 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.markup import escape
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.help_keys import Section, help_text
 from agentops_tui.tui.render import fit
 
@@ -19,7 +20,7 @@ KILL_ALL_PHRASE = "KILL ALL"
 
 
 class _Dialog(ModalScreen[object]):
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss_none", "Cancel")]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("dialog")]
 
     DEFAULT_CSS = """
     _Dialog, ConfirmScreen, InjectScreen, KillAllScreen, HelpScreen, PathScreen {
@@ -42,10 +43,7 @@ class _Dialog(ModalScreen[object]):
 class ConfirmScreen(_Dialog):
     """Yes/no for a destructive action. `y` or enter confirms; `n` or escape cancels."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("y,enter", "answer(True)", "Yes"),
-        Binding("n,escape", "answer(False)", "No"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("confirm")]
 
     def __init__(self, title: str, body: str, *, danger: bool = True) -> None:
         super().__init__()
@@ -109,9 +107,7 @@ class HelpScreen(_Dialog):
     """Every key that works here, from the screen that opened it, grouped; it scrolls when
     the terminal is short (80×24), with the way out always in sight."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape,q,question_mark", "dismiss_none", "Close"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("help")]
     DEFAULT_CSS = """
     HelpScreen .dialog { padding: 0 1; }
     HelpScreen .dialog .title { margin-bottom: 0; }

@@ -14,7 +14,7 @@ from typing import ClassVar
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Label, Static
 
@@ -23,6 +23,7 @@ from agentops_tui.core import roles
 from agentops_tui.core import tasks as task_math
 from agentops_tui.core.fleet import Changes
 from agentops_tui.tui import names, render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.review_items import Item, ReviewQueue, current_items
 from agentops_tui.tui.screens.modals import InjectScreen
@@ -42,15 +43,8 @@ class Decision:
 
 
 class ReviewScreen(Interventions):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "approve", "Approve/ack", id="review-approve"),
-        Binding("x", "reject", "Reject", id="review-reject"),
-        Binding("i", "reply", "Reply", id="review-reply"),
-        Binding("s", "skip", "Skip", id="review-skip"),
-        Binding("u", "undo", "Undo", id="review-undo"),
-    ]
-    DANGEROUS = frozenset({"approve", "reject", "reply", "undo"})
-    LEADING = ("review-approve", "review-reject", "review-reply", "review-skip", "review-undo")
+    PLACE = "review"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -74,9 +68,6 @@ class ReviewScreen(Interventions):
 
     def on_screen_resume(self) -> None:
         self.update_state(None)
-
-    def dangerous(self, action: str) -> bool:
-        return action in self.DANGEROUS or super().dangerous(action)
 
     def target_sessions(self) -> list[str]:
         item = self.items.get(self.queue.current or "")

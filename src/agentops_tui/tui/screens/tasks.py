@@ -11,19 +11,19 @@ paused ones, inject and kill on every active one).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer, Input
 
 from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tasks import TaskRollup, rollup, task_of_session, task_sessions
 from agentops_tui.tui import board, render
-from agentops_tui.tui.interventions import ACTION_BINDINGS, Interventions
+from agentops_tui.tui.actions import bindings_of
+from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import TaskDetails
 from agentops_tui.tui.widgets.kanban import Kanban
 from agentops_tui.tui.widgets.pane_title import PaneTitle
@@ -35,11 +35,8 @@ CLOCK_REPAINT_SECONDS = 5.0  # "due 12m" moves with the clock even when nothing 
 class TasksScreen(Interventions):
     # The intervention keys stay out of the footer, which the board's keys fill at 80
     # columns; `?` lists them. A card has no marks: it stands for its sessions already.
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("slash", "filter", "Filter", id="tasks-filter"),
-        Binding("escape", "clear_filter", "Clear filter", show=False),
-        *(replace(binding, show=False) for binding in ACTION_BINDINGS),
-    ]
+    PLACE = "tasks"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -192,11 +189,6 @@ class TasksScreen(Interventions):
         return self.query_one(Kanban).current_key
 
     # ---- interventions ---------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "mark":
-            return False
-        return super().check_action(action, parameters)
 
     def candidates(self, action: str) -> list[str]:
         """The highlighted task's sessions that `action` applies to (subagents included)."""

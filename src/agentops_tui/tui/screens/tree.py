@@ -7,13 +7,14 @@ from typing import ClassVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.widgets import Footer
 
 from agentops_tui.client.stream import ConnectionStatus
 from agentops_tui.core.fleet import Changes
 from agentops_tui.core.tree import TreeNode, build_forest, flatten
 from agentops_tui.tui import render
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.base import ShowSession, ShowTask, navigate
 from agentops_tui.tui.interventions import Interventions
 from agentops_tui.tui.screens.details import SessionDetails
@@ -37,15 +38,8 @@ NO_SESSIONS = "no sessions yet — sessions and their subagents appear here"
 
 
 class TreeScreen(Interventions):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,minus", "collapse", "Fold", id="tree-collapse"),
-        Binding("right,plus", "expand", "Unfold", id="tree-expand"),
-        Binding("P,backspace", "parent", "Parent", id="tree-parent"),
-        Binding("t", "task", "Task", id="tree-task"),
-        Binding("a", "toggle_active", "Active only", id="tree-active"),
-        Binding("l", "show_in_fleet", "Log", id="tree-log"),
-    ]
-    LEADING = ("tree-collapse", "tree-expand")
+    PLACE = "tree"
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of(PLACE)]
 
     def __init__(self) -> None:
         super().__init__()

@@ -14,11 +14,12 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.message import Message
 from textual.strip import Strip
 from textual.widget import Widget
 
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.board import CARD_LINES, ColumnView, Line, fit
 
 CardLines = Callable[[str, int], list[Line]]
@@ -31,17 +32,7 @@ MIN_WIDTH = 8  # the others what is left (never less than this)
 class Kanban(Widget, can_focus=True):
     """Keys: ←/→ column, ↑/↓ card, PgUp/PgDn page, Home/End first/last, enter open."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left", "column(-1)", "Column left", show=False),
-        Binding("right", "column(1)", "Column right", show=False),
-        Binding("up", "card(-1)", "Up", show=False),
-        Binding("down", "card(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-        Binding("enter", "select", "Open"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("board")]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "kanban--header", "kanban--header-current", "kanban--cursor", "kanban--rule",

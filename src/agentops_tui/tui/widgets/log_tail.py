@@ -14,7 +14,7 @@ from typing import ClassVar
 from rich.cells import cell_len, chop_cells
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message as TextualMessage
 from textual.reactive import reactive
@@ -22,20 +22,14 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from agentops_tui.models import Message
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.render import fit
 
 ROLE_CLASSES = ("user", "assistant", "tool", "system", "operator")
 
 
 class LogTail(ScrollView, can_focus=True):
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up", "scroll_up", "Up", show=False),
-        Binding("down", "scroll_down", "Down", show=False),
-        Binding("pageup", "page_up", "Page up", show=False),
-        Binding("pagedown", "page_down", "Page down", show=False),
-        Binding("home", "scroll_home", "Top", show=False),
-        Binding("end,f", "follow", "Follow", id="log-follow"),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("log")]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "logtail--meta", "logtail--dim", *(f"logtail--{r}" for r in ROLE_CLASSES),

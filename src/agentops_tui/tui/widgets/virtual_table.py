@@ -20,7 +20,7 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -28,6 +28,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
+from agentops_tui.tui.actions import bindings_of
 from agentops_tui.tui.render import Cell, fit
 
 SLOW_REPAINT_SECONDS = 1.0
@@ -51,15 +52,7 @@ class Column:
 class VirtualTable(ScrollView, can_focus=True):
     """Keys: ↑/↓ move, PgUp/PgDn page, Home/End jump."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("up,k_up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "Top", show=False),
-        Binding("end", "jump(-1)", "Bottom", show=False),
-        Binding("enter", "select", "Open", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings_of("table")]
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "vtable--header", "vtable--cursor", "vtable--dim", "vtable--marked",

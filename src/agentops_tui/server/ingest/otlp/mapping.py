@@ -217,6 +217,9 @@ def _llm(d: SpanDraft) -> None:
         cost = first_float(a, "gen_ai.usage.cost", "llm.cost.total")
         if cost is not None and 0 <= cost <= MAX_COST_USD:  # else priced from the table
             usage["cost_usd"] = cost
+        latency = (s.end - s.start) * 1000 if s.start and s.end else None
+        if latency is not None and 0 <= latency <= MAX_DURATION_MS:  # else not this call's
+            usage["latency_ms"] = latency
         d.events.append(usage)
     answer = output_text(a)
     if answer:
