@@ -125,3 +125,19 @@ def test_an_upgrade_runs_the_steps_from_the_recorded_version(
     finally:
         conn.close()
     open_connection(url).close()  # and never runs twice
+
+
+def test_a_schema_1_postgresql_database_gets_the_alert_columns(postgres: Cluster) -> None:
+    url = postgres.new_database()
+    open_connection(url).close()
+    with psycopg.connect(url, autocommit=True) as conn:  # as schema 1 left it
+        conn.execute("INSERT INTO alerts (workspace, id, rule, subject_type, subject_id,"
+                     " severity, status, raised_at, data) VALUES ('default', 'al-1', 'r',"
+                     " 'agent', 'ag-1', 'warning', 'open', 1000.0, '{}')")
+        conn.execute("ALTER TABLE alerts DROP COLUMN count, DROP COLUMN last_seen")
+        conn.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    open_connection(url).close()
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count, last_seen FROM alerts").fetchone() == (1, 1000.0)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert version[0] == str(SCHEMA_VERSION)
