@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -17,13 +18,14 @@ import pytest
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
 
+from postgres_cluster import Cluster, running_cluster
 from waiting import wait_for
 
 
 @dataclass
 class LiveServer:
     url: str
-    db: Path
+    db: Path | str  # a SQLite file, or a PostgreSQL URL (AGENTOPS_TEST_BACKEND=postgresql)
     token: str  # admin
     server: EmbeddedServer
 
@@ -61,7 +63,7 @@ def _isolated_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AGENTOPS_URL", raising=False)
 
 
-def start_server(db: Path, **overrides: object) -> LiveServer:
+def start_server(db: Path | str, **overrides: object) -> LiveServer:
     token = make_token(db, "admin", "test-admin")
     settings = ServerSettings(db_path=db, **overrides)  # type: ignore[arg-type]
     server = EmbeddedServer(settings)
@@ -69,9 +71,21 @@ def start_server(db: Path, **overrides: object) -> LiveServer:
     return LiveServer(url=url, db=db, token=token, server=server)
 
 
+# `AGENTOPS_TEST_BACKEND=postgresql pytest ...` runs the tests on `live` servers against a
+# PostgreSQL database (tests that open the SQLite file themselves do not apply then).
+TEST_BACKEND = os.environ.get("AGENTOPS_TEST_BACKEND", "sqlite")
+
+
+def live_database(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    if TEST_BACKEND == "postgresql":
+        cluster: Cluster = request.getfixturevalue("postgres")
+        return cluster.new_database()
+    return tmp_path / "agentops.db"
+
+
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[LiveServer]:
-    srv = start_server(tmp_path / "agentops.db", heartbeat_seconds=1.0)
+def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    srv = start_server(live_database(request, tmp_path), heartbeat_seconds=1.0)
     try:
         yield srv
     finally:
@@ -156,6 +170,7 @@ INTEGRATION_MODULES = frozenset({
     "test_secrets_at_rest.py", "test_simulator.py", "test_stream.py", "test_tui.py",
     "test_tui_capabilities.py", "test_tui_roles.py", "test_tui_snapshots.py", "test_tui_tasks.py",
     "test_virtual_table.py", "test_notify.py", "test_notify_secrets.py",
+    "test_postgres.py", "test_database_urls.py", "test_db_copy.py",
 })
 
 
@@ -164,3 +179,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if item.path.name in INTEGRATION_MODULES or fixtures & INTEGRATION_FIXTURES:
             item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Cluster]:
+    """One PostgreSQL cluster for the whole run (each test takes a database of its own with
+    `postgres.new_database()`). Fails, never skips, when PostgreSQL cannot be started."""
+    with running_cluster() as cluster:
+        yield cluster

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from agentops_tui.models import Approval, Session
-from agentops_tui.server.store.sqlite_schema import SCHEMA_VERSION, open_database
+from agentops_tui.server.store.migrations import SCHEMA_VERSION
+from agentops_tui.server.store.sqlite_schema import open_database
 
 from alerting import Clock, alert_server, alerts, open_alert, passes, resolved
 from conftest import start_server

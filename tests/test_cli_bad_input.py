@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from agentops_tui.server.store.migrations import SCHEMA_VERSION, DatabaseUnusable
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.sqlite_schema import SCHEMA_VERSION, DatabaseUnusable
 
 NOT_A_DATABASE = b"these are somebody's notes, not a database\n" * 200
 

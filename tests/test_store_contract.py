@@ -2,7 +2,8 @@
 readable; reads run off the event loop, each on its own thread's connection; a closed store
 refuses reads; `current=True` waits for the state tables; the log, messages and sessions page.
 
-Each test runs once per backend in `BACKENDS` (a real database each time).
+Each test runs once per backend in `BACKENDS` (a real database each time: a SQLite file, a
+fresh database in the test run's PostgreSQL cluster).
 """
 
 from __future__ import annotations
@@ -21,21 +22,30 @@ from agentops_tui.server.store.read_pool import READ_THREADS, THREAD_NAME, Store
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import Rejected, WriteContext
 
+from postgres_cluster import Cluster
+
 WS = "default"
 OpenStore = Callable[[], Store]
 
 
-def _sqlite(folder: Path) -> OpenStore:
+def _sqlite(request: pytest.FixtureRequest, folder: Path) -> OpenStore:
     return lambda: Store(folder / "contract.db")
 
 
-BACKENDS: dict[str, Callable[[Path], OpenStore]] = {"sqlite": _sqlite}
+def _postgres(request: pytest.FixtureRequest, folder: Path) -> OpenStore:
+    cluster: Cluster = request.getfixturevalue("postgres")
+    url = cluster.new_database()
+    return lambda: Store(url)
+
+
+BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], OpenStore]] = {
+    "sqlite": _sqlite, "postgresql": _postgres}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> OpenStore:
     """Opens (and starts) the backend's store on the same database each time it is called."""
-    opener = BACKENDS[request.param](tmp_path)
+    opener = BACKENDS[request.param](request, tmp_path)
 
     def start() -> Store:
         store = opener()

@@ -1,4 +1,4 @@
-"""The `agentops` command: demo · tui · serve · simulate · token · hooks · info · bench."""
+"""The `agentops` command: demo · tui · serve · simulate · token · hooks · db · info · bench."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from agentops_tui import __version__, cli_connect, cli_notify, paths
+from agentops_tui import __version__, cli_connect, cli_db, cli_notify, paths
 from agentops_tui.cli_types import (
     LOG_LEVELS,
     agent_count,
@@ -40,8 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from agentops_tui.server.embedded import StreamClosingServer
     from agentops_tui.server.http_server import uvicorn_options
     from agentops_tui.server.notify.rules import NotifyConfigError, load_rules
+    from agentops_tui.server.store.migrations import DatabaseUnusable
     from agentops_tui.server.store.sqlite import Retention
-    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
 
     if args.no_auth and not is_loopback(args.host):
         print(
@@ -50,7 +50,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    db = Path(args.db) if args.db else paths.default_db()
+    db = cli_db.database("serve", args.db)
+    if db is None:
+        return 2
     # alert settings and notification rules; `notify add --config` writes the same file
     config_file = Path(args.config) if args.config else paths.config_file()
     try:
@@ -72,7 +74,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except (AlertConfigError, NotifyConfigError, PricingError, DatabaseUnusable) as exc:
         print(f"agentops serve: {exc}", file=sys.stderr)
         return 2
-    print(f"agentops {__version__} serving {db} on http://{args.host}:{args.port}", file=sys.stderr)
+    print(f"agentops {__version__} serving {db.shown()} on http://{args.host}:{args.port}",
+          file=sys.stderr)
     config = uvicorn.Config(
         app, host=args.host, port=args.port, log_level=args.log_level,
         # a line per request only when asked for: errors and start-up are logged regardless
@@ -86,11 +89,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from agentops_tui.server import auth
-    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable, open_database
+    from agentops_tui.server.store.backends import open_connection
+    from agentops_tui.server.store.migrations import DatabaseUnusable
 
-    db = Path(args.db) if args.db else paths.default_db()
+    url = cli_db.database("token", args.db)
+    if url is None:
+        return 2
+    db = url.shown()
     try:
-        conn = open_database(db)
+        conn = open_connection(url)
     except DatabaseUnusable as exc:
         print(f"agentops token: {exc}", file=sys.stderr)
         return 2
@@ -207,7 +214,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
             backend = remote_backend(profile.url, args.token or profile.resolve_token())
             backend.profile = profile_name
         else:
-            db = Path(args.db) if args.db else paths.default_db()
+            db = cli_db.database("tui", args.db)
+            if db is None:
+                return 2
             backend = embedded_backend(db, "local")
     except LaunchError as exc:
         print(f"agentops tui: {exc}", file=sys.stderr)
@@ -320,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the backend (REST + SSE) on its own")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=port, default=8787, help="0 picks a free one")
-    serve.add_argument("--db", help="SQLite file (default: in the data dir)")
+    serve.add_argument("--db", help=cli_db.DB_HELP)
     serve.add_argument("--config", help="TOML file with [alerts] and [[notify]] rules"
                        " (default: the console's config file, see `agentops info`)")
     serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
@@ -345,12 +354,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=["viewer", "operator", "admin"], required=True)
     create.add_argument("--name")
     create.add_argument("--workspace", default="default")
-    create.add_argument("--db")
+    create.add_argument("--db", help=cli_db.DB_HELP)
     listing = token_sub.add_parser("list")
-    listing.add_argument("--db")
+    listing.add_argument("--db", help=cli_db.DB_HELP)
     revoke = token_sub.add_parser("revoke")
     revoke.add_argument("id")
-    revoke.add_argument("--db")
+    revoke.add_argument("--db", help=cli_db.DB_HELP)
     token.set_defaults(handler=cmd_token)
 
     simulate = sub.add_parser("simulate", help="run a simulated fleet against a backend")
@@ -375,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui = sub.add_parser("tui", help="the console on a remote or local backend")
     tui.add_argument("--url", help="remote backend (default: an embedded one on --db)")
     tui.add_argument("--token", help="token for --url (default: $AGENTOPS_TOKEN)")
-    tui.add_argument("--db", help="database of the embedded backend (default: data dir)")
+    tui.add_argument("--db", help="database of the embedded backend: " + cli_db.DB_HELP)
     tui.add_argument("--read-only", action="store_true", help="hide and refuse actions")
     tui.add_argument("--theme", help=THEME_HELP)
     tui.add_argument("--profile", help="a profile from the config file")
@@ -425,6 +434,7 @@ def build_parser() -> argparse.ArgumentParser:
     hooks.set_defaults(handler=cmd_hooks)
 
     cli_notify.register(sub)
+    cli_db.register(sub)
     info = sub.add_parser("info", help="version, paths and configuration")
     info.set_defaults(handler=cmd_info)
 
@@ -433,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="PATH", help="also write the results as JSON")
     bench.add_argument("--only", action="append", metavar="NAME",
                        choices=["ingest", "latency", "fanout", "tui", "control", "startup",
-                                "output", "otlp", "hooks", "notify"],
+                                "output", "otlp", "hooks", "notify", "postgres"],
                        help="run only this benchmark (repeatable)")
     bench.set_defaults(handler=cmd_bench)
     from agentops_tui.tui.web import register as register_web  # `agentops web`

@@ -9,9 +9,13 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from agentops_tui import config, paths
 from agentops_tui.demo_process import DemoNotStarted, DemoProcess
+
+if TYPE_CHECKING:
+    from agentops_tui.server.store.database_url import DatabaseUrl
 
 
 class LaunchError(Exception):
@@ -55,7 +59,7 @@ def log_to_file() -> None:
     root.setLevel(logging.WARNING)
 
 
-def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
+def embedded_backend(db: Path | str | DatabaseUrl, profile: str, *, time_scale: float = 1.0,
                      token_name: str = "console") -> Backend:
     """Start the backend in this process on a loopback port with its own admin token.
 
@@ -69,7 +73,7 @@ def embedded_backend(db: Path, profile: str, *, time_scale: float = 1.0,
     )
     from agentops_tui.server.context import ServerSettings
     from agentops_tui.server.embedded import EmbeddedServer
-    from agentops_tui.server.store.sqlite_schema import DatabaseUnusable
+    from agentops_tui.server.store.migrations import DatabaseUnusable
 
     log_to_file()
     try:

@@ -117,13 +117,13 @@ def writer_direct(folder: Path, seconds: float, in_flight: int = 4) -> float:
     return float(done) / elapsed
 
 
-def http_ingest(seconds: float) -> tuple[float, dict[str, Any]]:
+def http_ingest(seconds: float, db: str | None = None) -> tuple[float, dict[str, Any]]:
     """Events/s the real server acknowledges with one stream client following it throughout.
 
     A console is always attached in production, so the server pays for encoding and sending
     every event's frame; the client is a separate process that reads and counts every frame,
     and once the load ends it must have received every event the load got acknowledged."""
-    with server_process() as server:
+    with server_process(db=db) as server:
         follower = FollowerProcess(server, clients=1)
         load: LoadProcess | None = None
         try:

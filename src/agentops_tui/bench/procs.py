@@ -50,12 +50,14 @@ class ServerProcess:
 
 
 @contextmanager
-def server_process(folder: Path | None = None) -> Iterator[ServerProcess]:
-    """`agentops_tui.bench.serve` on a fresh database in `folder` (or a temporary one)."""
+def server_process(folder: Path | None = None, db: str | None = None
+                   ) -> Iterator[ServerProcess]:
+    """`agentops_tui.bench.serve` on a fresh database in `folder` (or a temporary one), or on
+    the database URL `db`."""
     with tempfile.TemporaryDirectory(prefix="agentops-bench-") as tmp:
         base = folder or Path(tmp)
         proc = subprocess.Popen(
-            [sys.executable, "-m", "agentops_tui.bench.serve", str(base / "bench.db")],
+            [sys.executable, "-m", "agentops_tui.bench.serve", db or str(base / "bench.db")],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=bench_env(base),
         )
         assert proc.stdout is not None and proc.stdin is not None

@@ -20,18 +20,28 @@ from agentops_tui.bench import Result
 
 Bench = Callable[[bool], list[Result]]
 NAMES = ("ingest", "latency", "fanout", "tui", "control", "startup", "output", "otlp", "hooks",
-         "notify")
+         "notify", "postgres")
 CHILD_TIMEOUT = 600
 
 
 def _bench(name: str) -> Bench:
-    from agentops_tui.bench import console, fanout, hooks, ingest, notify, otlp, stream, terminal
+    from agentops_tui.bench import (
+        console,
+        fanout,
+        hooks,
+        ingest,
+        notify,
+        otlp,
+        postgres,
+        stream,
+        terminal,
+    )
 
     table: dict[str, Bench] = {
         "ingest": ingest.run, "latency": stream.latency, "fanout": fanout.fanout,
         "tui": console.tui, "control": console.control, "startup": terminal.startup,
         "output": terminal.output, "otlp": otlp.run, "hooks": hooks.run,
-        "notify": notify.run,
+        "notify": notify.run, "postgres": postgres.run,
     }
     return table[name]
 

@@ -1,4 +1,5 @@
-"""The backend under test, in a process of its own: `python -m agentops_tui.bench.serve DB`.
+"""The backend under test, in a process of its own: `python -m agentops_tui.bench.serve DB`
+(a SQLite file or a database URL).
 
 It prints one JSON line `{"url", "token", "pid"}` once it listens on 127.0.0.1 (port 0) and
 stops when its standard input closes, printing its own CPU seconds on a last JSON line.
@@ -12,14 +13,13 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 
 from agentops_tui.server.context import ServerSettings
 from agentops_tui.server.embedded import EmbeddedServer, make_token
 
 
 def main() -> int:
-    db = Path(sys.argv[1])
+    db = sys.argv[1]
     logging.basicConfig(level=logging.ERROR)
     token = make_token(db, "admin", "bench")
     server = EmbeddedServer(ServerSettings(db_path=db), log_level="error")

@@ -26,8 +26,8 @@ from agentops_tui.server.ingest.claude_code import control as claude_control
 from agentops_tui.server.notify.delivery import Notifier
 from agentops_tui.server.ops_metrics import OpsMetrics
 from agentops_tui.server.rate_limits import RateLimits
+from agentops_tui.server.store.backends import token_connection
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.sqlite_schema import connect
 
 # Where API bodies are posted: `/api/…` and the seed paths served at the root (compat.md).
 API_PREFIXES = ("/api/", "/agents/", "/work-queues", "/work-queue-tasks/")
@@ -95,7 +95,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
         settings=settings,
         store=store,
         bus=bus,
-        tokens=TokenLookup(connect(settings.db_path, readonly=True)),
+        tokens=TokenLookup(token_connection(store.url)),
         prices=prices,
         limits=RateLimits(settings.auth_failures_per_minute, settings.expensive_reads_per_minute),
         metrics=OpsMetrics(store, bus),
@@ -129,6 +129,7 @@ def create_app(settings: ServerSettings) -> FastAPI:
             # before the store closes: the workers' last log rows go to its writer
             await asyncio.to_thread(notifier.stop)
             store.close()
+            ctx.tokens.close()
 
     app = FastAPI(
         title="agentops",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from agentops_tui.core.roles import ROLE_RANK
 from agentops_tui.models import TokenRole
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
+from agentops_tui.server.store.dialect import BEGIN_WRITE
 
 TOKEN_PREFIX = "aot_"
 
@@ -117,6 +117,9 @@ class TokenLookup:
 
     def resolve(self, token: str) -> Principal | None:
         return self.resolve_hash(hash_token(token))
+
+    def close(self) -> None:
+        self._conn.close()
 
     def resolve_hash(self, token_hash: str) -> Principal | None:
         """As `resolve`, for a caller that kept only the hash (an open stream)."""

@@ -17,6 +17,7 @@ from agentops_tui.server.bus import Bus
 from agentops_tui.server.notify.rules import NotifyRule
 from agentops_tui.server.ops_metrics import OpsMetrics
 from agentops_tui.server.rate_limits import RateLimits
+from agentops_tui.server.store.database_url import DatabaseUrl
 from agentops_tui.server.store.sqlite import Retention, Store
 from agentops_tui.server.store.writer import Rejected
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    db_path: Path
+    # the database: a SQLite file, or a URL (sqlite:///path, postgresql://...)
+    db_path: Path | str | DatabaseUrl
     auth: bool = True
     retention: Retention = field(default_factory=Retention)
     max_stream_clients: int = 256  # console streams (SSE), including agents' command streams

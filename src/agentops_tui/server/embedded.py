@@ -26,8 +26,10 @@ from agentops_tui.server.app import create_app
 from agentops_tui.server.auth import create_token, revoke_token_value
 from agentops_tui.server.context import ServerContext, ServerSettings
 from agentops_tui.server.http_server import uvicorn_options
-from agentops_tui.server.store.sqlite_dialect import DatabaseError
-from agentops_tui.server.store.sqlite_schema import DatabaseUnusable, open_database
+from agentops_tui.server.store.backends import open_connection
+from agentops_tui.server.store.database_url import DatabaseUrl
+from agentops_tui.server.store.dialect import DRIVER_ERRORS
+from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.writer import WriteContext
 
 T = TypeVar("T")
@@ -35,10 +37,11 @@ log = logging.getLogger("agentops.server")
 
 
 def make_token(
-    db_path: Path, role: str = "admin", name: str = "console", workspace: str = "default"
+    db_path: Path | str | DatabaseUrl, role: str = "admin", name: str = "console",
+    workspace: str = "default",
 ) -> str:
-    """Create a token directly in the database file (the server need not run)."""
-    conn = open_database(db_path)
+    """Create a token directly in the database (the server need not run)."""
+    conn = open_connection(db_path)
     try:
         return create_token(conn, name=name, role=role, workspace=workspace)  # type: ignore[arg-type]
     finally:
@@ -142,10 +145,10 @@ class EmbeddedServer:
         while self._own_tokens:
             token = self._own_tokens.pop()
             try:
-                conn = open_database(self.settings.db_path)
+                conn = open_connection(self.settings.db_path)
                 try:
                     revoke_token_value(conn, token)
                 finally:
                     conn.close()
-            except (DatabaseUnusable, DatabaseError) as exc:
+            except (DatabaseUnusable, *DRIVER_ERRORS.database) as exc:  # type: ignore[misc]
                 log.warning("could not revoke this server's own token: %s", exc)

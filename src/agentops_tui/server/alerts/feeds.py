@@ -19,8 +19,8 @@ from agentops_tui.server.alerts.config import AlertSettings
 from agentops_tui.server.alerts.performance_feeds import PerformanceFeeds
 from agentops_tui.server.alerts.token_budgets import TokenFeeds
 from agentops_tui.server.analytics.rollups import to_units
+from agentops_tui.server.store.dialect import total
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
-from agentops_tui.server.store.sqlite_dialect import total
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 DAY = 86400

@@ -10,7 +10,7 @@ from typing import Any
 
 from agentops_tui.models import Alert
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
+from agentops_tui.server.store.dialect import placeholders, upsert
 from agentops_tui.server.store.write_context import WriteContext
 
 SAVE_SQL = upsert(

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.alerts.config import AlertSettings
+from agentops_tui.server.store.dialect import total
 from agentops_tui.server.store.rollup_fold import CostKey, RollupFold
-from agentops_tui.server.store.sqlite_dialect import total
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext
 
 DAY = 86400

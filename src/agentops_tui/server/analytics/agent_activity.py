@@ -16,7 +16,7 @@ from typing import Any
 from agentops_tui.server.analytics.metrics import DAY, current, day_start, percentile
 from agentops_tui.server.analytics.rollups import to_usd
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders, totals
+from agentops_tui.server.store.dialect import placeholders, totals
 
 HOUR = 3600
 UNKNOWN_TYPE = "unknown"  # runs of an agent no longer known

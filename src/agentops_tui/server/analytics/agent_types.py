@@ -13,7 +13,7 @@ from typing import Any
 
 from agentops_tui.server.analytics.agent_activity import HOUR, UNKNOWN_TYPE, ms, rate
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import totals
+from agentops_tui.server.store.dialect import totals
 
 COMMON_TOOLS = 5
 

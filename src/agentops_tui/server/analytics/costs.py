@@ -18,7 +18,7 @@ from typing import Any
 from agentops_tui.server.analytics import periods
 from agentops_tui.server.analytics.rollups import to_usd
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import totals
+from agentops_tui.server.store.dialect import totals
 from agentops_tui.server.store.writer import Rejected
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -172,7 +172,8 @@ def timeline(
     rows = conn.execute(
         f"SELECT (minute / ?) * ? AS b, {column},"
         f" {totals('cost_e10', 'input_tokens', 'output_tokens')} FROM cost_rollup"
-        f" WHERE workspace = ? AND minute >= ? GROUP BY b, {column}",
+        # grouped by the bucket alone without a group: PostgreSQL groups by no constant
+        f" WHERE workspace = ? AND minute >= ? GROUP BY b{', ' + column if group else ''}",
         (minutes, minutes, q.workspace, starts[0]),
     ).fetchall()
     buckets: dict[int, dict[str, Any]] = {}

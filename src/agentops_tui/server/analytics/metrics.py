@@ -14,7 +14,7 @@ from typing import Any
 
 from agentops_tui.server.analytics.rollups import to_usd
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import totals
+from agentops_tui.server.store.dialect import totals
 
 DAY = 86400
 _SPEND_TOTALS = totals("cost_e10", "input_tokens", "output_tokens", "cache_read_tokens",

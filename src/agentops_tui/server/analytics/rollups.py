@@ -12,9 +12,9 @@ import logging
 import time
 
 from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
 from agentops_tui.server.store.failures import rollback
 from agentops_tui.server.store.rollup_fold import MAX_STORED, USD_UNITS, to_units, to_usd
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, DatabaseError
 from agentops_tui.server.store.writer import Writer
 
 __all__ = ["MAX_STORED", "USD_UNITS", "Rollups", "to_units", "to_usd"]
@@ -65,7 +65,7 @@ class Rollups:
                 ):
                     deleted += conn.execute(sql, (ws, arg)).rowcount
             conn.execute("COMMIT")
-        except DatabaseError:
+        except DRIVER_ERRORS.database:
             rollback(conn)
             log.exception("pruning old rollups failed")
             return 0

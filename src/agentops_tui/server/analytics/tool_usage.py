@@ -19,7 +19,7 @@ from typing import Any, Literal
 from agentops_tui.server.analytics.agent_activity import iso_utc, rate
 from agentops_tui.server.analytics.metrics import DAY, day_start
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import totals
+from agentops_tui.server.store.dialect import totals
 
 Period = Literal["day", "week"]
 PAIR_THRESHOLD = 0.5

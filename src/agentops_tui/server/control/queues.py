@@ -26,7 +26,7 @@ from agentops_tui.models import (
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.dialect import upsert
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 log = logging.getLogger("agentops.queues")

@@ -12,7 +12,7 @@ from typing import Any
 from agentops_tui.core import tasks as task_math
 from agentops_tui.models import Session, Task, TaskSession, TaskView
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders
+from agentops_tui.server.store.dialect import placeholders
 
 
 def _sessions(conn: Connection, workspace: str, task_id: str) -> list[Session]:

@@ -206,14 +206,7 @@ class IngestJob:
         logged = ctx.logged_keys(ws)
         seen: set[str] = {k for k in keys if k in logged}
         if keys:
-            for i in range(0, len(keys), 500):
-                chunk = keys[i : i + 500]
-                rows = ctx.conn.execute(
-                    f"SELECT event_key FROM events WHERE workspace = ? AND event_key IN"
-                    f" ({','.join('?' * len(chunk))})",
-                    [ws, *chunk],
-                )
-                seen.update(r[0] for r in rows)
+            seen.update(ctx.logged_before(ws, keys))
         fresh = []
         duplicates = 0
         for event in events:

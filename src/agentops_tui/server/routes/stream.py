@@ -127,7 +127,7 @@ async def event_frames(
             page = await store.events_after(
                 workspace, sent, REPLAY_PAGE, types=wanted, session=session
             )
-            if caller.revoked():
+            if await caller.revoked():
                 yield REVOKED_FRAME
                 return
             if page:

@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 from agentops_tui.server.auth import TokenLookup
 from agentops_tui.server.bus import Bus, Frame, OwnerFull, PoolFull, Subscriber
 from agentops_tui.server.errors import error_response
+from agentops_tui.server.store.write_context import StoreUnavailable
 
 RETRY_AFTER_SECONDS = 2
 TOKEN_STREAMS_429 = (
@@ -66,14 +67,19 @@ class StreamCaller:
         self._tokens = tokens
         self._checked_at = time.monotonic()  # the request itself was just authenticated
 
-    def revoked(self) -> bool:
+    async def revoked(self) -> bool:
         if self._hash is None:
             return False
         now = time.monotonic()
         if now - self._checked_at < TOKEN_RECHECK_SECONDS:
             return False
         self._checked_at = now
-        return self._tokens.resolve_hash(self._hash) is None
+        # on a read thread: the lookup may be a round trip to the database, never the loop's
+        try:
+            found = await asyncio.to_thread(self._tokens.resolve_hash, self._hash)
+        except StoreUnavailable:  # the database is out of reach: asked again next time
+            return False
+        return found is None
 
 
 KEEPALIVE_FRAME = b": keepalive\n\n"
@@ -89,7 +95,7 @@ async def next_wake(sub: Subscriber, caller: StreamCaller, heartbeat: float) -> 
             await asyncio.wait_for(sub.wakeup.wait(), heartbeat)
         except TimeoutError:
             idle = True
-    if caller.revoked():
+    if await caller.revoked():
         return REVOKED_FRAME
     return KEEPALIVE_FRAME if idle else None
 

@@ -16,14 +16,14 @@ does on open (see `Writer.recover`).
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol
 
 from agentops_tui.core.fleet import Changes, Fleet
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import BEGIN_WRITE, SET_META
 from agentops_tui.server.store.message_index import MessageIndex, copy_legacy
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, SET_META
 from agentops_tui.server.store.state_rows import StateRows
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ class Fold(Protocol):
     def group_committed(self) -> None:
         """The group's sums join the pending checkpoint."""
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def write(self, conn: Connection) -> None:
         """Inside the checkpoint transaction: write the pending sums."""
 
     def written(self) -> None:
@@ -123,7 +123,7 @@ class Checkpoint:
             if self._since is None:
                 self._since = now
 
-    def write(self, conn: sqlite3.Connection, fleets: dict[str, Fleet]) -> None:
+    def write(self, conn: Connection, fleets: dict[str, Fleet]) -> None:
         """Inside the checkpoint transaction: every pending row and `state_through`."""
         self.state_rows.write(conn, fleets, self.changes)
         for fold in self.folds:
@@ -159,7 +159,7 @@ class Checkpoint:
         self._since = None
 
 
-def read_marker(conn: sqlite3.Connection, newest: int) -> int:
+def read_marker(conn: Connection, newest: int) -> int:
     """`state_through` of an opened database. One without it had every table written in the
     commit of its events (and messages up to `messages_through`): it is current through the
     newest event once those messages are copied, and gets the marker now."""

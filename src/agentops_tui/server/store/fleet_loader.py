@@ -9,17 +9,17 @@ checkpoint left them; the store folds the log after it into what this returns.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.models import Agent, Alert, Approval, Command, Session, Task, WorkQueue
+from agentops_tui.server.store.connection import Connection
 
 # Ended sessions stay in memory (and in snapshots) this long after their last activity.
 RECENT_SECONDS = 6 * 3600
 
 
-def load_fleet(conn: sqlite3.Connection, workspace: str, last_event_id: int) -> Fleet:
+def load_fleet(conn: Connection, workspace: str, last_event_id: int) -> Fleet:
     """Build a workspace's working set from the tables (writer thread, lock held)."""
     since = time.time() - RECENT_SECONDS
     agents = [

@@ -11,7 +11,7 @@ from typing import Any
 
 from agentops_tui.models import Session
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.sqlite_dialect import placeholders
+from agentops_tui.server.store.dialect import placeholders
 from agentops_tui.server.store.writer import LoggedEvent
 
 MessageTableRow = tuple[int, str, str, float]  # seq, role, content, ts

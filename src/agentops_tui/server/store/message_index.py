@@ -12,12 +12,12 @@ the store folds the rest from the log when it opens.
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import upsert
 
 # (workspace, session_id, seq, role, content, ts): the messages table's columns
 MessageRow = tuple[str, str, int, str, str, float]
@@ -65,7 +65,7 @@ class MessageIndex:
             for row in rows:
                 self._by_session.setdefault((row[0], row[1]), []).append(row)
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def write(self, conn: Connection) -> None:
         """Inside the checkpoint's open transaction: write every waiting row."""
         if self._pending:
             conn.executemany(INSERT_SQL, self._pending)
@@ -86,7 +86,7 @@ class MessageIndex:
             return list(self._by_session.get((workspace, session_id), ()))
 
 
-def copy_legacy(conn: sqlite3.Connection, newest: int) -> None:
+def copy_legacy(conn: Connection, newest: int) -> None:
     """A database from before the state checkpoint: copy the message rows its log has past
     `messages_through` (inside the caller's transaction) and drop that marker."""
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (LEGACY_THROUGH_KEY,)).fetchone()

@@ -2,18 +2,23 @@
 
 Reads never run on the event loop (a slow page would stall every stream and request) and a
 connection never crosses threads: each worker opens its own the first time it reads and keeps
-it until the pool closes. Callers pass a function of that connection and await its result.
+it until the pool closes (or loses it: a PostgreSQL server that restarted). Callers pass a
+function of that connection and await its result; a read the database could not answer for
+want of the database itself raises StoreUnavailable (a 503), and the thread connects again
+at its next read.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
 from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import DRIVER_ERRORS
 from agentops_tui.server.store.writer import StoreUnavailable
 
 T = TypeVar("T")
@@ -49,10 +54,29 @@ class ReadPool:
     def _call(self, fn: Callable[[Connection], T]) -> T:
         if self._closed:  # queued before the close, started after it
             raise StoreClosed("the store is closed")
-        return fn(self._connection())
+        try:
+            return fn(self._connection())
+        except DRIVER_ERRORS.outages as exc:
+            if not isinstance(exc, DRIVER_ERRORS.database):
+                raise  # MemoryError, OSError: not the database's
+            self._forget_connection()
+            raise StoreUnavailable(f"the database could not answer: {exc}") from None
+
+    def _forget_connection(self) -> None:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "broken", False):
+            self._local.conn = None
+            with self._lock:
+                if conn in self._opened:
+                    self._opened.remove(conn)
+            with contextlib.suppress(*DRIVER_ERRORS.database):
+                conn.close()
 
     def _connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None and getattr(conn, "broken", False):
+            self._forget_connection()
+            conn = None
         if conn is None:
             with self._lock:
                 conn = self._open()

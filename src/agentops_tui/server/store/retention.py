@@ -8,14 +8,13 @@ delivery log follows the same limits (age, and at most as many rows as the log h
 from __future__ import annotations
 
 import logging
-import sqlite3
 import time
 from dataclasses import dataclass
 
 from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS, SET_META
 from agentops_tui.server.store.failures import rollback
 from agentops_tui.server.store.fleet_loader import RECENT_SECONDS, forget_old
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE, SET_META, DatabaseError
 from agentops_tui.server.store.writer import Writer
 
 log = logging.getLogger("agentops.store")
@@ -62,8 +61,8 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
             cur = conn.execute("DELETE FROM events WHERE id <= ?", (cutoff,))
             conn.execute(SET_META, ("pruned_through", str(cutoff)))
             conn.execute("COMMIT")
-        except sqlite3.Error:
-            conn.execute("ROLLBACK")
+        except DRIVER_ERRORS.database:
+            rollback(conn)
             log.exception("retention pruning failed")
             return 0, pruned_through
         if not writer.checkpoint.pending:
@@ -99,7 +98,7 @@ def prune_notifications(conn: Connection, ret: Retention, now: float) -> int:
         conn.execute(BEGIN_WRITE)
         deleted = conn.execute("DELETE FROM notifications WHERE id <= ?", (cutoff,)).rowcount
         conn.execute("COMMIT")
-    except DatabaseError:
+    except DRIVER_ERRORS.database:
         rollback(conn)
         log.exception("pruning the notifications log failed")
         return 0

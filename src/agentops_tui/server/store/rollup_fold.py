@@ -12,12 +12,12 @@ over any window are exact and the API reports the same figures the price table g
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from agentops_tui.server.store.checkpoint import Handler
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import larger, upsert
 from agentops_tui.server.store.write_context import LoggedEvent, WriteContext
 
 _SESSION_RUNS_REPLACE = upsert(
@@ -172,7 +172,7 @@ class RollupFold:
         self.group = Sums()
         self.pending = Sums()
 
-    def write(self, conn: sqlite3.Connection) -> None:
+    def write(self, conn: Connection) -> None:
         sums = self.pending
         if sums.costs:
             conn.executemany(
@@ -180,13 +180,14 @@ class RollupFold:
                 " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
                 " usage_events, unpriced_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (workspace, minute, agent_id, task_id, model) DO UPDATE SET"
-                " cost_e10 = cost_e10 + excluded.cost_e10,"
-                " input_tokens = input_tokens + excluded.input_tokens,"
-                " output_tokens = output_tokens + excluded.output_tokens,"
-                " cache_read_tokens = cache_read_tokens + excluded.cache_read_tokens,"
-                " cache_write_tokens = cache_write_tokens + excluded.cache_write_tokens,"
-                " usage_events = usage_events + excluded.usage_events,"
-                " unpriced_events = unpriced_events + excluded.unpriced_events",
+                " cost_e10 = cost_rollup.cost_e10 + excluded.cost_e10,"
+                " input_tokens = cost_rollup.input_tokens + excluded.input_tokens,"
+                " output_tokens = cost_rollup.output_tokens + excluded.output_tokens,"
+                " cache_read_tokens = cost_rollup.cache_read_tokens + excluded.cache_read_tokens,"
+                " cache_write_tokens ="
+                " cost_rollup.cache_write_tokens + excluded.cache_write_tokens,"
+                " usage_events = cost_rollup.usage_events + excluded.usage_events,"
+                " unpriced_events = cost_rollup.unpriced_events + excluded.unpriced_events",
                 [(*k, *(min(x, MAX_STORED) for x in v)) for k, v in sums.costs.items()],
             )
         if sums.sessions:
@@ -195,7 +196,7 @@ class RollupFold:
                 " last_ts) VALUES (?,?,?,?,?,?)"
                 " ON CONFLICT (workspace, session_id, model) DO UPDATE SET"
                 " agent_id = excluded.agent_id, task_id = excluded.task_id,"
-                " last_ts = max(last_ts, excluded.last_ts)",
+                f" last_ts = {larger('cost_sessions', 'last_ts')}",
                 [(*k, *v) for k, v in sums.sessions.items()],
             )
         if sums.tools:
@@ -203,9 +204,10 @@ class RollupFold:
                 "INSERT INTO tool_rollup (workspace, minute, tool, agent_id, calls, errors,"
                 " timed_calls, duration_ms) VALUES (?,?,?,?,?,?,?,?)"
                 " ON CONFLICT (workspace, minute, tool, agent_id) DO UPDATE SET"
-                " calls = calls + excluded.calls, errors = errors + excluded.errors,"
-                " timed_calls = timed_calls + excluded.timed_calls,"
-                " duration_ms = duration_ms + excluded.duration_ms",
+                " calls = tool_rollup.calls + excluded.calls,"
+                " errors = tool_rollup.errors + excluded.errors,"
+                " timed_calls = tool_rollup.timed_calls + excluded.timed_calls,"
+                " duration_ms = tool_rollup.duration_ms + excluded.duration_ms",
                 [(*k, *v) for k, v in sums.tools.items()],
             )
         if sums.runs:

@@ -1,4 +1,6 @@
-"""The store: one SQLite file holding the event log and current state.
+"""The store: one database (a SQLite file, or PostgreSQL) holding the event log and current
+state. The backend (`backends`) is chosen by the database URL; everything here is the same
+for both.
 
 Writes go through the single `Writer` (group commit); the derived tables follow in state
 checkpoints (`checkpoint`), at most a second behind the log. Reads of current state come from
@@ -12,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,15 +22,16 @@ from typing import Any, TypeVar
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import Message, Session, Snapshot
 from agentops_tui.server.store import history
+from agentops_tui.server.store.backends import open_backend
 from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.db_lock import BackendLock
+from agentops_tui.server.store.database_url import DatabaseUrl
 from agentops_tui.server.store.fleet_loader import load_fleet
 from agentops_tui.server.store.message_index import MessageRow
+from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.read_pool import ReadPool, StoreClosed
 from agentops_tui.server.store.retention import Retention, prune_log
 from agentops_tui.server.store.rollup_fold import RollupFold
-from agentops_tui.server.store.sqlite_schema import connect, open_database
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
 
 __all__ = ["Retention", "Store"]
@@ -41,34 +43,41 @@ T = TypeVar("T")
 class Store:
     def __init__(
         self,
-        path: Path | str,
+        db: DatabaseUrl | Path | str,
         *,
         retention: Retention | None = None,
         synchronous: str = "FULL",
         checkpoint_seconds: float | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.backend = open_backend(db, synchronous=synchronous)
+        self.url = self.backend.url
         self.retention = retention or Retention()
-        self.lock = BackendLock(self.path)  # before anything is read: one backend per file
+        self.lock = self.backend.lock  # before anything is read: one backend per database
         self.lock.acquire()
         try:
-            conn = open_database(self.path, synchronous=synchronous)
+            conn = self.backend.open_writer()
+            if self._meta(conn, "copy_progress") is not None:
+                conn.close()
+                raise DatabaseUnusable(
+                    f"{self.url.shown()} holds an unfinished `agentops db copy`; run that"
+                    " copy again to finish it before serving from this database")
             row = conn.execute("SELECT max(id) FROM events").fetchone()
             self.pruned_through = int(self._meta(conn, "pruned_through") or 0)
-            next_id = max(int(row[0] or 0), self.pruned_through) + 1
+            next_id = max(int(row[0] or 0), self.pruned_through, self._log_head(conn)) + 1
             self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
             checkpoint = Checkpoint(read_marker(conn, next_id - 1), checkpoint_seconds)
             self.rollups = RollupFold()
             checkpoint.folds.append(self.rollups)
             self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed,
-                                 checkpoint)
+                                 checkpoint, self.backend.log, self.backend.reconnect)
+            self.writer.refuse_nul = self.backend.refuse_nul
             # what a crash left unfolded: into memory and the tables, before anything reads
             self.writer.recover()
         except BaseException:
             self.lock.release()
             raise
         self.writer.after_commit_hooks.append(self._maybe_prune)
-        self._reads = ReadPool(lambda: connect(self.path, readonly=True))
+        self._reads = ReadPool(self.backend.open_reader)
         self.closed = False
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -121,8 +130,15 @@ class Store:
         """Write the pending checkpoint now (writer thread, or while it is not running)."""
         return self.writer.checkpoint_now()
 
+    def _log_head(self, conn: Connection) -> int:
+        if not self.url.is_postgres:
+            return 0
+        from agentops_tui.server.store.postgres_log import log_head
+
+        return log_head(conn)
+
     @staticmethod
-    def _meta(conn: sqlite3.Connection, key: str) -> str | None:
+    def _meta(conn: Connection, key: str) -> str | None:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 

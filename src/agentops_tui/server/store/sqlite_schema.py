@@ -13,7 +13,15 @@ import os
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+from agentops_tui.server.store.migrations import (
+    STEPS,
+    DatabaseUnusable,
+    refuse_newer,
+    run_step,
+)
+
+__all__ = ["DDL", "DatabaseUnusable", "connect", "migrate", "open_database"]
+
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -196,32 +204,45 @@ def _create_private(path: Path) -> None:
         pass
 
 
-def migrate(conn: sqlite3.Connection) -> None:
+def schema_version(conn: sqlite3.Connection) -> int | None:
+    """The version the database records; None for one with no schema yet."""
     has_meta = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
     ).fetchone()
     row = conn.execute(
         "SELECT value FROM meta WHERE key = 'schema_version'"
     ).fetchone() if has_meta else None
-    if row is not None and int(row[0]) > SCHEMA_VERSION:  # checked before changing anything
-        raise DatabaseUnusable(
-            f"database schema {row[0]} is newer than this agentops ({SCHEMA_VERSION}); upgrade"
-        )
-    if row is not None and int(row[0]) < 2:
-        _add_alert_grouping(conn)
+    return None if row is None else int(row[0])
+
+
+def migrate(conn: sqlite3.Connection) -> tuple[int | None, int]:
+    """Create or upgrade the schema. Returns (version found, version now). A newer schema is
+    refused (DatabaseUnusable) before anything is changed."""
+    from agentops_tui.server.store.migrations import SCHEMA_VERSION
+
+    found = schema_version(conn)
+    refuse_newer(found)
+    if found is not None and found < SCHEMA_VERSION:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for version in range(found + 1, SCHEMA_VERSION + 1):
+                run_step(conn, STEPS["sqlite"][version])
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
+                         (str(SCHEMA_VERSION),))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
     conn.executescript(DDL)
-    if row is None:
+    if found is None:
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
-    elif int(row[0]) < SCHEMA_VERSION:
-        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'",
-                     (str(SCHEMA_VERSION),))
+    return found, SCHEMA_VERSION
 
 
 def _add_alert_grouping(conn: sqlite3.Connection) -> None:
-    """Schema 1 → 2: alerts count their repeats and when they were last seen. Plain ALTER
-    TABLE and UPDATE, so the same steps serve any SQL database."""
+    """Schema 1 → 2: alerts count their repeats and when they were last seen."""
     columns = {r[1] for r in conn.execute("PRAGMA table_info(alerts)")}
     if not columns:  # no alerts table yet: the DDL makes it whole
         return
@@ -232,8 +253,7 @@ def _add_alert_grouping(conn: sqlite3.Connection) -> None:
         conn.execute("UPDATE alerts SET last_seen = raised_at")
 
 
-class DatabaseUnusable(Exception):
-    """The database file cannot be opened or used; the message names it and says why."""
+STEPS["sqlite"][2] = _add_alert_grouping
 
 
 def open_database(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:

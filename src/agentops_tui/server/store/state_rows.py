@@ -3,12 +3,12 @@ the last checkpoint touched, written by the next checkpoint (`checkpoint`)."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from agentops_tui.core.fleet import Changes, Fleet
 from agentops_tui.models import Session
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import upsert
 
 # Most events only move a session's counters; its other columns, two of them indexed, stay.
 _SESSION_REPLACE = upsert(
@@ -48,7 +48,7 @@ class StateRows:
         self._written.clear()
 
     def write(
-        self, conn: sqlite3.Connection, fleets: dict[str, Fleet], touched: dict[str, Changes]
+        self, conn: Connection, fleets: dict[str, Fleet], touched: dict[str, Changes]
     ) -> None:
         agents: list[tuple[Any, ...]] = []
         replaced: list[tuple[Any, ...]] = []

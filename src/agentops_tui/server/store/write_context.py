@@ -10,6 +10,7 @@ once the group has committed (`checkpoint`).
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,22 @@ _encode = msgspec.json.Encoder(enc_hook=_plain).encode
 LogRow = tuple[int, str, str, float, str | None, str | None, str]
 
 
+_NUL_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+def refuse_nul(encoded: str, *columns: str | None) -> None:
+    """PostgreSQL stores no NUL character in text, and the derived tables hold an event's
+    strings as text: an event carrying one fails its job, and so its request alone (a 422,
+    `failures.answer`), rather than a state checkpoint later. `encoded` is the event's JSON,
+    where a NUL is the escape `\\u0000` (an escaped backslash before `u0000` is text)."""
+    if "\\u0000" in encoded and _NUL_ESCAPE.search(encoded):
+        raise ValueError("text holds a NUL character (\\u0000), which the database cannot"
+                         " store")
+    for column in columns:
+        if column is not None and "\x00" in column:
+            raise ValueError("text holds a NUL character, which the database cannot store")
+
+
 class WriteContext:
     """What a job sees: the connection (inside the open transaction) and the fleets."""
 
@@ -105,6 +122,10 @@ class WriteContext:
                 fleet.put_session(session)
         return session
 
+    def logged_before(self, workspace: str, keys: list[str]) -> set[str]:
+        """Which of `keys` earlier groups logged in the workspace (a retried batch)."""
+        return self._writer.log.logged_keys(self.conn, workspace, keys)
+
     def logged_keys(self, workspace: str) -> set[str]:
         """Event keys this group has logged so far (a later job must treat them as taken)."""
         return self._keys.get(workspace) or set()
@@ -140,6 +161,8 @@ class WriteContext:
         # encoded once, by msgspec (0.23 µs against pydantic-core's 0.43), for the log row
         # and the stream frame; folds and observers read `data` and never change it
         encoded = _encode(data).decode()
+        if writer.refuse_nul:  # memory is folded again from the log when the job fails
+            refuse_nul(encoded, workspace, type_, event_key)
         event = LoggedEvent(event_id, type_, when, workspace, data, encoded)
         self.events.append(event)
         folds = writer.fold_handlers.get(type_)
@@ -181,8 +204,4 @@ class WriteContext:
     def flush(self) -> None:
         """Write the log rows."""
         if self._rows:
-            self.conn.executemany(
-                "INSERT INTO events (id, workspace, type, ts, session_id, event_key, data)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                self._rows,
-            )
+            self._writer.log.append(self.conn, self._rows)

@@ -1,8 +1,9 @@
-"""The single writer: group commit of jobs from many requests into one SQLite transaction.
+"""The single writer: group commit of jobs from many requests into one transaction.
 
-The writer runs every queued job (`WriteContext`), writes the group's log rows with one
-`executemany`, commits once, and only then answers each job's future and hands the events to
-the fan-out. One fsync covers them all. The derived tables follow in checkpoint
+The writer runs every queued job (`WriteContext`), writes the group's log rows in one go
+(`executemany` on SQLite, COPY on PostgreSQL: the backend's `LogAppender`), commits once,
+and only then answers each job's future and hands the events to the fan-out. One fsync
+covers them all. The derived tables follow in checkpoint
 transactions of their own (`checkpoint`): at most `Checkpoint.interval` behind, sooner when
 many events wait, and whenever a reader asks for current tables (`request_checkpoint`).
 """
@@ -10,26 +11,30 @@ many events wait, and whenever a reader asks for current tables (`request_checkp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import queue
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.store.checkpoint import Checkpoint, Handler
+from agentops_tui.server.store.connection import Connection
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
 from agentops_tui.server.store.failures import answer, is_outage, rollback
-from agentops_tui.server.store.sqlite_dialect import BEGIN_WRITE
 from agentops_tui.server.store.write_context import (
     LoggedEvent,
     Rejected,
     StoreUnavailable,
     WriteContext,
 )
+
+if TYPE_CHECKING:
+    from agentops_tui.server.store.backends import LogAppender
 
 __all__ = ["LoggedEvent", "Rejected", "StoreUnavailable", "WriteContext", "Writer"]
 
@@ -55,14 +60,23 @@ class Writer:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         fleets: dict[str, Fleet],
         next_event_id: int,
         load_fleet: Callable[[str], Fleet],
         on_commit: Callable[[list[LoggedEvent]], None],
         checkpoint: Checkpoint,
+        log_appender: LogAppender | None = None,
+        reconnect: Callable[[], Connection] | None = None,
     ) -> None:
+        if log_appender is None:
+            from agentops_tui.server.store.backends import SqliteLog
+
+            log_appender = SqliteLog()
         self.conn = conn
+        self.log = log_appender
+        self._reconnect = reconnect
+        self.refuse_nul = False  # set by a backend that cannot store NUL in text
         self.checkpoint = checkpoint
         self.message_index = checkpoint.messages  # message rows reads merge until written
         self.fleets = fleets
@@ -198,6 +212,7 @@ class Writer:
             if not cp.pending:
                 return True
             try:
+                self._ensure_connection()
                 self.conn.execute(BEGIN_WRITE)
                 cp.write(self.conn, self.fleets)
                 self.conn.execute("COMMIT")
@@ -211,8 +226,14 @@ class Writer:
 
     def recover(self) -> None:
         """Fold the log after `state_through` into the fleets and the folds, then write a
-        checkpoint: on open, and after a group rolled back (with memory cleared)."""
+        checkpoint: on open, and after a group rolled back (with memory cleared).
+
+        A group whose COMMIT was sent but never answered (the database went away) may have
+        committed after all: its events are in the log, so they are folded here, the next
+        ids follow them, and they are handed to the fan-out as any committed group's."""
+        unpublished: list[LoggedEvent] = []
         with self.lock:
+            self._ensure_connection()
             cp = self.checkpoint
             ctx = WriteContext(self)
             newest = cp.through
@@ -221,14 +242,33 @@ class Writer:
                 "SELECT id, workspace, type, ts, data FROM events WHERE id > ? ORDER BY id",
                 (cp.through,),
             ).fetchall():
-                ctx.refold(LoggedEvent(event_id, kind, ts, ws, json.loads(raw), raw))
+                event = LoggedEvent(event_id, kind, ts, ws, json.loads(raw), raw)
+                ctx.refold(event)
+                if event_id > self.committed_id:
+                    unpublished.append(event)
                 newest = event_id
                 count += 1
             cp.committed(ctx.touched, count, newest, time.monotonic())
             self._stale = False
+            if newest > self.committed_id:
+                self.committed_id = newest
+                self.next_event_id = newest + 1
             if count:
                 log.info("folded %d logged events after the checkpoint", count)
             self.checkpoint_now()
+        if unpublished:
+            self._on_commit(unpublished)
+
+    def _ensure_connection(self) -> None:
+        """After an outage that took the connection with it: open another (raising the
+        driver's error while the database is still out of reach)."""
+        if self._reconnect is None or not getattr(self.conn, "broken", False):
+            return
+        old = self.conn
+        self.conn = self._reconnect()
+        log.warning("the database connection was lost; connected again")
+        with contextlib.suppress(*DRIVER_ERRORS.database):
+            old.close()
 
     # ---- group commit -------------------------------------------------------------------
 
@@ -267,18 +307,20 @@ class Writer:
         On failure nothing of the group stays and the exception is returned."""
         results: list[tuple[Future[Any], bool, Any]] = []
         with self.lock:
-            ctx = WriteContext(self)
             start_id = self.next_event_id
             try:
                 if self._stale and not self._recover_quietly():
                     raise StoreUnavailable("the store could not fold its log after a rollback")
-                self.conn.execute(BEGIN_WRITE)
+                self._ensure_connection()
+                ctx = WriteContext(self)
+                self.log.begin(self, ctx)
                 for job, future in batch:
                     try:
                         results.append((future, True, job(ctx)))
                     except Rejected as exc:
                         results.append((future, False, exc))
                 ctx.flush()
+                self.log.end(self.conn, self.next_event_id - 1)
                 self.conn.execute("COMMIT")
             except Exception as exc:  # disk full, I/O error, an unstorable value, a bug
                 self._roll_back(start_id)
@@ -295,7 +337,10 @@ class Writer:
         if ctx.events:
             self._on_commit(ctx.events)
         for hook in self.after_commit_hooks:
-            hook(self)
+            try:
+                hook(self)
+            except Exception:  # a lost connection: the group is committed all the same
+                log.exception("a step after the commit failed")
         return None
 
     def _roll_back(self, start_id: int) -> None:

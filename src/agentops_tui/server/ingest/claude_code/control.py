@@ -31,7 +31,7 @@ from agentops_tui.models import ENDED_SESSION_STATUSES, Command, Session
 from agentops_tui.server.control import approvals
 from agentops_tui.server.control.command_outcomes import acknowledge
 from agentops_tui.server.redact import redact
-from agentops_tui.server.store.sqlite_dialect import upsert
+from agentops_tui.server.store.dialect import upsert
 from agentops_tui.server.store.writer import LoggedEvent, Rejected, WriteContext
 
 # Events a pause does not hold: nothing waits on them (the session is ending, or the hook

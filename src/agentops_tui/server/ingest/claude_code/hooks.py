@@ -52,8 +52,8 @@ from agentops_tui.server.ingest.claude_code.permissions import permission_detail
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
 from agentops_tui.server.ingest.wire import WireBatch
 from agentops_tui.server.redact import redact_json
+from agentops_tui.server.store.dialect import upsert
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.sqlite_dialect import upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext
 from agentops_tui.wire_values import ID_PATTERN, MAX_DURATION_MS, JsonValue, TokenCount
 

@@ -33,8 +33,8 @@ from agentops_tui.models import IngestAccepted, IngestEvent
 from agentops_tui.server.ingest.otlp.mapping import AGENT, PROMPT_KEY, SpanDraft, id_from
 from agentops_tui.server.ingest.rest import CostFn, IngestJob, enrich
 from agentops_tui.server.ingest.wire import WireBatch
+from agentops_tui.server.store.dialect import placeholders, upsert
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.sqlite_dialect import placeholders, upsert
 from agentops_tui.server.store.writer import Rejected, WriteContext
 
 GRACE_SECONDS = 3600.0

@@ -1,0 +1,168 @@
+"""A psycopg connection that runs the server's SQL as written for both backends.
+
+Domain SQL uses `?` markers and `BEGIN IMMEDIATE` (`dialect`); psycopg wants `%s` (and a
+literal `%` doubled) and PostgreSQL has no IMMEDIATE. Each statement text is translated
+once and the translation cached: the text of a hot statement is a constant, so the cache
+stays small. Values come back as SQLite would give them: sums of integer columns (numeric
+to PostgreSQL) as int, booleans go in as 0 and 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg.adapt import Dumper, Loader
+from psycopg.pq import Format
+
+from agentops_tui.server.store.connection import Cursor
+from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
+
+# A lost or shut-down server, a failed transaction, a full disk: every job would fail alike.
+DRIVER_ERRORS.add(
+    database=(psycopg.Error,),
+    outages=(psycopg.OperationalError, psycopg.InterfaceError, psycopg.InternalError,
+             pg_errors.InsufficientResources, pg_errors.OperatorIntervention),
+    unstorable=(psycopg.DataError, psycopg.IntegrityError),
+)
+
+_STATEMENTS = {BEGIN_WRITE: "BEGIN"}
+
+
+@functools.lru_cache(maxsize=4096)
+def translate(sql: str) -> str:
+    """`?` outside quotes → `%s`, `%` → `%%`; quoted text and identifiers kept as they are."""
+    out: list[str] = []
+    quote: str | None = None
+    for char in sql:
+        if quote is not None:
+            out.append("%%" if char == "%" else char)
+            if char == quote:
+                quote = None  # a doubled quote closes and reopens: the same text results
+        elif char in ("'", '"'):
+            quote = char
+            out.append(char)
+        elif char == "?":
+            out.append("%s")
+        elif char == "%":
+            out.append("%%")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+# Upserts of this many rows or more go through a staging table (below).
+STAGED_ROWS = 32
+_UPSERT = re.compile(
+    r"^INSERT INTO (\w+) \(([\w, ]+)\) VALUES \([?, ]+\)( ON CONFLICT \(([\w, ]+)\) .*)$",
+    re.S)
+
+
+@dataclass(frozen=True)
+class _Upsert:
+    table: str
+    columns: str
+    conflict: str  # " ON CONFLICT (...) DO ..."
+    key_at: tuple[int, ...]  # where the key columns are in a row
+
+
+@functools.lru_cache(maxsize=256)
+def _upsert_of(sql: str) -> _Upsert | None:
+    found = _UPSERT.match(sql)
+    if found is None:
+        return None
+    columns = [c.strip() for c in found.group(2).split(",")]
+    keys = [c.strip() for c in found.group(4).split(",")]
+    if any(k not in columns for k in keys):
+        return None
+    return _Upsert(found.group(1), ", ".join(columns), found.group(3),
+                   tuple(columns.index(k) for k in keys))
+
+
+class _NumberLoader(Loader):
+    """numeric → int when whole (a sum of bigint columns), else float, as SQLite returns."""
+
+    def load(self, data: Any) -> int | float:
+        text = bytes(data)
+        if b"." in text or b"N" in text or b"e" in text.lower():
+            return float(text)
+        return int(text)
+
+
+class _BoolDumper(Dumper):
+    """True/False as 1/0: the schema keeps flags in integer columns, as SQLite does."""
+
+    oid = psycopg.adapters.types["int8"].oid
+    format = Format.TEXT
+
+    def dump(self, obj: Any) -> bytes:
+        return b"1" if obj else b"0"
+
+
+class PgConnection:
+    """The `Connection` protocol over one psycopg connection in autocommit mode (the store
+    opens its transactions itself, as on SQLite)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+        raw.adapters.register_loader("numeric", _NumberLoader)
+        raw.adapters.register_dumper(bool, _BoolDumper)
+
+    @property
+    def broken(self) -> bool:
+        """The connection is gone (the server restarted or dropped it): open another."""
+        return self.raw.closed or self.raw.broken
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
+        if not parameters:  # sent as it is: several statements may share one text
+            return self.raw.execute(_STATEMENTS.get(sql, sql))
+        return self.raw.execute(translate(sql), parameters)
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        rows = parameters if isinstance(parameters, list) else list(parameters)
+        if len(rows) >= STAGED_ROWS and (upsert := _upsert_of(sql)) is not None:
+            keys = {tuple(row[i] for i in upsert.key_at) for row in rows}
+            if len(keys) == len(rows):  # a key twice: one upsert after the other, below
+                return self._staged(upsert, rows)
+        cursor = self.raw.cursor()
+        cursor.executemany(translate(sql), rows)
+        return cursor
+
+    def _staged(self, upsert: _Upsert, rows: list[Sequence[Any]]) -> Cursor:
+        """Many rows upserted as one statement: COPY into a temporary table, then one
+        INSERT ... SELECT with the same ON CONFLICT. A state checkpoint writes thousands of
+        rows; one statement each cost the server three to four times as much. (Run inside
+        the caller's transaction; the staging table lives as long as the connection.)"""
+        stage = f"agentops_stage_{upsert.table}"
+        self.raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {upsert.table})")
+        self.raw.execute(f"TRUNCATE {stage}")
+        with self.raw.cursor() as cursor, cursor.copy(
+                f"COPY {stage} ({upsert.columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return self.raw.execute(
+            f"INSERT INTO {upsert.table} ({upsert.columns}) SELECT {upsert.columns}"
+            f" FROM {stage}{upsert.conflict}")
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+# The store's lookups are index probes (event keys, one session, a page of the log), a few
+# hundred at a time; with the default cost of a random page (4, for spinning disks) the
+# planner reads the whole log instead once it holds a few thousand rows. 1.1 is the usual
+# setting for SSDs and for databases that fit in memory.
+_SESSION = "-c random_page_cost=1.1"
+
+
+def connect(dsn: str, *, readonly: bool = False, application: str = "agentops") -> PgConnection:
+    """A new autocommit connection; raises psycopg.Error when the server cannot be reached."""
+    options = _SESSION + (" -c default_transaction_read_only=on" if readonly else "")
+    raw = psycopg.connect(dsn, autocommit=True, connect_timeout=5,
+                          application_name=application, options=options)
+    return PgConnection(raw)
