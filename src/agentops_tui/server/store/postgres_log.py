@@ -58,7 +58,10 @@ class PostgresLog:
             conn.execute(
                 "WITH moved AS (UPDATE log_head SET head = ? WHERE id = 1)"
                 " SELECT pg_notify(?, ?)", (newest, NOTIFY_CHANNEL, str(newest)))
-
+    def stored_through(self, conn: Connection, *, lock: bool) -> int | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'state_through'"
+                           + (" FOR UPDATE" if lock else "")).fetchone()
+        return None if row is None else int(row[0])
 
     def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
         # one unique-index probe per key, whatever the planner's statistics say (a fresh log
