@@ -15,7 +15,7 @@ import pytest
 from agentops_tui.server.embedded import make_token
 
 from conftest import ServeProcess
-from factories import message, started
+from factories import message, started, usage
 from postgres_cluster import Cluster
 from sse import SseReader
 from waiting import wait_for
@@ -60,7 +60,8 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         def ingest(c: httpx.Client, tag: str) -> None:
             for n in range(30):
                 c.post("/api/v1/ingest", json={"events": [
-                    message(content=f"{tag}{n}-{k}") for k in range(5)]}).raise_for_status()
+                    *(message(content=f"{tag}{n}-{k}") for k in range(4)),
+                    usage(inp=1000, out=10)]}).raise_for_status()
 
         writers = [threading.Thread(target=ingest, args=(c, tag))
                    for c, tag in ((ca, "a"), (cb, "b"))]
@@ -78,6 +79,16 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         assert streams[0] == streams[1] == list(range(1, head + 1))
         for reader in readers:
             reader.stop()
+        # both replicas checkpoint into the same tables: counted once, whoever wrote them
+        for c in (ca, cb, ca):
+            assert c.get("/api/v1/sessions/se-1").json()["messages"] == 240
+        costs = [c.get("/api/v1/costs", params={"group_by": "agent"}).json()
+                 for c in (ca, cb, ca, cb)]
+        assert costs[0]["rows"][0]["input_tokens"] == 60 * 1000
+        assert costs[0] == costs[1] == costs[2] == costs[3]
+        for s in (a, b):
+            text = httpx.get(f"{s.url}/metrics", headers=auth).text
+            assert re.search(r"^agentops_tailer_lag_events 0(\.0)?$", text, re.M), text
 
         # a console that read up to the middle on A resumes on B: no gap, nothing twice
         middle = head // 2
