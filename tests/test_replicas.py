@@ -25,12 +25,16 @@ def _client(url: str, token: str) -> httpx.Client:
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
 
 
-def _leader(url: str, token: str) -> int:
+def _metric(url: str, token: str, name: str) -> float:
     with _client(url, token) as c:
         text = c.get("/metrics").text
-    found = re.search(r"^agentops_leader (\S+)$", text, re.M)
+    found = re.search(rf"^{name} (\S+)$", text, re.M)
     assert found, text
-    return int(float(found.group(1)))
+    return float(found.group(1))
+
+
+def _leader(url: str, token: str) -> int:
+    return int(_metric(url, token, "agentops_leader"))
 
 
 @pytest.fixture
@@ -87,8 +91,7 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         assert costs[0]["rows"][0]["input_tokens"] == 60 * 1000
         assert costs[0] == costs[1] == costs[2] == costs[3]
         for s in (a, b):
-            text = httpx.get(f"{s.url}/metrics", headers=auth).text
-            assert re.search(r"^agentops_tailer_lag_events 0(\.0)?$", text, re.M), text
+            assert _metric(s.url, token, "agentops_tailer_lag_events") == 0
 
         # a console that read up to the middle on A resumes on B: no gap, nothing twice
         middle = head // 2
@@ -103,6 +106,17 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         assert all(f.event != "reset" for f in resumed.frames)
         resumed.stop()
 
+        # a cursor B has not reached yet (A handed it out a moment ago): B waits, no reset
+        ahead = SseReader(f"{b.url}/api/v1/stream",
+                          {**auth, "Last-Event-ID": str(head + 3)}).start()
+        ca.post("/api/v1/ingest", json={"events": [message(content=f"x{n}") for n in range(3)]}
+                ).raise_for_status()
+        ca.post("/api/v1/ingest", json={"events": [message(content="y")]}).raise_for_status()
+        wait_for(lambda: ahead.frames and ahead.frames[-1].id == str(head + 5), 15,
+                 what="the stream resumed ahead to go on from its cursor")
+        assert [int(f.id) for f in ahead.frames if f.id] == [head + 4, head + 5]
+        ahead.stop()
+
 
 def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         replicas: tuple[ServeProcess, ServeProcess, str]) -> None:
@@ -115,6 +129,8 @@ def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         agent = threading.Thread(target=lambda: polled.append(
             cb.get("/api/v1/agents/ag-1/commands", params={"wait": 10})))
         agent.start()
+        wait_for(lambda: _metric(b.url, token, "agentops_long_poll_waiters") == 1, 10,
+                 what="the agent's long poll to wait on B")
         r = ca.post("/api/v1/sessions/se-1/pause")
         assert r.status_code == 202, r.text
         agent.join(30)

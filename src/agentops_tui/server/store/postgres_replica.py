@@ -20,12 +20,13 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from agentops_tui.server.store.dialect import DRIVER_ERRORS
 from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.postgres_connection import PgConnection, connect
-from agentops_tui.server.store.postgres_log import NOTIFY_CHANNEL, log_head
+from agentops_tui.server.store.postgres_log import NOTIFY_CHANNEL
 
 if TYPE_CHECKING:
     from agentops_tui.server.store.writer import Writer
@@ -36,6 +37,8 @@ LEADER_KEY = 734_620_190  # below 2^31: pg_locks shows it as objid, classid 0
 LEADER_RETRY_SECONDS = 3.0
 POLL_SECONDS = 0.25
 _HOLDER = "agentops replica pid {pid}"
+_LOOK = ("SELECT head, (SELECT value FROM meta WHERE key = 'pruned_through')"
+         " FROM log_head WHERE id = 1")
 
 
 class PgLeaderLock:
@@ -110,9 +113,10 @@ class PgLeaderLock:
 class Tailer:
     """Applies the rows other replicas append (a thread with a connection of its own)."""
 
-    def __init__(self, dsn: str, writer: Writer) -> None:
+    def __init__(self, dsn: str, writer: Writer, on_pruned: Callable[[int], None]) -> None:
         self.dsn = dsn
         self.writer = writer
+        self._on_pruned = on_pruned  # the leader prunes the log: `reset` must know how far
         self.lag_events = 0
         self._behind_since: float | None = None
         self._stop = threading.Event()
@@ -141,7 +145,10 @@ class Tailer:
             try:
                 conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                 while not self._stop.is_set():
-                    self._catch_up(log_head(conn))
+                    head, pruned = conn.execute(_LOOK).fetchone()
+                    if pruned is not None:
+                        self._on_pruned(int(pruned))
+                    self._catch_up(int(head))
                     # the doorbell, or the poll interval, whichever comes first
                     for _ in conn.raw.notifies(timeout=POLL_SECONDS, stop_after=1):
                         pass

@@ -88,7 +88,7 @@ class Store:
             from agentops_tui.server.store import postgres_replica
 
             assert self.url.dsn is not None
-            self.tailer = postgres_replica.Tailer(self.url.dsn, self.writer)
+            self.tailer = postgres_replica.Tailer(self.url.dsn, self.writer, self._pruned_elsewhere)
         self._reads = ReadPool(self.backend.open_reader)
         self.closed = False
 
@@ -279,6 +279,11 @@ class Store:
     def _maybe_prune(self, writer: Writer) -> None:
         if self.is_leader and writer.commits % self.retention.every_commits == 0:
             self.prune()
+
+    def _pruned_elsewhere(self, through: int) -> None:
+        """The leading replica pruned the log through `through`."""
+        if through > self.pruned_through:
+            self.pruned_through = through
 
     def prune(self) -> int:
         """Drop log entries past the retention limits; remember how far, for `reset`."""
