@@ -8,11 +8,16 @@ import re
 import signal
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
 
 from agentops_tui.server.embedded import make_token
+from agentops_tui.server.store.database_url import parse
+from agentops_tui.server.store.db_copy import copy_database
+from agentops_tui.server.store.db_lock import DatabaseInUse
+from agentops_tui.server.store.sqlite import Store
 
 from conftest import ServeProcess
 from factories import message, started, usage
@@ -170,3 +175,17 @@ def test_one_replica_leads_and_another_takes_over_when_it_is_killed(
     leader.proc.send_signal(signal.SIGKILL)
     leader.proc.wait(10)
     wait_for(lambda: _leader(other.url, token) == 1, 15, what="the other replica to lead")
+
+
+def test_db_copy_refuses_a_database_a_replica_is_connected_to(
+        postgres: Cluster, tmp_path: Path) -> None:
+    source = tmp_path / "agentops.db"
+    Store(source).close()
+    target = postgres.new_database()
+    replica = Store(target)
+    try:
+        replica.lock.announce("http://127.0.0.1:8787")
+        with pytest.raises(DatabaseInUse, match="in use by agentops replica pid"):
+            copy_database(parse(f"sqlite://{source}"), parse(target))
+    finally:
+        replica.close()

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from agentops_tui.server.store.db_lock import DatabaseInUse
 from agentops_tui.server.store.dialect import DRIVER_ERRORS
 from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.postgres_connection import PgConnection, connect
@@ -64,6 +65,20 @@ class PgLeaderLock:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="agentops-leader", daemon=True)
         self._thread.start()
+
+    def acquire_alone(self) -> None:
+        """Take the lock, refusing (DatabaseInUse) while any replica is connected: for a
+        tool that must be the only one writing (`agentops db copy`)."""
+        self.acquire()
+        assert self._conn is not None
+        others = self._conn.execute(
+            "SELECT application_name FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+            " AND datname = current_database() AND application_name LIKE ?",
+            (_HOLDER.format(pid="") + "%",)).fetchone()
+        if others is not None or not self.held:
+            who = others[0] if others else "another agentops replica"
+            self.release()
+            raise DatabaseInUse(f"database {self.shown} is in use by {who}; stop it first")
 
     def _run(self) -> None:
         while not self._stop.wait(LEADER_RETRY_SECONDS):
