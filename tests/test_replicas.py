@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,6 +173,20 @@ def test_one_replica_leads_and_another_takes_over_when_it_is_killed(
     wait_for(lambda: _leader(a.url, token) + _leader(b.url, token) == 1, 15,
              what="exactly one leader")
     leader, other = (a, b) if _leader(a.url, token) else (b, a)
+    # spend ingested on the replica that does not lead is seen by the leader's alert rules
+    # (a first report on the leader has it keep the spend feeds it then adds to)
+    now = time.time()
+    with _client(leader.url, token) as c:
+        c.post("/api/v1/ingest", json={"events": [
+            started(ts=now), usage(inp=1000, out=0, ts=now)]}).raise_for_status()
+    with _client(other.url, token) as c:
+        wait_for(lambda: c.get("/api/v1/sessions/se-1").status_code == 200, 15,
+                 what="the other replica to see the session")
+        c.post("/api/v1/ingest", json={"events": [usage(inp=1_000_000, out=0, ts=now)]}
+               ).raise_for_status()
+    with _client(leader.url, token) as c:
+        wait_for(lambda: [x["rule"] for x in c.get("/api/v1/alerts").json()["alerts"]]
+                 == ["runaway_cost"], 15, what="the leader to raise the alert")
     leader.proc.send_signal(signal.SIGKILL)
     leader.proc.wait(10)
     wait_for(lambda: _leader(other.url, token) == 1, 15, what="the other replica to lead")

@@ -98,6 +98,9 @@ class Writer:
         self._reactions: dict[str, list[Reaction]] = {}
         self._prefix_reactions: list[tuple[str, Reaction]] = []
         self.reaction_handlers: dict[str, tuple[Reaction, ...]] = {}
+        # reactions that only keep derived state in memory (the alert feeds): they also see
+        # the events other processes sharing the database appended (`follow`)
+        self._derived: set[Reaction] = set()
         self.fold_handlers: dict[str, tuple[Handler, ...]] = {}
         # memory lost what a rolled-back group's predecessors folded and has not folded the
         # log again yet (that failed too): nothing may be written until it has
@@ -135,12 +138,29 @@ class Writer:
         self.fold_handlers[kind] = found
         return found
 
-    def react(self, reaction: Reaction, *types: str, prefixes: tuple[str, ...] = ()) -> None:
-        """Run `reaction` for events of `types` and of types starting with `prefixes`."""
+    def react(self, reaction: Reaction, *types: str, prefixes: tuple[str, ...] = (),
+              derived: bool = False) -> None:
+        """Run `reaction` for events of `types` and of types starting with `prefixes`.
+        `derived`: it writes nothing and emits nothing, so it also runs for events another
+        process appended."""
+        if derived:
+            self._derived.add(reaction)
         for kind in types:
             self._reactions.setdefault(kind, []).append(reaction)
         self._prefix_reactions += [(prefix, reaction) for prefix in prefixes]
         self.reaction_handlers.clear()
+
+    def follow(self, ctx: WriteContext, event: LoggedEvent) -> None:
+        """An event another process appended, just folded: the derived reactions see it
+        as they see this process's own."""
+        if not self._derived:
+            return
+        reactions = self.reaction_handlers.get(event.type)
+        if reactions is None:
+            reactions = self.resolve_reactions(event.type)
+        for reaction in reactions:
+            if reaction in self._derived:
+                reaction(ctx, event)
 
     def resolve_reactions(self, kind: str) -> tuple[Reaction, ...]:
         """The reactions registered for one event type, in registration order, looked up
