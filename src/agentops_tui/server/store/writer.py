@@ -108,6 +108,7 @@ class Writer:
         # Replicas on one database: only the leader writes checkpoints on the timer; the
         # others write one when a reader asks or too much is pending (see checkpoint_now).
         self.leading: Callable[[], bool] = lambda: True
+        self._rebasing = False
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -287,11 +288,17 @@ class Writer:
         if stored == cp.pending_through:
             cp.adopt()
             return True
-        if stored > self.committed_id:  # this replica has not folded that far: later
+        if stored > self.committed_id or self._rebasing:
+            # this replica has not folded that far, or the leader wrote another checkpoint
+            # while this one refolded: tried again at the next checkpoint
             return False
         cp.drop()
         cp.through = cp.pending_through = stored
-        return self._recover_quietly() and not cp.pending
+        self._rebasing = True
+        try:
+            return self._recover_quietly() and not cp.pending
+        finally:
+            self._rebasing = False
 
     def recover(self) -> None:
         """Fold the log after `state_through` into the fleets and the folds, then write a
