@@ -47,9 +47,10 @@ def _leader(url: str, token: str) -> int:
 def replicas(postgres: Cluster) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
     database = postgres.new_database()
     token = make_token(database, "admin", "test")
-    a = ServeProcess("--db", database)
+    options = ("--db", database, "--command-expiry", "4")
+    a = ServeProcess(*options)
     try:
-        b = ServeProcess("--db", database)
+        b = ServeProcess(*options)
         try:
             yield a, b, token
         finally:
@@ -187,9 +188,22 @@ def test_one_replica_leads_and_another_takes_over_when_it_is_killed(
     with _client(leader.url, token) as c:
         wait_for(lambda: [x["rule"] for x in c.get("/api/v1/alerts").json()["alerts"]]
                  == ["runaway_cost"], 15, what="the leader to raise the alert")
+        # a command the agent never acknowledges, issued on the leader just before it dies
+        pause = c.post("/api/v1/sessions/se-1/pause")
+        assert pause.status_code == 202, pause.text
+        command_id = pause.json()["id"]
     leader.proc.send_signal(signal.SIGKILL)
     leader.proc.wait(10)
     wait_for(lambda: _leader(other.url, token) == 1, 15, what="the other replica to lead")
+    with _client(other.url, token) as c:
+        # the new leader's expiry job ends it, once
+        def expired() -> list[dict[str, object]]:
+            events = c.get("/api/v1/events", params={"after": 0, "types": "command.updated"}
+                           ).json()["events"]
+            return [e for e in events if e["data"].get("id") == command_id
+                    and e["data"].get("status") == "expired"]
+        wait_for(expired, 15, what="the command to expire on the new leader")
+        assert len(expired()) == 1
 
 
 def test_db_copy_refuses_a_database_a_replica_is_connected_to(
