@@ -170,7 +170,7 @@ INTEGRATION_MODULES = frozenset({
     "test_secrets_at_rest.py", "test_simulator.py", "test_stream.py", "test_tui.py",
     "test_tui_capabilities.py", "test_tui_roles.py", "test_tui_snapshots.py", "test_tui_tasks.py",
     "test_virtual_table.py", "test_notify.py", "test_notify_secrets.py",
-    "test_postgres.py", "test_database_urls.py", "test_db_copy.py",
+    "test_postgres.py", "test_database_urls.py", "test_db_copy.py", "test_replicas.py",
 })
 
 

@@ -13,7 +13,6 @@ import psycopg
 import pytest
 
 from agentops_tui.server.embedded import make_token
-from agentops_tui.server.store.migrations import DatabaseUnusable
 from agentops_tui.server.store.sqlite import Store
 
 from conftest import ServeProcess
@@ -169,13 +168,13 @@ def test_a_database_restart_gives_503s_then_recovers_by_itself() -> None:
         assert "Traceback" not in log or "store_unavailable" not in log
 
 
-def test_a_second_backend_on_the_database_is_refused_naming_the_first(database: str) -> None:
+def test_two_stores_share_the_database_and_one_leads(database: str) -> None:
     first = Store(database)
     try:
-        first.lock.announce("http://127.0.0.1:8787")
-        with pytest.raises(DatabaseUnusable, match=r"in use by agentops backend pid \d+ at"
-                           r" http://127\.0\.0\.1:8787"):
-            Store(database)
+        second = Store(database)  # a replica: allowed, and it does not lead
+        try:
+            assert first.is_leader and not second.is_leader
+        finally:
+            second.close()
     finally:
         first.close()
-    Store(database).close()  # free again once the first has closed

@@ -85,6 +85,28 @@ def background_loops() -> list[BackgroundLoop]:
             queues.sla_forever]
 
 
+LEADER_CHECK_SECONDS = 0.5
+
+
+async def while_leading(loop: BackgroundLoop, ctx: ServerContext) -> None:
+    """Run `loop` while this replica leads (on SQLite: always), stopping it when the
+    leadership is lost and starting it again when it is regained. The jobs are idempotent,
+    so a tick run by the old leader and again by the new one changes nothing twice."""
+    store = ctx.store
+    while True:
+        while not store.is_leader:
+            await asyncio.sleep(LEADER_CHECK_SECONDS)
+        task = asyncio.create_task(loop(ctx))
+        try:
+            while store.is_leader and not task.done():
+                await asyncio.sleep(LEADER_CHECK_SECONDS)
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await asyncio.sleep(LEADER_CHECK_SECONDS)  # a loop that failed is not restarted hot
+
+
 def create_app(settings: ServerSettings) -> FastAPI:
     prices = PriceTable.load(settings.prices_override)  # before the store takes its lock
     store = Store(settings.db_path, retention=settings.retention, synchronous=settings.synchronous)
@@ -109,15 +131,15 @@ def create_app(settings: ServerSettings) -> FastAPI:
     store.writer.react(claude_control.forget_ended, "session.ended")
     store.writer.react(queues.link_session, "session.started")
     notifier = Notifier(settings.notify, store, backoff_seconds=settings.notify_retry_seconds)
-    if settings.notify:
-        store.subscribe(notifier.on_commit)
+    if settings.notify:  # every replica sees every event: the leader notifies
+        store.subscribe(lambda events: notifier.on_commit(events) if store.is_leader else None)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         bus.bind(asyncio.get_running_loop())
         store.start()
         notifier.start()
-        tasks = [asyncio.create_task(loop(ctx)) for loop in background_loops()]
+        tasks = [asyncio.create_task(while_leading(loop, ctx)) for loop in background_loops()]
         try:
             yield
         finally:

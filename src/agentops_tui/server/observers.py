@@ -24,8 +24,8 @@ def install(ctx: ServerContext) -> AlertEngine:
     engine.feeds.rollups = ctx.store.rollups  # spend committed but not yet in the tables
     for feed in (engine.feeds, engine.feeds.performance, engine.feeds.tokens):
         for kind, handler in feed.handlers().items():
-            writer.react(handler, kind)
+            writer.react(handler, kind, derived=True)
     for prefix, handler in engine.feeds.prefix_handlers().items():
-        writer.react(handler, prefixes=(prefix,))
+        writer.react(handler, prefixes=(prefix,), derived=True)
     ctx.alert_engine = engine
     return engine

@@ -6,9 +6,10 @@ switches to live frames, skipping ids it already sent: no event can fall between
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
@@ -28,6 +29,9 @@ from agentops_tui.server.routes.subscribed import (
 )
 from agentops_tui.server.store.writer import LoggedEvent, Rejected
 from agentops_tui.wire_values import MAX_INT64
+
+if TYPE_CHECKING:
+    from agentops_tui.server.store.sqlite import Store
 
 router = APIRouter(prefix="/api/v1", tags=["stream"])
 
@@ -55,6 +59,20 @@ def resume_cursor(last_event_id: str | None, since: int | None) -> int | None:
             raise Rejected(422, "invalid_request", f"Last-Event-ID must be 0 to {MAX_INT64}")
         return value
     return since
+
+
+AHEAD_WAIT_SECONDS = 5.0
+
+
+async def applied(store: Store, cursor: int) -> None:
+    """A cursor ahead of this replica's head was handed out by another replica sharing the
+    database: wait (up to AHEAD_WAIT_SECONDS) for this one's tailer to apply that far,
+    rather than answer `reset`. A cursor no replica has reached gets `reset` after it."""
+    if not store.url.is_postgres:
+        return
+    deadline = asyncio.get_running_loop().time() + AHEAD_WAIT_SECONDS
+    while store.last_event_id < cursor and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
 
 
 def reset_frame(ctx: ServerContext, cursor: int, head: int) -> bytes:
@@ -118,6 +136,8 @@ async def event_frames(
     settings = ctx.settings
     yield f"retry: {settings.retry_ms}\n: agentops stream\n\n".encode()
     sent = store.last_event_id if cursor is None else cursor
+    if cursor is not None and cursor > store.last_event_id:
+        await applied(store, cursor)
     head = store.last_event_id
     if cursor is not None and (cursor < store.pruned_through or cursor > head):
         yield reset_frame(ctx, cursor, head)

@@ -1,8 +1,9 @@
 """The two backends behind the store's seam, opened from a `DatabaseUrl`.
 
-A `Backend` is what the store needs of its database: the lock that keeps a second backend
-off it, the writer's connection (and how to open another after an outage), read connections
-for the read threads, and how the log is appended (`SqliteLog`, `postgres_log.PostgresLog`).
+A `Backend` is what the store needs of its database: its lock (SQLite: the file lock that
+keeps a second backend off it; PostgreSQL: the leader lock among replicas), the writer's
+connection (and how to open another after an outage), read connections for the read
+threads, and how the log is appended (`SqliteLog`, `postgres_log.PostgresLog`).
 psycopg is imported only here, and only for a PostgreSQL URL.
 """
 
@@ -40,6 +41,10 @@ class LogAppender(Protocol):
     def end(self, conn: Connection, newest: int) -> None:
         """Before COMMIT: the group's last id is `newest`."""
 
+    def stored_through(self, conn: Connection, *, lock: bool) -> int | None:
+        """`state_through` as the database holds it (locked for this transaction when
+        `lock`), where other processes may write checkpoints; None where only this one does."""
+
     def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
         """Which of `keys` the log holds for the workspace."""
 
@@ -66,6 +71,9 @@ class SqliteLog:
 
     def end(self, conn: Connection, newest: int) -> None:
         pass
+
+    def stored_through(self, conn: Connection, *, lock: bool) -> int | None:
+        return None
 
     def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
         found: set[str] = set()
@@ -102,15 +110,14 @@ def open_backend(db: DatabaseUrl | Path | str, *, synchronous: str = "FULL") -> 
             log=SqliteLog(),
         )
     from agentops_tui.server.store import postgres_connection as pg
-    from agentops_tui.server.store.postgres_lock import PgBackendLock
     from agentops_tui.server.store.postgres_log import PostgresLog
+    from agentops_tui.server.store.postgres_replica import PgLeaderLock
 
     dsn = url.dsn
     assert dsn is not None
-    lock = PgBackendLock(dsn, url.shown())
+    lock = PgLeaderLock(dsn, url.shown())
 
     def reconnect() -> Connection:
-        lock.ensure()
         return pg.connect(dsn)
 
     return Backend(

@@ -138,6 +138,13 @@ class Checkpoint:
         self.through = self.pending_through
         self.written_at = time.monotonic()
 
+    def adopt(self) -> None:
+        """Another process's checkpoint holds exactly the events folded here: nothing
+        pending needs writing."""
+        through = self.pending_through
+        self.drop()
+        self.through = self.pending_through = through
+
     def failed(self, now: float) -> None:
         """The checkpoint transaction rolled back: all stays pending, tried again in one
         interval rather than at once."""

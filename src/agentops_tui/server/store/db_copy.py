@@ -80,7 +80,8 @@ def copy_database(
     target_lock = open_backend(target_url).lock
     source_lock.acquire()
     try:
-        target_lock.acquire()
+        # a PostgreSQL target: no replica may be connected, leading or not
+        getattr(target_lock, "acquire_alone", target_lock.acquire)()
         try:
             return _copy(source_url, target_url, source_path, batch_rows, progress)
         finally:

@@ -4,7 +4,8 @@ Each group commit locks the `log_head` counter row (`SELECT … FOR UPDATE`) as 
 group commits of every process sharing the database run their appends one after another:
 id order is commit order, with no gaps (a sequence would hand out ids that commit out of
 order, and a reader following the log would step over the slower writer's rows). Rows
-another process appended since this one last looked are folded in first, then the group
+another process appended since this one last looked are folded in first (with the
+reactions that keep derived state, such as the alert feeds), then the group
 takes the next ids, appends its rows with COPY, moves the counter and `pg_notify`s the new
 head, all in one transaction.
 """
@@ -42,6 +43,7 @@ class PostgresLog:
         if head > writer.committed_id:  # appended by another process: folded first
             for event in _logged_after(conn, writer.committed_id, head):
                 ctx.refold(event)
+                writer.follow(ctx, event)
                 ctx.events.append(event)
             writer.next_event_id = head + 1
         self._head = head
@@ -58,7 +60,10 @@ class PostgresLog:
             conn.execute(
                 "WITH moved AS (UPDATE log_head SET head = ? WHERE id = 1)"
                 " SELECT pg_notify(?, ?)", (newest, NOTIFY_CHANNEL, str(newest)))
-
+    def stored_through(self, conn: Connection, *, lock: bool) -> int | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'state_through'"
+                           + (" FOR UPDATE" if lock else "")).fetchone()
+        return None if row is None else int(row[0])
 
     def logged_keys(self, conn: Connection, workspace: str, keys: list[str]) -> set[str]:
         # one unique-index probe per key, whatever the planner's statistics say (a fresh log

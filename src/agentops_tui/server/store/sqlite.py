@@ -17,7 +17,7 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import Message, Session, Snapshot
@@ -33,6 +33,9 @@ from agentops_tui.server.store.read_pool import ReadPool, StoreClosed
 from agentops_tui.server.store.retention import Retention, prune_log
 from agentops_tui.server.store.rollup_fold import RollupFold
 from agentops_tui.server.store.writer import LoggedEvent, WriteContext, Writer
+
+if TYPE_CHECKING:
+    from agentops_tui.server.store.postgres_replica import Tailer
 
 __all__ = ["Retention", "Store"]
 
@@ -52,7 +55,9 @@ class Store:
         self.backend = open_backend(db, synchronous=synchronous)
         self.url = self.backend.url
         self.retention = retention or Retention()
-        self.lock = self.backend.lock  # before anything is read: one backend per database
+        # before anything is read: SQLite's file lock keeps one backend per database;
+        # PostgreSQL's says which replica runs the background jobs
+        self.lock = self.backend.lock
         self.lock.acquire()
         try:
             conn = self.backend.open_writer()
@@ -77,16 +82,40 @@ class Store:
             self.lock.release()
             raise
         self.writer.after_commit_hooks.append(self._maybe_prune)
+        self.writer.leading = lambda: self.is_leader
+        self.tailer: Tailer | None = None
+        if self.url.is_postgres:
+            from agentops_tui.server.store import postgres_replica
+
+            assert self.url.dsn is not None
+            self.tailer = postgres_replica.Tailer(self.url.dsn, self.writer, self._pruned_elsewhere)
         self._reads = ReadPool(self.backend.open_reader)
         self.closed = False
+
+    @property
+    def is_leader(self) -> bool:
+        """This process runs the background jobs (always, on SQLite)."""
+        return bool(getattr(self.lock, "held", True))
+
+    @property
+    def tailer_lag_events(self) -> int:
+        return 0 if self.tailer is None else self.tailer.lag_events
+
+    @property
+    def tailer_lag_seconds(self) -> float:
+        return 0.0 if self.tailer is None else self.tailer.lag_seconds
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
         self.writer.start()
+        if self.tailer is not None:
+            self.tailer.start()
 
     def close(self) -> None:
         self.closed = True
+        if self.tailer is not None:
+            self.tailer.stop()
         self._reads.close()
         self.writer.stop()  # writes the pending checkpoint
         self.writer.checkpoint_now()  # (a writer never started has none, but a test's)
@@ -248,8 +277,13 @@ class Store:
     # ---- retention -------------------------------------------------------------------------
 
     def _maybe_prune(self, writer: Writer) -> None:
-        if writer.commits % self.retention.every_commits == 0:
+        if self.is_leader and writer.commits % self.retention.every_commits == 0:
             self.prune()
+
+    def _pruned_elsewhere(self, through: int) -> None:
+        """The leading replica pruned the log through `through`."""
+        if through > self.pruned_through:
+            self.pruned_through = through
 
     def prune(self) -> int:
         """Drop log entries past the retention limits; remember how far, for `reset`."""

@@ -98,10 +98,17 @@ class Writer:
         self._reactions: dict[str, list[Reaction]] = {}
         self._prefix_reactions: list[tuple[str, Reaction]] = []
         self.reaction_handlers: dict[str, tuple[Reaction, ...]] = {}
+        # reactions that only keep derived state in memory (the alert feeds): they also see
+        # the events other processes sharing the database appended (`follow`)
+        self._derived: set[Reaction] = set()
         self.fold_handlers: dict[str, tuple[Handler, ...]] = {}
         # memory lost what a rolled-back group's predecessors folded and has not folded the
         # log again yet (that failed too): nothing may be written until it has
         self._stale = False
+        # Replicas on one database: only the leader writes checkpoints on the timer; the
+        # others write one when a reader asks or too much is pending (see checkpoint_now).
+        self.leading: Callable[[], bool] = lambda: True
+        self._rebasing = False
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -132,12 +139,29 @@ class Writer:
         self.fold_handlers[kind] = found
         return found
 
-    def react(self, reaction: Reaction, *types: str, prefixes: tuple[str, ...] = ()) -> None:
-        """Run `reaction` for events of `types` and of types starting with `prefixes`."""
+    def react(self, reaction: Reaction, *types: str, prefixes: tuple[str, ...] = (),
+              derived: bool = False) -> None:
+        """Run `reaction` for events of `types` and of types starting with `prefixes`.
+        `derived`: it writes nothing and emits nothing, so it also runs for events another
+        process appended."""
+        if derived:
+            self._derived.add(reaction)
         for kind in types:
             self._reactions.setdefault(kind, []).append(reaction)
         self._prefix_reactions += [(prefix, reaction) for prefix in prefixes]
         self.reaction_handlers.clear()
+
+    def follow(self, ctx: WriteContext, event: LoggedEvent) -> None:
+        """An event another process appended, just folded: the derived reactions see it
+        as they see this process's own."""
+        if not self._derived:
+            return
+        reactions = self.reaction_handlers.get(event.type)
+        if reactions is None:
+            reactions = self.resolve_reactions(event.type)
+        for reaction in reactions:
+            if reaction in self._derived:
+                reaction(ctx, event)
 
     def resolve_reactions(self, kind: str) -> tuple[Reaction, ...]:
         """The reactions registered for one event type, in registration order, looked up
@@ -173,9 +197,9 @@ class Writer:
     def _run(self) -> None:
         while True:
             try:
-                item = self._queue.get(timeout=self.checkpoint.wait_seconds(time.monotonic()))
+                item = self._queue.get(timeout=self._checkpoint_wait(time.monotonic()))
             except queue.Empty:  # idle with a checkpoint pending: write it now
-                self.checkpoint_now()
+                self._timed_checkpoint()
                 continue
             batch: list[tuple[Job, Future[Any]]] = []
             asked: list[Future[None]] = []
@@ -195,12 +219,39 @@ class Writer:
                     break
             if batch:
                 self._commit_group(batch)
-            if stop or asked or self.checkpoint.due(time.monotonic()):
+            if stop or asked:
                 ok = self.checkpoint_now()
                 for future in asked:
                     _answer_checkpoint(future, ok)
+            elif self.checkpoint.due(time.monotonic()):
+                self._timed_checkpoint()
             if stop:
                 return
+
+    def _must_write(self) -> bool:
+        cp = self.checkpoint
+        return self.leading() or cp.pending_events >= cp.max_pending
+
+    def _checkpoint_wait(self, now: float) -> float | None:
+        wait = self.checkpoint.wait_seconds(now)
+        if wait is not None and not self._must_write():
+            return max(wait, self.checkpoint.interval)  # a follower only looks, once a while
+        return wait
+
+    def _timed_checkpoint(self) -> None:
+        """A checkpoint on the timer: written by the leader; a follower only drops what the
+        leader's checkpoints already hold (writing its own would make the leader refold)."""
+        if self._must_write():
+            self.checkpoint_now()
+            return
+        cp = self.checkpoint
+        with self.lock:
+            try:
+                stored = self.log.stored_through(self.conn, lock=False)
+            except DRIVER_ERRORS.database:
+                return
+            if stored is not None and stored == cp.pending_through:
+                cp.adopt()
 
     def checkpoint_now(self) -> bool:
         """Write the pending checkpoint in a transaction of its own (writer thread, or a
@@ -214,6 +265,10 @@ class Writer:
             try:
                 self._ensure_connection()
                 self.conn.execute(BEGIN_WRITE)
+                stored = self.log.stored_through(self.conn, lock=True)
+                if stored is not None and stored != cp.through:
+                    rollback(self.conn)
+                    return self._rebase(stored)
                 cp.write(self.conn, self.fleets)
                 self.conn.execute("COMMIT")
             except Exception:  # disk full, I/O error: the log has it all; retry later
@@ -223,6 +278,27 @@ class Writer:
                 return False
             cp.written()
             return True
+
+    def _rebase(self, stored: int) -> bool:
+        """Another replica wrote checkpoints since this one's: its pending sums overlap
+        theirs. All of it held beyond their checkpoint is dropped; when their checkpoint
+        holds everything this one folded that is all, else memory is folded again from
+        the tables and the log after `stored`, as on open, and that checkpoint written."""
+        cp = self.checkpoint
+        if stored == cp.pending_through:
+            cp.adopt()
+            return True
+        if stored > self.committed_id or self._rebasing:
+            # this replica has not folded that far, or the leader wrote another checkpoint
+            # while this one refolded: tried again at the next checkpoint
+            return False
+        cp.drop()
+        cp.through = cp.pending_through = stored
+        self._rebasing = True
+        try:
+            return self._recover_quietly() and not cp.pending
+        finally:
+            self._rebasing = False
 
     def recover(self) -> None:
         """Fold the log after `state_through` into the fleets and the folds, then write a
