@@ -124,6 +124,20 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         assert [int(f.id) for f in ahead.frames if f.id] == [head + 4, head + 5]
         ahead.stop()
 
+        # the agent's message stream (the seed path) waits for its tailer the same way
+        messages_ahead = SseReader(f"{b.url}/agents/ag-1/messages/stream",
+                                   {**auth, "Last-Event-ID": str(head + 6)}).start()
+        # the request has reached B (its stream is open) before A appends what it waits for
+        wait_for(lambda: _metric(b.url, token, "agentops_stream_clients") == 1, 10,
+                 what="the message stream to be open on B")
+        ca.post("/api/v1/ingest", json={"events": [message(content="m1"), message(content="m2")]}
+                ).raise_for_status()
+        wait_for(lambda: messages_ahead.frames and messages_ahead.frames[-1].id == str(head + 7),
+                 15, what="the agent's message stream resumed ahead to go on from its cursor")
+        assert [int(f.id) for f in messages_ahead.frames if f.id] == [head + 7]
+        assert all(f.event != "reset" for f in messages_ahead.frames)
+        messages_ahead.stop()
+
 
 def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         replicas: tuple[ServeProcess, ServeProcess, str]) -> None:

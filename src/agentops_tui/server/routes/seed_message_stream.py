@@ -21,7 +21,7 @@ from fastapi.responses import Response
 from agentops_tui.server.bus import PoolFull
 from agentops_tui.server.context import ServerContext
 from agentops_tui.server.control import agent_views
-from agentops_tui.server.routes.stream import REPLAY_PAGE, reset_frame, resume_cursor
+from agentops_tui.server.routes.stream import REPLAY_PAGE, applied, reset_frame, resume_cursor
 from agentops_tui.server.routes.subscribed import (
     KEEPALIVE_FRAME,
     REVOKED_FRAME,
@@ -29,6 +29,7 @@ from agentops_tui.server.routes.subscribed import (
     SubscribedStream,
     next_wake,
     pool_full,
+    stream_owner,
 )
 
 MESSAGE_EVENTS = frozenset({"session.message"})
@@ -67,12 +68,14 @@ async def message_stream(request: Request, ctx: ServerContext, workspace: str, a
                          replay: int, last_event_id: str | None) -> Response:
     cursor = resume_cursor(last_event_id, None)
     try:
-        sub = ctx.bus.open_stream(workspace, MESSAGE_EVENTS)
+        sub = ctx.bus.open_stream(workspace, MESSAGE_EVENTS, None, stream_owner(request))
     except PoolFull as exc:
         return pool_full(exc, "too_many_streams")
     store = ctx.store
-    head = store.last_event_id
     try:
+        if cursor is not None and cursor > store.last_event_id:
+            await applied(store, cursor)  # handed out by another replica: wait for ours
+        head = store.last_event_id
         known = await store.read(
             lambda conn: agent_views.session_ids(conn, workspace, agent_id), current=True)
     except BaseException:
