@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
+from agentops_tui.action_requests import MAX_PROMPT
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import MAX_PROMPT
 from agentops_tui.sdk import AsyncAgentClient, AsyncSession
 from agentops_tui.server.notify.routing import notice_for
 from agentops_tui.server.store.write_context import LoggedEvent

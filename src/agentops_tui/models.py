@@ -1,4 +1,5 @@
-"""Wire models shared by every part: entities, ingest events, stream events, requests.
+"""Wire models shared by every part: entities, ingest events, stream events (request bodies
+of actions: `action_requests`).
 
 Requests accept snake_case and camelCase field names; responses are snake_case.
 Times on the wire are seconds since the Unix epoch (float); requests may also send ISO 8601.
@@ -10,26 +11,21 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
 
 from agentops_tui.wire_values import (
     Count,
-    Deadline,
     DurationMs,
     EventTime,
     Id,
-    JsonValue,
     Key,
     Money,
     Text,
     TokenCount,
-    integral,
 )
 from agentops_tui.wire_values import (
     Timestamp as Timestamp,  # re-exported: query filters parse times with it
@@ -448,83 +444,3 @@ class ErrorBody(Entity):
 
 class ErrorResponse(Entity):
     error: ErrorBody
-
-
-# ---- operator actions ----------------------------------------------------------------------
-
-
-class InjectRequest(WireModel):
-    message: Annotated[str, Field(min_length=1, max_length=16_384)]
-
-
-class KillswitchRequest(WireModel):
-    confirm: Literal["KILL ALL"]
-
-
-class AckRequest(WireModel):
-    ok: bool
-    detail: Annotated[str, Field(max_length=4000)] | None = None
-    # a spawn's answer: the id of the session the agent started
-    session_id: Id | None = None
-
-
-MAX_PROMPT = 16_384
-
-
-class SpawnRequest(WireModel):
-    """Start a new session of an agent with this prompt (`task_id`: the task it works on)."""
-
-    prompt: Annotated[str, Field(min_length=1, max_length=MAX_PROMPT)]
-    task_id: Id | None = None
-
-    @field_validator("prompt")
-    @classmethod
-    def _says_something(cls, prompt: str) -> str:
-        if not prompt.strip():
-            raise ValueError("the prompt is blank: say what the new session should do")
-        return prompt
-
-
-class ApproveRequest(WireModel):
-    note: Annotated[str, Field(max_length=4000)] | None = None
-
-
-class RejectRequest(WireModel):
-    reason: Annotated[str, Field(max_length=4000)] | None = None
-
-
-# ---- work queues ---------------------------------------------------------------------------
-
-Priority = Annotated[
-    int, Field(ge=1, le=5, description="1 (lowest) to 5 (most urgent)"), BeforeValidator(integral)]
-
-
-class CreateQueueRequest(WireModel):
-    id: Annotated[str, Field(pattern=r"^wq_[A-Za-z0-9_-]{1,64}$", description=(
-        "the queue's id, `wq_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
-        " when absent"))] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    team_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    description: Annotated[str, Field(max_length=4000)] | None = None
-
-
-class CreateTaskRequest(WireModel):
-    id: Annotated[str, Field(pattern=r"^wt_[A-Za-z0-9_-]{1,64}$", description=(
-        "the task's id, `wt_` then 1-64 letters, digits, `_` or `-`; chosen by the server"
-        " when absent"))] | None = None
-    name: Annotated[str, Field(min_length=1, max_length=1000)]
-    priority: Priority = 3
-    payload: JsonValue = None
-    deadline: Deadline | None = None
-
-
-class TakeTaskRequest(WireModel):
-    agent_id: Id
-
-
-class CompleteTaskRequest(WireModel):
-    result: JsonValue = None
-
-
-class FailTaskRequest(WireModel):
-    error: Annotated[str, Field(max_length=16_384)] | None = None

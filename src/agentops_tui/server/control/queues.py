@@ -15,14 +15,8 @@ import secrets
 import time
 from typing import Any
 
-from agentops_tui.models import (
-    FINAL_TASK_STATUSES,
-    CreateQueueRequest,
-    CreateTaskRequest,
-    Task,
-    TaskStatus,
-    WorkQueue,
-)
+from agentops_tui.action_requests import CreateQueueRequest, CreateTaskRequest
+from agentops_tui.models import FINAL_TASK_STATUSES, Task, TaskStatus, WorkQueue
 from agentops_tui.server import audit
 from agentops_tui.server.redact import redact, redact_json, redact_optional
 from agentops_tui.server.store.connection import Connection

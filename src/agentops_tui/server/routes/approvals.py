@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from agentops_tui.models import Approval, ApprovalStatus, ApproveRequest, RejectRequest
+from agentops_tui.action_requests import ApproveRequest, RejectRequest
+from agentops_tui.models import Approval, ApprovalStatus
 from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull

@@ -10,14 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
+from agentops_tui.action_requests import AckRequest, InjectRequest, KillswitchRequest, SpawnRequest
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import (
-    AckRequest,
-    Command,
-    InjectRequest,
-    KillswitchRequest,
-    SpawnRequest,
-)
+from agentops_tui.models import Command
 from agentops_tui.server.audit import Actor, audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.bus import PoolFull

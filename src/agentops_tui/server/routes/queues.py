@@ -13,16 +13,14 @@ from typing import Any, get_args
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from agentops_tui.models import (
+from agentops_tui.action_requests import (
     CompleteTaskRequest,
     CreateQueueRequest,
     CreateTaskRequest,
     FailTaskRequest,
     TakeTaskRequest,
-    Task,
-    TaskStatus,
-    WorkQueue,
 )
+from agentops_tui.models import Task, TaskStatus, WorkQueue
 from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import ServerContext, get_ctx, operator, viewer

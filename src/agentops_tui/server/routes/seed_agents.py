@@ -13,8 +13,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
+from agentops_tui.action_requests import InjectRequest
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.models import CommandAction, InjectRequest
+from agentops_tui.models import CommandAction
 from agentops_tui.server.audit import audited_as
 from agentops_tui.server.auth import Principal
 from agentops_tui.server.context import (
