@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agentops_tui.core.fleet import Fleet
-from agentops_tui.server.alerts.config import AlertSettings, RunawayCost
+from agentops_tui.server.alerts.config import AlertSettings, RunawayCost, Threshold
 from agentops_tui.server.alerts.feeds import DAY, AlertFeeds, Feeds, SpendWindow
 from agentops_tui.server.analytics.rollups import USD_UNITS
 from agentops_tui.server.store.writer import WriteContext
@@ -277,16 +277,19 @@ def agent_sessions(ev: Evaluation) -> Readings:
     return out
 
 
-def workspace_sessions(ev: Evaluation) -> Readings:
-    cfg = ev.settings.too_many_sessions.workspace
-    total = sum(len(s) for s in ev.fleet.active_by_agent.values())
-    severity, threshold = cfg.severity(total)
+def workspace_count(ev: Evaluation, cfg: Threshold, count: int, what: str) -> Readings:
+    """A reading on the workspace when `count` of `what` passes the threshold."""
+    severity, threshold = cfg.severity(count)
     if severity and threshold is not None:
         return {ev.workspace: Reading(
-            severity, total, threshold,
-            f"workspace {ev.workspace} has {total} active sessions", "count",
+            severity, count, threshold, f"workspace {ev.workspace} has {count} {what}", "count",
         )}
     return {}
+
+
+def workspace_sessions(ev: Evaluation) -> Readings:
+    total = sum(len(s) for s in ev.fleet.active_by_agent.values())
+    return workspace_count(ev, ev.settings.too_many_sessions.workspace, total, "active sessions")
 
 
 def command_expired(ev: Evaluation) -> Readings:

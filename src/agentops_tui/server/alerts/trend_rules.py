@@ -17,6 +17,7 @@ from agentops_tui.server.alerts.rules import (
     _how_long,
     _span,
     _task_label,
+    workspace_count,
 )
 from agentops_tui.server.alerts.token_budgets import DAY, TokenTotals
 
@@ -89,13 +90,7 @@ def too_many_agents(ev: Evaluation) -> Readings:
     if not cfg.active:
         return {}
     active = sum(1 for sids in ev.fleet.active_by_agent.values() if sids)
-    severity, threshold = cfg.severity(active)
-    if severity and threshold is not None:
-        return {ev.workspace: Reading(
-            severity, active, threshold,
-            f"workspace {ev.workspace} has {active} agents with an active session", "count",
-        )}
-    return {}
+    return workspace_count(ev, cfg, active, "agents with an active session")
 
 
 # ---- token budgets ----------------------------------------------------------------------------
