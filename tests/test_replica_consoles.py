@@ -108,9 +108,13 @@ async def consoles(token: str, *servers: ServeProcess) -> AsyncIterator[list[Con
             app = create_app(Connection(server.url, token))
             pilot = await stack.enter_async_context(app.run_test(size=(140, 40)))
             attached.append(Console(app, pilot))
-        for console in attached:
+        for console, server in zip(attached, servers, strict=True):
             await until(lambda c=console: c.app.connection.status.state == "live"
                         and c.app.role is not None, what="each console to be live")
+            # each console's widgets are looked at as its own (the header names its replica)
+            host = server.url.split("://", 1)[1]
+            await until(lambda c=console, h=host: h in c.header(),
+                        what=f"the console on {host} to say so")
         yield attached
 
 
