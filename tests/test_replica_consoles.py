@@ -310,6 +310,9 @@ async def test_a_replica_killed_mid_ingest_leaves_the_other_console_whole(
         assert sorted(log) == list(range(1, max(log) + 1))
         for first, last, contents in writer.acked:
             assert [log[i]["data"]["content"] for i in range(first, last + 1)] == contents
+        # the batch whose answer the kill cut off is in the log whole, or not at all
+        unanswered = [log[i]["data"]["content"] for i in range(acked_through + 1, max(log) + 1)]
+        assert unanswered in ([], [f"a{len(writer.acked)}-{k}" for k in range(20)])
 
         # console B has all of it, and keeps following what comes in by B
         head = max(log)
