@@ -85,6 +85,7 @@ async def _follow(server: ServerProcess, followers: Followers, index: int,
                         followers.latencies.append(now - ts)
     except (httpx.HTTPError, ValueError, KeyError) as exc:
         followers.errors.append(f"client {index + 1}: {type(exc).__name__}: {exc}")
+        ready.set()  # no use waiting for it: it will be short of events, and say why
 
 
 async def follow_load(ingest: ServerProcess, stream: ServerProcess,
