@@ -42,7 +42,7 @@ class Followers:
     load_from: float = math.inf
     sample_from: float = math.inf
     latencies: list[float] = field(default_factory=list)
-    counts: list[int] = field(default_factory=list)
+    counts: list[int] = field(init=False)
     errors: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
