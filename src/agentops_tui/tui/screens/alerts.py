@@ -193,6 +193,8 @@ class AlertsScreen(Interventions):
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load resolved alerts", severity="error")
             return
+        if not self.is_attached:  # the console closed while the answer was on its way
+            return
         self.resolved = {a.id: a for a in alerts}
         self.update_state(None)
 
@@ -206,6 +208,8 @@ class AlertsScreen(Interventions):
             self.delivery_error = None
             self.deliveries = {str(d.id): d for d in page.notifications}
             self.delivery_rules = len(page.rules)
+        if not self.is_attached:  # the console closed while the answer was on its way
+            return
         self._show_deliveries()
 
     def _show_deliveries(self) -> None:

@@ -121,6 +121,8 @@ class AuditScreen(ConsoleScreen):
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load the audit log", severity="error")
             return
+        if not self.is_attached:  # the console closed while the answer was on its way
+            return
         words = self._words()
         shown = [
             e for e in entries

@@ -222,7 +222,10 @@ class CostsScreen(ConsoleScreen):
                 "agent", f"{minutes_into_utc_day(self.console.clock())}m")
             engine = (await api.alert_engine()).model_dump()
         except (ApiError, BackendUnreachable) as exc:
-            self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
+            if self.is_attached:
+                self.query_one("#costs-title", PaneTitle).show(f"Costs — unavailable: {exc}")
+            return
+        if not self.is_attached:  # the console closed while the answer was on its way
             return
         total = by_agent.total_usd
         spend = [b.cost_usd for b in timeline.buckets]

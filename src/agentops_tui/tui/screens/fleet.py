@@ -276,6 +276,8 @@ class FleetScreen(AgentActions):
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load the log", severity="error")
             return
+        if not self.is_attached:  # the console closed while the answer was on its way
+            return
         if log.session_id == session_id:
             if log.messages:
                 log.append(page)
@@ -296,6 +298,8 @@ class FleetScreen(AgentActions):
                 session_id, before=before, limit=200)
         except (ApiError, BackendUnreachable) as exc:
             self.notify(str(exc), title="Could not load older messages", severity="error")
+            return
+        if not self.is_attached:  # the console closed while the answer was on its way
             return
         log = self.query_one(LogTail)
         if log.session_id == session_id:

@@ -189,6 +189,8 @@ class ReviewScreen(Interventions):
                                                                limit=50)
         except (ApiError, BackendUnreachable):
             return
+        if not self.is_attached:  # the console closed while the answer was on its way
+            return
         log = self.query_one(LogTail)
         if log.session_id == session_id:
             log.append(page)
