@@ -96,12 +96,11 @@ def texts(*names: str) -> tuple[Column, ...]:
     return tuple(text(name) for name in names)
 
 
-ID = integer("id")
 WORKSPACE_ID = texts("workspace", "id")
 
 SCHEMA: tuple[Table | Index, ...] = (
     table("meta", (text("key"), text("value")), key="key"),
-    table("events", (ID,), (text("workspace"),), (text("type"),), (real("ts"),),
+    table("events", (integer("id"),), (text("workspace"),), (text("type"),), (real("ts"),),
           (text("session_id", null=True),), (text("event_key", null=True),), (text("data"),),
           key="id"),
     index("events_key", "events", "workspace, event_key", unique=True,
@@ -244,10 +243,10 @@ def _column(column: Column, table: Table, dialect: Dialect) -> str:
 
 def _index(index: Index, dialect: Dialect) -> str:
     unique = "UNIQUE " if index.unique else ""
-    text = (f"CREATE {unique}INDEX IF NOT EXISTS {index.name} ON {index.table}"
+    head = (f"CREATE {unique}INDEX IF NOT EXISTS {index.name} ON {index.table}"
             f" ({', '.join(index.columns)})")
     if index.where is None or (dialect == "postgresql" and not index.partial_on_postgresql):
-        return text
+        return head
     where = f"WHERE {index.where}"
-    fits = len(text) + len(where) + 2 <= _WIDTH
-    return f"{text} {where}" if fits else f"{text}\n    {where}"
+    fits = len(head) + len(where) + 2 <= _WIDTH
+    return f"{head} {where}" if fits else f"{head}\n    {where}"
