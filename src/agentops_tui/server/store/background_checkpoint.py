@@ -56,6 +56,7 @@ class BackgroundCheckpoint:
         self._conn: Connection | None = None
         self._flight: tuple[Batch, Future[str]] | None = None
         self._lock = threading.Lock()  # one transaction on the connection at a time
+        self._settling = threading.Lock()
         self.written = 0  # batches landed
 
     @property
@@ -88,18 +89,19 @@ class BackgroundCheckpoint:
         """Wait for the batch in flight, if any, and apply its outcome (writer thread, or
         a store whose writer thread has stopped). Returns the outcome (None: none was in
         flight)."""
-        if self._flight is None:
-            return None
-        batch, outcome = self._flight
-        result = outcome.result()
-        self._flight = None
-        with writer.lock:
-            if result == LANDED:
-                writer.checkpoint.landed(batch)
-                self.written += 1
-            else:
-                writer.checkpoint.returned(batch, time.monotonic())
-        return result
+        with self._settling:  # a store closing from another thread may settle too
+            if self._flight is None:
+                return None
+            batch, outcome = self._flight
+            result = outcome.result()
+            self._flight = None
+            with writer.lock:
+                if result == LANDED:
+                    writer.checkpoint.landed(batch)
+                    self.written += 1
+                else:
+                    writer.checkpoint.returned(batch, time.monotonic())
+            return result
 
     def _write(self, cp: Checkpoint, batch: Batch, outcome: Future[str]) -> None:
         try:
