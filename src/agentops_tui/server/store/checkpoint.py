@@ -221,8 +221,8 @@ class Checkpoint:
         self.through = self.pending_through = through
 
     def failed(self, now: float) -> None:
-        """The checkpoint transaction rolled back: all stays pending, tried again in one
-        interval rather than at once."""
+        """The checkpoint transaction failed before anything was taken: all stays pending,
+        tried again in one interval rather than at once."""
         self.state_rows.forget()
         if self._since is not None:
             self._since = now

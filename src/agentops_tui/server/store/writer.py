@@ -298,6 +298,8 @@ class Writer:
                 rollback(self.conn)
                 if batch is not None:
                     cp.returned(batch, time.monotonic())
+                else:
+                    cp.failed(time.monotonic())
                 return False
             cp.landed(batch)
             return True
