@@ -187,11 +187,13 @@ def test_a_checkpoint_asked_for_while_one_is_in_flight_waits_for_it(
     in flight land first, then writes the rest: never two at once, nothing twice."""
     _commit(store, _emit(started(), message(content="a"), usage(), cost=1.0))
     blocker = _hold_marker(database)
-    _background(store).begin(store.writer)
-    wait_for(tables.waiting_checkpoint, what="the checkpoint waiting for the marker")
-    _commit(store, _emit(message(content="b"), usage(), cost=2.0))
-    blocker.rollback()
-    blocker.close()
+    try:
+        _background(store).begin(store.writer)
+        wait_for(tables.waiting_checkpoint, what="the checkpoint waiting for the marker")
+        _commit(store, _emit(message(content="b"), usage(), cost=2.0))
+    finally:
+        blocker.rollback()
+        blocker.close()
     assert store.checkpoint_now()
     cp = store.writer.checkpoint
     assert not cp.in_flight and not cp.pending and _background(store).written == 1
