@@ -9,9 +9,11 @@ count an event that did not commit.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import deque
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from agentops_tui.core.fleet import Fleet
@@ -94,6 +96,11 @@ class AlertFeeds:
     def _pending_units(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
         return 0 if self.rollups is None else self.rollups.pending_cost(workspace, match)
 
+    def _landing(self) -> AbstractContextManager[object]:
+        """Held across a read of `cost_rollup` and the addition of what it lacks: a
+        checkpoint committing in between would otherwise be counted twice."""
+        return contextlib.nullcontext() if self.rollups is None else self.rollups.landing
+
     def install(self, writer: Writer) -> None:
         writer.observers += [self.observe, self.performance.observe, self.tokens.observe]
 
@@ -122,12 +129,13 @@ class AlertFeeds:
     def task_units(self, ctx: WriteContext, feeds: Feeds, workspace: str, task_id: str) -> int:
         units = feeds.task_total.get(task_id)
         if units is None:  # first use: what committed groups spent on it
-            row = ctx.conn.execute(
-                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
-                " AND task_id = ?",
-                (workspace, task_id),
-            ).fetchone()
-            units = int(row[0] or 0) + self._pending_units(workspace, lambda k: k[3] == task_id)
+            with self._landing():
+                row = ctx.conn.execute(
+                    f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
+                    " AND task_id = ?",
+                    (workspace, task_id),
+                ).fetchone()
+                units = int(row[0] or 0) + self._pending_units(workspace, lambda k: k[3] == task_id)
             feeds.task_total[task_id] = units
         return units
 
@@ -136,13 +144,14 @@ class AlertFeeds:
     ) -> int:
         units = feeds.agent_day.get((agent_id, day))
         if units is None:
-            row = ctx.conn.execute(
-                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
-                " AND agent_id = ? AND minute >= ? AND minute < ?",
-                (workspace, agent_id, day * 1440, (day + 1) * 1440),
-            ).fetchone()
-            units = int(row[0] or 0) + self._pending_units(
-                workspace, lambda k: k[2] == agent_id and day * 1440 <= k[1] < (day + 1) * 1440)
+            with self._landing():
+                row = ctx.conn.execute(
+                    f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
+                    " AND agent_id = ? AND minute >= ? AND minute < ?",
+                    (workspace, agent_id, day * 1440, (day + 1) * 1440),
+                ).fetchone()
+                units = int(row[0] or 0) + self._pending_units(
+                    workspace, lambda k: k[2] == agent_id and day * 1440 <= k[1] < (day + 1) * 1440)
             feeds.agent_day[(agent_id, day)] = units
         return units
 
@@ -151,13 +160,14 @@ class AlertFeeds:
     ) -> int:
         units = feeds.workspace_day.get(day)
         if units is None:
-            row = ctx.conn.execute(
-                f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
-                " AND minute >= ? AND minute < ?",
-                (workspace, day * 1440, (day + 1) * 1440),
-            ).fetchone()
-            units = int(row[0] or 0) + self._pending_units(
-                workspace, lambda k: day * 1440 <= k[1] < (day + 1) * 1440)
+            with self._landing():
+                row = ctx.conn.execute(
+                    f"SELECT {total('cost_e10')} FROM cost_rollup WHERE workspace = ?"
+                    " AND minute >= ? AND minute < ?",
+                    (workspace, day * 1440, (day + 1) * 1440),
+                ).fetchone()
+                units = int(row[0] or 0) + self._pending_units(
+                    workspace, lambda k: day * 1440 <= k[1] < (day + 1) * 1440)
             feeds.workspace_day[day] = units
         return units
 

@@ -9,6 +9,7 @@ budgets are; a reloaded workspace starts again from the tables.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,16 +73,18 @@ class TokenFeeds:
 
     def _load(self, ctx: WriteContext, workspace: str, where: str, args: tuple[object, ...],
               match: Callable[[CostKey], bool]) -> int:
-        row = ctx.conn.execute(
-            f"SELECT {self._sum_sql} FROM cost_rollup WHERE workspace = ?{where}",
-            (workspace, *args),
-        ).fetchone()
-        tokens = int(row[0] or 0)
         rollups = self._rollups()
-        if rollups is not None:
-            tokens += sum(sum(int(values[i]) for i in self._pending_at)
-                          for key, values in rollups.pending.costs.items()
-                          if key[0] == workspace and match(key))
+        # one checkpoint committing between the read and the addition would count twice
+        with contextlib.nullcontext() if rollups is None else rollups.landing:
+            row = ctx.conn.execute(
+                f"SELECT {self._sum_sql} FROM cost_rollup WHERE workspace = ?{where}",
+                (workspace, *args),
+            ).fetchone()
+            tokens = int(row[0] or 0)
+            if rollups is not None:
+                tokens += sum(sum(int(values[i]) for i in self._pending_at)
+                              for key, values in rollups.unwritten_costs()
+                              if key[0] == workspace and match(key))
         return tokens
 
     def task_tokens(self, ctx: WriteContext, totals: TokenTotals, task_id: str) -> int:

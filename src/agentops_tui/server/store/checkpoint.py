@@ -11,13 +11,22 @@ marker, so nothing acknowledged is lost and nothing is counted twice.
 A group's dirty rows and rollup sums join the pending checkpoint only once that group has
 committed; a group that rolls back drops every pending sum and the store recovers as it
 does on open (see `Writer.recover`).
+
+Writing a checkpoint is two steps: `take` moves what is pending into a `Batch` (its rows
+built from memory on the writer thread), which any connection can then write; `landed` once
+it committed, or `returned` when it failed, which puts its rows and sums back in front of
+what joined since. In between the batch is *in flight*: reads that merge what the tables
+lack see its message rows and sums as well, and no second batch is taken
+(`background_checkpoint` writes one on a connection of its own while the writer goes on).
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from agentops_tui.core.fleet import Changes, Fleet
@@ -36,6 +45,8 @@ MAX_PENDING_EVENTS = 20_000
 INTERVAL_ENV = "AGENTOPS_CHECKPOINT_SECONDS"
 
 Handler = Callable[["WriteContext", "LoggedEvent"], None]
+# Writes rows taken from memory, inside the checkpoint's open transaction.
+RowWriter = Callable[[Connection], None]
 
 
 class Fold(Protocol):
@@ -48,14 +59,40 @@ class Fold(Protocol):
     def group_committed(self) -> None:
         """The group's sums join the pending checkpoint."""
 
-    def write(self, conn: Connection) -> None:
-        """Inside the checkpoint transaction: write the pending sums."""
+    def take(self) -> RowWriter | None:
+        """The pending sums move in flight; what writes them (None: there are none). The
+        writer must touch nothing the fold goes on changing: it may run on another thread."""
 
-    def written(self) -> None:
-        """The checkpoint committed: the pending sums are in the tables."""
+    def committed(self) -> None:
+        """The checkpoint in flight committed, on the thread that wrote it, under
+        `Checkpoint.landing`: readers that add these sums to the tables' must stop."""
+
+    def landed(self) -> None:
+        """The checkpoint in flight committed (writer thread): its sums are in the tables."""
+
+    def restore(self) -> None:
+        """The checkpoint in flight failed: its sums are pending again, before the newer."""
 
     def drop(self) -> None:
-        """Forget the pending sums and the current group's (a rollback)."""
+        """Forget the pending sums and the current group's (a rollback; none in flight)."""
+
+
+@dataclass
+class Batch:
+    """A checkpoint taken from memory: every row and sum pending when it was taken."""
+
+    expected: int  # `state_through` the tables must hold for this batch to follow it
+    through: int  # the `state_through` it writes
+    events: int
+    since: float | None
+    changes: dict[str, Changes]
+    writers: list[RowWriter] = field(default_factory=list)
+
+    def write(self, conn: Connection) -> None:
+        """Inside the checkpoint transaction: every row and `state_through`."""
+        for write in self.writers:
+            write(conn)
+        conn.execute(SET_META, (THROUGH_KEY, str(self.through)))
 
 
 def default_interval() -> float:
@@ -82,10 +119,15 @@ class Checkpoint:
         self.pending_events = 0
         self._since: float | None = None  # when the oldest pending group committed
         self.written_at = time.monotonic()  # the last checkpoint (opening folds the log)
+        self.flight: Batch | None = None  # taken, being written, not yet landed
+        # held while a batch written on another thread commits (see `RollupFold`)
+        self.landing = threading.Lock()
 
     @property
     def pending_since(self) -> float | None:
         """When (monotonic) the oldest group the tables lack committed; None: they lack none."""
+        if self.flight is not None and self.flight.since is not None:
+            return self.flight.since
         return self._since
 
     @property
@@ -123,20 +165,53 @@ class Checkpoint:
             if self._since is None:
                 self._since = now
 
-    def write(self, conn: Connection, fleets: dict[str, Fleet]) -> None:
-        """Inside the checkpoint transaction: every pending row and `state_through`."""
-        self.state_rows.write(conn, fleets, self.changes)
-        for fold in self.folds:
-            fold.write(conn)
-        conn.execute(SET_META, (THROUGH_KEY, str(self.pending_through)))
+    @property
+    def in_flight(self) -> bool:
+        return self.flight is not None
 
-    def written(self) -> None:
-        """The checkpoint transaction committed."""
-        self._clear()
+    def take(self, fleets: dict[str, Fleet]) -> Batch:
+        """Everything pending, in a batch to write (writer thread, lock held): its rows are
+        built from the fleets now. Nothing else is taken until it `landed` or `returned`."""
+        assert self.flight is None, "two checkpoints in flight"
+        batch = Batch(self.through, self.pending_through, self.pending_events, self._since,
+                      self.changes)
+        rows = self.state_rows.take(fleets, self.changes)
+        if rows is not None:
+            batch.writers.append(rows)
         for fold in self.folds:
-            fold.written()
-        self.through = self.pending_through
+            sums = fold.take()
+            if sums is not None:
+                batch.writers.append(sums)
+        self._clear()
+        self.flight = batch
+        return batch
+
+    def landed(self, batch: Batch) -> None:
+        """The batch committed: the tables hold every event through its `through`."""
+        assert batch is self.flight
+        self.flight = None
+        for fold in self.folds:
+            fold.landed()
+        self.through = batch.through
         self.written_at = time.monotonic()
+
+    def returned(self, batch: Batch, now: float) -> None:
+        """The batch rolled back: its rows and sums are pending again, ahead of those that
+        joined since, and tried again in one interval rather than at once."""
+        assert batch is self.flight
+        self.flight = None
+        self.state_rows.forget()
+        for fold in self.folds:
+            fold.restore()
+        for ws, changes in self.changes.items():
+            earlier = batch.changes.get(ws)
+            if earlier is None:
+                batch.changes[ws] = changes
+            else:
+                earlier.merge(changes)
+        self.changes = batch.changes
+        self.pending_events += batch.events
+        self._since = now
 
     def adopt(self) -> None:
         """Another process's checkpoint holds exactly the events folded here: nothing
@@ -146,14 +221,16 @@ class Checkpoint:
         self.through = self.pending_through = through
 
     def failed(self, now: float) -> None:
-        """The checkpoint transaction rolled back: all stays pending, tried again in one
-        interval rather than at once."""
+        """The checkpoint transaction failed before anything was taken: all stays pending,
+        tried again in one interval rather than at once."""
         self.state_rows.forget()
         if self._since is not None:
             self._since = now
 
     def drop(self) -> None:
-        """A group rolled back: forget everything pending (the log still has it)."""
+        """A group rolled back: forget everything pending (the log still has it). Nothing
+        may be in flight: the caller waits for it first."""
+        assert self.flight is None, "dropping what a checkpoint in flight writes"
         self._clear()
         for fold in self.folds:
             fold.drop()

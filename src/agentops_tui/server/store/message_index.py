@@ -38,16 +38,19 @@ def row_of(workspace: str, ts: float, data: dict[str, object]) -> MessageRow:
 class MessageIndex:
     """A fold of the checkpoint (`checkpoint.Fold`): the rows of `session.message` events.
     The writer thread adds and writes them; request threads read the waiting rows of one
-    session (under the index's own lock, never the writer's)."""
+    session (under the index's own lock, never the writer's): those pending and those of
+    the checkpoint in flight, which are not in the table either until it commits."""
 
     def __init__(self) -> None:
         self._group: list[MessageRow] = []
         self._pending: list[MessageRow] = []
         self._by_session: dict[tuple[str, str], list[MessageRow]] = {}
+        self._flight: list[MessageRow] = []
+        self._flight_by_session: dict[tuple[str, str], list[MessageRow]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return len(self._pending)
+        return len(self._pending) + len(self._flight)
 
     def handlers(self) -> dict[str, Callable[[Any, Any], None]]:
         return {"session.message": self._message}
@@ -65,25 +68,49 @@ class MessageIndex:
             for row in rows:
                 self._by_session.setdefault((row[0], row[1]), []).append(row)
 
-    def write(self, conn: Connection) -> None:
-        """Inside the checkpoint's open transaction: write every waiting row."""
-        if self._pending:
-            conn.executemany(INSERT_SQL, self._pending)
+    def take(self) -> Callable[[Connection], None] | None:
+        """Every waiting row goes in flight (still readable here until it landed)."""
+        with self._lock:
+            rows, self._flight, self._pending = self._pending, self._pending, []
+            self._flight_by_session, self._by_session = self._by_session, {}
+        if not rows:
+            return None
 
-    def written(self) -> None:
-        """The checkpoint committed: the rows are in the table."""
+        def write(conn: Connection) -> None:
+            conn.executemany(INSERT_SQL, rows)
+
+        return write
+
+    def committed(self) -> None:
+        """Readers merge by seq: a row both here and in the table is shown once."""
+
+    def landed(self) -> None:
+        """The checkpoint committed: the rows in flight are in the table."""
+        with self._lock:
+            self._flight = []
+            self._flight_by_session = {}
+
+    def restore(self) -> None:
+        """The checkpoint failed: its rows wait again, before those that came since."""
+        with self._lock:
+            self._pending = self._flight + self._pending
+            for key, rows in self._by_session.items():
+                self._flight_by_session.setdefault(key, []).extend(rows)
+            self._by_session = self._flight_by_session
+            self._flight = []
+            self._flight_by_session = {}
+
+    def drop(self) -> None:
+        self._group = []
         with self._lock:
             self._pending = []
             self._by_session = {}
 
-    def drop(self) -> None:
-        self._group = []
-        self.written()
-
     def pending_for(self, workspace: str, session_id: str) -> list[MessageRow]:
         """This session's rows not yet in the table, oldest first."""
+        key = (workspace, session_id)
         with self._lock:
-            return list(self._by_session.get((workspace, session_id), ()))
+            return [*self._flight_by_session.get(key, ()), *self._by_session.get(key, ())]
 
 
 def copy_legacy(conn: Connection, newest: int) -> None:

@@ -12,7 +12,8 @@ over any window are exact and the API reports the same figures the price table g
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from agentops_tui.server.store.checkpoint import Handler
@@ -23,6 +24,30 @@ from agentops_tui.server.store.write_context import LoggedEvent, WriteContext
 _SESSION_RUNS_REPLACE = upsert(
     "session_runs", ("workspace", "session_id", "agent_id", "task_id", "status", "started_at",
                      "ended_at", "duration"), ("workspace", "session_id"))
+_COSTS_ADD = (
+    "INSERT INTO cost_rollup (workspace, minute, agent_id, task_id, model, cost_e10,"
+    " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
+    " usage_events, unpriced_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " ON CONFLICT (workspace, minute, agent_id, task_id, model) DO UPDATE SET"
+    " cost_e10 = cost_rollup.cost_e10 + excluded.cost_e10,"
+    " input_tokens = cost_rollup.input_tokens + excluded.input_tokens,"
+    " output_tokens = cost_rollup.output_tokens + excluded.output_tokens,"
+    " cache_read_tokens = cost_rollup.cache_read_tokens + excluded.cache_read_tokens,"
+    " cache_write_tokens = cost_rollup.cache_write_tokens + excluded.cache_write_tokens,"
+    " usage_events = cost_rollup.usage_events + excluded.usage_events,"
+    " unpriced_events = cost_rollup.unpriced_events + excluded.unpriced_events")
+_SESSIONS_SEEN = (
+    "INSERT INTO cost_sessions (workspace, session_id, model, agent_id, task_id, last_ts)"
+    " VALUES (?,?,?,?,?,?) ON CONFLICT (workspace, session_id, model) DO UPDATE SET"
+    " agent_id = excluded.agent_id, task_id = excluded.task_id,"
+    f" last_ts = {larger('cost_sessions', 'last_ts')}")
+_TOOLS_ADD = (
+    "INSERT INTO tool_rollup (workspace, minute, tool, agent_id, calls, errors, timed_calls,"
+    " duration_ms) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (workspace, minute, tool, agent_id)"
+    " DO UPDATE SET calls = tool_rollup.calls + excluded.calls,"
+    " errors = tool_rollup.errors + excluded.errors,"
+    " timed_calls = tool_rollup.timed_calls + excluded.timed_calls,"
+    " duration_ms = tool_rollup.duration_ms + excluded.duration_ms")
 
 USD_UNITS = 10_000_000_000  # 1e-10 USD
 
@@ -87,11 +112,20 @@ class Sums:
 
 class RollupFold:
     """Keeps `cost_rollup`, `cost_sessions`, `tool_rollup` and `session_runs` (writer
-    thread only)."""
+    thread only, but `committed`).
 
-    def __init__(self) -> None:
+    A checkpoint written on another thread commits before the writer thread learns it
+    landed: in between, its sums are in the tables and still in flight here. That thread
+    commits under `landing` and then says so (`committed`); a reader adding what the tables
+    lack to what it read from them does both under `landing` too, and counts each sum once.
+    """
+
+    def __init__(self, landing: threading.Lock | None = None) -> None:
         self.group = Sums()  # the group being committed
         self.pending = Sums()  # committed, not yet in the tables
+        self.flight = Sums()  # being written by the checkpoint in flight
+        self.landing = landing or threading.Lock()
+        self._flight_in_tables = False
 
     def handlers(self) -> dict[str, Handler]:
         return {
@@ -165,61 +199,58 @@ class RollupFold:
                 self.pending = self.group
             self.group = Sums()
 
-    def written(self) -> None:
-        self.pending = Sums()
+    def take(self) -> Callable[[Connection], None] | None:
+        """The pending sums go in flight; their rows are built now, on the writer thread."""
+        sums, self.flight, self.pending = self.pending, self.pending, Sums()
+        if not sums:
+            return None
+        statements = [(sql, rows) for sql, rows in (
+            (_COSTS_ADD, [(*k, *(min(x, MAX_STORED) for x in v)) for k, v in sums.costs.items()]),
+            (_SESSIONS_SEEN, [(*k, *v) for k, v in sums.sessions.items()]),
+            (_TOOLS_ADD, [(*k, *v) for k, v in sums.tools.items()]),
+            (_SESSION_RUNS_REPLACE, list(sums.runs.values()))) if rows]
+
+        def write(conn: Connection) -> None:
+            for sql, rows in statements:
+                conn.executemany(sql, rows)
+
+        return write
+
+    def committed(self) -> None:
+        self._flight_in_tables = True
+
+    def landed(self) -> None:
+        self.flight = Sums()
+        self._flight_in_tables = False
+
+    def restore(self) -> None:
+        """The checkpoint failed: its sums are pending again, the newer added on top."""
+        assert not self._flight_in_tables
+        if self.flight:
+            self.flight.add(self.pending)
+            self.pending = self.flight
+        self.flight = Sums()
 
     def drop(self) -> None:
         self.group = Sums()
         self.pending = Sums()
 
-    def write(self, conn: Connection) -> None:
-        sums = self.pending
-        if sums.costs:
-            conn.executemany(
-                "INSERT INTO cost_rollup (workspace, minute, agent_id, task_id, model, cost_e10,"
-                " input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,"
-                " usage_events, unpriced_events) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (workspace, minute, agent_id, task_id, model) DO UPDATE SET"
-                " cost_e10 = cost_rollup.cost_e10 + excluded.cost_e10,"
-                " input_tokens = cost_rollup.input_tokens + excluded.input_tokens,"
-                " output_tokens = cost_rollup.output_tokens + excluded.output_tokens,"
-                " cache_read_tokens = cost_rollup.cache_read_tokens + excluded.cache_read_tokens,"
-                " cache_write_tokens ="
-                " cost_rollup.cache_write_tokens + excluded.cache_write_tokens,"
-                " usage_events = cost_rollup.usage_events + excluded.usage_events,"
-                " unpriced_events = cost_rollup.unpriced_events + excluded.unpriced_events",
-                [(*k, *(min(x, MAX_STORED) for x in v)) for k, v in sums.costs.items()],
-            )
-        if sums.sessions:
-            conn.executemany(
-                "INSERT INTO cost_sessions (workspace, session_id, model, agent_id, task_id,"
-                " last_ts) VALUES (?,?,?,?,?,?)"
-                " ON CONFLICT (workspace, session_id, model) DO UPDATE SET"
-                " agent_id = excluded.agent_id, task_id = excluded.task_id,"
-                f" last_ts = {larger('cost_sessions', 'last_ts')}",
-                [(*k, *v) for k, v in sums.sessions.items()],
-            )
-        if sums.tools:
-            conn.executemany(
-                "INSERT INTO tool_rollup (workspace, minute, tool, agent_id, calls, errors,"
-                " timed_calls, duration_ms) VALUES (?,?,?,?,?,?,?,?)"
-                " ON CONFLICT (workspace, minute, tool, agent_id) DO UPDATE SET"
-                " calls = tool_rollup.calls + excluded.calls,"
-                " errors = tool_rollup.errors + excluded.errors,"
-                " timed_calls = tool_rollup.timed_calls + excluded.timed_calls,"
-                " duration_ms = tool_rollup.duration_ms + excluded.duration_ms",
-                [(*k, *v) for k, v in sums.tools.items()],
-            )
-        if sums.runs:
-            conn.executemany(_SESSION_RUNS_REPLACE, list(sums.runs.values()))
-
     # ---- what the tables lack (for the alert feeds, which read them in the writer) ------
+
+    def unwritten(self) -> list[Sums]:
+        """The sums committed in the log that the tables lack (under `landing`, with the
+        read of the tables they are added to)."""
+        return [self.pending] if self._flight_in_tables else [self.flight, self.pending]
+
+    def unwritten_costs(self) -> Iterator[tuple[CostKey, list[int]]]:
+        for sums in self.unwritten():
+            yield from sums.costs.items()
 
     def pending_cost(self, workspace: str, match: Callable[[CostKey], bool]) -> int:
         """Units of committed spend matching `match` that the checkpoint has not written."""
-        return sum(v[0] for k, v in self.pending.costs.items()
-                   if k[0] == workspace and match(k))
+        return sum(v[0] for k, v in self.unwritten_costs() if k[0] == workspace and match(k))
 
     def pending_runs(self, workspace: str, since: float) -> list[RunRow]:
         """Committed finished runs (ended at or after `since`) not yet in `session_runs`."""
-        return [r for r in self.pending.runs.values() if r[0] == workspace and r[6] >= since]
+        runs = {k: r for sums in self.unwritten() for k, r in sums.runs.items()}
+        return [r for r in runs.values() if r[0] == workspace and r[6] >= since]

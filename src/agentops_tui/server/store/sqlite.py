@@ -23,6 +23,7 @@ from agentops_tui.core.fleet import FINAL_COMMAND_STATUSES, Fleet
 from agentops_tui.models import Message, Session, Snapshot
 from agentops_tui.server.store import history
 from agentops_tui.server.store.backends import open_backend
+from agentops_tui.server.store.background_checkpoint import BackgroundCheckpoint
 from agentops_tui.server.store.checkpoint import Checkpoint, read_marker
 from agentops_tui.server.store.connection import Connection
 from agentops_tui.server.store.database_url import DatabaseUrl
@@ -71,7 +72,7 @@ class Store:
             next_id = max(int(row[0] or 0), self.pruned_through, self._log_head(conn)) + 1
             self._listeners: list[Callable[[list[LoggedEvent]], None]] = []
             checkpoint = Checkpoint(read_marker(conn, next_id - 1), checkpoint_seconds)
-            self.rollups = RollupFold()
+            self.rollups = RollupFold(checkpoint.landing)
             checkpoint.folds.append(self.rollups)
             self.writer = Writer(conn, {}, next_id, self._load_fleet, self._committed,
                                  checkpoint, self.backend.log, self.backend.reconnect)
@@ -81,6 +82,10 @@ class Store:
         except BaseException:
             self.lock.release()
             raise
+        if self.url.is_postgres and self.backend.reconnect is not None:
+            # the timer's checkpoints on a connection of their own, beside the group commits
+            self.writer.background = BackgroundCheckpoint(
+                self.backend.reconnect, self.backend.log, self.writer.wake)
         self.writer.after_commit_hooks.append(self._maybe_prune)
         self.writer.leading = lambda: self.is_leader
         self.tailer: Tailer | None = None
@@ -119,6 +124,8 @@ class Store:
         self._reads.close()
         self.writer.stop()  # writes the pending checkpoint
         self.writer.checkpoint_now()  # (a writer never started has none, but a test's)
+        if self.writer.background is not None:
+            self.writer.background.close()
         self.writer.conn.close()
         self.lock.release()
 

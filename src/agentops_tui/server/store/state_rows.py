@@ -3,6 +3,7 @@ the last checkpoint touched, written by the next checkpoint (`checkpoint`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agentops_tui.core.fleet import Changes, Fleet
@@ -47,9 +48,11 @@ class StateRows:
         """A checkpoint rolled back: what it wrote is no longer in the table."""
         self._written.clear()
 
-    def write(
-        self, conn: Connection, fleets: dict[str, Fleet], touched: dict[str, Changes]
-    ) -> None:
+    def take(
+        self, fleets: dict[str, Fleet], touched: dict[str, Changes]
+    ) -> Callable[[Connection], None] | None:
+        """The dirty rows as they are now, and what writes them (None: there are none).
+        Built here, on the writer thread; the writing may happen on another."""
         agents: list[tuple[Any, ...]] = []
         replaced: list[tuple[Any, ...]] = []
         updated: list[tuple[Any, ...]] = []
@@ -87,13 +90,14 @@ class StateRows:
                         (ws, c.id, c.session_id or "", c.agent_id, c.status,
                          c.model_dump_json())
                     )
-        if agents:
-            conn.executemany(_AGENT_REPLACE, agents)
-        if replaced:
-            conn.executemany(_SESSION_REPLACE, replaced)
-        if updated:
-            conn.executemany(_SESSION_UPDATE, updated)
-        if approvals:
-            conn.executemany(_APPROVAL_REPLACE, approvals)
-        if commands:
-            conn.executemany(_COMMAND_REPLACE, commands)
+        statements = [(sql, rows) for sql, rows in (
+            (_AGENT_REPLACE, agents), (_SESSION_REPLACE, replaced), (_SESSION_UPDATE, updated),
+            (_APPROVAL_REPLACE, approvals), (_COMMAND_REPLACE, commands)) if rows]
+        if not statements:
+            return None
+
+        def write(conn: Connection) -> None:
+            for sql, rows in statements:
+                conn.executemany(sql, rows)
+
+        return write

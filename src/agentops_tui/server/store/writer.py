@@ -35,6 +35,7 @@ from agentops_tui.server.store.write_context import (
 
 if TYPE_CHECKING:
     from agentops_tui.server.store.backends import LogAppender
+    from agentops_tui.server.store.background_checkpoint import BackgroundCheckpoint
 
 __all__ = ["LoggedEvent", "Rejected", "StoreUnavailable", "WriteContext", "Writer"]
 
@@ -46,6 +47,7 @@ MAX_JOBS_PER_COMMIT = 256
 Job = Callable[[WriteContext], Any]
 Reaction = Callable[[WriteContext, LoggedEvent], None]
 _STOP = object()
+_WAKE = object()  # a checkpoint written in the background has an outcome
 
 
 def _answer_checkpoint(asked: Future[None], ok: bool) -> None:
@@ -109,6 +111,12 @@ class Writer:
         # others write one when a reader asks or too much is pending (see checkpoint_now).
         self.leading: Callable[[], bool] = lambda: True
         self._rebasing = False
+        # PostgreSQL: checkpoints on the timer are written beside the group commits
+        self.background: BackgroundCheckpoint | None = None
+
+    def wake(self) -> None:
+        """Have the writer thread look at a background checkpoint's outcome."""
+        self._queue.put(_WAKE)
 
     # ---- lifecycle ----------------------------------------------------------------------
 
@@ -196,6 +204,8 @@ class Writer:
 
     def _run(self) -> None:
         while True:
+            if self.background is not None:
+                self.background.poll(self)
             try:
                 item = self._queue.get(timeout=self._checkpoint_wait(time.monotonic()))
             except queue.Empty:  # idle with a checkpoint pending: write it now
@@ -207,6 +217,8 @@ class Writer:
             while True:
                 if item is _STOP:
                     stop = True
+                elif item is _WAKE:
+                    pass
                 elif isinstance(item, Future):
                     asked.append(item)
                 else:
@@ -233,6 +245,8 @@ class Writer:
         return self.leading() or cp.pending_events >= cp.max_pending
 
     def _checkpoint_wait(self, now: float) -> float | None:
+        if self.background is not None and self.background.busy:
+            return None  # woken when it lands
         wait = self.checkpoint.wait_seconds(now)
         if wait is not None and not self._must_write():
             return max(wait, self.checkpoint.interval)  # a follower only looks, once a while
@@ -242,9 +256,14 @@ class Writer:
         """A checkpoint on the timer: written by the leader; a follower only drops what the
         leader's checkpoints already hold (writing its own would make the leader refold)."""
         if self._must_write():
-            self.checkpoint_now()
+            if self.background is None:
+                self.checkpoint_now()
+            elif not self.background.busy:
+                self.background.begin(self)
             return
         cp = self.checkpoint
+        if cp.in_flight:
+            return
         with self.lock:
             try:
                 stored = self.log.stored_through(self.conn, lock=False)
@@ -256,12 +275,14 @@ class Writer:
     def checkpoint_now(self) -> bool:
         """Write the pending checkpoint in a transaction of its own (writer thread, or a
         store whose thread is not running). False when it failed: all stays pending."""
+        self._settle()
         with self.lock:
             cp = self.checkpoint
             if self._stale and not self._recover_quietly():
                 return False
             if not cp.pending:
                 return True
+            batch = None
             try:
                 self._ensure_connection()
                 self.conn.execute(BEGIN_WRITE)
@@ -269,15 +290,24 @@ class Writer:
                 if stored is not None and stored != cp.through:
                     rollback(self.conn)
                     return self._rebase(stored)
-                cp.write(self.conn, self.fleets)
+                batch = cp.take(self.fleets)
+                batch.write(self.conn)
                 self.conn.execute("COMMIT")
             except Exception:  # disk full, I/O error: the log has it all; retry later
                 log.exception("writing the state checkpoint failed")
                 rollback(self.conn)
-                cp.failed(time.monotonic())
+                if batch is not None:
+                    cp.returned(batch, time.monotonic())
+                else:
+                    cp.failed(time.monotonic())
                 return False
-            cp.written()
+            cp.landed(batch)
             return True
+
+    def _settle(self) -> None:
+        """Wait for the checkpoint in flight, if any: what follows needs its outcome."""
+        if self.background is not None:
+            self.background.settle(self)
 
     def _rebase(self, stored: int) -> bool:
         """Another replica wrote checkpoints since this one's: its pending sums overlap
@@ -430,6 +460,7 @@ class Writer:
     def _recover_quietly(self) -> bool:
         """Fold the log again into emptied memory; False when that failed too (the store
         is failing), to be tried again before the next write."""
+        self._settle()
         self.fleets.clear()  # reloaded from the tables and the log
         self.checkpoint.drop()
         try:
