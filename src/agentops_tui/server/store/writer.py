@@ -331,9 +331,11 @@ class Writer:
                 self.next_event_id = newest + 1
             if count:
                 log.info("folded %d logged events after the checkpoint", count)
-            self.checkpoint_now()
         if unpublished:
             self._on_commit(unpublished)
+        # after publishing: a checkpoint that finds another replica's in the tables folds
+        # the log again, and hands on what was appended since; those must follow these
+        self.checkpoint_now()
 
     def _ensure_connection(self) -> None:
         """After an outage that took the connection with it: open another (raising the
