@@ -72,3 +72,28 @@ class Ingester(threading.Thread):
 
 def stream_ids(reader: SseReader) -> list[int]:
     return [int(f.id) for f in reader.frames if f.id]
+
+
+class LeaderWatch(threading.Thread):
+    """Reads `agentops_leader` of every replica over and over until stopped: `most` is the
+    most replicas seen leading at one reading, `readings` how many readings were taken."""
+
+    def __init__(self, replicas: tuple[ServeProcess, ...], token: str) -> None:
+        super().__init__(daemon=True)
+        self.replicas, self.token = replicas, token
+        self.most = 0
+        self.readings = 0
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.is_set():
+            try:
+                flags = leaders(self.replicas, self.token)
+            except (httpx.TransportError, AssertionError):
+                continue  # a replica stopped, or stopping
+            self.most = max(self.most, sum(flags))
+            self.readings += 1
+
+    def stop(self) -> None:
+        self.halt.set()
+        self.join(30)

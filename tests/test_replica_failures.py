@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from collections.abc import Iterator
 
-import httpx
 import psycopg
 import pytest
 
@@ -20,8 +18,8 @@ from agentops_tui.server.store.sqlite import Store
 
 from conftest import ServeProcess
 from factories import message, started
-from postgres_cluster import Cluster, running_cluster
-from replica_helpers import Ingester, client, leader_of, leaders, stream_ids
+from postgres_cluster import Cluster
+from replica_helpers import LeaderWatch, client, leader_of, leaders, stream_ids
 from sse import SseReader
 from waiting import wait_for
 
@@ -44,8 +42,17 @@ def _terminate(admin: psycopg.Connection[object], database: str, application: st
     return int(row[0])
 
 
+def _last_statement(admin: psycopg.Connection[object], database: str,
+                    application: str) -> object:
+    row = admin.execute(
+        "SELECT query_start FROM pg_stat_activity WHERE datname = %s"
+        " AND application_name LIKE %s", (database, application + "%")).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _name(url: str) -> str:
-    return url.rsplit("/", 1)[1].split("?", 1)[0]
+    return url.split("?", 1)[0].rsplit("/", 1)[1]
 
 
 def test_a_replica_folding_the_log_again_hands_on_events_in_id_order(database: str) -> None:
@@ -91,3 +98,82 @@ def test_a_replica_folding_the_log_again_hands_on_events_in_id_order(database: s
             appender.stop()
     finally:
         leader.close()
+
+
+@pytest.fixture
+def two(database: str) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
+    token = make_token(database, "admin", "test")
+    a = ServeProcess("--db", database)
+    try:
+        b = ServeProcess("--db", database)
+        try:
+            yield a, b, token
+        finally:
+            b.stop()
+    finally:
+        a.stop()
+
+
+def test_connections_killed_by_the_server_never_leave_two_leaders_or_a_deaf_tailer(
+        two: tuple[ServeProcess, ServeProcess, str], database: str, postgres: Cluster) -> None:
+    a, b, token = two
+    pair = (a, b)
+    leader = wait_for(lambda: leader_of(pair, token), 15, what="one leader")
+    other = b if leader is a else a
+    auth = {"Authorization": f"Bearer {token}"}
+    with client(leader.url, token) as c:
+        c.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
+    reader = SseReader(f"{other.url}/api/v1/stream", auth, params={"since": 0}).start()
+    with psycopg.connect(postgres.url(), autocommit=True) as admin:
+        # every tailer's LISTEN connection: the other replica still hears the leader's events
+        assert _terminate(admin, _name(database), "agentops tailer") == 2
+        with client(leader.url, token) as c:
+            for n in range(5):
+                c.post("/api/v1/ingest", json={"events": [message(content=f"m{n}")]}
+                       ).raise_for_status()
+            head = c.get("/api/v1/events").json()["last_event_id"]
+        wait_for(lambda: stream_ids(reader)[-1:] == [head], 15,
+                 what="the other replica's stream to carry what the leader took after")
+        assert stream_ids(reader) == list(range(1, head + 1))
+
+        # the leader's lock connection: the lock goes to the other, never to both at once
+        watch = LeaderWatch(pair, token)
+        watch.start()
+        wait_for(lambda: watch.readings >= 3, 15, what="the leaders to be read")
+        # just after it confirmed its lock: the longest it could go on believing it leads
+        lock_name = f"agentops replica pid {leader.proc.pid}"
+        confirmed = _last_statement(admin, _name(database), lock_name)
+        wait_for(lambda: _last_statement(admin, _name(database), lock_name) != confirmed, 15,
+                 what="the leader to confirm its lock")
+        assert _terminate(admin, _name(database), lock_name) == 1
+        try:
+            wait_for(lambda: leader_of(pair, token) is other, 20,
+                     what="the other replica to take the lead")
+        finally:
+            watch.stop()
+        assert watch.most == 1
+    assert "lost the leader lock" in leader.log or "lost the leader lock" in leader.stop()
+    reader.stop()
+
+
+def test_a_frozen_leader_is_replaced_and_knows_it_when_it_wakes(
+        two: tuple[ServeProcess, ServeProcess, str]) -> None:
+    a, b, token = two
+    pair = (a, b)
+    leader = wait_for(lambda: leader_of(pair, token), 15, what="one leader")
+    other = b if leader is a else a
+    leader.proc.send_signal(signal.SIGSTOP)  # a paused VM, a stuck process
+    try:
+        # its lock connection sits idle: the server closes it and the other takes over
+        wait_for(lambda: leaders((other,), token) == [1], 20,
+                 what="the other replica to lead while the leader is frozen")
+    finally:
+        leader.proc.send_signal(signal.SIGCONT)
+    watch = LeaderWatch(pair, token)
+    watch.start()
+    try:
+        wait_for(lambda: watch.readings >= 20, 30, what="the leaders to be read after waking")
+    finally:
+        watch.stop()
+    assert watch.most == 1
+    assert leaders(pair, token) == [int(r is other) for r in pair]
