@@ -18,8 +18,8 @@ from agentops_tui.server.store.sqlite import Store
 
 from conftest import ServeProcess
 from factories import message, started
-from postgres_cluster import Cluster
-from replica_helpers import LeaderWatch, client, leader_of, leaders, stream_ids
+from postgres_cluster import Cluster, running_cluster
+from replica_helpers import Ingester, LeaderWatch, client, leader_of, leaders, stream_ids
 from sse import SseReader
 from waiting import wait_for
 
@@ -177,3 +177,125 @@ def test_a_frozen_leader_is_replaced_and_knows_it_when_it_wakes(
         watch.stop()
     assert watch.most == 1
     assert leaders(pair, token) == [int(r is other) for r in pair]
+
+
+def test_a_database_restart_under_two_busy_replicas_loses_nothing_and_needs_no_one() -> None:
+    with running_cluster() as cluster:  # its own: this one is stopped under the replicas
+        database = cluster.new_database()
+        token = make_token(database, "admin", "test")
+        auth = {"Authorization": f"Bearer {token}"}
+        a = ServeProcess("--db", database)
+        b = ServeProcess("--db", database)
+        pair = (a, b)
+        agents: list[Ingester] = []
+        watch = LeaderWatch(pair, token)
+        try:
+            with client(a.url, token) as c:
+                c.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
+            readers = [SseReader(f"{r.url}/api/v1/stream", auth, params={"since": 0}).start()
+                       for r in pair]
+            agents = [Ingester(r.url, token, tag) for r, tag in ((a, "a"), (b, "b"))]
+            for agent in agents:
+                agent.start()
+            wait_for(lambda: all(len(x.acked) >= 200 for x in agents), 60,
+                     what="both replicas to take events")
+            watch.start()
+            cluster.stop("immediate")
+            wait_for(lambda: all(x.statuses[503] for x in agents), 30,
+                     what="both replicas to answer 503 while the database is down")
+            with client(b.url, token) as c:
+                assert c.get("/api/v1/events", params={"after": 0}).status_code == 503
+                assert c.get("/healthz").status_code == 200
+            taken = [len(x.acked) for x in agents]
+            cluster.start()
+            wait_for(lambda: all(len(x.acked) > n + 200
+                                 for x, n in zip(agents, taken, strict=True)), 60,
+                     what="both replicas to take events again by themselves")
+            for agent in agents:
+                agent.stop()
+            assert [set(x.statuses) - {202, 503} for x in agents] == [set(), set()]
+
+            with psycopg.connect(database) as conn:
+                stored = {r[0] for r in conn.execute(
+                    "SELECT event_key FROM events WHERE event_key IS NOT NULL")}
+                head = conn.execute("SELECT head FROM log_head").fetchone()[0]
+            assert {k for x in agents for k in x.acked} <= stored
+            for reader in readers:
+                wait_for(lambda r=reader: stream_ids(r)[-1:] == [head], 30,
+                         what="each replica's stream to reach the head")
+                assert stream_ids(reader) == list(range(1, head + 1))  # no gap, nothing twice
+            wait_for(lambda: leader_of(pair, token), 20, what="one leader again")
+
+            # idle through a second restart: their first requests after it are answered
+            cluster.stop("immediate")
+            cluster.start()
+            for replica in pair:
+                with client(replica.url, token) as c:
+                    assert c.get("/api/v1/events", params={"after": head - 1}).status_code == 200
+                    assert c.get("/api/v1/sessions/se-1/messages").status_code == 200
+                    r = c.post("/api/v1/ingest", json={"events": [message(content="after")]})
+                    assert r.status_code == 202, r.text
+        finally:
+            watch.stop()
+            for agent in agents:
+                agent.stop()
+            logs = [r.stop() for r in pair]
+        assert watch.most == 1
+        assert all(" 500 " not in log for log in logs)
+
+
+def test_a_replica_started_mid_ingest_streams_the_whole_log_once(database: str) -> None:
+    token = make_token(database, "admin", "test")
+    first = ServeProcess("--db", database)
+    agents: list[Ingester] = []
+    late: ServeProcess | None = None
+    try:
+        with client(first.url, token) as c:
+            c.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
+        agents = [Ingester(first.url, token, f"a{n}", batch=20) for n in range(3)]
+        for agent in agents:
+            agent.start()
+        wait_for(lambda: sum(len(x.acked) for x in agents) >= 3000, 60,
+                 what="the first replica to be busy")
+        late = ServeProcess("--db", database)  # folds the log while it keeps growing
+        reader = SseReader(f"{late.url}/api/v1/stream",
+                           {"Authorization": f"Bearer {token}"}, params={"since": 0}).start()
+        agents.append(Ingester(late.url, token, "late", batch=20))
+        agents[-1].start()
+        wait_for(lambda: len(agents[-1].acked) >= 1000, 60, what="the late replica to ingest")
+        for agent in agents:
+            agent.stop()
+        with client(first.url, token) as c:
+            head = c.get("/api/v1/events").json()["last_event_id"]
+        wait_for(lambda: stream_ids(reader)[-1:] == [head], 30,
+                 what="the late replica's stream to reach the head")
+        assert stream_ids(reader) == list(range(1, head + 1))
+        acked = sum(len(x.acked) for x in agents)
+        with client(late.url, token) as c:
+            assert c.get("/api/v1/sessions/se-1").json()["messages"] == acked
+    finally:
+        for agent in agents:
+            agent.stop()
+        if late is not None:
+            late.stop()
+        first.stop()
+
+
+def test_a_cursor_far_beyond_the_log_gets_a_reset_on_a_replica(
+        two: tuple[ServeProcess, ServeProcess, str]) -> None:
+    a, b, token = two
+    with client(a.url, token) as c:
+        c.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
+    with client(b.url, token) as c:
+        wait_for(lambda: c.get("/api/v1/events").json()["last_event_id"] == 1, 15,
+                 what="the other replica to apply the event")
+    reader = SseReader(f"{b.url}/api/v1/stream",
+                       {"Authorization": f"Bearer {token}", "Last-Event-ID": str(10**12)}
+                       ).start()
+    [frame] = reader.wait_for(1, timeout=20)  # after the wait for a tailer that never gets there
+    assert frame.event == "reset" and frame.id == "1"
+    assert frame.data["cursor"] == 10**12 and frame.data["last_event_id"] == 1
+    reader.stop()
+    with client(b.url, token) as c:  # beyond any id: refused at once
+        r = c.get("/api/v1/stream", headers={"Last-Event-ID": str(2**63)})
+        assert r.status_code == 422 and "Last-Event-ID" in r.json()["error"]["message"]

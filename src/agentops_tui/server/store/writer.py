@@ -389,9 +389,7 @@ class Writer:
             try:
                 if self._stale and not self._recover_quietly():
                     raise StoreUnavailable("the store could not fold its log after a rollback")
-                self._ensure_connection()
-                ctx = WriteContext(self)
-                self.log.begin(self, ctx)
+                ctx = self._begin()
                 for job, future in batch:
                     try:
                         results.append((future, True, job(ctx)))
@@ -420,6 +418,22 @@ class Writer:
             except Exception:  # a lost connection: the group is committed all the same
                 log.exception("a step after the commit failed")
         return None
+
+    def _begin(self) -> WriteContext:
+        """Open the group's transaction. A connection the server dropped while it sat idle
+        (a restart that is over now) fails at its first statement, before anything of the
+        group was sent or folded: the group begins again, once, on a new connection."""
+        self._ensure_connection()
+        ctx = WriteContext(self)
+        try:
+            self.log.begin(self, ctx)
+        except DRIVER_ERRORS.outages:
+            if self._reconnect is None or not getattr(self.conn, "broken", False) or ctx.events:
+                raise
+            self._ensure_connection()
+            ctx = WriteContext(self)
+            self.log.begin(self, ctx)
+        return ctx
 
     def _roll_back(self, start_id: int) -> None:
         """Undo a failed group: the transaction, and all the state memory held beyond the
