@@ -10,6 +10,7 @@ import signal
 import threading
 from collections.abc import Iterator
 
+import httpx
 import psycopg
 import pytest
 
@@ -299,3 +300,53 @@ def test_a_cursor_far_beyond_the_log_gets_a_reset_on_a_replica(
     with client(b.url, token) as c:  # beyond any id: refused at once
         r = c.get("/api/v1/stream", headers={"Last-Event-ID": str(2**63)})
         assert r.status_code == 422 and "Last-Event-ID" in r.json()["error"]["message"]
+
+
+def test_a_replica_frozen_inside_a_group_commit_does_not_stop_the_others_writing(
+        two: tuple[ServeProcess, ServeProcess, str], database: str) -> None:
+    a, b, token = two
+    with client(a.url, token) as c:
+        c.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
+    frozen: list[httpx.Response] = []
+    with psycopg.connect(database, autocommit=True) as blocker:
+        # a row with the key B is about to append, not committed yet: B's group waits for it
+        # with the log's counter row locked, and freezes as soon as it goes on
+        blocker.execute("BEGIN")
+        blocker.execute("INSERT INTO events (id, workspace, type, ts, event_key, data)"
+                        " VALUES (%s, 'default', 'session.message', 0, 'held', '{}')",
+                        (2**62,))
+        blocked_by = blocker.info.backend_pid
+
+        def post_to_b() -> None:
+            with client(b.url, token) as c:
+                frozen.append(c.post("/api/v1/ingest", json={"events": [
+                    message(content="held", event_key="held")]}))
+
+        posting = threading.Thread(target=post_to_b)
+        posting.start()
+        wait_for(lambda: blocker.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE %s = ANY(pg_blocking_pids(pid))",
+            (blocked_by,)).fetchone() == (1,), 15, what="B's group to wait for the key")
+        b.proc.send_signal(signal.SIGSTOP)
+        try:
+            blocker.execute("ROLLBACK")
+            wait_for(lambda: blocker.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s"
+                " AND state = 'idle in transaction'", (_name(database),)).fetchone() == (1,),
+                15, what="B's group to wait, frozen, with the counter row locked")
+            with httpx.Client(base_url=a.url, headers={"Authorization": f"Bearer {token}"},
+                              timeout=60) as c:
+                r = c.post("/api/v1/ingest", json={"events": [message(content="on A")]})
+            assert r.status_code == 202, r.text
+        finally:
+            b.proc.send_signal(signal.SIGCONT)
+        posting.join(30)
+    [answer] = frozen
+    assert answer.status_code == 503, answer.text  # its transaction was ended: not written
+    with client(b.url, token) as c:
+        again = c.post("/api/v1/ingest", json={"events": [
+            message(content="held", event_key="held")]})
+        assert again.status_code == 202 and again.json()["accepted"] == 1, again.text
+    with psycopg.connect(database) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM events ORDER BY id")]
+    assert ids == list(range(1, len(ids) + 1)) and len(ids) == 3

@@ -117,12 +117,19 @@ def open_backend(db: DatabaseUrl | Path | str, *, synchronous: str = "FULL") -> 
     assert dsn is not None
     lock = PgLeaderLock(dsn, url.shown())
 
+    def open_writer() -> Connection:
+        conn = open_connection(url)
+        pg.bound_write_transactions(conn)
+        return conn
+
     def reconnect() -> Connection:
-        return pg.connect(dsn)
+        conn = pg.connect(dsn)
+        pg.bound_write_transactions(conn)
+        return conn
 
     return Backend(
         url, lock,
-        open_writer=lambda: open_connection(url),
+        open_writer=open_writer,
         open_reader=lambda: pg.connect(dsn, readonly=True),
         log=PostgresLog(), reconnect=reconnect, refuse_nul=True,
     )
