@@ -155,7 +155,7 @@ class ServeProcess(CommandProcess):
 
 # Fixtures that start a real server (or a console app on one): a test using any is integration.
 INTEGRATION_FIXTURES = frozenset({"live", "snap_compare", "fixed_server", "strict", "limited",
-                                  "quick", "slow_heartbeat"})
+                                  "quick", "slow_heartbeat", "replicas"})
 # Modules whose tests start servers, processes, CLIs or console apps themselves.
 INTEGRATION_MODULES = frozenset({
     "test_alerts.py", "test_alerts_actions.py", "test_alerts_config.py", "test_auth.py",
@@ -187,3 +187,20 @@ def postgres() -> Iterator[Cluster]:
     `postgres.new_database()`). Fails, never skips, when PostgreSQL cannot be started."""
     with running_cluster() as cluster:
         yield cluster
+
+
+@pytest.fixture
+def replicas(postgres: Cluster) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
+    """Two `agentops serve` replicas on one fresh PostgreSQL database, and an admin token."""
+    database = postgres.new_database()
+    token = make_token(database, "admin", "test")
+    options = ("--db", database, "--command-expiry", "4")
+    a = ServeProcess(*options)
+    try:
+        b = ServeProcess(*options)
+        try:
+            yield a, b, token
+        finally:
+            b.stop()
+    finally:
+        a.stop()

@@ -10,6 +10,8 @@ import pytest
 from agentops_tui.bench import Result, check, percentile, runner, unavailable
 from agentops_tui.cli import build_parser
 
+from postgres_cluster import Cluster
+
 
 def test_budgets_and_percentiles() -> None:
     assert check("x", 60_000, "events/s", at_least=50_000).ok is True
@@ -95,3 +97,29 @@ def test_fan_out_ramps_the_load_and_runs_the_stalled_client_check() -> None:
     stalled = figures["fanout_with_stalled_client_vs_without"]
     assert stalled.budget == ">= 0.9" and stalled.value and stalled.value > 0
     assert figures["fanout_server_cpu_us_per_delivery"].value
+
+
+def test_latency_across_two_replicas_streams_every_event_acknowledged_by_the_other(
+        postgres: Cluster) -> None:
+    from agentops_tui.bench import replicas
+
+    figures = {r.name: r for r in replicas.measure(postgres, seconds=2.0)}
+    p99 = figures["ingest_to_sse_two_replicas_p99_ms"]
+    assert p99.budget == "<= 60" and p99.value and p99.value > 0 and p99.baseline
+    assert "load on replica A, 10 clients on replica B" in p99.note
+    assert "each client received all" in p99.note and "FAILED" not in p99.note
+    assert figures["ingest_to_sse_two_replicas_p50_ms"].value
+
+
+def test_a_stream_client_short_of_an_acknowledged_event_fails_the_latency_figure() -> None:
+    from agentops_tui.bench.stream import Followers, latency_results
+
+    followers = Followers(clients=2, latencies=[0.010, 0.020])
+    followers.counts = [100, 99]
+    stats = {"sent": 100, "post_p50_ms": 5.0, "post_p99_ms": 9.0, "events_per_s": 2000.0}
+    p50, p99 = latency_results("x", followers, stats, at_most=60, where="here")
+    assert p99.value == 20.0 and p99.ok is False
+    assert "FAILED: 1 of 2 clients short of the 100 acknowledged events: client 2 got 99" \
+        in p99.note
+    followers.counts = [100, 100]
+    assert latency_results("x", followers, stats, at_most=60, where="here")[1].ok is True

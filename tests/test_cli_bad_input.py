@@ -92,6 +92,8 @@ def test_console_names_a_data_folder_it_cannot_write_its_log_to(tmp_path: Path,
     (["simulate", "--agents", "many"], "argument --agents: 'many' is not a whole number"),
     (["serve", "--port", "70000"], "argument --port: 70000 is outside 0–65535"),
     (["serve", "--retain-days", "0"], "argument --retain-days: 0 is not a number above zero"),
+    (["serve", "--retain-audit-days", "-1"],
+     "argument --retain-audit-days: -1 is not a number, zero or above"),
     (["serve", "--log-level", "loud"], "argument --log-level: invalid choice: 'loud'"),
 ])
 def test_options_out_of_range_are_named_before_anything_starts(

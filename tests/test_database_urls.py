@@ -9,10 +9,12 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from agentops_tui.server.control import agent_views
 from agentops_tui.server.store import migrations
 from agentops_tui.server.store.backends import open_connection
 from agentops_tui.server.store.database_url import UnsupportedDatabase, parse
@@ -141,3 +143,64 @@ def test_a_schema_1_postgresql_database_gets_the_alert_columns(postgres: Cluster
         assert conn.execute("SELECT count, last_seen FROM alerts").fetchone() == (1, 1000.0)
         version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         assert version[0] == str(SCHEMA_VERSION)
+
+
+def _index_names(conn: Any, backend: str) -> set[str]:
+    sql = ("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'sessions'"
+           if backend == "sqlite" else
+           "SELECT indexname FROM pg_indexes WHERE tablename = 'sessions'")
+    return {str(r[0]) for r in conn.execute(sql).fetchall()}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_schema_2_database_upgrades_to_3_with_its_data(
+        tmp_path: Path, request: pytest.FixtureRequest, backend: str) -> None:
+    """Schema 3 adds the index of each agent's sessions (`sessions_agent`); the rows stay."""
+    url = (str(tmp_path / "v2.db") if backend == "sqlite"
+           else request.getfixturevalue("postgres").new_database())
+    conn = open_connection(url)
+    try:  # as schema 2 left it: the tables and their rows, no sessions_agent
+        for n, agent in enumerate(("ag-1", "ag-2", "ag-1")):
+            conn.execute("INSERT INTO sessions (workspace, id, agent_id, status, started_at,"
+                         " last_activity, data) VALUES ('default', ?, ?, 'ended', ?, ?, '{}')",
+                         (f"se-{n}", agent, 100.0 + n, 100.0 + n))
+            conn.execute("INSERT INTO messages (workspace, session_id, seq, role, content, ts)"
+                         " VALUES ('default', ?, 1, 'user', ?, ?)", (f"se-{n}", f"m{n}", 200.0 + n))
+        conn.execute("INSERT INTO audit (ts, workspace, actor, action, result)"
+                     " VALUES (300.0, 'default', 'ops', 'session.pause', 'accepted')")
+        conn.execute("DROP INDEX sessions_agent")
+        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        assert "sessions_agent" not in _index_names(conn, backend)
+    finally:
+        conn.close()
+    upgrade = _agentops("db", "upgrade", "--db", url, cwd=tmp_path)
+    assert upgrade.returncode == 0, upgrade.stderr
+    assert f"from schema 2 to {SCHEMA_VERSION}" in upgrade.stdout
+    conn = open_connection(url)
+    try:
+        assert "sessions_agent" in _index_names(conn, backend)
+        version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert int(version[0]) == SCHEMA_VERSION == 3
+        page, total = agent_views.message_page(conn, "default", "ag-1", 0, 10)
+        assert total == 2 and [m["content"] for m in page] == ["m0", "m2"]
+        assert conn.execute("SELECT actor, action, ts FROM audit").fetchall() == [
+            ("ops", "session.pause", 300.0)]
+        assert conn.execute("SELECT count(*) FROM sessions").fetchone()[0] == 3
+    finally:
+        conn.close()
+
+
+def test_sqlite_reads_an_agents_messages_by_its_sessions(tmp_path: Path) -> None:
+    """SQLite keeps no statistics, so the query's shape decides its plan: the agent's
+    sessions by `sessions_agent`, then each one's messages by key, never every message of
+    the workspace."""
+    conn = open_connection(str(tmp_path / "plan.db"))
+    try:
+        sql = ("SELECT m.session_id, m.seq, m.role, m.content, m.ts"
+               + agent_views._AGENT_MESSAGES + " ORDER BY m.ts, m.session_id, m.seq LIMIT 50")
+        plan = [str(r[-1]) for r in conn.execute(
+            "EXPLAIN QUERY PLAN " + sql, ("default", "ag-1")).fetchall()]
+    finally:
+        conn.close()
+    assert any("sessions_agent (workspace=? AND agent_id=?)" in step for step in plan), plan
+    assert any("PRIMARY KEY (workspace=? AND session_id=?)" in step for step in plan), plan

@@ -8,13 +8,11 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from agentops_tui.server.embedded import make_token
 from agentops_tui.server.store.database_url import parse
 from agentops_tui.server.store.db_copy import copy_database
 from agentops_tui.server.store.db_lock import DatabaseInUse
@@ -41,22 +39,6 @@ def _metric(url: str, token: str, name: str) -> float:
 
 def _leader(url: str, token: str) -> int:
     return int(_metric(url, token, "agentops_leader"))
-
-
-@pytest.fixture
-def replicas(postgres: Cluster) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
-    database = postgres.new_database()
-    token = make_token(database, "admin", "test")
-    options = ("--db", database, "--command-expiry", "4")
-    a = ServeProcess(*options)
-    try:
-        b = ServeProcess(*options)
-        try:
-            yield a, b, token
-        finally:
-            b.stop()
-    finally:
-        a.stop()
 
 
 def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(

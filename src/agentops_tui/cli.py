@@ -15,6 +15,7 @@ from agentops_tui.cli_types import (
     LOG_LEVELS,
     agent_count,
     is_loopback,
+    non_negative_number,
     port,
     positive_number,
     whole_number,
@@ -60,7 +61,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             db_path=db,
             auth=not args.no_auth,
             retention=Retention(
-                max_events=args.retain_events, max_age_seconds=args.retain_days * 86400
+                max_events=args.retain_events, max_age_seconds=args.retain_days * 86400,
+                audit_max_age_seconds=args.retain_audit_days * 86400,
             ),
             prices_override=paths.prices_override_file(),
             alerts=load_alert_settings(config_file),
@@ -335,6 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-auth", action="store_true", help="no tokens (loopback only)")
     serve.add_argument("--retain-events", type=whole_number(1, 10**12), default=2_000_000)
     serve.add_argument("--retain-days", type=positive_number, default=7.0)
+    serve.add_argument("--retain-audit-days", type=non_negative_number, default=365.0,
+                       help="days audit entries are kept (0: forever)")
     serve.add_argument("--command-expiry", type=positive_number, default=30.0,
                        help="seconds an agent has to acknowledge a command")
     serve.add_argument("--auth-failures-per-minute", type=whole_number(0, 10**6), default=30,

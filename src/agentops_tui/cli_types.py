@@ -38,6 +38,17 @@ def positive_number(text: str) -> float:
     return value
 
 
+def non_negative_number(text: str) -> float:
+    """A finite number, zero or above (where 0 means "no limit")."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} is not a number, zero or above")
+    return value
+
+
 port = whole_number(0, 65535)
 agent_count = whole_number(1, 1000)
 

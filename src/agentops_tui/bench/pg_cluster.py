@@ -33,6 +33,16 @@ def _tool(name: str) -> str:
     return found
 
 
+def missing() -> str:
+    """Why no cluster can be started here ('' when one can)."""
+    try:
+        for name in ("initdb", "pg_ctl"):
+            _tool(name)
+    except RuntimeError as exc:
+        return str(exc)
+    return ""
+
+
 class Cluster:
     def __init__(self) -> None:
         # short and outside pytest's private temp folders: the socket path must stay under

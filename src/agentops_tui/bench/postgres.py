@@ -10,7 +10,10 @@ server's defaults otherwise) on this machine:
   one idle stream client following it throughout, exactly as the SQLite ingest benchmark
   (`ingest.http_ingest`): every 202 is a committed group, every event reaches the client.
 
-Not available (not failed) where PostgreSQL is not installed.
+Then ingest → SSE latency across two replicas, the load on one and the stream clients on
+the other (`replicas`), on a cluster of its own.
+
+Not available (not failed) where PostgreSQL (or its driver, psycopg) is not installed.
 """
 
 from __future__ import annotations
@@ -57,17 +60,31 @@ def raw_copy(url: str, seconds: float) -> float:
     return inserted / elapsed
 
 
+def _missing() -> str:
+    """Why PostgreSQL cannot be benchmarked here ('' when it can)."""
+    try:
+        from agentops_tui.bench.pg_cluster import missing
+    except ImportError as exc:  # psycopg, the driver, comes with the postgres extra
+        return f"{exc} (pip install 'agentops-tui[postgres]')"
+    return missing()
+
+
 def run(quick: bool) -> list[Result]:
+    from agentops_tui.bench import replicas
+
+    why = _missing()
+    if why:
+        why = why.splitlines()[0][:200]
+        return [unavailable("ingest_postgres_vs_raw_copy", "x", f">= {MIN_RATIO:g}", why),
+                *replicas.not_available(why)]
     from agentops_tui.bench.pg_cluster import running_cluster
 
     seconds = 4.0 if quick else 12.0
-    try:
-        with running_cluster() as cluster:
-            raw = raw_copy(cluster.new_database(), seconds / 2)
-            http, stats = http_ingest(seconds, db=cluster.new_database())
-    except (RuntimeError, ImportError) as exc:  # no PostgreSQL (or no psycopg) here
-        why = str(exc).splitlines()[0][:200]
-        return [unavailable("ingest_postgres_vs_raw_copy", "x", f">= {MIN_RATIO:g}", why)]
+    with running_cluster() as cluster:
+        raw = raw_copy(cluster.new_database(), seconds / 2)
+        http, stats = http_ingest(seconds, db=cluster.new_database())
+    with running_cluster() as cluster:  # a cluster of its own: no vacuum of the ingest's rows
+        two_replicas = replicas.run(cluster, quick)
     note = (f"baseline: raw binary COPY, {BATCH} rows per committed transaction "
             f"({raw:,.0f} events/s), same cluster")
     client = stats["client"]
@@ -81,4 +98,5 @@ def run(quick: bool) -> list[Result]:
               baseline=raw, note=note),
         check("ingest_postgres_stream_client_received_vs_acknowledged", received, "x",
               at_least=1.0, note="the stream client got every acknowledged event"),
+        *two_replicas,
     ]

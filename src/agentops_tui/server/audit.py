@@ -2,7 +2,8 @@
 
 Entries are written inside the same transaction as the action they describe, so an action
 that happened is always audited and an audited action always happened (or says it was
-refused). Nothing updates or deletes audit rows.
+refused). Nothing updates audit rows; retention deletes those older than its audit limit
+(`agentops serve --retain-audit-days`, store/retention.py).
 """
 
 from __future__ import annotations

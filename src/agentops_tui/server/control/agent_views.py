@@ -13,11 +13,14 @@ from typing import Any
 from agentops_tui.models import Agent, Session
 from agentops_tui.server.store.connection import Connection
 
-# The agent's sessions joined to their messages; time order across sessions, then each
-# session's own order.
+# The messages of the agent's sessions (ordered by the caller: time across sessions, then
+# each session's own order). Written as a subquery so that SQLite, which keeps no table
+# statistics, takes the agent's sessions first (index `sessions_agent`) and looks up each
+# one's messages, rather than reading every message of the workspace; PostgreSQL plans the
+# join the same way either way.
 _AGENT_MESSAGES = (
-    " FROM messages m JOIN sessions s ON s.workspace = m.workspace AND s.id = m.session_id"
-    " WHERE s.workspace = ? AND s.agent_id = ?"
+    " FROM messages m WHERE (m.workspace, m.session_id) IN"
+    " (SELECT workspace, id FROM sessions WHERE workspace = ? AND agent_id = ?)"
 )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # backend → version → what takes a database from the version before to it: SQL statements
 # (separated by `;`) or a function of the connection (ALTERs of existing tables; new tables

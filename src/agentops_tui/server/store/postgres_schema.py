@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 );
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (workspace, started_at, id);
 CREATE INDEX IF NOT EXISTS sessions_active ON sessions (workspace, status);
+-- an agent's sessions: its messages across them (seed 002's /agents/{id}/messages joins
+-- these ids to messages) and `GET /sessions?agent_id=`, newest first
+CREATE INDEX IF NOT EXISTS sessions_agent ON sessions (workspace, agent_id, started_at, id);
 CREATE TABLE IF NOT EXISTS messages (
     workspace TEXT NOT NULL, session_id TEXT NOT NULL, seq BIGINT NOT NULL,
     role TEXT NOT NULL, content TEXT NOT NULL, ts DOUBLE PRECISION NOT NULL,
@@ -193,6 +196,9 @@ STEPS["postgresql"][2] = (
     "ALTER TABLE alerts ADD COLUMN IF NOT EXISTS count BIGINT NOT NULL DEFAULT 1;"
     " ALTER TABLE alerts ADD COLUMN IF NOT EXISTS last_seen DOUBLE PRECISION NOT NULL"
     " DEFAULT 0; UPDATE alerts SET last_seen = raised_at WHERE last_seen = 0")
+# Schema 2 → 3: `sessions_agent`, an index of each agent's sessions. New indexes come with
+# the DDL, which runs after the steps in the same transaction.
+STEPS["postgresql"][3] = ""
 
 
 def schema_version(conn: Connection) -> int | None:

@@ -1,8 +1,10 @@
-"""Retention of the event log: how much of it to keep, and pruning past that.
+"""Retention: how much of the event log and the audit log to keep, and pruning past that.
 
 Current state is never pruned. The log keeps at least every event after the last state
 checkpoint (`state_through`): the store folds those again when it opens. The notifications
 delivery log follows the same limits (age, and at most as many rows as the log has events).
+The audit log has a limit of its own, by age alone and far longer; it is pruned at the same
+times, by the store that leads.
 """
 
 from __future__ import annotations
@@ -22,10 +24,14 @@ log = logging.getLogger("agentops.store")
 
 @dataclass(frozen=True)
 class Retention:
-    """How much of the event log to keep. Current state is never pruned."""
+    """How much of the event log to keep, and how long to keep audit entries. Current state
+    is never pruned."""
 
     max_events: int = 2_000_000
     max_age_seconds: float = 7 * 86400
+    # what operators did is asked about long after the events around it are gone, so the
+    # audit log has its own limit, by age only; 0 keeps it forever
+    audit_max_age_seconds: float = 365 * 86400
     every_commits: int = 500
 
 
@@ -48,6 +54,7 @@ def prune_log(writer: Writer, ret: Retention, pruned_through: int) -> tuple[int,
     with writer.lock:
         conn = writer.conn
         prune_notifications(conn, ret, time.time())
+        prune_audit(conn, ret, time.time())
         cutoff_id = writer.next_event_id - 1 - ret.max_events
         cutoff = max(cutoff_id, _aged_prefix(writer, time.time() - ret.max_age_seconds))
         # the log must keep what the tables lack; and a session forgotten below must have
@@ -103,3 +110,46 @@ def prune_notifications(conn: Connection, ret: Retention, now: float) -> int:
         log.exception("pruning the notifications log failed")
         return 0
     return int(deleted)
+
+
+# At most this many audit entries go at each pruning: the first one after an upgrade may find
+# years of them, and must not hold every write waiting on the writer for long. The rest go at
+# the next prunings (every `every_commits` commits).
+AUDIT_BATCH = 10_000
+
+# The workspaces that have audit entries, each found by one probe of the `audit_ts` index
+# (workspace, ts) past the one before: a table scan every pruning would grow with the log.
+_AUDIT_WORKSPACES = (
+    "WITH RECURSIVE ws (name) AS ("
+    " SELECT min(workspace) FROM audit"
+    " UNION ALL SELECT (SELECT min(workspace) FROM audit WHERE workspace > ws.name)"
+    " FROM ws WHERE ws.name IS NOT NULL)"
+    " SELECT name FROM ws WHERE name IS NOT NULL"
+)
+_DELETE_AGED_AUDIT = (
+    "DELETE FROM audit WHERE id IN"
+    " (SELECT id FROM audit WHERE workspace = ? AND ts < ? LIMIT ?)"
+)
+
+
+def prune_audit(conn: Connection, ret: Retention, now: float) -> int:
+    """Drop audit entries older than `audit_max_age_seconds` (writer thread, lock held; none
+    when it is 0). By age alone: an entry's `ts` is the server's clock when it was written,
+    so no entry younger than the limit goes. Returns how many were dropped."""
+    if ret.audit_max_age_seconds <= 0:
+        return 0
+    before = now - ret.audit_max_age_seconds
+    budget = AUDIT_BATCH
+    try:
+        workspaces = [str(row[0]) for row in conn.execute(_AUDIT_WORKSPACES).fetchall()]
+        conn.execute(BEGIN_WRITE)
+        for workspace in workspaces:
+            budget -= int(conn.execute(_DELETE_AGED_AUDIT, (workspace, before, budget)).rowcount)
+            if budget <= 0:
+                break
+        conn.execute("COMMIT")
+    except DRIVER_ERRORS.database:
+        rollback(conn)
+        log.exception("pruning the audit log failed")
+        return 0
+    return AUDIT_BATCH - budget

@@ -50,6 +50,9 @@ CREATE TABLE IF NOT EXISTS sessions (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_started ON sessions (workspace, started_at, id);
 CREATE INDEX IF NOT EXISTS sessions_active ON sessions (workspace, status);
+-- an agent's sessions: its messages across them (seed 002's /agents/{id}/messages joins
+-- these ids to messages) and `GET /sessions?agent_id=`, newest first
+CREATE INDEX IF NOT EXISTS sessions_agent ON sessions (workspace, agent_id, started_at, id);
 CREATE TABLE IF NOT EXISTS messages (
     workspace TEXT NOT NULL, session_id TEXT NOT NULL, seq INTEGER NOT NULL,
     role TEXT NOT NULL, content TEXT NOT NULL, ts REAL NOT NULL,
@@ -254,6 +257,9 @@ def _add_alert_grouping(conn: sqlite3.Connection) -> None:
 
 
 STEPS["sqlite"][2] = _add_alert_grouping
+# Schema 2 → 3: `sessions_agent`, an index of each agent's sessions. New indexes come with
+# the DDL, which runs after the steps on every open, so the step itself has nothing to do.
+STEPS["sqlite"][3] = ""
 
 
 def open_database(path: Path, *, synchronous: str = "FULL") -> sqlite3.Connection:
