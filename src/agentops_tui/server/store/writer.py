@@ -128,9 +128,18 @@ class Writer:
     def fleet(self, workspace: str) -> Fleet:
         fleet = self.fleets.get(workspace)
         if fleet is None:
+            self._ensure_connection()  # a reader may be first here after an outage
             fleet = self._load_fleet(workspace)
             self.fleets[workspace] = fleet
         return fleet
+
+    def fold_if_rolled_back(self) -> None:
+        """For a reader of the fleets (lock held): after a group rolled back and its store
+        could not fold the log again (the database was out of reach), memory holds nothing;
+        loading a fleet from the tables alone would leave out what the log holds after the
+        checkpoint. Fold it first; StoreUnavailable while that still fails."""
+        if self._stale and not self._recover_quietly():
+            raise StoreUnavailable("the store could not fold its log after a rollback")
 
     def resolve_folds(self, kind: str) -> tuple[Handler, ...]:
         """The folds' handlers of one event type, looked up once per type."""
