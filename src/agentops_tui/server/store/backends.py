@@ -117,12 +117,19 @@ def open_backend(db: DatabaseUrl | Path | str, *, synchronous: str = "FULL") -> 
     assert dsn is not None
     lock = PgLeaderLock(dsn, url.shown())
 
+    def open_writer() -> Connection:
+        conn = open_connection(url)
+        pg.bound_write_transactions(conn)
+        return conn
+
     def reconnect() -> Connection:
-        return pg.connect(dsn)
+        conn = pg.connect(dsn)
+        pg.bound_write_transactions(conn)
+        return conn
 
     return Backend(
         url, lock,
-        open_writer=lambda: open_connection(url),
+        open_writer=open_writer,
         open_reader=lambda: pg.connect(dsn, readonly=True),
         log=PostgresLog(), reconnect=reconnect, refuse_nul=True,
     )
@@ -214,15 +221,25 @@ class PerThreadConnection:
         return conn
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Cursor:
-        try:
-            return self._connection().execute(sql, parameters)
-        except DRIVER_ERRORS.outages as exc:
-            self._local.conn = None
-            raise StoreUnavailable(f"the database cannot be reached: {exc}") from None
+        return self._run(lambda conn: conn.execute(sql, parameters))
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Cursor:
+        rows = list(parameters)
+        return self._run(lambda conn: conn.executemany(sql, rows))
+
+    def _run(self, statement: Callable[[Connection], Cursor]) -> Cursor:
+        """`statement` on this thread's connection; once more on a new one when the server
+        had dropped the old one while it sat idle (a restart that is over now: its first
+        statement fails, and nothing of it ran)."""
+        had: Connection | None = getattr(self._local, "conn", None)
         try:
-            return self._connection().executemany(sql, parameters)
+            return statement(self._connection())
+        except DRIVER_ERRORS.outages as exc:
+            self._local.conn = None
+            if had is None or not getattr(had, "broken", False):
+                raise StoreUnavailable(f"the database cannot be reached: {exc}") from None
+        try:
+            return statement(self._connection())
         except DRIVER_ERRORS.outages as exc:
             self._local.conn = None
             raise StoreUnavailable(f"the database cannot be reached: {exc}") from None

@@ -21,7 +21,7 @@ from psycopg import errors as pg_errors
 from psycopg.adapt import Dumper, Loader
 from psycopg.pq import Format, TransactionStatus
 
-from agentops_tui.server.store.connection import Cursor
+from agentops_tui.server.store.connection import Connection, Cursor
 from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
 
 # A lost or shut-down server, a failed transaction, a full disk: every job would fail alike.
@@ -198,6 +198,18 @@ class PgConnection:
 # planner reads the whole log instead once it holds a few thousand rows. 1.1 is the usual
 # setting for SSDs and for databases that fit in memory.
 _SESSION = "-c random_page_cost=1.1"
+
+
+# A writer frozen inside a group commit (SIGSTOP, a paused VM) holds the log's counter row,
+# and every replica's writes wait for it: the server ends a transaction that has waited this
+# long for its next statement (the writer sends its statements back to back; folding a long
+# backlog may pause it for a few seconds). Its group then fails and is folded again.
+IDLE_IN_WRITE_MS = 10_000
+
+
+def bound_write_transactions(conn: Connection) -> None:
+    """For the store's writer connection: see IDLE_IN_WRITE_MS."""
+    conn.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_WRITE_MS}")
 
 
 def connect(dsn: str, *, readonly: bool = False, application: str = "agentops") -> PgConnection:

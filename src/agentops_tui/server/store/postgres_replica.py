@@ -10,7 +10,13 @@ and hands them to the fan-out, in id order.
 
 Background jobs run on one replica: the one holding a session advisory lock. The others try
 again every few seconds; PostgreSQL drops the lock with the holder's connection, so a killed
-leader is replaced within one retry interval after its connection is gone.
+leader is replaced within one retry interval after its connection is gone, plus a grace
+period. Two replicas must never run the jobs at once, so leading is a lease: the leader
+confirms its lock connection every second and stops leading when its last confirmation is
+older than LEASE_SECONDS (a leader that was frozen, SIGSTOP or a paused VM, finds its lease
+lapsed the moment it runs again), and a replica that takes the lock over waits longer than
+that lease before it leads. The lock connection asks the server to close it when it sits
+idle (IDLE_SESSION_MS): a frozen leader's lock is released instead of held forever.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+from psycopg import errors as pg_errors
 
 from agentops_tui.server.store.db_lock import DatabaseInUse
 from agentops_tui.server.store.dialect import DRIVER_ERRORS
@@ -35,7 +43,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("agentops.store")
 
 LEADER_KEY = 734_620_190  # below 2^31: pg_locks shows it as objid, classid 0
-LEADER_RETRY_SECONDS = 3.0
+LEADER_RETRY_SECONDS = 3.0  # how often a replica that does not lead tries for the lock
+CONFIRM_SECONDS = 1.0  # how often the leader confirms its lock connection
+LEASE_SECONDS = 3.0  # the leader stops leading when its last confirmation is older than this
+# a replica that took the lock over leads only once whoever held it has surely stopped
+TAKEOVER_GRACE_SECONDS = LEASE_SECONDS + 1.0
+IDLE_SESSION_MS = 6000  # several confirmations missed: the process is frozen
 POLL_SECONDS = 0.25
 _HOLDER = "agentops replica pid {pid}"
 _LOOK = ("SELECT head, (SELECT value FROM meta WHERE key = 'pruned_through')"
@@ -49,17 +62,28 @@ class PgLeaderLock:
     def __init__(self, dsn: str, shown: str) -> None:
         self.dsn = dsn
         self.shown = shown
-        self.held = False
+        self._leads_from: float | None = None  # monotonic; None: the lock is not ours
+        self._confirmed_at = 0.0
         self._conn: PgConnection | None = None
         self._name = _HOLDER.format(pid=os.getpid())
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    @property
+    def held(self) -> bool:
+        """This replica leads: it holds the lock, has confirmed it within the lease and is
+        past the grace period of a takeover."""
+        leads_from = self._leads_from
+        now = time.monotonic()
+        return (leads_from is not None and now >= leads_from
+                and now - self._confirmed_at < LEASE_SECONDS)
+
     def acquire(self) -> None:
         """Try for the lock once (raising DatabaseUnusable when the server is out of reach),
-        then keep trying, and checking it is still held, on a thread of its own."""
+        then keep trying, and checking it is still held, on a thread of its own. Taken at
+        start, the lock leads at once: a replica starting is no takeover of a running one."""
         try:
-            self._try()
+            self._try(grace=0.0)
         except DRIVER_ERRORS.database as exc:
             raise DatabaseUnusable(f"cannot connect to the database {self.shown}: {exc}") from None
         self._stop.clear()
@@ -81,29 +105,35 @@ class PgLeaderLock:
             raise DatabaseInUse(f"database {self.shown} is in use by {who}; stop it first")
 
     def _run(self) -> None:
-        while not self._stop.wait(LEADER_RETRY_SECONDS):
+        while not self._stop.wait(
+                LEADER_RETRY_SECONDS if self._leads_from is None else CONFIRM_SECONDS):
             try:
-                self._try()
+                self._try(grace=TAKEOVER_GRACE_SECONDS)
             except DRIVER_ERRORS.database as exc:
-                if self.held:
+                if self._leads_from is not None:
                     log.warning("lost the leader lock with its connection: %s", exc)
                 self._lose()
 
-    def _try(self) -> None:
+    def _try(self, *, grace: float) -> None:
         if self._conn is None or self._conn.broken:
             self._lose()
             self._conn = connect(self.dsn, application=self._name)
-        if self.held:
+            with contextlib.suppress(pg_errors.UndefinedObject):  # before PostgreSQL 14
+                self._conn.execute(f"SET idle_session_timeout = {IDLE_SESSION_MS}")
+        if self._leads_from is not None:
             self._conn.execute("SELECT 1")  # still connected: still holding
+            self._confirmed_at = time.monotonic()
             return
         taken = bool(self._conn.execute("SELECT pg_try_advisory_lock(?)",
                                         (LEADER_KEY,)).fetchone()[0])
         if taken:
-            log.info("this replica now runs the background jobs (leader)")
-        self.held = taken
+            self._confirmed_at = time.monotonic()
+            self._leads_from = self._confirmed_at + grace
+            log.info("this replica now runs the background jobs (leader)%s",
+                     f" after {grace:g} s" if grace else "")
 
     def _lose(self) -> None:
-        self.held = False
+        self._leads_from = None
         if self._conn is not None:
             with contextlib.suppress(*DRIVER_ERRORS.database):
                 self._conn.close()

@@ -54,23 +54,30 @@ class ReadPool:
     def _call(self, fn: Callable[[Connection], T]) -> T:
         if self._closed:  # queued before the close, started after it
             raise StoreClosed("the store is closed")
-        try:
-            return fn(self._connection())
-        except DRIVER_ERRORS.outages as exc:
-            if not isinstance(exc, DRIVER_ERRORS.database):
-                raise  # MemoryError, OSError: not the database's
-            self._forget_connection()
-            raise StoreUnavailable(f"the database could not answer: {exc}") from None
+        for attempt in (1, 2):
+            try:
+                return fn(self._connection())
+            except DRIVER_ERRORS.outages as exc:
+                if not isinstance(exc, DRIVER_ERRORS.database):
+                    raise  # MemoryError, OSError: not the database's
+                # a connection the server dropped while it sat idle (a restart that is
+                # over now): a read is safe to run again, once, on a new one
+                if not self._forget_connection() or attempt == 2:
+                    raise StoreUnavailable(f"the database could not answer: {exc}") from None
+        raise AssertionError("unreachable")
 
-    def _forget_connection(self) -> None:
+    def _forget_connection(self) -> bool:
+        """Drop this thread's connection if it is broken; whether it was."""
         conn: Connection | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(conn, "broken", False):
-            self._local.conn = None
-            with self._lock:
-                if conn in self._opened:
-                    self._opened.remove(conn)
-            with contextlib.suppress(*DRIVER_ERRORS.database):
-                conn.close()
+        if conn is None or not getattr(conn, "broken", False):
+            return False
+        self._local.conn = None
+        with self._lock:
+            if conn in self._opened:
+                self._opened.remove(conn)
+        with contextlib.suppress(*DRIVER_ERRORS.database):
+            conn.close()
+        return True
 
     def _connection(self) -> Connection:
         conn: Connection | None = getattr(self._local, "conn", None)

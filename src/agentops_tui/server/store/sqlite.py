@@ -186,6 +186,7 @@ class Store:
 
     def snapshot(self, workspace: str) -> Snapshot:
         with self.writer.lock:
+            self.writer.fold_if_rolled_back()
             fleet = self.writer.fleet(workspace)
             return Snapshot(
                 last_event_id=self.writer.committed_id,
@@ -209,6 +210,7 @@ class Store:
     def with_fleet(self, workspace: str, fn: Callable[[Fleet], Any]) -> Any:
         """Run a read of the in-memory state under the writer lock."""
         with self.writer.lock:
+            self.writer.fold_if_rolled_back()
             return fn(self.writer.fleet(workspace))
 
     @property

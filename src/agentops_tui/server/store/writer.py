@@ -136,9 +136,18 @@ class Writer:
     def fleet(self, workspace: str) -> Fleet:
         fleet = self.fleets.get(workspace)
         if fleet is None:
+            self._ensure_connection()  # a reader may be first here after an outage
             fleet = self._load_fleet(workspace)
             self.fleets[workspace] = fleet
         return fleet
+
+    def fold_if_rolled_back(self) -> None:
+        """For a reader of the fleets (lock held): after a group rolled back and its store
+        could not fold the log again (the database was out of reach), memory holds nothing;
+        loading a fleet from the tables alone would leave out what the log holds after the
+        checkpoint. Fold it first; StoreUnavailable while that still fails."""
+        if self._stale and not self._recover_quietly():
+            raise StoreUnavailable("the store could not fold its log after a rollback")
 
     def resolve_folds(self, kind: str) -> tuple[Handler, ...]:
         """The folds' handlers of one event type, looked up once per type."""
@@ -361,9 +370,11 @@ class Writer:
                 self.next_event_id = newest + 1
             if count:
                 log.info("folded %d logged events after the checkpoint", count)
-            self.checkpoint_now()
         if unpublished:
             self._on_commit(unpublished)
+        # after publishing: a checkpoint that finds another replica's in the tables folds
+        # the log again, and hands on what was appended since; those must follow these
+        self.checkpoint_now()
 
     def _ensure_connection(self) -> None:
         """After an outage that took the connection with it: open another (raising the
@@ -417,9 +428,7 @@ class Writer:
             try:
                 if self._stale and not self._recover_quietly():
                     raise StoreUnavailable("the store could not fold its log after a rollback")
-                self._ensure_connection()
-                ctx = WriteContext(self)
-                self.log.begin(self, ctx)
+                ctx = self._begin()
                 for job, future in batch:
                     try:
                         results.append((future, True, job(ctx)))
@@ -448,6 +457,22 @@ class Writer:
             except Exception:  # a lost connection: the group is committed all the same
                 log.exception("a step after the commit failed")
         return None
+
+    def _begin(self) -> WriteContext:
+        """Open the group's transaction. A connection the server dropped while it sat idle
+        (a restart that is over now) fails at its first statement, before anything of the
+        group was sent or folded: the group begins again, once, on a new connection."""
+        self._ensure_connection()
+        ctx = WriteContext(self)
+        try:
+            self.log.begin(self, ctx)
+        except DRIVER_ERRORS.outages:
+            if self._reconnect is None or not getattr(self.conn, "broken", False) or ctx.events:
+                raise
+            self._ensure_connection()
+            ctx = WriteContext(self)
+            self.log.begin(self, ctx)
+        return ctx
 
     def _roll_back(self, start_id: int) -> None:
         """Undo a failed group: the transaction, and all the state memory held beyond the
