@@ -11,9 +11,10 @@ outcome when it next looks (`settle`, or `poll` after the wake-up this thread se
 One batch at most is in flight: none is taken until the last one landed or came back. A
 batch whose transaction fails comes back whole (`Checkpoint.returned`) and is retried one
 interval later; one that finds `state_through` moved by another replica's checkpoint is
-rolled back and handed to the writer's own checkpoint, which rebases (`Writer._rebase`).
-Every step that needs the tables current, or empties memory (a rollback, retention,
-shutdown), waits for the batch in flight first (`Writer.checkpoint_now`, `settle`).
+rolled back and handed to the writer's own checkpoint, which rebases
+(`CheckpointWriter._rebase`). Every step that needs the tables current, or empties memory
+(a rollback, retention, shutdown), waits for the batch in flight first
+(`Writer.checkpoint_now`, `settle`).
 
 SQLite has one writer per file: a second connection would only queue behind the group
 commits' lock, so there the writer thread writes the checkpoint itself.

@@ -5,14 +5,15 @@ The writer runs every queued job (`WriteContext`), writes the group's log rows i
 and only then answers each job's future and hands the events to the fan-out. One fsync
 covers them all. The derived tables follow in checkpoint
 transactions of their own (`checkpoint`): at most `Checkpoint.interval` behind, sooner when
-many events wait, and whenever a reader asks for current tables (`request_checkpoint`).
+many events wait, and whenever a reader asks for current tables (`request_checkpoint`);
+`checkpoint_writer` writes them. A group that fails is rolled back and memory folded again
+from the log, as on open (`recovery`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import queue
 import threading
@@ -23,9 +24,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from agentops_tui.core.fleet import Fleet
 from agentops_tui.server.store.checkpoint import Checkpoint, Handler
+from agentops_tui.server.store.checkpoint_writer import CheckpointWriter, answer_checkpoint
 from agentops_tui.server.store.connection import Connection
-from agentops_tui.server.store.dialect import BEGIN_WRITE, DRIVER_ERRORS
-from agentops_tui.server.store.failures import answer, is_outage, rollback
+from agentops_tui.server.store.dialect import DRIVER_ERRORS
+from agentops_tui.server.store.failures import answer, is_outage
+from agentops_tui.server.store.recovery import Recovery
 from agentops_tui.server.store.write_context import (
     LoggedEvent,
     Rejected,
@@ -48,13 +51,6 @@ Job = Callable[[WriteContext], Any]
 Reaction = Callable[[WriteContext, LoggedEvent], None]
 _STOP = object()
 _WAKE = object()  # a checkpoint written in the background has an outcome
-
-
-def _answer_checkpoint(asked: Future[None], ok: bool) -> None:
-    if ok:
-        asked.set_result(None)
-    else:
-        asked.set_exception(StoreUnavailable("the store could not write its state checkpoint"))
 
 
 class Writer:
@@ -85,7 +81,7 @@ class Writer:
         self.next_event_id = next_event_id
         self.committed_id = next_event_id - 1  # the newest id a reader may rely on
         self._load_fleet = load_fleet
-        self._on_commit = on_commit
+        self.on_commit = on_commit
         self.lock = threading.RLock()  # held from BEGIN to COMMIT; readers of fleets take it
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
@@ -104,15 +100,13 @@ class Writer:
         # the events other processes sharing the database appended (`follow`)
         self._derived: set[Reaction] = set()
         self.fold_handlers: dict[str, tuple[Handler, ...]] = {}
-        # memory lost what a rolled-back group's predecessors folded and has not folded the
-        # log again yet (that failed too): nothing may be written until it has
-        self._stale = False
         # Replicas on one database: only the leader writes checkpoints on the timer; the
-        # others write one when a reader asks or too much is pending (see checkpoint_now).
+        # others write one when a reader asks or too much is pending (see checkpoint_writer).
         self.leading: Callable[[], bool] = lambda: True
-        self._rebasing = False
         # PostgreSQL: checkpoints on the timer are written beside the group commits
         self.background: BackgroundCheckpoint | None = None
+        self.checkpointing = CheckpointWriter(self)
+        self.recovery = Recovery(self)
 
     def wake(self) -> None:
         """Have the writer thread look at a background checkpoint's outcome."""
@@ -131,23 +125,19 @@ class Writer:
         while not self._queue.empty():  # a reader that asked after the stop is answered
             item = self._queue.get_nowait()
             if isinstance(item, Future):
-                _answer_checkpoint(item, self.checkpoint_now())
+                answer_checkpoint(item, self.checkpoint_now())
 
     def fleet(self, workspace: str) -> Fleet:
         fleet = self.fleets.get(workspace)
         if fleet is None:
-            self._ensure_connection()  # a reader may be first here after an outage
+            self.ensure_connection()  # a reader may be first here after an outage
             fleet = self._load_fleet(workspace)
             self.fleets[workspace] = fleet
         return fleet
 
     def fold_if_rolled_back(self) -> None:
-        """For a reader of the fleets (lock held): after a group rolled back and its store
-        could not fold the log again (the database was out of reach), memory holds nothing;
-        loading a fleet from the tables alone would leave out what the log holds after the
-        checkpoint. Fold it first; StoreUnavailable while that still fails."""
-        if self._stale and not self._recover_quietly():
-            raise StoreUnavailable("the store could not fold its log after a rollback")
+        """For a reader of the fleets (lock held): see `Recovery.fold_if_rolled_back`."""
+        self.recovery.fold_if_rolled_back()
 
     def resolve_folds(self, kind: str) -> tuple[Handler, ...]:
         """The folds' handlers of one event type, looked up once per type."""
@@ -206,8 +196,18 @@ class Writer:
         if self._thread.is_alive():
             self._queue.put(asked)
         else:
-            _answer_checkpoint(asked, self.checkpoint_now())
+            answer_checkpoint(asked, self.checkpoint_now())
         return asked
+
+    def checkpoint_now(self) -> bool:
+        """Write the pending checkpoint now (`CheckpointWriter.write_now`); False when it
+        failed."""
+        return self.checkpointing.write_now()
+
+    def recover(self) -> None:
+        """Fold the log after the checkpoint into memory: on open, and after a rollback
+        (`Recovery.recover`)."""
+        self.recovery.recover()
 
     # ---- the thread ---------------------------------------------------------------------
 
@@ -216,9 +216,9 @@ class Writer:
             if self.background is not None:
                 self.background.poll(self)
             try:
-                item = self._queue.get(timeout=self._checkpoint_wait(time.monotonic()))
+                item = self._queue.get(timeout=self.checkpointing.wait(time.monotonic()))
             except queue.Empty:  # idle with a checkpoint pending: write it now
-                self._timed_checkpoint()
+                self.checkpointing.timed()
                 continue
             batch: list[tuple[Job, Future[Any]]] = []
             asked: list[Future[None]] = []
@@ -243,140 +243,13 @@ class Writer:
             if stop or asked:
                 ok = self.checkpoint_now()
                 for future in asked:
-                    _answer_checkpoint(future, ok)
+                    answer_checkpoint(future, ok)
             elif self.checkpoint.due(time.monotonic()):
-                self._timed_checkpoint()
+                self.checkpointing.timed()
             if stop:
                 return
 
-    def _must_write(self) -> bool:
-        cp = self.checkpoint
-        return self.leading() or cp.pending_events >= cp.max_pending
-
-    def _checkpoint_wait(self, now: float) -> float | None:
-        if self.background is not None and self.background.busy:
-            return None  # woken when it lands
-        wait = self.checkpoint.wait_seconds(now)
-        if wait is not None and not self._must_write():
-            return max(wait, self.checkpoint.interval)  # a follower only looks, once a while
-        return wait
-
-    def _timed_checkpoint(self) -> None:
-        """A checkpoint on the timer: written by the leader; a follower only drops what the
-        leader's checkpoints already hold (writing its own would make the leader refold)."""
-        if self._must_write():
-            if self.background is None:
-                self.checkpoint_now()
-            elif not self.background.busy:
-                self.background.begin(self)
-            return
-        cp = self.checkpoint
-        if cp.in_flight:
-            return
-        with self.lock:
-            try:
-                stored = self.log.stored_through(self.conn, lock=False)
-            except DRIVER_ERRORS.database:
-                return
-            if stored is not None and stored == cp.pending_through:
-                cp.adopt()
-
-    def checkpoint_now(self) -> bool:
-        """Write the pending checkpoint in a transaction of its own (writer thread, or a
-        store whose thread is not running). False when it failed: all stays pending."""
-        self._settle()
-        with self.lock:
-            cp = self.checkpoint
-            if self._stale and not self._recover_quietly():
-                return False
-            if not cp.pending:
-                return True
-            batch = None
-            try:
-                self._ensure_connection()
-                self.conn.execute(BEGIN_WRITE)
-                stored = self.log.stored_through(self.conn, lock=True)
-                if stored is not None and stored != cp.through:
-                    rollback(self.conn)
-                    return self._rebase(stored)
-                batch = cp.take(self.fleets)
-                batch.write(self.conn)
-                self.conn.execute("COMMIT")
-            except Exception:  # disk full, I/O error: the log has it all; retry later
-                log.exception("writing the state checkpoint failed")
-                rollback(self.conn)
-                if batch is not None:
-                    cp.returned(batch, time.monotonic())
-                else:
-                    cp.failed(time.monotonic())
-                return False
-            cp.landed(batch)
-            return True
-
-    def _settle(self) -> None:
-        """Wait for the checkpoint in flight, if any: what follows needs its outcome."""
-        if self.background is not None:
-            self.background.settle(self)
-
-    def _rebase(self, stored: int) -> bool:
-        """Another replica wrote checkpoints since this one's: its pending sums overlap
-        theirs. All of it held beyond their checkpoint is dropped; when their checkpoint
-        holds everything this one folded that is all, else memory is folded again from
-        the tables and the log after `stored`, as on open, and that checkpoint written."""
-        cp = self.checkpoint
-        if stored == cp.pending_through:
-            cp.adopt()
-            return True
-        if stored > self.committed_id or self._rebasing:
-            # this replica has not folded that far, or the leader wrote another checkpoint
-            # while this one refolded: tried again at the next checkpoint
-            return False
-        cp.drop()
-        cp.through = cp.pending_through = stored
-        self._rebasing = True
-        try:
-            return self._recover_quietly() and not cp.pending
-        finally:
-            self._rebasing = False
-
-    def recover(self) -> None:
-        """Fold the log after `state_through` into the fleets and the folds, then write a
-        checkpoint: on open, and after a group rolled back (with memory cleared).
-
-        A group whose COMMIT was sent but never answered (the database went away) may have
-        committed after all: its events are in the log, so they are folded here, the next
-        ids follow them, and they are handed to the fan-out as any committed group's."""
-        unpublished: list[LoggedEvent] = []
-        with self.lock:
-            self._ensure_connection()
-            cp = self.checkpoint
-            ctx = WriteContext(self)
-            newest = cp.through
-            count = 0
-            for event_id, ws, kind, ts, raw in self.conn.execute(
-                "SELECT id, workspace, type, ts, data FROM events WHERE id > ? ORDER BY id",
-                (cp.through,),
-            ).fetchall():
-                event = LoggedEvent(event_id, kind, ts, ws, json.loads(raw), raw)
-                ctx.refold(event)
-                if event_id > self.committed_id:
-                    unpublished.append(event)
-                newest = event_id
-                count += 1
-            cp.committed(ctx.touched, count, newest, time.monotonic())
-            self._stale = False
-            if newest > self.committed_id:
-                self.committed_id = newest
-                self.next_event_id = newest + 1
-            if count:
-                log.info("folded %d logged events after the checkpoint", count)
-        if unpublished:
-            self._on_commit(unpublished)
-        # after publishing: a checkpoint that finds another replica's in the tables folds
-        # the log again, and hands on what was appended since; those must follow these
-        self.checkpoint_now()
-
-    def _ensure_connection(self) -> None:
+    def ensure_connection(self) -> None:
         """After an outage that took the connection with it: open another (raising the
         driver's error while the database is still out of reach)."""
         if self._reconnect is None or not getattr(self.conn, "broken", False):
@@ -426,8 +299,7 @@ class Writer:
         with self.lock:
             start_id = self.next_event_id
             try:
-                if self._stale and not self._recover_quietly():
-                    raise StoreUnavailable("the store could not fold its log after a rollback")
+                self.recovery.fold_if_rolled_back()
                 ctx = self._begin()
                 for job, future in batch:
                     try:
@@ -438,7 +310,7 @@ class Writer:
                 self.log.end(self.conn, self.next_event_id - 1)
                 self.conn.execute("COMMIT")
             except Exception as exc:  # disk full, I/O error, an unstorable value, a bug
-                self._roll_back(start_id)
+                self.recovery.roll_back(start_id)
                 return exc
             self.committed_id = self.next_event_id - 1
             self.checkpoint.committed(ctx.touched, len(ctx.events), self.committed_id,
@@ -450,7 +322,7 @@ class Writer:
             else:
                 future.set_exception(value)
         if ctx.events:
-            self._on_commit(ctx.events)
+            self.on_commit(ctx.events)
         for hook in self.after_commit_hooks:
             try:
                 hook(self)
@@ -462,37 +334,14 @@ class Writer:
         """Open the group's transaction. A connection the server dropped while it sat idle
         (a restart that is over now) fails at its first statement, before anything of the
         group was sent or folded: the group begins again, once, on a new connection."""
-        self._ensure_connection()
+        self.ensure_connection()
         ctx = WriteContext(self)
         try:
             self.log.begin(self, ctx)
         except DRIVER_ERRORS.outages:
             if self._reconnect is None or not getattr(self.conn, "broken", False) or ctx.events:
                 raise
-            self._ensure_connection()
+            self.ensure_connection()
             ctx = WriteContext(self)
             self.log.begin(self, ctx)
         return ctx
-
-    def _roll_back(self, start_id: int) -> None:
-        """Undo a failed group: the transaction, and all the state memory held beyond the
-        checkpoint, which is then folded again from the log, exactly as on open."""
-        rollback(self.conn)
-        self.next_event_id = start_id
-        self._stale = True
-        self._recover_quietly()
-
-    def _recover_quietly(self) -> bool:
-        """Fold the log again into emptied memory; False when that failed too (the store
-        is failing), to be tried again before the next write."""
-        self._settle()
-        self.fleets.clear()  # reloaded from the tables and the log
-        self.checkpoint.drop()
-        try:
-            self.recover()
-        except Exception:
-            log.exception("folding the log after a rollback failed")
-            self.fleets.clear()
-            self.checkpoint.drop()
-            return False
-        return True
