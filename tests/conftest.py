@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -193,11 +194,18 @@ def postgres() -> Iterator[Cluster]:
 def replicas(postgres: Cluster) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
     """Two `agentops serve` replicas on one fresh PostgreSQL database, and an admin token."""
     database = postgres.new_database()
+    with two_replicas(database, "--command-expiry", "4") as pair:
+        yield pair
+
+
+@contextmanager
+def two_replicas(database: str, *options: str
+                 ) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
+    """Two `agentops serve` processes on `database` (with `options`), and an admin token."""
     token = make_token(database, "admin", "test")
-    options = ("--db", database, "--command-expiry", "4")
-    a = ServeProcess(*options)
+    a = ServeProcess("--db", database, *options)
     try:
-        b = ServeProcess(*options)
+        b = ServeProcess("--db", database, *options)
         try:
             yield a, b, token
         finally:

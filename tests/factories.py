@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentops_tui.server.store.write_context import WriteContext
 
 
 def agent(agent_id: str = "ag-1", **kw: Any) -> dict[str, Any]:
@@ -30,3 +34,18 @@ def tool(session_id: str = "se-1", name: str = "Bash", **kw: Any) -> dict[str, A
 
 def ended(session_id: str = "se-1", status: str = "completed", **kw: Any) -> dict[str, Any]:
     return {"type": "session.ended", "session_id": session_id, "status": status, **kw}
+
+
+def writer_job(*events: dict[str, Any], cost: float = 0.0,
+               workspace: str = "default") -> Callable[[WriteContext], None]:
+    """A writer job emitting `events` on se-1 as ingest would: usage priced at `cost`,
+    messages numbered after the session's."""
+    def job(ctx: WriteContext) -> None:
+        for event in events:
+            data = dict(event)
+            if data["type"] == "session.usage":
+                data["cost_usd"] = cost
+            if data["type"] == "session.message":
+                data["seq"] = ctx.fleet(workspace).sessions["se-1"].messages + 1
+            ctx.emit(workspace, data["type"], data)
+    return job

@@ -23,7 +23,7 @@ from agentops_tui.server.store.checkpoint import INTERVAL_ENV
 from agentops_tui.server.store.sqlite import Store
 from agentops_tui.server.store.writer import WriteContext
 
-from factories import ended, message, started, tool, usage
+from factories import ended, message, started, tool, usage, writer_job
 from waiting import wait_for
 
 DERIVED = {
@@ -51,18 +51,6 @@ def _marker(db: Path) -> int:
                    .fetchone()[0])
 
 
-def _emit(*events: dict[str, Any], cost: float = 0.0) -> Any:
-    def job(ctx: WriteContext) -> None:
-        for event in events:
-            data = dict(event)
-            if data["type"] == "session.usage":
-                data["cost_usd"] = cost
-            if data["type"] == "session.message":
-                data["seq"] = ctx.fleet("default").sessions["se-1"].messages + 1
-            ctx.emit("default", data["type"], data)
-    return job
-
-
 def _commit(store: Store, *jobs: Any) -> list[Future[Any]]:
     """Run `jobs` as one group in the calling thread (the writer thread is not started)."""
     batch = [(job, Future()) for job in jobs]
@@ -71,9 +59,9 @@ def _commit(store: Store, *jobs: Any) -> list[Future[Any]]:
 
 
 def _a_day(store: Store) -> None:
-    _commit(store, _emit(started(), message(content="a"), usage(), tool(), cost=1.25))
-    _commit(store, _emit(started("se-2", agent_id="ag-2"), usage("se-2", out=7), cost=0.5))
-    _commit(store, _emit(message(content="b"), tool(status="error", duration_ms=30),
+    _commit(store, writer_job(started(), message(content="a"), usage(), tool(), cost=1.25))
+    _commit(store, writer_job(started("se-2", agent_id="ag-2"), usage("se-2", out=7), cost=0.5))
+    _commit(store, writer_job(message(content="b"), tool(status="error", duration_ms=30),
                          ended(), usage("se-2"), cost=2.0))
 
 
@@ -107,22 +95,22 @@ def test_a_rolled_back_group_leaves_the_committed_sums_exact(
     store = Store(db, checkpoint_seconds=3600)
 
     def fails(ctx: WriteContext) -> None:
-        _emit(usage(inp=5), cost=4.0)(ctx)
+        writer_job(usage(inp=5), cost=4.0)(ctx)
         raise ValueError("a bug one request hit")
 
     try:
-        _commit(store, _emit(started(), usage(), cost=1.0))
+        _commit(store, writer_job(started(), usage(), cost=1.0))
         assert store.rollups.pending.costs and _tables(db)["cost_rollup"] == []
         # one group: the good half commits, the failing half rolls back; memory is folded
         # again from the log, so the sums hold exactly the two committed usages
-        good, bad = _commit(store, _emit(usage(out=1), cost=2.0), fails)
+        good, bad = _commit(store, writer_job(usage(out=1), cost=2.0), fails)
         assert good.result() is None
         with pytest.raises(Exception, match="refused a value"):
             bad.result()
         session = store.with_fleet("default", lambda f: f.sessions["se-1"])
         assert session.cost_usd == 3.0
         assert session.input_tokens == 2000 and session.output_tokens == 101
-        _commit(store, _emit(usage(), cost=0.25))
+        _commit(store, writer_job(usage(), cost=0.25))
         store.checkpoint_now()
         rows = _tables(db)["cost_rollup"]
         assert sum(r[5] for r in rows) == 3.25 * 10**10 and sum(r[10] for r in rows) == 3
@@ -246,7 +234,7 @@ def test_caught_up_writes_the_pending_checkpoint(tmp_path: Path) -> None:
     store = Store(db, checkpoint_seconds=3600)
     store.start()
     try:
-        asyncio.run(store.write(_emit(started(), usage(), message(content="m"), cost=1.5)))
+        asyncio.run(store.write(writer_job(started(), usage(), message(content="m"), cost=1.5)))
         assert _tables(db)["cost_rollup"] == [] and _marker(db) == 0
         asyncio.run(store.caught_up())
         assert _marker(db) == store.last_event_id == 3
@@ -265,9 +253,9 @@ def test_many_waiting_events_are_checkpointed_without_waiting_for_the_interval(
     store.writer.checkpoint.max_pending = 5
     store.start()
     try:
-        asyncio.run(store.write(_emit(started(), usage(), tool(), cost=1.0)))
+        asyncio.run(store.write(writer_job(started(), usage(), tool(), cost=1.0)))
         assert _marker(db) == 0  # three events wait
-        asyncio.run(store.write(_emit(tool(), usage(), tool(), cost=1.0)))
+        asyncio.run(store.write(writer_job(tool(), usage(), tool(), cost=1.0)))
         wait_for(lambda: _marker(db) == 6, 20, what="six waiting events to be checkpointed")
         assert sum(r[4] for r in _tables(db)["tool_rollup"]) == 3
     finally:

@@ -20,25 +20,12 @@ import pytest
 from agentops_tui.server.store.background_checkpoint import FAILED, LANDED, BackgroundCheckpoint
 from agentops_tui.server.store.rollup_fold import to_units
 from agentops_tui.server.store.sqlite import Store
-from agentops_tui.server.store.writer import WriteContext
 
-from factories import message, started, usage
+from factories import message, started, usage, writer_job
 from postgres_cluster import Cluster
 from waiting import wait_for
 
 WORKSPACE = "default"
-
-
-def _emit(*events: dict[str, Any], cost: float = 0.0) -> Any:
-    def job(ctx: WriteContext) -> None:
-        for event in events:
-            data = dict(event)
-            if data["type"] == "session.usage":
-                data["cost_usd"] = cost
-            if data["type"] == "session.message":
-                data["seq"] = ctx.fleet(WORKSPACE).sessions["se-1"].messages + 1
-            ctx.emit(WORKSPACE, data["type"], data)
-    return job
 
 
 def _commit(store: Store, job: Any) -> None:
@@ -115,7 +102,7 @@ def _hold_marker(url: str) -> psycopg.Connection[Any]:
 def test_groups_commit_while_the_checkpoint_is_in_flight_and_reads_see_it(
     store: Store, database: str, tables: _Tables
 ) -> None:
-    _commit(store, _emit(started(), message(content="a"), usage(), cost=1.0))
+    _commit(store, writer_job(started(), message(content="a"), usage(), cost=1.0))
     first = store.writer.committed_id
     blocker = _hold_marker(database)
     try:
@@ -123,7 +110,7 @@ def test_groups_commit_while_the_checkpoint_is_in_flight_and_reads_see_it(
         wait_for(tables.waiting_checkpoint, what="the checkpoint waiting for the marker")
         assert store.writer.checkpoint.in_flight
         # the writer is not held up: a group commits while the checkpoint cannot
-        _commit(store, _emit(message(content="b"), usage(), cost=2.0))
+        _commit(store, writer_job(message(content="b"), usage(), cost=2.0))
         assert _messages(store) == ["a", "b"]  # in flight and pending, merged
         assert store.rollups.pending_cost(WORKSPACE, lambda k: True) == to_units(3.0)
         assert tables.messages() == [] and tables.cost_units() == 0
@@ -155,12 +142,12 @@ def test_a_checkpoint_that_fails_in_flight_hands_its_rows_back(
 
 def _fail_one_then_land(store: Store, database: str, tables: _Tables,
                         caplog: pytest.LogCaptureFixture) -> None:
-    _commit(store, _emit(started(), message(content="a"), usage(), cost=1.0))
+    _commit(store, writer_job(started(), message(content="a"), usage(), cost=1.0))
     blocker = _hold_marker(database)
     try:
         _background(store).begin(store.writer)
         pid = wait_for(tables.waiting_checkpoint, what="the checkpoint waiting for the marker")
-        _commit(store, _emit(message(content="b"), usage(), cost=2.0))
+        _commit(store, writer_job(message(content="b"), usage(), cost=2.0))
         tables.conn.execute("SELECT pg_terminate_backend(%s)", (pid,))  # its connection dies
         assert _background(store).settle(store.writer) == FAILED
     finally:
@@ -173,7 +160,7 @@ def _fail_one_then_land(store: Store, database: str, tables: _Tables,
     assert store.rollups.pending_cost(WORKSPACE, lambda k: True) == to_units(3.0)
     assert tables.messages() == [] and tables.cost_units() == 0
     # the next checkpoint (on a connection opened again) writes the handed-back rows once
-    _commit(store, _emit(message(content="c"), usage(), cost=0.5))
+    _commit(store, writer_job(message(content="c"), usage(), cost=0.5))
     _background(store).begin(store.writer)
     assert _background(store).settle(store.writer) == LANDED
     assert tables.messages() == ["a", "b", "c"] and tables.cost_units() == to_units(3.5)
@@ -185,12 +172,12 @@ def test_a_checkpoint_asked_for_while_one_is_in_flight_waits_for_it(
 ) -> None:
     """`checkpoint_now` (a read that must be current, retention, shutdown) lets the batch
     in flight land first, then writes the rest: never two at once, nothing twice."""
-    _commit(store, _emit(started(), message(content="a"), usage(), cost=1.0))
+    _commit(store, writer_job(started(), message(content="a"), usage(), cost=1.0))
     blocker = _hold_marker(database)
     try:
         _background(store).begin(store.writer)
         wait_for(tables.waiting_checkpoint, what="the checkpoint waiting for the marker")
-        _commit(store, _emit(message(content="b"), usage(), cost=2.0))
+        _commit(store, writer_job(message(content="b"), usage(), cost=2.0))
     finally:
         blocker.rollback()
         blocker.close()

@@ -17,7 +17,7 @@ import pytest
 from agentops_tui.server.embedded import make_token
 from agentops_tui.server.store.sqlite import Store
 
-from conftest import ServeProcess
+from conftest import ServeProcess, two_replicas
 from factories import message, started
 from postgres_cluster import Cluster, running_cluster
 from replica_helpers import Ingester, LeaderWatch, client, leader_of, leaders, stream_ids
@@ -103,16 +103,8 @@ def test_a_replica_folding_the_log_again_hands_on_events_in_id_order(database: s
 
 @pytest.fixture
 def two(database: str) -> Iterator[tuple[ServeProcess, ServeProcess, str]]:
-    token = make_token(database, "admin", "test")
-    a = ServeProcess("--db", database)
-    try:
-        b = ServeProcess("--db", database)
-        try:
-            yield a, b, token
-        finally:
-            b.stop()
-    finally:
-        a.stop()
+    with two_replicas(database) as pair:
+        yield pair
 
 
 def test_connections_killed_by_the_server_never_leave_two_leaders_or_a_deaf_tailer(

@@ -4,7 +4,6 @@ dequeues handing each task out once, one leader, and a new leader after a SIGKIL
 
 from __future__ import annotations
 
-import re
 import signal
 import threading
 import time
@@ -21,24 +20,13 @@ from agentops_tui.server.store.sqlite import Store
 from conftest import ServeProcess
 from factories import message, started, usage
 from postgres_cluster import Cluster
+from replica_helpers import client, metric
 from sse import SseReader
 from waiting import wait_for
 
 
-def _client(url: str, token: str) -> httpx.Client:
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
-
-
-def _metric(url: str, token: str, name: str) -> float:
-    with _client(url, token) as c:
-        text = c.get("/metrics").text
-    found = re.search(rf"^{name} (\S+)$", text, re.M)
-    assert found, text
-    return float(found.group(1))
-
-
 def _leader(url: str, token: str) -> int:
-    return int(_metric(url, token, "agentops_leader"))
+    return int(metric(url, token, "agentops_leader"))
 
 
 def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
@@ -47,7 +35,7 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
     auth = {"Authorization": f"Bearer {token}"}
     readers = [SseReader(f"{s.url}/api/v1/stream", auth, params={"since": 0}).start()
                for s in (a, b)]
-    with _client(a.url, token) as ca, _client(b.url, token) as cb:
+    with client(a.url, token) as ca, client(b.url, token) as cb:
         ca.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
 
         def ingest(c: httpx.Client, tag: str) -> None:
@@ -80,7 +68,7 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         assert costs[0]["rows"][0]["input_tokens"] == 60 * 1000
         assert costs[0] == costs[1] == costs[2] == costs[3]
         for s in (a, b):
-            assert _metric(s.url, token, "agentops_tailer_lag_events") == 0
+            assert metric(s.url, token, "agentops_tailer_lag_events") == 0
 
         # a console that read up to the middle on A resumes on B: no gap, nothing twice
         middle = head // 2
@@ -107,11 +95,11 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
         ahead.stop()
 
         # the agent's message stream (the seed path) waits for its tailer the same way
-        open_before = _metric(b.url, token, "agentops_stream_clients")
+        open_before = metric(b.url, token, "agentops_stream_clients")
         messages_ahead = SseReader(f"{b.url}/agents/ag-1/messages/stream",
                                    {**auth, "Last-Event-ID": str(head + 6)}).start()
         # the request has reached B (its stream is open) before A appends what it waits for
-        wait_for(lambda: _metric(b.url, token, "agentops_stream_clients") > open_before, 10,
+        wait_for(lambda: metric(b.url, token, "agentops_stream_clients") > open_before, 10,
                  what="the message stream to be open on B")
         ca.post("/api/v1/ingest", json={"events": [message(content="m1"), message(content="m2")]}
                 ).raise_for_status()
@@ -125,7 +113,7 @@ def test_both_streams_carry_every_event_in_the_same_order_and_resume_across(
 def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         replicas: tuple[ServeProcess, ServeProcess, str]) -> None:
     a, b, token = replicas
-    with _client(a.url, token) as ca, _client(b.url, token) as cb:
+    with client(a.url, token) as ca, client(b.url, token) as cb:
         ca.post("/api/v1/ingest", json={"events": [started()]}).raise_for_status()
         wait_for(lambda: cb.get("/api/v1/sessions/se-1").status_code == 200, 15,
                  what="B to see the session")
@@ -133,7 +121,7 @@ def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         agent = threading.Thread(target=lambda: polled.append(
             cb.get("/api/v1/agents/ag-1/commands", params={"wait": 10})))
         agent.start()
-        wait_for(lambda: _metric(b.url, token, "agentops_long_poll_waiters") == 1, 10,
+        wait_for(lambda: metric(b.url, token, "agentops_long_poll_waiters") == 1, 10,
                  what="the agent's long poll to wait on B")
         r = ca.post("/api/v1/sessions/se-1/pause")
         assert r.status_code == 202, r.text
@@ -149,7 +137,7 @@ def test_a_pause_on_a_reaches_the_agent_polling_b_and_tasks_go_out_once(
         barrier = threading.Barrier(16)
 
         def worker(n: int) -> None:
-            with _client((a, b)[n % 2].url, token) as c:
+            with client((a, b)[n % 2].url, token) as c:
                 barrier.wait()
                 got = c.post(f"/api/v1/work-queues/{q}/dequeue", json={"agentId": f"ag-{n}"})
                 results.append((got.status_code,
@@ -174,15 +162,15 @@ def test_one_replica_leads_and_another_takes_over_when_it_is_killed(
     # spend ingested on the replica that does not lead is seen by the leader's alert rules
     # (a first report on the leader has it keep the spend feeds it then adds to)
     now = time.time()
-    with _client(leader.url, token) as c:
+    with client(leader.url, token) as c:
         c.post("/api/v1/ingest", json={"events": [
             started(ts=now), usage(inp=1000, out=0, ts=now)]}).raise_for_status()
-    with _client(other.url, token) as c:
+    with client(other.url, token) as c:
         wait_for(lambda: c.get("/api/v1/sessions/se-1").status_code == 200, 15,
                  what="the other replica to see the session")
         c.post("/api/v1/ingest", json={"events": [usage(inp=1_000_000, out=0, ts=now)]}
                ).raise_for_status()
-    with _client(leader.url, token) as c:
+    with client(leader.url, token) as c:
         wait_for(lambda: [x["rule"] for x in c.get("/api/v1/alerts").json()["alerts"]]
                  == ["runaway_cost"], 15, what="the leader to raise the alert")
         # a command the agent never acknowledges, issued on the leader just before it dies
@@ -192,7 +180,7 @@ def test_one_replica_leads_and_another_takes_over_when_it_is_killed(
     leader.proc.send_signal(signal.SIGKILL)
     leader.proc.wait(10)
     wait_for(lambda: _leader(other.url, token) == 1, 15, what="the other replica to lead")
-    with _client(other.url, token) as c:
+    with client(other.url, token) as c:
         # the new leader's expiry job ends it, once
         def expired() -> list[dict[str, object]]:
             events = c.get("/api/v1/events", params={"after": 0, "types": "command.updated"}
