@@ -39,7 +39,7 @@ def test_a_follower_lets_go_of_what_the_leaders_checkpoints_hold(postgres: Clust
                 # back to back, through several of the leader's 1 s checkpoints: the
                 # follower has always folded further than the leader's last one when it looks
                 posts = 0
-                until = time.monotonic() + 5
+                until = time.monotonic() + 6
                 while time.monotonic() < until:
                     cl.post("/api/v1/ingest", json={"events": [
                         *(message(content=f"m{posts}-{k}") for k in range(20)),
@@ -48,9 +48,10 @@ def test_a_follower_lets_go_of_what_the_leaders_checkpoints_hold(postgres: Clust
             finally:
                 done.set()
                 watcher.join(10)
-            # the lag fell while ingest went on: the follower let go of what the leader's
-            # checkpoints held (it used to only grow until 20,000 events forced a rebuild)
-            assert any(b < a for a, b in zip(lags, lags[1:], strict=False)), lags
+            # the follower let go of what each of the leader's checkpoints held: its lag
+            # stays within a second or two of ingest (it used to grow until 20,000 events
+            # forced a rebuild, or a look happened to find nothing new since a checkpoint)
+            assert max(lags) < posts * 21 / 2, lags
 
             # what it still holds and what the tables hold add up exactly, on both
             def contents(c: httpx.Client) -> list[str]:
