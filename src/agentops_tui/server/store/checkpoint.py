@@ -76,6 +76,10 @@ class Fold(Protocol):
     def drop(self) -> None:
         """Forget the pending sums and the current group's (a rollback; none in flight)."""
 
+    def release(self, segments: int) -> None:
+        """Forget the sums of the oldest `segments` committed groups still pending: another
+        replica's checkpoint holds them (none in flight)."""
+
 
 @dataclass
 class Batch:
@@ -87,6 +91,8 @@ class Batch:
     since: float | None
     changes: dict[str, Changes]
     writers: list[RowWriter] = field(default_factory=list)
+    # its committed groups (through, events, when), as the folds keep their segments
+    marks: list[tuple[int, int, float]] = field(default_factory=list)
 
     def write(self, conn: Connection) -> None:
         """Inside the checkpoint transaction: every row and `state_through`."""
@@ -118,6 +124,9 @@ class Checkpoint:
         self.folds: list[Fold] = [self.messages]
         self.pending_events = 0
         self._since: float | None = None  # when the oldest pending group committed
+        # each committed group still pending, oldest first, as the folds keep their
+        # segments: (through, events, when); a follower releases a prefix (`release_through`)
+        self._marks: list[tuple[int, int, float]] = []
         self.written_at = time.monotonic()  # the last checkpoint (opening folds the log)
         self.flight: Batch | None = None  # taken, being written, not yet landed
         # held while a batch written on another thread commits (see `RollupFold`)
@@ -159,11 +168,14 @@ class Checkpoint:
                 pending.merge(changes)
         for fold in self.folds:
             fold.group_committed()
+        counted = 0
         if through > self.pending_through:
             self.pending_through = through
             self.pending_events += events
+            counted = events
             if self._since is None:
                 self._since = now
+        self._marks.append((self.pending_through, counted, now))
 
     @property
     def in_flight(self) -> bool:
@@ -182,6 +194,7 @@ class Checkpoint:
             sums = fold.take()
             if sums is not None:
                 batch.writers.append(sums)
+        batch.marks = self._marks
         self._clear()
         self.flight = batch
         return batch
@@ -212,6 +225,32 @@ class Checkpoint:
         self.changes = batch.changes
         self.pending_events += batch.events
         self._since = now
+        self._marks = batch.marks + self._marks  # as the folds put their segments back
+
+    def release_through(self, stored: int, *, exact: bool = True) -> bool:
+        """Another replica's checkpoint holds every event through `stored`: the groups
+        pending here that end by then leave the pending checkpoint (their sums and message
+        rows; the dirty rows stay, as writing a current row again changes nothing), and
+        `through` moves to the last of them. `exact`: only when `stored` ends one of them
+        (a checkpoint written next must follow `stored` itself); otherwise a group that
+        `stored` cuts in two stays pending whole, until a later checkpoint of theirs ends
+        past it. False when nothing was released (or a batch is in flight)."""
+        if self.flight is not None:
+            return False
+        count = 0
+        for through, _, _ in self._marks:
+            if through > stored:
+                break
+            count += 1
+        if count == 0 or (exact and self._marks[count - 1][0] != stored):
+            return False
+        for fold in self.folds:
+            fold.release(count)
+        self.through = self._marks[count - 1][0]
+        self._marks = self._marks[count:]
+        self.pending_events = sum(events for _, events, _ in self._marks)
+        self._since = self._marks[0][2] if self._marks else None
+        return True
 
     def adopt(self) -> None:
         """Another process's checkpoint holds exactly the events folded here: nothing
@@ -241,6 +280,7 @@ class Checkpoint:
         self.changes = {}
         self.pending_events = 0
         self._since = None
+        self._marks = []
 
 
 def read_marker(conn: Connection, newest: int) -> int:

@@ -77,6 +77,9 @@ class CheckpointWriter:
                 return
             if stored is not None and stored == cp.pending_through:
                 cp.adopt()
+            elif stored is not None and cp.through < stored < cp.pending_through:
+                # what their checkpoint holds stops pending here, group by group
+                cp.release_through(stored, exact=False)
 
     def write_now(self) -> bool:
         """Write the pending checkpoint in a transaction of its own (writer thread, or a
@@ -127,6 +130,15 @@ class CheckpointWriter:
         if stored == cp.pending_through:
             cp.adopt()
             return True
+        if (not self._rebasing and cp.through < stored < cp.pending_through
+                and cp.release_through(stored)):
+            # their checkpoint ends where one of this replica's groups does: what follows
+            # it is still pending here, and written now on top of theirs
+            self._rebasing = True
+            try:
+                return self.write_now()
+            finally:
+                self._rebasing = False
         if stored > writer.committed_id or self._rebasing:
             # this replica has not folded that far, or the leader wrote another checkpoint
             # while this one refolded: tried again at the next checkpoint

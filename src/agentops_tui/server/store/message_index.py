@@ -47,6 +47,9 @@ class MessageIndex:
         self._by_session: dict[tuple[str, str], list[MessageRow]] = {}
         self._flight: list[MessageRow] = []
         self._flight_by_session: dict[tuple[str, str], list[MessageRow]] = {}
+        # how many of the pending rows each committed group added, oldest first (`release`)
+        self._segments: list[int] = []
+        self._flight_segments: list[int] = []
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -61,6 +64,7 @@ class MessageIndex:
     def group_committed(self) -> None:
         """The group committed: its rows wait here (readable) until the checkpoint."""
         rows, self._group = self._group, []
+        self._segments.append(len(rows))  # one per committed group, empty or not
         if not rows:
             return
         with self._lock:
@@ -72,6 +76,7 @@ class MessageIndex:
         """Every waiting row goes in flight (still readable here until it landed)."""
         with self._lock:
             rows, self._flight, self._pending = self._pending, self._pending, []
+            self._flight_segments, self._segments = self._segments, []
             self._flight_by_session, self._by_session = self._by_session, {}
         if not rows:
             return None
@@ -89,6 +94,7 @@ class MessageIndex:
         with self._lock:
             self._flight = []
             self._flight_by_session = {}
+            self._flight_segments = []
 
     def restore(self) -> None:
         """The checkpoint failed: its rows wait again, before those that came since."""
@@ -99,12 +105,27 @@ class MessageIndex:
             self._by_session = self._flight_by_session
             self._flight = []
             self._flight_by_session = {}
+            self._segments = self._flight_segments + self._segments
+            self._flight_segments = []
 
     def drop(self) -> None:
         self._group = []
         with self._lock:
             self._pending = []
             self._by_session = {}
+            self._segments = []
+
+    def release(self, segments: int) -> None:
+        """Another replica's checkpoint holds the oldest `segments` committed groups: their
+        rows are in the table and stop waiting here (none in flight)."""
+        with self._lock:
+            count = sum(self._segments[:segments])
+            self._segments = self._segments[segments:]
+            self._pending = self._pending[count:]
+            by_session: dict[tuple[str, str], list[MessageRow]] = {}
+            for row in self._pending:
+                by_session.setdefault((row[0], row[1]), []).append(row)
+            self._by_session = by_session
 
     def pending_for(self, workspace: str, session_id: str) -> list[MessageRow]:
         """This session's rows not yet in the table, oldest first."""

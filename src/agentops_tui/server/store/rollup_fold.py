@@ -92,7 +92,7 @@ class Sums:
         for key, values in other.costs.items():
             mine = self.costs.get(key)
             if mine is None:
-                self.costs[key] = values
+                self.costs[key] = list(values)  # a copy: `other` may be kept (a segment)
             else:
                 for i, v in enumerate(values):
                     mine[i] += v
@@ -103,7 +103,7 @@ class Sums:
         for tkey, tool in other.tools.items():
             had = self.tools.get(tkey)
             if had is None:
-                self.tools[tkey] = tool
+                self.tools[tkey] = list(tool)
             else:
                 for j, w in enumerate(tool):
                     had[j] += w
@@ -123,6 +123,9 @@ class RollupFold:
     def __init__(self, landing: threading.Lock | None = None) -> None:
         self.group = Sums()  # the group being committed
         self.pending = Sums()  # committed, not yet in the tables
+        # each committed group's own sums, oldest first, while pending (`release`)
+        self.segments: list[Sums] = []
+        self._flight_segments: list[Sums] = []
         self.flight = Sums()  # being written by the checkpoint in flight
         self.landing = landing or threading.Lock()
         self._flight_in_tables = False
@@ -192,16 +195,26 @@ class RollupFold:
     # ---- the checkpoint -----------------------------------------------------------------
 
     def group_committed(self) -> None:
-        if self.group:
-            if self.pending:
-                self.pending.add(self.group)
-            else:
-                self.pending = self.group
-            self.group = Sums()
+        group, self.group = self.group, Sums()
+        self.segments.append(group)  # one per committed group, empty or not
+        if group:
+            self.pending.add(group)
+
+    def release(self, segments: int) -> None:
+        """Another replica's checkpoint holds the oldest `segments` committed groups: their
+        sums leave the pending ones, which are added up again from the groups left (a
+        session's last time is a maximum, which cannot be taken back out)."""
+        assert not self.flight, "releasing sums while a checkpoint is in flight"
+        kept = self.segments[segments:]
+        pending = Sums()
+        for group in kept:
+            pending.add(group)
+        self.segments, self.pending = kept, pending
 
     def take(self) -> Callable[[Connection], None] | None:
         """The pending sums go in flight; their rows are built now, on the writer thread."""
         sums, self.flight, self.pending = self.pending, self.pending, Sums()
+        self._flight_segments, self.segments = self.segments, []
         if not sums:
             return None
         statements = [(sql, rows) for sql, rows in (
@@ -221,6 +234,7 @@ class RollupFold:
 
     def landed(self) -> None:
         self.flight = Sums()
+        self._flight_segments = []
         self._flight_in_tables = False
 
     def restore(self) -> None:
@@ -230,10 +244,13 @@ class RollupFold:
             self.flight.add(self.pending)
             self.pending = self.flight
         self.flight = Sums()
+        self.segments = self._flight_segments + self.segments
+        self._flight_segments = []
 
     def drop(self) -> None:
         self.group = Sums()
         self.pending = Sums()
+        self.segments = []
 
     # ---- what the tables lack (for the alert feeds, which read them in the writer) ------
 
