@@ -293,13 +293,14 @@ TREE_FIELDS = {"sessionId", "parentSessionId", "status", "agentType", "taskSourc
 MESSAGE_FIELDS = {"id", "sessionId", "role", "content", "timestamp"}
 
 
-def _busy_agent(fleet: Fleet) -> str:
+def _busy_agent(fleet: Fleet, avoid: frozenset[str] = frozenset()) -> str:
     """A simulated agent with a running session that has said something."""
     def pick() -> str | None:
         with fleet.live.client() as c:
             snap = c.get("/api/v1/snapshot").json()
         for session in snap["sessions"]:
-            if session["status"] == "running" and session["messages"] >= 2:
+            if (session["status"] == "running" and session["messages"] >= 2
+                    and session["agent_id"] not in avoid):
                 return str(session["agent_id"])
         return None
 
@@ -322,31 +323,70 @@ def _obeyed(fleet: Fleet, answer: httpx.Response, action: str) -> list[dict[str,
     assert body["message"].startswith(f"{action} sent to") and body["action"] == action
     outcomes = [_outcome(fleet, c["id"]) for c in body["commands"]]
     # an agent's subagent session may end before it answers: its command expires, saying so
-    assert any(o["action"] == "command.acked" for o in outcomes), outcomes
+    assert any(o["action"] == "command.acked" for o in outcomes), [
+        (o["action"], o["result"]) for o in outcomes]
     for o in outcomes:
         assert o["payload"]["action"] == action and o["payload"]["issued_by"] == "test-admin"
         assert o["action"] == "command.acked" or "session ended" in o["result"], o
     return outcomes
 
 
-def test_seed_002_inject_pause_resume_act_on_the_agents_sessions(fleet: Fleet) -> None:
-    agent_id = _busy_agent(fleet)
+def _ended_under_us(answer: httpx.Response) -> bool:
+    """The simulated agent's session ended (or failed) while the test acted on it."""
+    if answer.status_code == 409:
+        return answer.json()["error"]["code"] == "no_active_session"
+    return False
+
+
+def _inject_pause_resume(fleet: Fleet, agent_id: str) -> bool:
+    """The seed's agent actions on one simulated agent; False when its session ended under
+    the test (the simulator fails some sessions on purpose) before the actions were made."""
     with fleet.live.client() as c:
         r = c.post(f"/agents/{agent_id}/inject", json={"message": "pause and summarize"})
+        if _ended_under_us(r) or (r.status_code == 202 and all(
+                "any more" in (_outcome(fleet, cmd["id"])["result"] or "")
+                for cmd in r.json()["commands"])):
+            return False
         _obeyed(fleet, r, "inject")
         mine = wait_for(lambda: [
             m for m in c.get(f"/agents/{agent_id}/messages", params={"limit": 1000}).json()[
                 "messages"] if m["role"] == "operator"], what="the injected message stored")
         assert mine[0]["content"] == "pause and summarize"
 
-        _obeyed(fleet, c.post(f"/agents/{agent_id}/pause", json={}), "pause")
-        paused = c.get(f"/api/v1/agents/{agent_id}").json()["active_sessions"]
-        assert paused
-        refused = c.post(f"/agents/{agent_id}/pause", json={})
-        assert refused.status_code == 409, refused.text  # nothing left to pause
-        assert refused.json()["error"]["details"]["skipped"]
+        first = c.post(f"/agents/{agent_id}/pause", json={})
+        if _ended_under_us(first):
+            return False
+        _obeyed(fleet, first, "pause")
+        paused = {cmd["session_id"] for cmd in first.json()["commands"]}
+        # the agent reports each session paused once it holds it, just after its ack
+        wait_for(lambda: all(c.get(f"/api/v1/sessions/{sid}").json()["status"]
+                             in ("paused", "completed", "failed", "killed") for sid in paused),
+                 30, what="the paused sessions to show paused")
+        again = c.post(f"/agents/{agent_id}/pause", json={})
+        if again.status_code == 409:  # nothing left to pause
+            skipped = again.json()["error"]["details"].get("skipped", [])
+        else:  # the simulated agent started a session since: only that one is paused now
+            assert again.status_code == 202, again.text
+            skipped = again.json()["skipped"]
+            assert not paused & {cmd["session_id"] for cmd in again.json()["commands"]}
+        # a session already paused is skipped, never paused twice
+        still = {sid for sid in paused
+                 if c.get(f"/api/v1/sessions/{sid}").json()["status"] == "paused"}
+        assert still, "no session stayed paused"
+        assert still <= {x["session_id"] for x in skipped}, again.text
         _obeyed(fleet, c.post(f"/agents/{agent_id}/resume", json={}), "resume")
+    return True
 
+
+def test_seed_002_inject_pause_resume_act_on_the_agents_sessions(fleet: Fleet) -> None:
+    tried: set[str] = set()
+    while True:  # a simulated session may fail just as the test picks its agent: another
+        agent_id = _busy_agent(fleet, frozenset(tried))
+        tried.add(agent_id)
+        if _inject_pause_resume(fleet, agent_id):
+            break
+        assert len(tried) < 4, f"every agent tried ended its session under the test: {tried}"
+    with fleet.live.client() as c:
         r = c.post("/agents/no-such-agent/pause", json={})
         assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
 
