@@ -281,9 +281,11 @@ def test_seed_003_paths_keep_the_main_apis_auth_roles_and_workspaces(fleet: Flee
         assert r.status_code == 409
         r = c.post("/work-queues", json={"id": "queue 1", "name": "x"})
         assert r.status_code == 422
-        # the same operation under both paths: one state
-        main = c.get("/api/v1/work-queues/wq_abc123/tasks").json()
-        assert main == c.get("/work-queues/wq_abc123/tasks").json()
+        # the same operation under both paths: one state (read until no simulated worker
+        # changed the queue between the two reads)
+        wait_for(lambda: c.get("/api/v1/work-queues/wq_abc123/tasks").json()
+                 == c.get("/work-queues/wq_abc123/tasks").json(), 15,
+                 what="both paths to give the same tasks")
 
 
 # ---- seed 002: agents --------------------------------------------------------------------
